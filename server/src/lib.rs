@@ -1,0 +1,1 @@
+//! HTTP verification service over assay-verifier (see issue 6).

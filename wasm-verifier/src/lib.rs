@@ -1,0 +1,1 @@
+//! Assay verifiers compiled to WebAssembly for browsers (see issue 6).
