@@ -1,1 +1,24 @@
-//! circuits
+//! The statements Assay proves, each with its native twin and its R1CS gadget over BN254.
+//!
+//! * [`poseidon`]: the circomlib Poseidon hash on BN254 (native and gadget).
+//! * [`merkle`]: binary Poseidon Merkle trees (roots, paths) and their gadgets.
+//! * [`range`]: range checks (`0 <= x < 2^n`) as R1CS gadgets.
+//! * [`encoding`]: injective encodings of bytes and strings into field elements.
+//! * [`solvency`]: the solvency statement of DESIGN §1: leaves, batch and aggregation circuits.
+//!
+//! This crate knows nothing of files, formats or HTTP: it defines what is proven.
+#![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
+
+pub mod encoding;
+pub mod merkle;
+pub mod poseidon;
+pub mod range;
+pub mod solvency;
+pub mod tags;
+
+/// The scalar field of BN254, over which every Groth16 statement of Assay is written.
+pub type Fr = ark_bn254::Fr;
+
+/// The error of gadget construction: re-exported so that callers need not depend on
+/// `ark-relations` to name it.
+pub use ark_relations::gr1cs::SynthesisError;

@@ -1,0 +1,93 @@
+//! Binary Merkle trees with the node hash `H(left, right)` (circomlib Poseidon, 2 inputs).
+//!
+//! Leaves are indexed from 0 at the left; a path lists the siblings from the leaf upwards, and
+//! bit `i` of the leaf index says whether the node at height `i` is a right child.
+
+pub mod constraints;
+
+use crate::{poseidon, Fr};
+
+/// The hash of an inner node.
+pub fn node(left: Fr, right: Fr) -> Fr {
+    poseidon::hash(&[left, right])
+}
+
+/// The root of a tree whose leaves are `leaves` (a power of two, at least one).
+///
+/// # Panics
+/// If `leaves.len()` is not a power of two.
+pub fn root(leaves: &[Fr]) -> Fr {
+    assert!(
+        leaves.len().is_power_of_two(),
+        "a Merkle tree has 2^k leaves"
+    );
+    let mut level = leaves.to_vec();
+    while level.len() > 1 {
+        level = level.chunks(2).map(|p| node(p[0], p[1])).collect();
+    }
+    level[0]
+}
+
+/// Every level of the tree, from the leaves (level 0) to the root (the last, of length 1).
+pub fn levels(leaves: &[Fr]) -> Vec<Vec<Fr>> {
+    assert!(
+        leaves.len().is_power_of_two(),
+        "a Merkle tree has 2^k leaves"
+    );
+    let mut out = vec![leaves.to_vec()];
+    while out.last().map_or(0, Vec::len) > 1 {
+        let next = out
+            .last()
+            .map(|l| l.chunks(2).map(|p| node(p[0], p[1])).collect())
+            .unwrap_or_default();
+        out.push(next);
+    }
+    out
+}
+
+/// The siblings of leaf `index`, from the bottom up, read off [`levels`].
+pub fn path(levels: &[Vec<Fr>], index: usize) -> Vec<Fr> {
+    let mut out = Vec::with_capacity(levels.len().saturating_sub(1));
+    let mut i = index;
+    for level in &levels[..levels.len() - 1] {
+        out.push(level[i ^ 1]);
+        i >>= 1;
+    }
+    out
+}
+
+/// The root reached from `leaf` at `index` through `siblings`.
+pub fn root_from_path(leaf: Fr, index: u64, siblings: &[Fr]) -> Fr {
+    let mut cur = leaf;
+    for (h, s) in siblings.iter().enumerate() {
+        cur = if (index >> h) & 1 == 1 {
+            node(*s, cur)
+        } else {
+            node(cur, *s)
+        };
+    }
+    cur
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_lead_to_the_root() {
+        let leaves: Vec<Fr> = (0..16u64).map(Fr::from).collect();
+        let lv = levels(&leaves);
+        let r = root(&leaves);
+        assert_eq!(lv.last().unwrap()[0], r);
+        for i in 0..16 {
+            let p = path(&lv, i);
+            assert_eq!(p.len(), 4);
+            assert_eq!(root_from_path(leaves[i], i as u64, &p), r);
+            assert_ne!(
+                root_from_path(leaves[i], (i ^ 1) as u64, &p),
+                r,
+                "index binds"
+            );
+        }
+    }
+}
