@@ -1,1 +1,3 @@
 //! verifier
+
+pub mod snarkjs;
