@@ -1,6 +1,8 @@
 //! The checks themselves, in plain Rust (testable natively): parse, call `assay-verifier`,
 //! and turn the answer into an [`Outcome`].
 
+use assay_verifier::solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle};
+
 /// What a check found: `reason` is `None` when valid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Outcome {
@@ -20,8 +22,41 @@ impl Outcome {
 }
 
 /// The inclusion check (see [`crate::verify_inclusion`]).
-pub fn inclusion(_record: &str, _round: &str) -> Outcome {
-    Outcome::invalid("inclusion verification is not built in yet")
+pub fn inclusion(record: &str, round: &str) -> Outcome {
+    let r = match InclusionRecord::parse(record.as_bytes(), "inclusion record") {
+        Ok(r) => r,
+        Err(e) => return Outcome::invalid(e.to_string()),
+    };
+    let b = match RoundBundle::parse(round.as_bytes(), "round bundle") {
+        Ok(b) => b,
+        Err(e) => return Outcome::invalid(e.to_string()),
+    };
+    match verify_inclusion(&r, &b) {
+        Ok(rep) => Outcome {
+            reason: None,
+            checks: inclusion_checks(&rep),
+        },
+        Err(e) => Outcome::invalid(e.to_string()),
+    }
+}
+
+/// What a valid inclusion check established, in words.
+pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
+    let mut v = vec![
+        "the round bundle and your record are signed by the exchange's publication key".to_string(),
+        format!(
+            "your leaf (user id {:?}, {}, your salt) is in the tree of round {:?} at the global root",
+            r.user_id,
+            r.balances
+                .iter()
+                .map(|b| format!("{} {}", b.amount, b.symbol))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.round_id
+        ),
+    ];
+    v.extend(r.proofs_checked.iter().map(|p| format!("{p}: verified")));
+    v
 }
 
 /// The inputs of the KYC check.
