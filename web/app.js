@@ -40,7 +40,7 @@ function show(el, res, subject) {
   }
   const t = document.createElement("p");
   t.className = "muted timing";
-  t.textContent = `Checked in ${res.ms.toFixed(1)} ms, in this browser, offline.`;
+  t.textContent = `Checked in ${res.ms.toFixed(1)} ms, in this browser. Nothing was sent anywhere.`;
   el.append(t);
 }
 

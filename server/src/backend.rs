@@ -119,8 +119,12 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// # Errors
     /// No randomness, or KYC is not configured.
-    fn new_challenge(&self, scope: &str, now: u64, expires_at: u64)
-        -> Result<NewChallenge, AppError>;
+    fn new_challenge(
+        &self,
+        scope: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<NewChallenge, AppError>;
 }
 
 /// Assay's own verifiers (`assay_verifier`).

@@ -67,7 +67,8 @@ impl Metrics {
         if delta >= 0 {
             self.in_flight.fetch_add(delta as u64, Ordering::Relaxed);
         } else {
-            self.in_flight.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+            self.in_flight
+                .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
         }
     }
 

@@ -3,7 +3,9 @@
 use crate::{backend::Verdict, error::AppError, AppState};
 use axum::{
     body::Bytes,
-    extract::{rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
+    extract::{
+        rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State,
+    },
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -196,7 +198,8 @@ pub(crate) async fn kyc_challenge(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let b = body(b, s.config.max_kyc_body)?;
     if !b.iter().all(u8::is_ascii_whitespace) {
-        let _: ChallengeRequest = serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
+        let _: ChallengeRequest =
+            serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
     }
     let now = now_secs();
     let expires = now + s.config.challenge_ttl.as_secs();
@@ -241,7 +244,9 @@ pub(crate) async fn kyc_verify(
             return Ok((v, None, None));
         }
         let (Some(challenge), Some(nullifier)) = (k.challenge, k.nullifier) else {
-            return Err(AppError::Internal("valid KYC verdict without challenge".into()));
+            return Err(AppError::Internal(
+                "valid KYC verdict without challenge".into(),
+            ));
         };
         match store.consume(&challenge, &scope, &nullifier, unique, now) {
             Ok(u) => {

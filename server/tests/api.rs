@@ -151,7 +151,13 @@ async fn send_raw(
 
 #[tokio::test]
 async fn round_valid() {
-    let (s, v) = send(&router(), "POST", "/v1/solvency/verify", fixture("round.json")).await;
+    let (s, v) = send(
+        &router(),
+        "POST",
+        "/v1/solvency/verify",
+        fixture("round.json"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["valid"], true, "{v}");
     assert!(v["reason"].is_null());
@@ -166,10 +172,7 @@ async fn round_invalid_names_the_reason() {
     let (s, v) = send(&router(), "POST", "/v1/solvency/verify", b.to_string()).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["valid"], false);
-    assert!(
-        v["reason"].as_str().unwrap().contains("signature"),
-        "{v}"
-    );
+    assert!(v["reason"].as_str().unwrap().contains("signature"), "{v}");
 }
 
 #[tokio::test]
@@ -305,9 +308,18 @@ async fn kyc_verify_valid_then_replay_refused() {
     // The same proof again: the challenge is spent.
     let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n1", true)).await;
     assert_eq!(v["valid"], false);
-    assert!(v["reason"].as_str().unwrap().contains("already used"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("already used"),
+        "{v}"
+    );
     // A challenge this server never issued.
-    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body("0x1234", "n1", true)).await;
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        kyc_body("0x1234", "n1", true),
+    )
+    .await;
     assert_eq!(v["valid"], false);
     assert!(v["reason"].as_str().unwrap().contains("not issued"), "{v}");
     // Same person, new challenge: valid, and the nullifier is recognised.
@@ -487,13 +499,25 @@ async fn cors_allow_list() {
             .body(Body::empty())
             .unwrap()
     };
-    let r = app.clone().oneshot(preflight("https://exchange.example")).await.unwrap();
+    let r = app
+        .clone()
+        .oneshot(preflight("https://exchange.example"))
+        .await
+        .unwrap();
     assert_eq!(
-        r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        r.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
         "https://exchange.example"
     );
-    let r = app.oneshot(preflight("https://evil.example")).await.unwrap();
-    assert!(r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let r = app
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(r
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
 }
 
 // ---- loopback: graceful shutdown and load ------------------------------------------------
@@ -575,7 +599,10 @@ async fn load(kind: &str, total: usize, conns: usize, limit: Duration) -> (f64, 
         },
     ));
     let (path, body) = match kind {
-        "inclusion" => ("/v1/solvency/inclusion", inclusion_body("record-alice.json")),
+        "inclusion" => (
+            "/v1/solvency/inclusion",
+            inclusion_body("record-alice.json"),
+        ),
         _ => ("/v1/solvency/verify", fixture("round.json")),
     };
     let url = format!("http://{addr}{path}");
@@ -590,11 +617,18 @@ async fn load(kind: &str, total: usize, conns: usize, limit: Duration) -> (f64, 
             let c = client(1);
             let mut lat = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
-                assert!(Instant::now() < deadline, "load test exceeded its time bound");
+                assert!(
+                    Instant::now() < deadline,
+                    "load test exceeded its time bound"
+                );
                 let t = Instant::now();
                 let (s, b) = post(&c, &url, body.clone()).await.expect("request failed");
                 assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
-                assert!(b.starts_with(b"{\"valid\":true"), "{}", String::from_utf8_lossy(&b));
+                assert!(
+                    b.starts_with(b"{\"valid\":true"),
+                    "{}",
+                    String::from_utf8_lossy(&b)
+                );
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
             }
             lat

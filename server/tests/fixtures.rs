@@ -122,8 +122,10 @@ fn generate() {
         public: None,
         witness: None,
     };
-    let (pk_b, vk_b) = Groth16::<Bn254>::circuit_specific_setup(blank_batch.clone(), &mut rng).unwrap();
-    let (pk_a, vk_a) = Groth16::<Bn254>::circuit_specific_setup(blank_agg(false), &mut rng).unwrap();
+    let (pk_b, vk_b) =
+        Groth16::<Bn254>::circuit_specific_setup(blank_batch.clone(), &mut rng).unwrap();
+    let (pk_a, vk_a) =
+        Groth16::<Bn254>::circuit_specific_setup(blank_agg(false), &mut rng).unwrap();
     let (pk_t, vk_t) = Groth16::<Bn254>::circuit_specific_setup(blank_agg(true), &mut rng).unwrap();
     let mut verifying_keys = BTreeMap::new();
     let mut key_name = |vk| {
@@ -241,7 +243,10 @@ fn generate() {
             ],
             salt: field::to_dec(&salt),
             leaf_index: pos as u64,
-            path: merkle::path(&levels, pos).iter().map(field::to_dec).collect(),
+            path: merkle::path(&levels, pos)
+                .iter()
+                .map(field::to_dec)
+                .collect(),
             publication_key: bundle.publication_key.clone(),
             signature: String::new(),
         };
@@ -257,8 +262,8 @@ fn generate() {
         .unwrap();
     }
     // A record the exchange signed, but with a balance that is not the one in the tree.
-    let mut w = InclusionRecord::parse(&std::fs::read(d.join("record-alice.json")).unwrap(), "a")
-        .unwrap();
+    let mut w =
+        InclusionRecord::parse(&std::fs::read(d.join("record-alice.json")).unwrap(), "a").unwrap();
     w.balances[1].amount = "1300.00".into();
     w.signature = hex::encode(
         sk.sign(&signing::message(RECORD_DOMAIN, &w.signed_body()))

@@ -72,7 +72,10 @@ fn export_round_trips_and_writes_the_three_files() {
     let (vk, proof, inputs) = proven();
     let out = snarkjs::export(&vk, &proof, &inputs).unwrap();
     let v = &out.verification_key;
-    assert_eq!((v.protocol.as_str(), v.curve.as_str()), ("groth16", "bn128"));
+    assert_eq!(
+        (v.protocol.as_str(), v.curve.as_str()),
+        ("groth16", "bn128")
+    );
     assert_eq!(v.n_public, 3);
     assert_eq!(v.ic.len(), 4);
     assert_eq!(out.public.len(), 3);
@@ -115,8 +118,14 @@ fn export_round_trips_and_writes_the_three_files() {
         "verification_key.json",
         serde_json::to_string_pretty(&out.verification_key).unwrap(),
     );
-    write("proof.json", serde_json::to_string_pretty(&out.proof).unwrap());
-    write("public.json", serde_json::to_string_pretty(&out.public).unwrap());
+    write(
+        "proof.json",
+        serde_json::to_string_pretty(&out.proof).unwrap(),
+    );
+    write(
+        "public.json",
+        serde_json::to_string_pretty(&out.public).unwrap(),
+    );
     // A tampered copy of the inputs: the root moved by one. snarkjs must refuse it.
     let mut tampered = inputs.clone();
     tampered[1] += Fr::one();
