@@ -141,14 +141,14 @@ impl AssayBackend {
     }
 }
 
-/// 31 random bytes (248 bits, below BN254's scalar field), as 0x-prefixed hex.
+/// 31 random bytes (248 bits, below BN254's scalar field), as lower-case hex (62 characters).
 pub(crate) fn random_nonce() -> Result<String, AppError> {
     use rand::RngCore;
     let mut b = [0u8; 31];
     rand::rngs::OsRng
         .try_fill_bytes(&mut b)
         .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    Ok(format!("0x{}", hex::encode(b)))
+    Ok(hex::encode(b))
 }
 
 impl Backend for AssayBackend {

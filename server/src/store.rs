@@ -118,6 +118,23 @@ impl Store {
         Ok(())
     }
 
+    /// The issue and expiry times (UNIX seconds) of challenge `nonce` for `scope`, if this
+    /// server issued it (used or not).
+    ///
+    /// # Errors
+    /// SQLite failed.
+    pub fn challenge(&self, nonce: &str, scope: &str) -> Result<Option<(u64, u64)>, StoreError> {
+        let c = self.conn();
+        let row: Option<(i64, i64)> = c
+            .query_row(
+                "SELECT issued_at, expires_at FROM challenges WHERE nonce = ?1 AND scope = ?2",
+                params![nonce, scope],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(i, e)| (i as u64, e as u64)))
+    }
+
     /// Consumes `nonce` for `scope` and records `nullifier`, in one transaction.
     ///
     /// # Errors

@@ -1,6 +1,8 @@
 //! The command line: parse, call the libraries, format. No logic of its own.
 
 pub mod demo;
+pub mod export;
+pub mod serve;
 pub mod solvency;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,11 @@ enum Command {
     /// Proof of solvency: prove a round, merge shards, verify a round or an inclusion record.
     #[command(subcommand)]
     Solvency(solvency::SolvencyCommand),
+    /// Export a proof to another tool's formats (snarkjs).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
+    /// Run the HTTP verification service.
+    Serve(serve::ServeArgs),
 }
 
 /// How a command ended.
@@ -47,6 +54,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let r = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Solvency(c) => solvency::run(c),
+        Command::Export(c) => export::run(c),
+        Command::Serve(a) => serve::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

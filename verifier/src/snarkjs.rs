@@ -94,6 +94,12 @@ pub struct SnarkjsExport {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
+    /// The bundle has no proof of that name.
+    #[error("no proof named {0:?} in this round (use `top`, `batch:J` or `aggregation:L:I`)")]
+    UnknownProof(String),
+    /// The bundle's key, proof or inputs are malformed.
+    #[error(transparent)]
+    Format(#[from] crate::FormatError),
     /// The number of public inputs does not match the verifying key (`IC.len() - 1`).
     #[error("the verifying key expects {expected} public inputs, {given} were given")]
     InputCount {
@@ -199,4 +205,53 @@ pub fn export(
         proof: proof(p),
         public: public_inputs(inputs),
     })
+}
+
+/// Exports one proof of a round bundle, named `top` (the last aggregation), `batch:J` (batch
+/// proof `J`, 0-based) or `aggregation:L:I` (proof `I` of aggregation level `L`, 0-based from
+/// the bottom; the top is the last level).
+///
+/// # Errors
+/// [`ExportError::UnknownProof`] for a name that is not in the bundle;
+/// [`ExportError::Format`] when its key, proof or inputs do not decode;
+/// [`ExportError::InputCount`] when the inputs do not fit the key.
+pub fn export_round_proof(
+    bundle: &crate::solvency::RoundBundle,
+    name: &str,
+) -> Result<SnarkjsExport, ExportError> {
+    let unknown = || ExportError::UnknownProof(name.into());
+    let num = |s: Option<&str>| s.and_then(|s| s.parse::<usize>().ok()).ok_or_else(unknown);
+    let mut parts = name.split(':');
+    let entry = match parts.next() {
+        Some("top") if parts.next().is_none() => bundle.aggregations.last().and_then(|l| l.last()),
+        Some("batch") => {
+            let j = num(parts.next())?;
+            bundle.batches.get(j)
+        }
+        Some("aggregation") => {
+            let l = num(parts.next())?;
+            let i = num(parts.next())?;
+            bundle.aggregations.get(l).and_then(|level| level.get(i))
+        }
+        _ => None,
+    };
+    if parts.next().is_some() {
+        return Err(unknown());
+    }
+    let e = entry.ok_or_else(unknown)?;
+    let vk_hex = bundle.verifying_keys.get(&e.key).ok_or_else(|| {
+        crate::FormatError::field(
+            format!("{name}.key"),
+            "names a verifying key that is not in the bundle",
+        )
+    })?;
+    let vk = crate::groth16::decode_vk(vk_hex, &format!("verifying_keys.{}", e.key))?;
+    let p = crate::groth16::decode_proof(&e.proof, &format!("{name}.proof"))?;
+    let inputs = e
+        .public_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| crate::field::from_dec(s, &format!("{name}.public_inputs[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    export(&vk, &p, &inputs)
 }

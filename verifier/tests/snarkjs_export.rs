@@ -6,7 +6,6 @@
 //! `.ci/snarkjs-check.sh` runs `snarkjs groth16 verify` on them, and on a tampered copy.
 
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
-use ark_ec::AffineRepr;
 use ark_ff::{One, PrimeField};
 use ark_groth16::{Groth16, Proof, VerifyingKey};
 use ark_snark::SNARK;
@@ -133,6 +132,65 @@ fn export_round_trips_and_writes_the_three_files() {
         "public_tampered.json",
         serde_json::to_string_pretty(&snarkjs::public_inputs(&tampered)).unwrap(),
     );
+}
+
+/// Every proof of the web fixtures' round (a real Assay round: batch, aggregation, top), written
+/// to `$ASSAY_SNARKJS_DIR/round-<name>/` for snarkjs.
+#[test]
+fn round_proofs_export() {
+    let root =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/fixtures/solvency/round.json");
+    let bundle =
+        assay_verifier::solvency::RoundBundle::parse(&std::fs::read(root).unwrap(), "round")
+            .unwrap();
+    let dir = std::env::var_os("ASSAY_SNARKJS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snarkjs"));
+    for name in ["top", "batch:0", "batch:3", "aggregation:0:1"] {
+        let out = snarkjs::export_round_proof(&bundle, name).unwrap();
+        let d = dir.join(format!("round-{}", name.replace(':', "-")));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("verification_key.json"),
+            serde_json::to_string_pretty(&out.verification_key).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("proof.json"),
+            serde_json::to_string_pretty(&out.proof).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("public.json"),
+            serde_json::to_string_pretty(&out.public).unwrap(),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        snarkjs::export_round_proof(&bundle, "top")
+            .unwrap()
+            .verification_key
+            .n_public,
+        7
+    );
+    for bad in [
+        "",
+        "batch",
+        "batch:9",
+        "batch:x",
+        "aggregation:0",
+        "aggregation:5:0",
+        "top:1",
+        "nope",
+    ] {
+        assert!(
+            matches!(
+                snarkjs::export_round_proof(&bundle, bad),
+                Err(ExportError::UnknownProof(_))
+            ),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
