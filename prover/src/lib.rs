@@ -1,1 +1,6 @@
-//! prover
+//! Assay's provers: witnesses, keys, and the writers of the public formats.
+//!
+//! * [`keystore`]: an Ed25519 signing key encrypted at rest (Argon2id + AES-256-GCM).
+#![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
+
+pub mod keystore;
