@@ -15,7 +15,7 @@ use assay_verifier::kyc::{verify, KycVerifyError};
 use std::sync::OnceLock;
 
 const PASS: &str = "issuer passphrase";
-/// 2026-11-23T12:00:00Z.
+/// 2025-11-23T12:00:00Z.
 const NOW: i64 = 20_415 * 86_400 + 12 * 3600;
 
 struct SharedKeys {
