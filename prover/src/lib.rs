@@ -1,8 +1,20 @@
-//! Assay's provers: witnesses, keys, and the writers of the public formats.
+//! Assay's provers: witness generation, batching, checkpoints, shards and keys.
 //!
+//! * [`solvency`]: a round from a balances CSV to `round.json`, inclusion records and the
+//!   private folder, with `--resume` and `--shard` support.
+//! * [`keys`]: Groth16 keys per circuit shape, cached on disk and named by hash.
+//! * [`csv_input`]: the streaming, validating reader of balances files.
+//! * [`fsutil`]: atomic writes.
 //! * [`kyc`]: the KYC issuer (registry, epochs), holder (proof) and relying-party store.
 //! * [`keystore`]: an Ed25519 signing key encrypted at rest (Argon2id + AES-256-GCM).
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
+pub mod csv_input;
+pub mod error;
+pub mod fsutil;
+pub mod keys;
 pub mod keystore;
 pub mod kyc;
+pub mod solvency;
+
+pub use error::ProverError;

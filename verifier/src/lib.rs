@@ -1,7 +1,34 @@
-//! Assay's public formats and their verification: no prover code, no proving keys.
+//! Assay's public formats and their verification.
 //!
+//! Everything an auditor, a customer or a relying party needs to check a proof, and nothing a
+//! prover needs to make one: no proving keys, no witness code. Every check answers `Ok(..)`
+//! ("valid") or an error that says exactly which proof, which check and which input failed.
+//!
+//! * [`solvency`]: the round bundle, inclusion records, and the auditor's and customer's checks.
+//! * [`groth16`]: decoding of Groth16/BN254 keys and proofs (points checked on the curve and in
+//!   the subgroup) and verification.
+//! * [`field`], [`amount`]: the text encodings of field elements and amounts used in every
+//!   format.
 //! * [`kyc`]: the KYC formats (epoch, policy, challenge, credential, path, proof) and the
 //!   relying party's verification.
+//! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
+pub mod amount;
+pub mod error;
+pub mod field;
+pub mod groth16;
 pub mod kyc;
+pub mod signing;
+pub mod solvency;
+
+pub use error::{FormatError, VerifyError};
+
+/// The scalar field of BN254 (re-exported from `assay-circuits`).
+pub use assay_circuits::Fr;
+
+/// SHA-256 of `bytes`, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
