@@ -139,6 +139,16 @@ pub fn verify(
     now: i64,
 ) -> Result<VerifiedPresentation, KycVerifyError> {
     // Shapes first, before any cryptography.
+    let bytes = hex::decode(&proof.proof)
+        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
+    if bytes.len() != 128 {
+        return Err(KycVerifyError::MalformedProof(format!(
+            "{} bytes, a compressed Groth16 proof on BN254 has 128",
+            bytes.len()
+        )));
+    }
+    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
+        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
     let key = issuer.key()?;
     let ef = epoch.fields()?;
     let cf = challenge.fields()?;
@@ -228,16 +238,6 @@ pub fn verify(
     }
     let vk = issuer_verifying_key(issuer)?;
     // 8. The proof.
-    let bytes = hex::decode(&proof.proof)
-        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
-    if bytes.len() != 128 {
-        return Err(KycVerifyError::MalformedProof(format!(
-            "{} bytes, a compressed Groth16 proof on BN254 has 128",
-            bytes.len()
-        )));
-    }
-    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
-        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
     let ok = Groth16::<Bn254>::verify(&vk, &inputs.public.to_inputs(), &groth)
         .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
     if !ok {
