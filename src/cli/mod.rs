@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod kyc;
 pub mod serve;
 pub mod solvency;
 
@@ -29,13 +30,18 @@ enum Command {
     Export(export::ExportCommand),
     /// Run the HTTP verification service.
     Serve(serve::ServeArgs),
+    /// Zero-knowledge KYC: issuer, holder and relying party.
+    #[command(subcommand)]
+    Kyc(kyc::KycCommand),
 }
 
 /// How a command ended.
 #[derive(Debug)]
 pub enum Failure {
-    /// A `verify` found the input invalid (exit 1); the reason.
+    /// A check found the input invalid (exit 1); the reason, printed by [`run`].
     Invalid(String),
+    /// A `verify` found the input invalid (exit 1) and has printed its verdict.
+    Reported,
     /// Bad input or usage (exit 2); the message names file, line and field where they apply.
     Input(String),
 }
@@ -56,10 +62,15 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Solvency(c) => solvency::run(c),
         Command::Export(c) => export::run(c),
         Command::Serve(a) => serve::run(a),
+        Command::Kyc(c) => kyc::run(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Invalid(_)) => ExitCode::from(1),
+        Err(Failure::Invalid(reason)) => {
+            println!("invalid: {reason}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Reported) => ExitCode::from(1),
         Err(Failure::Input(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)
@@ -95,7 +106,7 @@ pub fn verdict(
             } else {
                 println!("invalid: {reason}");
             }
-            Err(Failure::Invalid(reason))
+            Err(Failure::Reported)
         }
     }
 }
