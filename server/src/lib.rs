@@ -53,6 +53,16 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Per-client token buckets.
     pub limiter: Arc<ratelimit::RateLimiter>,
+    /// The time in UNIX seconds (a fixed clock in tests).
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+/// The system clock in UNIX seconds.
+pub fn system_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl AppState {
@@ -66,7 +76,14 @@ impl AppState {
             store,
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: Arc::new(limiter),
+            clock: Arc::new(system_clock),
         }
+    }
+
+    /// The same state with a fixed clock (tests of time-bound proofs).
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// State with Assay's verifiers and the store the config names (SQLite file, or memory).

@@ -15,7 +15,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::Instant,
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -91,13 +91,6 @@ pub struct Health {
     pub status: &'static str,
     /// The server's version.
     pub version: &'static str,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Reads a body extracted under a [`DefaultBodyLimit`] of `limit` bytes.
@@ -201,7 +194,7 @@ pub(crate) async fn kyc_challenge(
         let _: ChallengeRequest =
             serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
     }
-    let now = now_secs();
+    let now = (s.clock)();
     let expires = now + s.config.challenge_ttl.as_secs();
     let scope = s.config.kyc_scope.clone();
     let (backend, store) = (s.backend.clone(), s.store.clone());
@@ -233,12 +226,12 @@ pub(crate) async fn kyc_verify(
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<KycVerifyResponse>, AppError> {
     let b = body(b, s.config.max_kyc_body)?;
-    let now = now_secs();
+    let now = (s.clock)();
     let scope = s.config.kyc_scope.clone();
     let unique = s.config.unique_nullifiers;
     let (backend, store) = (s.backend.clone(), s.store.clone());
     let ((mut v, nullifier, uses), secs) = verify_blocking(&s, move || {
-        let k = backend.verify_kyc(&b, &scope, now)?;
+        let k = backend.verify_kyc(&b, &store, &scope, now)?;
         let mut v = k.verdict;
         if !v.valid {
             return Ok((v, None, None));

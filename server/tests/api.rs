@@ -74,7 +74,13 @@ impl Backend for TestBackend {
         std::thread::sleep(self.delay);
         self.real.verify_inclusion(body)
     }
-    fn verify_kyc(&self, body: &[u8], _scope: &str, _now: u64) -> Result<KycVerdict, AppError> {
+    fn verify_kyc(
+        &self,
+        body: &[u8],
+        _store: &Store,
+        _scope: &str,
+        _now: u64,
+    ) -> Result<KycVerdict, AppError> {
         let k: FakeKyc = serde_json::from_slice(body).map_err(|e| AppError::from_json(&e))?;
         Ok(if k.proof.ok {
             KycVerdict {
@@ -91,7 +97,14 @@ impl Backend for TestBackend {
         })
     }
     fn new_challenge(&self, scope: &str, now: u64, exp: u64) -> Result<NewChallenge, AppError> {
-        self.real.new_challenge(scope, now, exp)
+        use rand::RngCore;
+        let mut b = [0u8; 31];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        let nonce = hex::encode(b);
+        Ok(NewChallenge {
+            document: json!({"scope": scope, "challenge": nonce, "issued_at": now, "expires_at": exp}),
+            nonce,
+        })
     }
 }
 

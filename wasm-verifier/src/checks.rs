@@ -1,7 +1,13 @@
 //! The checks themselves, in plain Rust (testable natively): parse, call `assay-verifier`,
 //! and turn the answer into an [`Outcome`].
 
-use assay_verifier::solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle};
+use assay_verifier::{
+    kyc::{
+        formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy},
+        verify,
+    },
+    solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle},
+};
 
 /// What a check found: `reason` is `None` when valid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,7 +82,38 @@ pub struct KycInputs<'a> {
     pub now: u64,
 }
 
-/// The KYC check (see [`crate::verify_kyc`]).
-pub fn kyc(_i: &KycInputs<'_>) -> Outcome {
-    Outcome::invalid("KYC verification is not built in yet")
+/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used is not
+/// checked here (a page has no memory of it): the relying party's server does that.
+pub fn kyc(i: &KycInputs<'_>) -> Outcome {
+    let parsed = (|| {
+        Ok::<_, String>((
+            from_json::<KycProof>("proof", i.proof).map_err(|e| e.to_string())?,
+            from_json::<Epoch>("epoch", i.epoch).map_err(|e| e.to_string())?,
+            from_json::<Policy>("policy", i.policy).map_err(|e| e.to_string())?,
+            from_json::<Challenge>("challenge", i.challenge).map_err(|e| e.to_string())?,
+            from_json::<IssuerPublic>("issuer key", i.issuer_key).map_err(|e| e.to_string())?,
+        ))
+    })();
+    let (proof, epoch, policy, challenge, issuer) = match parsed {
+        Ok(p) => p,
+        Err(e) => return Outcome::invalid(e),
+    };
+    let now = i64::try_from(i.now).unwrap_or(i64::MAX);
+    match verify(&proof, &epoch, &issuer, &policy, &challenge, now) {
+        Ok(v) => Outcome {
+            reason: None,
+            checks: vec![
+                format!("epoch {} is signed by issuer {:?} and recent enough", v.epoch, v.issuer_id),
+                format!(
+                    "the holder's credential is in the registry of epoch {}, unrevoked and unexpired on day {}",
+                    v.epoch, v.today
+                ),
+                format!("neither the holder's region nor their country is in policy {:?}", v.policy),
+                format!("the proof answers your challenge for scope {:?}", v.scope),
+                "the Groth16 proof verifies under the issuer's verifying key".into(),
+                format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
+            ],
+        },
+        Err(e) => Outcome::invalid(e.to_string()),
+    }
 }
