@@ -5,6 +5,7 @@
 //! * [`keys`]: Groth16 keys per circuit shape, cached on disk and named by hash.
 //! * [`csv_input`]: the streaming, validating reader of balances files.
 //! * [`fsutil`]: atomic writes.
+//! * [`kyc`]: the KYC issuer (registry, epochs), holder (proof) and relying-party store.
 //! * [`keystore`]: an Ed25519 signing key encrypted at rest (Argon2id + AES-256-GCM).
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
@@ -13,6 +14,7 @@ pub mod error;
 pub mod fsutil;
 pub mod keys;
 pub mod keystore;
+pub mod kyc;
 pub mod solvency;
 
 pub use error::ProverError;

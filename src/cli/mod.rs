@@ -1,6 +1,7 @@
 //! The command line: parse, call the libraries, format. No logic of its own.
 
 pub mod demo;
+pub mod kyc;
 pub mod solvency;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,9 @@ enum Command {
     /// Proof of solvency: prove a round, merge shards, verify a round or an inclusion record.
     #[command(subcommand)]
     Solvency(solvency::SolvencyCommand),
+    /// Zero-knowledge KYC: issuer, holder and relying party.
+    #[command(subcommand)]
+    Kyc(kyc::KycCommand),
 }
 
 /// How a command ended.
@@ -49,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let r = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Solvency(c) => solvency::run(c),
+        Command::Kyc(c) => kyc::run(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

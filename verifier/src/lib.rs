@@ -9,6 +9,8 @@
 //!   the subgroup) and verification.
 //! * [`field`], [`amount`]: the text encodings of field elements and amounts used in every
 //!   format.
+//! * [`kyc`]: the KYC formats (epoch, policy, challenge, credential, path, proof) and the
+//!   relying party's verification.
 //! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
@@ -16,6 +18,7 @@ pub mod amount;
 pub mod error;
 pub mod field;
 pub mod groth16;
+pub mod kyc;
 pub mod signing;
 pub mod solvency;
 
