@@ -83,11 +83,7 @@ mod tests {
             let p = path(&lv, i);
             assert_eq!(p.len(), 4);
             assert_eq!(root_from_path(*leaf, i as u64, &p), r);
-            assert_ne!(
-                root_from_path(*leaf, (i ^ 1) as u64, &p),
-                r,
-                "index binds"
-            );
+            assert_ne!(root_from_path(*leaf, (i ^ 1) as u64, &p), r, "index binds");
         }
     }
 }
