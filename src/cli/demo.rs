@@ -265,8 +265,7 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
     )?;
     println!("relying party: {v}");
     println!(
-        "policy: {} (an example, not legal advice); files in {}",
-        "fixtures/kyc/policy-sanctions-example.json",
+        "policy: fixtures/kyc/policy-sanctions-example.json (an example, not legal advice); files in {}",
         dir.display()
     );
     Ok(())
