@@ -314,6 +314,10 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
             let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
             write_doc(&a.out, &epoch).map_err(input)?;
+            if let Some(l) = &a.leaves {
+                write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
+                println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
+            }
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
