@@ -105,5 +105,6 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
         t.elapsed().as_secs_f64() * 1e3,
         rec_path.display()
     );
+    super::kyc::demo(&out.join("kyc"), DEMO_PASSPHRASE)?;
     Ok(())
 }
