@@ -15,7 +15,8 @@ use assay_prover::kyc::{
 };
 use assay_verifier::kyc::{
     formats::{
-        parse_fr, Challenge, Credential, Epoch, IssuerPublic, KycProof, Policy, RegistryPath,
+        parse_fr, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
+        RegistryPath,
     },
     time, verify,
 };
@@ -119,14 +120,22 @@ pub struct PublishArgs {
     /// Where to write EPOCH.json.
     #[arg(long)]
     out: PathBuf,
+    /// Also write every leaf of the epoch here (LEAVES.json, public: holders compute their
+    /// paths from it without revealing their serial).
+    #[arg(long)]
+    leaves: Option<PathBuf>,
 }
 
 /// `assay kyc path`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["issuer", "leaves"])))]
 pub struct PathArgs {
-    /// The issuer directory.
+    /// The issuer directory (the issuer computes the path).
     #[arg(long)]
-    issuer: PathBuf,
+    issuer: Option<PathBuf>,
+    /// Or a published LEAVES.json (the holder computes the path alone).
+    #[arg(long)]
+    leaves: Option<PathBuf>,
     /// The credential's serial.
     #[arg(long)]
     serial: u64,
@@ -305,6 +314,10 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
             let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
             write_doc(&a.out, &epoch).map_err(input)?;
+            if let Some(l) = &a.leaves {
+                write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
+                println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
+            }
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
@@ -314,8 +327,21 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             Ok(())
         }
         KycCommand::Path(a) => {
-            let issuer = Issuer::open(&a.issuer).map_err(input)?;
-            let path = issuer.path(a.serial).map_err(input)?;
+            let path = match (&a.issuer, &a.leaves) {
+                (Some(dir), _) => Issuer::open(dir)
+                    .map_err(input)?
+                    .path(a.serial)
+                    .map_err(input)?,
+                (None, Some(file)) => {
+                    let leaves: EpochLeaves = read_doc(file, "leaves").map_err(input)?;
+                    leaves
+                        .path(a.serial)
+                        .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?
+                }
+                (None, None) => {
+                    return Err(Failure::Input("pass --issuer DIR or --leaves FILE".into()))
+                }
+            };
             write_doc(&a.out, &path).map_err(input)?;
             println!(
                 "path of credential {} written to {}",
@@ -463,4 +489,98 @@ fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
         }),
         &text,
     )
+}
+
+const DEMO_POLICY: &str = include_str!("../../fixtures/kyc/policy-sanctions-example.json");
+
+/// The KYC part of `assay demo`: an issuer, two holders (`UA-30`, and a country-only `UA`
+/// that the example policy must refuse), an epoch, a proof, its verification and a refused
+/// replay, all written under `out`.
+///
+/// # Errors
+/// [`Failure`] if any step does not behave as the protocol says.
+pub fn demo(out: &Path, passphrase: &str) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::Input(format!("{}: {e}", out.display()));
+    std::fs::create_dir_all(out).map_err(io)?;
+    let now = now_unix();
+    let policy: Policy = assay_verifier::kyc::formats::from_json("policy", DEMO_POLICY)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    std::fs::write(out.join("policy.json"), DEMO_POLICY).map_err(io)?;
+    let t = std::time::Instant::now();
+    let mut issuer =
+        Issuer::init(&out.join("issuer"), "assay-demo-issuer", passphrase).map_err(input)?;
+    println!(
+        "kyc: issuer created in {:.1} s (encrypted key, Groth16 keys {})",
+        t.elapsed().as_secs_f64(),
+        &issuer.public().vk_hash[..16]
+    );
+    let expiry_day = u64::try_from(time::day_of(now) + 365).unwrap_or(u64::MAX);
+    let mut holders = Vec::new();
+    for (name, country, region) in [
+        ("holder-ua30", "UA", Some("UA-30")),
+        ("holder-ua", "UA", None),
+    ] {
+        let h = HolderFile::generate().map_err(input)?;
+        write_doc(&out.join(format!("{name}.json")), &h).map_err(input)?;
+        let jur = Jurisdiction::from_country_region(country, region)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let hid = parse_fr(&h.commitment).map_err(Failure::Input)?;
+        let cred = issuer.issue(hid, jur, expiry_day, now).map_err(input)?;
+        write_doc(&out.join(format!("{name}-credential.json")), &cred).map_err(input)?;
+        holders.push((name, h, cred));
+    }
+    let epoch = issuer.publish(passphrase, now).map_err(input)?;
+    write_doc(&out.join("epoch.json"), &epoch).map_err(input)?;
+    let leaves = issuer.latest_leaves().map_err(input)?;
+    write_doc(&out.join("leaves.json"), &leaves).map_err(input)?;
+    let store = ChallengeStore::open(&out.join("relying-party.sqlite"), true).map_err(input)?;
+    let pk = keys::load_proving_key(&issuer.keys_dir(), &issuer.public().vk_hash).map_err(input)?;
+    for (name, h, cred) in &holders {
+        let path = leaves
+            .path(cred.serial)
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let challenge = store
+            .issue("demo-bank", DEFAULT_TTL_SECONDS, now)
+            .map_err(input)?;
+        let inputs = ProveInputs {
+            holder: h,
+            credential: cred,
+            path: &path,
+            epoch: &epoch,
+            policy: &policy,
+            challenge: &challenge,
+        };
+        let t = std::time::Instant::now();
+        match holder::prove(&inputs, Some(issuer.public()), &pk, now) {
+            Ok(proof) => {
+                let proved = t.elapsed().as_secs_f64();
+                let file = out.join(format!("{name}-proof.json"));
+                write_doc(&file, &proof).map_err(input)?;
+                let t = std::time::Instant::now();
+                let ok = verify(&proof, &epoch, issuer.public(), &policy, &challenge, now)
+                    .map_err(|e| Failure::Invalid(e.to_string()))?;
+                store.spend(&ok.nonce, now).map_err(Failure::Invalid)?;
+                println!(
+                    "kyc: {} ({}) proved in {proved:.2} s, verified in {:.1} ms: nullifier {}… ({})",
+                    name,
+                    cred.jurisdiction,
+                    t.elapsed().as_secs_f64() * 1e3,
+                    &ok.nullifier[..12.min(ok.nullifier.len())],
+                    file.display()
+                );
+                if store.check(&challenge, now).is_ok() {
+                    return Err(Failure::Invalid("a replayed challenge was accepted".into()));
+                }
+                println!("kyc: replaying that proof is refused (challenge already used)");
+            }
+            Err(KycError::Statement(m)) => {
+                println!(
+                    "kyc: {name} ({}) cannot prove, as it should: {m}",
+                    cred.jurisdiction
+                )
+            }
+            Err(e) => return Err(input(e)),
+        }
+    }
+    Ok(())
 }

@@ -21,7 +21,7 @@ use assay_circuits::{
     Fr,
 };
 use assay_verifier::kyc::formats::{
-    epoch_message, fr_to_string, parse_fr, sha256_hex, Credential, Epoch, EpochFields,
+    epoch_message, fr_to_string, parse_fr, sha256_hex, Credential, Epoch, EpochFields, EpochLeaves,
     IssuerPublic, RegistryPath, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
@@ -445,6 +445,33 @@ impl Issuer {
             );
         }
         Ok(out)
+    }
+
+    /// Every leaf of the latest published epoch, for publication.
+    ///
+    /// # Errors
+    /// [`KycError::Input`] if nothing is published yet; database errors.
+    pub fn latest_leaves(&self) -> Result<EpochLeaves, KycError> {
+        let last: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT epoch, json FROM epochs ORDER BY epoch DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (epoch, json) = last.ok_or_else(|| {
+            KycError::Input("no epoch published yet (run `assay kyc publish`)".into())
+        })?;
+        let doc: Epoch = serde_json::from_str(&json)
+            .map_err(|e| KycError::Input(format!("registry: stored epoch: {e}")))?;
+        Ok(EpochLeaves {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: self.public.issuer_id.clone(),
+            epoch: epoch as u64,
+            root: doc.root,
+            leaves: self.leaves(Some(epoch))?.iter().map(fr_to_string).collect(),
+        })
     }
 
     /// The path of `serial` under the latest published epoch.
