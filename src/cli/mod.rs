@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The main job end to end on the shipped fixtures: a solvency round (prove, verify, one
-    /// customer's inclusion check).
+    /// customer's inclusion check) and a KYC flow (issue, prove, verify).
     Demo(demo::DemoArgs),
     /// Proof of solvency: prove a round, merge shards, verify a round or an inclusion record.
     #[command(subcommand)]
@@ -31,8 +31,10 @@ enum Command {
 /// How a command ended.
 #[derive(Debug)]
 pub enum Failure {
-    /// A `verify` found the input invalid (exit 1); the reason.
+    /// A check found the input invalid (exit 1); the reason, printed by [`run`].
     Invalid(String),
+    /// A `verify` found the input invalid (exit 1) and has printed its verdict.
+    Reported,
     /// Bad input or usage (exit 2); the message names file, line and field where they apply.
     Input(String),
 }
@@ -55,7 +57,11 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Invalid(_)) => ExitCode::from(1),
+        Err(Failure::Invalid(reason)) => {
+            println!("invalid: {reason}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Reported) => ExitCode::from(1),
         Err(Failure::Input(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(2)
@@ -91,7 +97,7 @@ pub fn verdict(
             } else {
                 println!("invalid: {reason}");
             }
-            Err(Failure::Invalid(reason))
+            Err(Failure::Reported)
         }
     }
 }

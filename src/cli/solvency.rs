@@ -126,6 +126,10 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 /// Opens (or creates) the publication key.
 pub fn signing_key(path: &Path) -> Result<ed25519_dalek::SigningKey, Failure> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+    }
     if path.exists() {
         let pass = passphrase_from_env_or_prompt("Passphrase of the publication key: ", false)?;
         Ok(Keystore::open(path, &pass)

@@ -102,6 +102,12 @@ struct Checkpoint {
     blind: String,
 }
 
+/// A spooled customer: user id and balances in smallest units.
+type Customer = (String, Vec<u128>);
+
+/// The checkpoints of every aggregation level, of the batches, and how many were proven now.
+type Aggregated = (Vec<Vec<Checkpoint>>, Vec<Checkpoint>, usize);
+
 struct Work {
     out: PathBuf,
     cfg: RoundConfig,
@@ -365,11 +371,7 @@ impl Work {
 
     /// The spooled customers `(user_id, balances)` at positions `[start, start + len)`;
     /// `None` for padding.
-    fn read_spool(
-        &self,
-        start: u64,
-        len: usize,
-    ) -> Result<Vec<Option<(String, Vec<u128>)>>, ProverError> {
+    fn read_spool(&self, start: u64, len: usize) -> Result<Vec<Option<Customer>>, ProverError> {
         let path = self.spool_path();
         let f = fs::File::open(&path).map_err(|e| ProverError::io(&path, e))?;
         let rs = self.record_size();
@@ -440,6 +442,15 @@ impl Work {
         batches: usize,
         shard: (usize, usize),
     ) -> Result<(usize, usize), ProverError> {
+        // Temporary files of a run that was killed mid-write are garbage: a checkpoint exists
+        // only once renamed into place.
+        if let Ok(dir) = fs::read_dir(self.batch_path(0).parent().unwrap_or(Path::new("."))) {
+            for e in dir.flatten() {
+                if e.file_name().to_string_lossy().ends_with(".tmp") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         let mine: Vec<usize> = (0..batches).filter(|j| j % shard.1 == shard.0).collect();
         let todo: Vec<usize> = mine
             .iter()
@@ -528,11 +539,7 @@ impl Work {
     }
 
     /// Step 4: aggregation levels; returns the checkpoints of every level.
-    fn aggregate(
-        &self,
-        keys: &KeyCache,
-        batches: usize,
-    ) -> Result<(Vec<Vec<Checkpoint>>, Vec<Checkpoint>, usize), ProverError> {
+    fn aggregate(&self, keys: &KeyCache, batches: usize) -> Result<Aggregated, ProverError> {
         let mut below: Vec<(Checkpoint, ChildOpening)> = (0..batches)
             .map(|j| {
                 let p = self.batch_path(j);
@@ -764,6 +771,21 @@ pub fn record_file_name(user_id: &str) -> String {
     )
 }
 
+/// Validates the configuration and every row of the balances file (one streaming pass),
+/// writing nothing: call it before asking for a passphrase or starting hours of work.
+///
+/// # Errors
+/// The first bad value, naming file, line and column.
+pub fn check_inputs(opts: &ProveOptions) -> Result<(), ProverError> {
+    let bytes = fsutil::read(&opts.config)?;
+    let cfg =
+        RoundConfig::parse(&bytes, "round config").map_err(|e| format_err(&opts.config, e))?;
+    cfg.check().map_err(|e| format_err(&opts.config, e))?;
+    let mut r = BalancesReader::open(&opts.balances, &cfg.assets, cfg.balance_bits)?;
+    while r.next_row()?.is_some() {}
+    Ok(())
+}
+
 /// `assay solvency prove`: the whole round, or one shard of its batch proofs.
 ///
 /// # Errors
@@ -784,17 +806,8 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             opts.out.display()
         )));
     }
-    // Validate the config before anything is written.
-    let bytes = fsutil::read(&opts.config)?;
-    RoundConfig::parse(&bytes, "round config")
-        .and_then(|c| c.check())
-        .map_err(|e| format_err(&opts.config, e))?;
-    // Validate the whole CSV before creating the secret: a bad file leaves nothing behind.
     if !secret.exists() {
-        let cfg =
-            RoundConfig::parse(&bytes, "round config").map_err(|e| format_err(&opts.config, e))?;
-        let mut r = BalancesReader::open(&opts.balances, &cfg.assets, cfg.balance_bits)?;
-        while r.next_row()?.is_some() {}
+        check_inputs(opts)?;
     }
     if let Some((i, n)) = opts.shard {
         if n == 0 || i >= n {
@@ -804,7 +817,10 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
         }
     }
     let work = Work::load(&opts.out, &opts.config, true, opts.progress)?;
-    fsutil::write_atomic(&opts.out.join("private").join("config.json"), &bytes)?;
+    fsutil::write_atomic(
+        &opts.out.join("private").join("config.json"),
+        &fsutil::read(&opts.config)?,
+    )?;
     let info = work.spool(&opts.balances, &config_sha)?;
     let keys = KeyCache::new(&opts.keys);
     let batches = (info.leaf_count / work.cfg.batch_size as u64) as usize;
