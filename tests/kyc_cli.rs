@@ -77,7 +77,29 @@ fn kyc_flow_and_exit_codes() {
     ok(issue(None, "cred-ua.json"));
     ok(assay(
         d,
-        &["kyc", "publish", "--issuer", "iss", "--out", "epoch.json"],
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss",
+            "--out",
+            "epoch.json",
+            "--leaves",
+            "leaves.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "path",
+            "--leaves",
+            "leaves.json",
+            "--serial",
+            "1",
+            "--out",
+            "path-leaves.json",
+        ],
     ));
     ok(assay(
         d,
@@ -135,6 +157,11 @@ fn kyc_flow_and_exit_codes() {
         )
     };
     ok(prove("cred.json", "path.json", "proof.json"));
+    // The holder's own path from the published leaves equals the issuer's.
+    assert_eq!(
+        std::fs::read_to_string(d.join("path-leaves.json")).unwrap(),
+        std::fs::read_to_string(d.join("path-ua.json")).unwrap()
+    );
     // A country-only UA credential cannot prove under a policy restricting UA-43.
     let o = prove("cred-ua.json", "path-ua.json", "proof-ua.json");
     assert_eq!(code(&o), 2);

@@ -8,6 +8,7 @@ use std::{fs, path::PathBuf, time::Instant};
 
 const BALANCES: &str = include_str!("../../fixtures/solvency/balances.csv");
 const CONFIG: &str = include_str!("../../fixtures/solvency/round.json");
+const POLICY: &str = include_str!("../../fixtures/kyc/policy-sanctions-example.json");
 const MARKER: &str = ".assay-demo";
 /// The demo's keystore passphrase: a demo key protects nothing.
 const DEMO_PASSPHRASE: &str = "assay-demo (not a secret)";
@@ -104,6 +105,168 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
         ir.proofs_checked.len(),
         t.elapsed().as_secs_f64() * 1e3,
         rec_path.display()
+    );
+    kyc(&out)?;
+    Ok(())
+}
+
+/// The KYC flow, through the same commands a user would type (printed as they run).
+fn kyc(out: &std::path::Path) -> Result<(), Failure> {
+    println!();
+    println!("== Zero-knowledge KYC (Groth16 on BN254) ==");
+    let dir = out.join("kyc");
+    fs::create_dir_all(&dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+    fs::write(dir.join("policy.json"), POLICY).map_err(|e| Failure::Input(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| Failure::Input(e.to_string()))?;
+    let run = |args: &[&str]| -> Result<String, Failure> {
+        let o = std::process::Command::new(&exe)
+            .args(args)
+            .current_dir(&dir)
+            .env("ASSAY_PASSPHRASE", DEMO_PASSPHRASE)
+            .output()
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let stdout = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if !o.status.success() {
+            return Err(Failure::Input(format!(
+                "assay {} failed: {}{}",
+                args.join(" "),
+                stdout,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )));
+        }
+        Ok(stdout)
+    };
+    let step = |what: &str, args: &[&str]| -> Result<String, Failure> {
+        println!("{what:<22} $ assay {}", args.join(" "));
+        run(args)
+    };
+    step(
+        "issuer key + registry",
+        &[
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "issuer",
+            "--id",
+            "demo-kyc-provider",
+        ],
+    )?;
+    step(
+        "holder secret",
+        &["kyc", "holder", "init", "--out", "holder.json"],
+    )?;
+    let holder: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.join("holder.json")).map_err(|e| Failure::Input(e.to_string()))?,
+    )
+    .map_err(|e| Failure::Input(e.to_string()))?;
+    let hid = holder["commitment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    step(
+        "issue (DE-BY)",
+        &[
+            "kyc",
+            "issue",
+            "--issuer",
+            "issuer",
+            "--holder-commitment",
+            &hid,
+            "--country",
+            "DE",
+            "--region",
+            "DE-BY",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            "credential.json",
+        ],
+    )?;
+    step(
+        "publish epoch",
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "issuer",
+            "--out",
+            "epoch.json",
+        ],
+    )?;
+    step(
+        "holder's path",
+        &[
+            "kyc",
+            "path",
+            "--issuer",
+            "issuer",
+            "--serial",
+            "0",
+            "--out",
+            "path.json",
+        ],
+    )?;
+    step(
+        "relying party nonce",
+        &[
+            "kyc",
+            "challenge",
+            "--scope",
+            "demo-bank",
+            "--out",
+            "challenge.json",
+        ],
+    )?;
+    let t = Instant::now();
+    step(
+        "prove",
+        &[
+            "kyc",
+            "prove",
+            "--holder",
+            "holder.json",
+            "--credential",
+            "credential.json",
+            "--path",
+            "path.json",
+            "--epoch",
+            "epoch.json",
+            "--policy",
+            "policy.json",
+            "--challenge",
+            "challenge.json",
+            "--issuer-key",
+            "issuer/issuer-public.json",
+            "--out",
+            "proof.json",
+        ],
+    )?;
+    println!(
+        "{:<22}   ({:.1} s, including key generation on first use)",
+        "",
+        t.elapsed().as_secs_f64()
+    );
+    let v = step(
+        "verify",
+        &[
+            "kyc",
+            "verify",
+            "proof.json",
+            "--epoch",
+            "epoch.json",
+            "--policy",
+            "policy.json",
+            "--challenge",
+            "challenge.json",
+            "--issuer-key",
+            "issuer/issuer-public.json",
+        ],
+    )?;
+    println!("relying party: {v}");
+    println!(
+        "policy: fixtures/kyc/policy-sanctions-example.json (an example, not legal advice); files in {}",
+        dir.display()
     );
     Ok(())
 }

@@ -15,7 +15,8 @@ use assay_prover::kyc::{
 };
 use assay_verifier::kyc::{
     formats::{
-        parse_fr, Challenge, Credential, Epoch, IssuerPublic, KycProof, Policy, RegistryPath,
+        parse_fr, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
+        RegistryPath,
     },
     time, verify,
 };
@@ -119,14 +120,22 @@ pub struct PublishArgs {
     /// Where to write EPOCH.json.
     #[arg(long)]
     out: PathBuf,
+    /// Also write every leaf of the epoch here (LEAVES.json, public: holders compute their
+    /// paths from it without revealing their serial).
+    #[arg(long)]
+    leaves: Option<PathBuf>,
 }
 
 /// `assay kyc path`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["issuer", "leaves"])))]
 pub struct PathArgs {
-    /// The issuer directory.
+    /// The issuer directory (the issuer computes the path).
     #[arg(long)]
-    issuer: PathBuf,
+    issuer: Option<PathBuf>,
+    /// Or a published LEAVES.json (the holder computes the path alone).
+    #[arg(long)]
+    leaves: Option<PathBuf>,
     /// The credential's serial.
     #[arg(long)]
     serial: u64,
@@ -305,6 +314,10 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
             let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
             write_doc(&a.out, &epoch).map_err(input)?;
+            if let Some(l) = &a.leaves {
+                write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
+                println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
+            }
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
@@ -314,8 +327,21 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             Ok(())
         }
         KycCommand::Path(a) => {
-            let issuer = Issuer::open(&a.issuer).map_err(input)?;
-            let path = issuer.path(a.serial).map_err(input)?;
+            let path = match (&a.issuer, &a.leaves) {
+                (Some(dir), _) => Issuer::open(dir)
+                    .map_err(input)?
+                    .path(a.serial)
+                    .map_err(input)?,
+                (None, Some(file)) => {
+                    let leaves: EpochLeaves = read_doc(file, "leaves").map_err(input)?;
+                    leaves
+                        .path(a.serial)
+                        .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?
+                }
+                (None, None) => {
+                    return Err(Failure::Input("pass --issuer DIR or --leaves FILE".into()))
+                }
+            };
             write_doc(&a.out, &path).map_err(input)?;
             println!(
                 "path of credential {} written to {}",

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The main job end to end on the shipped fixtures: a solvency round (prove, verify, one
-    /// customer's inclusion check).
+    /// customer's inclusion check) and a KYC flow (issue, prove, verify).
     Demo(demo::DemoArgs),
     /// Proof of solvency: prove a round, merge shards, verify a round or an inclusion record.
     #[command(subcommand)]

@@ -138,11 +138,15 @@ pub fn witness(
         .map_err(|m| bad(format!("path: siblings: {m}")))?;
     let tree = inp.policy.tree().map_err(|e| bad(e.to_string()))?;
     let exact = tree.non_membership(jur.exact_key()).map_err(|_| {
-        KycError::Statement(format!(
-            "{} is restricted by policy `{}`",
-            jur.code(),
-            inp.policy.name
-        ))
+        KycError::Statement(if jur.is_country_only() {
+            format!(
+                "the credential names only the country {}, and policy `{}` has restricted subdivisions of it",
+                jur.code(),
+                inp.policy.name
+            )
+        } else {
+            format!("{} is restricted by policy `{}`", jur.code(), inp.policy.name)
+        })
     })?;
     let whole = tree.non_membership(jur.whole_key()).map_err(|_| {
         KycError::Statement(format!(

@@ -21,7 +21,7 @@ use assay_circuits::{
     Fr,
 };
 use assay_verifier::kyc::formats::{
-    epoch_message, fr_to_string, parse_fr, sha256_hex, Credential, Epoch, EpochFields,
+    epoch_message, fr_to_string, parse_fr, sha256_hex, Credential, Epoch, EpochFields, EpochLeaves,
     IssuerPublic, RegistryPath, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
@@ -292,45 +292,52 @@ impl Issuer {
 
     /// The leaves as of epoch `epoch` (`None`: the current state), revoked ones as `0`.
     fn leaves(&self, epoch: Option<i64>) -> Result<Vec<Fr>, KycError> {
-        let (count, at) = match epoch {
-            None => (i64::MAX, i64::MAX),
-            Some(e) => (
-                self.conn.query_row(
-                    "SELECT leaf_count FROM epochs WHERE epoch = ?1",
-                    params![e],
-                    |r| r.get(0),
-                )?,
-                e,
-            ),
-        };
-        let mut stmt = self.conn.prepare(
+        leaves_at(&self.conn, epoch)
+    }
+}
+
+/// The leaves as of epoch `epoch` (`None`: the current state), revoked ones as `0`.
+fn leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<Fr>, KycError> {
+    let (count, at) = match epoch {
+        None => (i64::MAX, i64::MAX),
+        Some(e) => (
+            conn.query_row(
+                "SELECT leaf_count FROM epochs WHERE epoch = ?1",
+                params![e],
+                |r| r.get(0),
+            )?,
+            e,
+        ),
+    };
+    let mut stmt = conn.prepare(
             "SELECT serial, leaf, revoked_from_epoch FROM credentials WHERE serial < ?1 ORDER BY serial",
         )?;
-        let rows = stmt.query_map(params![count], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (serial, leaf, revoked) = row?;
-            if serial as usize != out.len() {
-                return Err(KycError::Input(format!(
-                    "registry: serial {serial} out of sequence"
-                )));
-            }
-            let leaf = parse_fr(&leaf).map_err(|m| KycError::Input(format!("registry: {m}")))?;
-            out.push(if revoked.is_some_and(|r| r <= at) {
-                Fr::from(0u64)
-            } else {
-                leaf
-            });
+    let rows = stmt.query_map(params![count], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (serial, leaf, revoked) = row?;
+        if serial as usize != out.len() {
+            return Err(KycError::Input(format!(
+                "registry: serial {serial} out of sequence"
+            )));
         }
-        Ok(out)
+        let leaf = parse_fr(&leaf).map_err(|m| KycError::Input(format!("registry: {m}")))?;
+        out.push(if revoked.is_some_and(|r| r <= at) {
+            Fr::from(0u64)
+        } else {
+            leaf
+        });
     }
+    Ok(out)
+}
 
+impl Issuer {
     /// The number of credentials ever issued.
     ///
     /// # Errors
@@ -378,9 +385,8 @@ impl Issuer {
             time = time.max(pf.time);
         }
         let count: i64 = tx.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0))?;
-        drop(tx);
         // Leaves as they will be in this epoch: every revocation so far applied.
-        let mut leaves = self.leaves(None)?;
+        let mut leaves = leaves_at(&tx, None)?;
         leaves.truncate(count as usize);
         let root = Registry::new(leaves).root();
         let fields = EpochFields {
@@ -404,17 +410,6 @@ impl Issuer {
             prev_epoch_hash: last.as_ref().map(|l| l.1.clone()),
             signature: hex::encode(key.sign(&msg).to_bytes()),
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now_count: i64 = tx.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0))?;
-        let now_last: Option<i64> =
-            tx.query_row("SELECT MAX(epoch) FROM epochs", [], |r| r.get(0))?;
-        if now_count != count || now_last != last.as_ref().map(|l| l.0) {
-            return Err(KycError::Input(
-                "the registry changed while publishing; publish again".into(),
-            ));
-        }
         tx.execute(
             "INSERT INTO epochs (epoch, leaf_count, hash, json) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -445,6 +440,33 @@ impl Issuer {
             );
         }
         Ok(out)
+    }
+
+    /// Every leaf of the latest published epoch, for publication.
+    ///
+    /// # Errors
+    /// [`KycError::Input`] if nothing is published yet; database errors.
+    pub fn latest_leaves(&self) -> Result<EpochLeaves, KycError> {
+        let last: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT epoch, json FROM epochs ORDER BY epoch DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (epoch, json) = last.ok_or_else(|| {
+            KycError::Input("no epoch published yet (run `assay kyc publish`)".into())
+        })?;
+        let doc: Epoch = serde_json::from_str(&json)
+            .map_err(|e| KycError::Input(format!("registry: stored epoch: {e}")))?;
+        Ok(EpochLeaves {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: self.public.issuer_id.clone(),
+            epoch: epoch as u64,
+            root: doc.root,
+            leaves: self.leaves(Some(epoch))?.iter().map(fr_to_string).collect(),
+        })
     }
 
     /// The path of `serial` under the latest published epoch.

@@ -124,6 +124,16 @@ fn end_to_end_and_replay() {
     let policy = sanctions();
     let ch = f.store.issue("bank-a", 600, NOW).unwrap();
     let proof = prove_for(&f, &policy, &ch).unwrap();
+    // The published leaves give the same path as the issuer.
+    let leaves = f.issuer.latest_leaves().unwrap();
+    assert_eq!(
+        leaves.path(f.credential.serial).unwrap(),
+        f.issuer.path(f.credential.serial).unwrap()
+    );
+    let mut bad = leaves.clone();
+    bad.leaves[0] = "5".into();
+    assert!(bad.path(f.credential.serial).is_err(), "tampered leaves");
+    assert!(leaves.path(99).is_err());
     // The proof survives a JSON round trip with unknown fields refused.
     let text = serde_json::to_string(&proof).unwrap();
     let proof: KycProof = from_json("proof", &text).unwrap();

@@ -86,6 +86,7 @@ macro_rules! versioned {
 versioned!(
     IssuerPublic,
     Epoch,
+    EpochLeaves,
     Policy,
     Challenge,
     Credential,
@@ -461,6 +462,70 @@ pub struct RegistryPath {
     pub root: String,
     /// The 32 siblings from the leaf up (decimal).
     pub siblings: Vec<String>,
+}
+
+/// `LEAVES.json`: every registry leaf of one epoch. The leaves are hiding commitments, so the
+/// issuer publishes them, and a holder computes a fresh path ([`EpochLeaves::path`]) without
+/// telling anyone its serial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochLeaves {
+    /// Format version.
+    pub version: u32,
+    /// The issuer's name.
+    pub issuer_id: String,
+    /// The epoch number.
+    pub epoch: u64,
+    /// The epoch's registry root (decimal).
+    pub root: String,
+    /// Leaf `i` is credential `i`, or `0` if revoked (decimal).
+    pub leaves: Vec<String>,
+}
+
+impl EpochLeaves {
+    /// The path of `serial`, checked against the published root.
+    ///
+    /// # Errors
+    /// [`FormatError`] for a bad leaf, a root mismatch, a missing or revoked serial.
+    pub fn path(&self, serial: u64) -> Result<RegistryPath, FormatError> {
+        use assay_circuits::kyc::Registry;
+        let leaves = self
+            .leaves
+            .iter()
+            .map(|l| parse_fr(l))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| field_err("leaves", "leaves", m))?;
+        if leaves.len() as u64 > 1 << assay_circuits::kyc::REGISTRY_DEPTH {
+            return Err(field_err("leaves", "leaves", "more than 2^32 leaves"));
+        }
+        let root = parse_fr(&self.root).map_err(|m| field_err("leaves", "root", m))?;
+        match leaves.get(serial as usize) {
+            None => return Err(field_err("leaves", "leaves", format!("no leaf {serial}"))),
+            Some(l) if *l == Fr::from(0u64) => {
+                return Err(field_err(
+                    "leaves",
+                    "leaves",
+                    format!("leaf {serial} is revoked"),
+                ))
+            }
+            Some(_) => {}
+        }
+        let reg = Registry::new(leaves);
+        if reg.root() != root {
+            return Err(field_err(
+                "leaves",
+                "root",
+                "the leaves do not hash to the root",
+            ));
+        }
+        Ok(RegistryPath {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: self.issuer_id.clone(),
+            serial,
+            root: self.root.clone(),
+            siblings: reg.path(serial).iter().map(fr_to_string).collect(),
+        })
+    }
 }
 
 /// The public inputs of a KYC proof, as written in `PROOF.json`.

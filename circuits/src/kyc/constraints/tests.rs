@@ -159,8 +159,16 @@ fn honest_holders_are_satisfied_and_verify() {
         assert_eq!(public.registry_root, reg.root());
         assert!(satisfied(circuit(&w, public)), "{code}");
         if code == "UA-30" {
+            let _ = keys();
+            let t = std::time::Instant::now();
             let proof = prove(circuit(&w, public), 3);
+            let proved = t.elapsed();
+            let t = std::time::Instant::now();
             assert!(verifies(&proof, &public.to_inputs()));
+            eprintln!(
+                "KYC Groth16: prove {proved:?}, verify (prepared key) {:?}",
+                t.elapsed()
+            );
         }
     }
 }

@@ -1,0 +1,48 @@
+//! The README's first command: `assay demo` runs the main job on the shipped fixtures.
+
+use std::process::Command;
+
+#[test]
+fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let o = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["demo", "--out", out.to_str().unwrap()])
+        .env_remove("ASSAY_PASSPHRASE")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("auditor: valid"), "{text}");
+    assert!(
+        text.contains("customer \"customer-0007\": included"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verified in") && text.contains("nullifier"),
+        "{text}"
+    );
+    assert!(text.contains("cannot prove, as it should"), "{text}");
+    assert!(text.contains("replaying that proof is refused"), "{text}");
+    // Run twice: an earlier demo is replaced.
+    let again = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["demo", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    // A folder that is not a demo is never deleted.
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("keep.txt"), "precious").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["demo", "--out", foreign.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(foreign.join("keep.txt").exists());
+}
