@@ -1,1 +1,179 @@
-//! HTTP verification service over assay-verifier (see issue 6).
+//! Assay's HTTP verification service: a thin shell over `assay-verifier` (DESIGN §4).
+//!
+//! [`app`] builds the router (tested with `oneshot`), [`serve`] runs it on an address with
+//! graceful shutdown. Endpoints:
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | POST | `/v1/solvency/verify` | an auditor's check of a whole round bundle |
+//! | POST | `/v1/solvency/inclusion` | a customer's check: `{record, round}` |
+//! | POST | `/v1/kyc/challenge` | a single-use nonce for a KYC proof |
+//! | POST | `/v1/kyc/verify` | a relying party's check of a KYC proof |
+//! | GET | `/healthz` | liveness |
+//! | GET | `/metrics` | Prometheus text |
+//! | GET | `/openapi.json` | the OpenAPI document, generated from this code |
+//!
+//! Every verification answers `{"valid": true}` or `{"valid": false, "reason": "<exact
+//! reason>"}` with status 200; input that cannot be read is a 400 (malformed JSON) or 422
+//! (well-formed JSON of the wrong shape, unknown fields included). Limits: a body size per
+//! endpoint (413), a request timeout (408), a cap on concurrent verifications run on blocking
+//! threads (503 when the queue wait runs out), a per-client token bucket (429), a CORS
+//! allow-list and security headers. Logs are JSON lines (tracing) of method, route, status
+//! and latency: never a body, so never a secret, salt or balance.
+#![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod ratelimit;
+mod routes;
+pub mod store;
+
+pub use backend::{AssayBackend, Backend};
+pub use config::ServerConfig;
+pub use error::AppError;
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service's settings.
+    pub config: Arc<ServerConfig>,
+    /// What verifies.
+    pub backend: Arc<dyn Backend>,
+    /// Challenges and nullifiers.
+    pub store: store::Store,
+    /// Caps concurrent verifications.
+    pub verify_slots: Arc<Semaphore>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Per-client token buckets.
+    pub limiter: Arc<ratelimit::RateLimiter>,
+    /// The time in UNIX seconds (a fixed clock in tests).
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+/// The system clock in UNIX seconds.
+pub fn system_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// State with the given backend and store.
+    pub fn new(config: ServerConfig, backend: Arc<dyn Backend>, store: store::Store) -> Self {
+        let limiter = ratelimit::RateLimiter::new(config.rate_per_second, config.rate_burst);
+        Self {
+            verify_slots: Arc::new(Semaphore::new(config.max_concurrent_verifications.max(1))),
+            config: Arc::new(config),
+            backend,
+            store,
+            metrics: Arc::new(metrics::Metrics::default()),
+            limiter: Arc::new(limiter),
+            clock: Arc::new(system_clock),
+        }
+    }
+
+    /// The same state with a fixed clock (tests of time-bound proofs).
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// State with Assay's verifiers and the store the config names (SQLite file, or memory).
+    ///
+    /// # Errors
+    /// The database cannot be opened or the configured KYC files cannot be read.
+    pub fn from_config(config: ServerConfig) -> Result<Self, String> {
+        let store = match &config.database {
+            Some(path) => store::Store::open(path),
+            None => store::Store::in_memory(),
+        }
+        .map_err(|e| format!("database: {e}"))?;
+        let backend = AssayBackend::from_config(&config)?;
+        Ok(Self::new(config, Arc::new(backend), store))
+    }
+}
+
+/// The router with every endpoint and limit (see the crate docs).
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Installs the JSON log subscriber (`RUST_LOG` filters; default `info`). Call once.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .try_init();
+}
+
+/// Serves [`app`] on `addr` until Ctrl-C or SIGTERM, then drains in-flight requests.
+///
+/// # Errors
+/// The address cannot be bound, or the state cannot be built (see [`AppState::from_config`]).
+pub async fn serve(addr: SocketAddr, config: ServerConfig) -> Result<(), String> {
+    let state = AppState::from_config(config)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(addr = %local, "assay-server listening");
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves [`app`] on a bound listener until `shutdown` completes (graceful: in-flight requests
+/// finish, new connections are refused).
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!("assay-server stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested: draining");
+}
+
+/// How long a request may wait for a verification slot before a 503.
+pub(crate) fn queue_wait(config: &ServerConfig) -> Duration {
+    config.queue_wait
+}

@@ -1,7 +1,9 @@
 //! The command line: parse, call the libraries, format. No logic of its own.
 
 pub mod demo;
+pub mod export;
 pub mod kyc;
+pub mod serve;
 pub mod solvency;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,11 @@ enum Command {
     /// Proof of solvency: prove a round, merge shards, verify a round or an inclusion record.
     #[command(subcommand)]
     Solvency(solvency::SolvencyCommand),
+    /// Export a proof to another tool's formats (snarkjs).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
+    /// Run the HTTP verification service.
+    Serve(serve::ServeArgs),
     /// Zero-knowledge KYC: issuer, holder and relying party.
     #[command(subcommand)]
     Kyc(kyc::KycCommand),
@@ -53,6 +60,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let r = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Solvency(c) => solvency::run(c),
+        Command::Export(c) => export::run(c),
+        Command::Serve(a) => serve::run(a),
         Command::Kyc(c) => kyc::run(c),
     };
     match r {

@@ -12,6 +12,7 @@
 //! * [`kyc`]: the KYC formats (epoch, policy, challenge, credential, path, proof) and the
 //!   relying party's verification.
 //! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
+//! * [`snarkjs`]: export of a Groth16 proof, key and inputs to snarkjs's JSON formats.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod amount;
@@ -20,6 +21,7 @@ pub mod field;
 pub mod groth16;
 pub mod kyc;
 pub mod signing;
+pub mod snarkjs;
 pub mod solvency;
 
 pub use error::{FormatError, VerifyError};

@@ -1,1 +1,114 @@
-//! Assay verifiers compiled to WebAssembly for browsers (see issue 6).
+//! Assay's verifiers compiled to WebAssembly, for browsers and Node.js (DESIGN §4).
+//!
+//! Two checks, each returning a [`VerifyResult`] `{valid, reason, ms, checks}`:
+//!
+//! * [`verify_inclusion`] (`verifyInclusion(recordJson, roundJson)` in JS): a customer's
+//!   inclusion record against the round bundle;
+//! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
+//!   issuerKeyJson, nowSeconds)` in JS): a relying party's check of a KYC proof.
+//!
+//! No prover code and no proving key are linked: the crate depends on `assay-verifier` only.
+//! Malformed input is an invalid verdict with the parser's message, never a panic or a throw.
+#![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
+
+pub mod checks;
+
+use wasm_bindgen::prelude::*;
+
+/// The answer of a check.
+#[wasm_bindgen(getter_with_clone)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyResult {
+    /// Whether every check passed.
+    pub valid: bool,
+    /// Why not (which proof, which check, which input); `undefined` when valid.
+    pub reason: Option<String>,
+    /// Time spent in the check, in milliseconds.
+    pub ms: f64,
+    /// What was checked, in words.
+    pub checks: Vec<String>,
+}
+
+#[wasm_bindgen]
+impl VerifyResult {
+    /// The result as a plain JSON string (`{"valid":…,"reason":…,"ms":…,"checks":[…]}`).
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> JsValue {
+        let v = serde_json::json!({
+            "valid": self.valid,
+            "reason": self.reason,
+            "ms": self.ms,
+            "checks": self.checks,
+        });
+        js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+    }
+}
+
+/// Milliseconds from `performance.now()` (browsers, Node.js), or `Date.now()` without it.
+fn now_ms() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .filter(|p| !p.is_undefined() && !p.is_null());
+    if let Some(p) = perf {
+        if let Ok(f) = js_sys::Reflect::get(&p, &JsValue::from_str("now")) {
+            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+                if let Some(t) = f.call0(&p).ok().and_then(|v| v.as_f64()) {
+                    return t;
+                }
+            }
+        }
+    }
+    js_sys::Date::now()
+}
+
+fn timed(f: impl FnOnce() -> checks::Outcome) -> VerifyResult {
+    let t = now_ms();
+    let o = f();
+    VerifyResult {
+        valid: o.reason.is_none(),
+        reason: o.reason,
+        ms: now_ms() - t,
+        checks: o.checks,
+    }
+}
+
+/// Checks a customer's inclusion record (`record_json`) against the round bundle
+/// (`round_json`): the leaf from the balances and salt, the path to the global root, and the
+/// proofs on that path.
+#[wasm_bindgen(js_name = verifyInclusion)]
+pub fn verify_inclusion(record_json: &str, round_json: &str) -> VerifyResult {
+    timed(|| checks::inclusion(record_json, round_json))
+}
+
+/// Checks a KYC proof as a relying party would: the epoch's signature and age, the policy,
+/// the challenge it names, and the proof, at `now_seconds` (UNIX time).
+#[wasm_bindgen(js_name = verifyKyc)]
+pub fn verify_kyc(
+    proof_json: &str,
+    epoch_json: &str,
+    policy_json: &str,
+    challenge_json: &str,
+    issuer_key_json: &str,
+    now_seconds: f64,
+) -> VerifyResult {
+    timed(|| {
+        checks::kyc(&checks::KycInputs {
+            proof: proof_json,
+            epoch: epoch_json,
+            policy: policy_json,
+            challenge: challenge_json,
+            issuer_key: issuer_key_json,
+            now: if now_seconds.is_finite() && now_seconds > 0.0 {
+                now_seconds as u64
+            } else {
+                0
+            },
+        })
+    })
+}
+
+/// The package's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}

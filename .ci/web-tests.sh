@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The verifiers "where people are": the WASM package (node tests), the snarkjs interop check
+# and the web page in headless Chromium. Installs what it needs, idempotently, on a fresh
+# Debian machine with only Rust, gcc, python3 and node:
+#   - Debian's chromium (apt), the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130;
+#   - playwright-core and snarkjs from npm (web/package-lock.json, npm ci).
+# Usage: bash .ci/web-tests.sh        (from anywhere; about 6-9 minutes on 2 cores, cold)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "install: chromium"
+if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
+
+step "install: npm packages (playwright-core, snarkjs)"
+if [ ! -x web/node_modules/.bin/snarkjs ] || [ ! -d web/node_modules/playwright-core ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+step "build: wasm package (installs the target and wasm-bindgen-cli if missing)"
+bash wasm-verifier/build.sh
+
+step "test: wasm package in node"
+node --test wasm-verifier/tests/
+
+step "test: snarkjs verifies Assay proofs exported by assay-verifier"
+out="$root/target/snarkjs-check"
+rm -rf "$out" && mkdir -p "$out"
+ASSAY_SNARKJS_DIR="$out" cargo test -q -p assay-verifier --test snarkjs_export
+snarkjs="$root/web/node_modules/.bin/snarkjs"
+checked=0
+for d in "$out" "$out"/round-*; do
+  "$snarkjs" groth16 verify "$d/verification_key.json" "$d/public.json" "$d/proof.json" | tee "$out/verify.log"
+  grep -q "OK" "$out/verify.log" || { echo "snarkjs refused the valid proof in $d"; exit 1; }
+  checked=$((checked + 1))
+done
+if "$snarkjs" groth16 verify "$out/verification_key.json" "$out/public_tampered.json" "$out/proof.json" >"$out/tampered.log" 2>&1; then
+  echo "snarkjs accepted a tampered public input"; cat "$out/tampered.log"; exit 1
+fi
+grep -q "Invalid proof" "$out/tampered.log"
+echo "snarkjs: $checked exported proofs verified, the tampered one refused"
+
+step "test: the page in headless Chromium"
+ASSAY_SCREENSHOTS="$root/target/web-screenshots" node --test web/tests/
+echo "screenshots: $root/target/web-screenshots/"

@@ -1,0 +1,351 @@
+//! What verifies: the [`Backend`] trait and [`AssayBackend`], Assay's verifiers behind it.
+//!
+//! Handlers hand the raw body to the backend on a blocking thread; the backend parses it
+//! (unknown fields refused) and verifies. Parsing errors become 400/422, verification results
+//! a [`Verdict`].
+
+use crate::{config::ServerConfig, error::AppError, store::Store};
+use assay_verifier::{
+    kyc::{
+        self,
+        formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, KYC_FORMAT_VERSION},
+    },
+    solvency::{self, InclusionRecord, InclusionReport, RoundBundle},
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// The body of `POST /v1/solvency/inclusion`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionBody {
+    record: InclusionRecord,
+    round: RoundBundle,
+}
+
+/// Parses a JSON body; syntax errors are 400, shape errors (unknown fields too) 422.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::from_json(&e))
+}
+
+/// What a valid inclusion check established, in words.
+pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
+    let mut v = vec![
+        "the round bundle's and the record's signatures under the exchange's publication key"
+            .to_string(),
+        format!(
+            "the leaf of {:?} with {} reaches the global root {} of round {:?}",
+            r.user_id,
+            r.balances
+                .iter()
+                .map(|b| format!("{} {}", b.amount, b.symbol))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.global_root,
+            r.round_id
+        ),
+    ];
+    v.extend(r.proofs_checked.iter().map(|p| format!("{p} verifies")));
+    v
+}
+
+/// The answer of one verification: valid, or invalid with the exact reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Whether every check passed.
+    pub valid: bool,
+    /// Why not, when invalid: which proof, which check, which input.
+    pub reason: Option<String>,
+    /// What was checked, in words (one line per check that ran).
+    pub checks: Vec<String>,
+}
+
+impl Verdict {
+    /// A valid verdict after `checks`.
+    pub fn valid(checks: Vec<String>) -> Self {
+        Self {
+            valid: true,
+            reason: None,
+            checks,
+        }
+    }
+
+    /// An invalid verdict.
+    pub fn invalid(reason: impl Into<String>, checks: Vec<String>) -> Self {
+        Self {
+            valid: false,
+            reason: Some(reason.into()),
+            checks,
+        }
+    }
+}
+
+/// A KYC verdict and, when the proof itself is valid, what the server must still check
+/// against its database: the challenge it names and the nullifier it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KycVerdict {
+    /// The cryptographic and policy checks.
+    pub verdict: Verdict,
+    /// The challenge (nonce) the proof is bound to, as issued by [`Backend::new_challenge`].
+    pub challenge: Option<String>,
+    /// The proof's nullifier for this scope.
+    pub nullifier: Option<String>,
+}
+
+/// A freshly made challenge: its key in the database and the document sent to the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChallenge {
+    /// The nonce, as [`KycVerdict::challenge`] will name it.
+    pub nonce: String,
+    /// The JSON document the holder passes to `assay kyc prove --challenge`.
+    pub document: serde_json::Value,
+}
+
+/// The verifiers the service calls. Every method runs on a blocking thread.
+pub trait Backend: Send + Sync + 'static {
+    /// Verifies a whole round bundle (JSON).
+    ///
+    /// # Errors
+    /// The body cannot be read as a round bundle.
+    fn verify_round(&self, body: &[u8]) -> Result<Verdict, AppError>;
+
+    /// Verifies `{"record": InclusionRecord, "round": RoundBundle}` (JSON).
+    ///
+    /// # Errors
+    /// The body cannot be read as such a request.
+    fn verify_inclusion(&self, body: &[u8]) -> Result<Verdict, AppError>;
+
+    /// Verifies a KYC proof request (JSON) at time `now` (UNIX seconds) against the challenge
+    /// this server issued (looked up in `store`), all but the challenge's single use and the
+    /// nullifier's novelty, which the server records after.
+    ///
+    /// # Errors
+    /// The body cannot be read, or KYC is not configured.
+    fn verify_kyc(
+        &self,
+        body: &[u8],
+        store: &Store,
+        scope: &str,
+        now: u64,
+    ) -> Result<KycVerdict, AppError>;
+
+    /// Makes a new single-use challenge for `scope`, valid until `expires_at`.
+    ///
+    /// # Errors
+    /// No randomness, or KYC is not configured.
+    fn new_challenge(
+        &self,
+        scope: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<NewChallenge, AppError>;
+}
+
+/// The body of `POST /v1/kyc/verify`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KycBody {
+    proof: KycProof,
+    epoch: Epoch,
+}
+
+/// What this relying party enforces: its policy and the issuer it trusts.
+#[derive(Debug, Clone)]
+pub struct KycSettings {
+    /// The restricted list and the maximum epoch age.
+    pub policy: Policy,
+    /// The issuer's public key and verifying key.
+    pub issuer: IssuerPublic,
+}
+
+/// Assay's own verifiers (`assay_verifier`).
+#[derive(Debug, Default)]
+pub struct AssayBackend {
+    kyc: Option<KycSettings>,
+}
+
+fn read_doc<T: DeserializeOwned + kyc::formats::Versioned>(
+    path: &std::path::Path,
+    what: &'static str,
+) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    kyc::formats::from_json(what, &text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl AssayBackend {
+    /// A backend that also verifies KYC proofs under `kyc`.
+    pub fn with_kyc(kyc: KycSettings) -> Self {
+        Self { kyc: Some(kyc) }
+    }
+
+    /// The backend for `config` (reads the KYC policy and issuer key files it names).
+    ///
+    /// # Errors
+    /// A configured file cannot be read or parsed.
+    pub fn from_config(config: &ServerConfig) -> Result<Self, String> {
+        match (&config.kyc_policy, &config.kyc_issuer_key) {
+            (Some(p), Some(k)) => {
+                let settings = KycSettings {
+                    policy: read_doc(p, "policy")?,
+                    issuer: read_doc(k, "issuer key")?,
+                };
+                settings
+                    .policy
+                    .tree()
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                kyc::issuer_verifying_key(&settings.issuer)
+                    .map_err(|e| format!("{}: {e}", k.display()))?;
+                Ok(Self::with_kyc(settings))
+            }
+            (None, None) => Ok(Self::default()),
+            _ => Err("KYC needs both a policy and the issuer's public key".into()),
+        }
+    }
+}
+
+/// What a valid KYC presentation established, in words.
+pub fn kyc_checks(v: &kyc::VerifiedPresentation) -> Vec<String> {
+    vec![
+        format!(
+            "epoch {} is signed by issuer {:?} and recent enough",
+            v.epoch, v.issuer_id
+        ),
+        format!(
+            "the credential is in the registry of epoch {}, unrevoked and unexpired on day {}",
+            v.epoch, v.today
+        ),
+        format!(
+            "neither the holder's region nor their country is in policy {:?}",
+            v.policy
+        ),
+        format!(
+            "the proof answers challenge {} for scope {:?}",
+            v.nonce, v.scope
+        ),
+        "the Groth16 proof verifies under the issuer's verifying key".into(),
+    ]
+}
+
+/// 31 random bytes (248 bits, below BN254's scalar field), as lower-case hex (62 characters).
+pub(crate) fn random_nonce() -> Result<String, AppError> {
+    use rand::RngCore;
+    let mut b = [0u8; 31];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut b)
+        .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+impl Backend for AssayBackend {
+    fn verify_round(&self, body: &[u8]) -> Result<Verdict, AppError> {
+        let bundle: RoundBundle = parse(body)?;
+        Ok(
+            match solvency::verify_round(&bundle, &solvency::RoundOptions::default()) {
+                Ok(r) => Verdict::valid(vec![
+                    "the bundle's signature under its publication key".into(),
+                    format!(
+                        "{} batch proofs and {} aggregation proofs, every public input",
+                        r.batch_proofs, r.aggregation_proofs
+                    ),
+                    format!(
+                        "liabilities within reserves ({})",
+                        r.reserves
+                            .iter()
+                            .map(|(a, v)| format!("{v} {a}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!("global root {}", r.global_root),
+                ]),
+                Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
+            },
+        )
+    }
+
+    fn verify_inclusion(&self, body: &[u8]) -> Result<Verdict, AppError> {
+        let req: InclusionBody = parse(body)?;
+        Ok(match solvency::verify_inclusion(&req.record, &req.round) {
+            Ok(r) => Verdict::valid(inclusion_checks(&r)),
+            Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
+        })
+    }
+
+    fn verify_kyc(
+        &self,
+        body: &[u8],
+        store: &Store,
+        scope: &str,
+        now: u64,
+    ) -> Result<KycVerdict, AppError> {
+        let Some(k) = &self.kyc else {
+            return Err(AppError::Unavailable(
+                "KYC verification is not configured on this server (start it with --kyc-policy and --kyc-issuer-key)".into(),
+            ));
+        };
+        let req: KycBody = parse(body)?;
+        for (what, v) in [("proof", req.proof.version), ("epoch", req.epoch.version)] {
+            if v != KYC_FORMAT_VERSION {
+                return Err(AppError::Invalid(format!(
+                    "{what}: version {v} is not supported (expected {KYC_FORMAT_VERSION})"
+                )));
+            }
+        }
+        let nonce = req.proof.public_inputs.challenge.clone();
+        let invalid = |reason: String| KycVerdict {
+            verdict: Verdict::invalid(reason, Vec::new()),
+            challenge: None,
+            nullifier: None,
+        };
+        let issued = store
+            .challenge(&nonce, scope)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let Some((issued_at, expires_at)) = issued else {
+            return Ok(invalid(
+                "challenge: this relying party never issued that challenge".into(),
+            ));
+        };
+        let challenge = Challenge {
+            version: KYC_FORMAT_VERSION,
+            scope: scope.into(),
+            nonce: nonce.clone(),
+            issued_at: kyc::time::format_rfc3339(issued_at as i64),
+            expires_at: kyc::time::format_rfc3339(expires_at as i64),
+        };
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        match kyc::verify(
+            &req.proof, &req.epoch, &k.issuer, &k.policy, &challenge, now,
+        ) {
+            Ok(v) => Ok(KycVerdict {
+                verdict: Verdict::valid(kyc_checks(&v)),
+                challenge: Some(nonce),
+                nullifier: Some(v.nullifier),
+            }),
+            Err(e) if e.is_bad_input() => Err(AppError::Invalid(e.to_string())),
+            Err(e) => Ok(invalid(e.to_string())),
+        }
+    }
+
+    fn new_challenge(
+        &self,
+        scope: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<NewChallenge, AppError> {
+        if self.kyc.is_none() {
+            return Err(AppError::Unavailable(
+                "KYC verification is not configured on this server (start it with --kyc-policy and --kyc-issuer-key)".into(),
+            ));
+        }
+        let nonce = random_nonce()?;
+        let doc = Challenge {
+            version: KYC_FORMAT_VERSION,
+            scope: scope.into(),
+            nonce: nonce.clone(),
+            issued_at: kyc::time::format_rfc3339(now as i64),
+            expires_at: kyc::time::format_rfc3339(expires_at as i64),
+        };
+        Ok(NewChallenge {
+            document: serde_json::to_value(&doc).map_err(|e| AppError::Internal(e.to_string()))?,
+            nonce,
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! The service's settings, with safe defaults.
+
+use std::{path::PathBuf, time::Duration};
+
+/// Settings of the HTTP service. `Default` gives the production defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest body of `POST /v1/solvency/verify` (a whole round bundle), in bytes.
+    pub max_round_body: usize,
+    /// Largest body of `POST /v1/solvency/inclusion` (a record and its round), in bytes.
+    pub max_inclusion_body: usize,
+    /// Largest body of the KYC endpoints, in bytes.
+    pub max_kyc_body: usize,
+    /// Time limit of one request, end to end (408 past it).
+    pub request_timeout: Duration,
+    /// Verifications running at once (on blocking threads).
+    pub max_concurrent_verifications: usize,
+    /// How long a request may wait for a verification slot (503 past it).
+    pub queue_wait: Duration,
+    /// Sustained requests per second per client on `/v1/*`.
+    pub rate_per_second: f64,
+    /// Burst size per client on `/v1/*`.
+    pub rate_burst: f64,
+    /// Take the client from the first `X-Forwarded-For` address (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Origins allowed by CORS (exact `scheme://host[:port]`); empty allows none.
+    pub cors_origins: Vec<String>,
+    /// SQLite file of challenges and nullifiers; `None` keeps them in memory.
+    pub database: Option<PathBuf>,
+    /// This relying party's scope (the KYC nullifier's domain).
+    pub kyc_scope: String,
+    /// Lifetime of a KYC challenge.
+    pub challenge_ttl: Duration,
+    /// Refuse a KYC proof whose nullifier was already seen (one person, one account).
+    pub unique_nullifiers: bool,
+    /// The KYC policy file this relying party enforces (`POLICY.json`).
+    pub kyc_policy: Option<PathBuf>,
+    /// The issuer's public key file (`ISSUER_PUBLIC.json`).
+    pub kyc_issuer_key: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_round_body: 16 * 1024 * 1024,
+            max_inclusion_body: 256 * 1024,
+            max_kyc_body: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_verifications: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            queue_wait: Duration::from_secs(10),
+            rate_per_second: 20.0,
+            rate_burst: 40.0,
+            trust_forwarded_for: false,
+            cors_origins: Vec::new(),
+            database: None,
+            kyc_scope: "assay-relying-party".into(),
+            challenge_ttl: Duration::from_secs(300),
+            unique_nullifiers: false,
+            kyc_policy: None,
+            kyc_issuer_key: None,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! [`AppError`]: every failure a client can see, as a JSON body with a stable code.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+/// A request that did not produce a verdict. Internal details are logged once, never sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The body is not JSON (syntax error, truncated, not UTF-8): 400.
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    /// The body is JSON of the wrong shape (missing or unknown field, bad value): 422.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The body exceeds this endpoint's limit: 413.
+    #[error("request body exceeds {0} bytes")]
+    TooLarge(usize),
+    /// The client exceeded its rate: 429.
+    #[error("rate limit exceeded: retry in {0} s")]
+    RateLimited(u64),
+    /// No verification slot freed up in time: 503.
+    #[error("server busy: retry shortly")]
+    Busy,
+    /// The feature is not configured on this server: 501.
+    #[error("not available: {0}")]
+    Unavailable(String),
+    /// A bug or an I/O failure on the server: 500 (the detail is logged, not sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code (`malformed_json`, `invalid_input`, `too_large`,
+    /// `rate_limited`, `busy`, `unavailable`, `internal`).
+    pub error: &'static str,
+    /// What went wrong and what to do, in words.
+    pub message: String,
+}
+
+impl AppError {
+    /// The HTTP status and stable code of this error.
+    pub fn status_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Self::Unavailable(_) => (StatusCode::NOT_IMPLEMENTED, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Classifies a serde_json error: syntax → [`AppError::Malformed`], shape →
+    /// [`AppError::Invalid`].
+    pub fn from_json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => Self::Invalid(e.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => Self::Malformed(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_code();
+        if let Self::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        let retry = match &self {
+            Self::RateLimited(s) => Some(*s),
+            Self::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(s) = retry {
+            if let Ok(v) = HeaderValue::from_str(&s.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}

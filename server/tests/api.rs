@@ -1,0 +1,809 @@
+//! The service through its router (`oneshot`), with the real solvency verifiers and the
+//! committed fixtures of `web/fixtures/solvency/` (see `tests/fixtures.rs`), plus loopback
+//! tests of graceful shutdown and a bounded load test.
+//!
+//! KYC verification is exercised through a test backend that delegates solvency to the real
+//! one and reads a stand-in proof `{challenge, nullifier, ok}`: what is under test there is the
+//! server's part (single-use challenges, nullifiers, limits), not the proof system.
+
+use assay_server::{
+    app,
+    backend::{KycVerdict, NewChallenge, Verdict},
+    store::Store,
+    AppError, AppState, AssayBackend, Backend, ServerConfig,
+};
+use axum::{
+    body::{Body, Bytes},
+    extract::ConnectInfo,
+    http::{header, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tower::ServiceExt;
+
+fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../web/fixtures/solvency")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn inclusion_body(record: &str) -> String {
+    format!(
+        "{{\"record\": {}, \"round\": {}}}",
+        fixture(record),
+        fixture("round.json")
+    )
+}
+
+/// A backend for the KYC flow: solvency is the real one; a KYC "proof" is
+/// `{"proof": {"challenge", "nullifier", "ok"}, "epoch": {}}`.
+struct TestBackend {
+    real: AssayBackend,
+    delay: Duration,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FakeKyc {
+    proof: FakeProof,
+    #[allow(dead_code)]
+    epoch: Value,
+}
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FakeProof {
+    challenge: String,
+    nullifier: String,
+    ok: bool,
+}
+
+impl Backend for TestBackend {
+    fn verify_round(&self, body: &[u8]) -> Result<Verdict, AppError> {
+        std::thread::sleep(self.delay);
+        self.real.verify_round(body)
+    }
+    fn verify_inclusion(&self, body: &[u8]) -> Result<Verdict, AppError> {
+        std::thread::sleep(self.delay);
+        self.real.verify_inclusion(body)
+    }
+    fn verify_kyc(
+        &self,
+        body: &[u8],
+        _store: &Store,
+        _scope: &str,
+        _now: u64,
+    ) -> Result<KycVerdict, AppError> {
+        let k: FakeKyc = serde_json::from_slice(body).map_err(|e| AppError::from_json(&e))?;
+        Ok(if k.proof.ok {
+            KycVerdict {
+                verdict: Verdict::valid(vec!["the proof".into()]),
+                challenge: Some(k.proof.challenge),
+                nullifier: Some(k.proof.nullifier),
+            }
+        } else {
+            KycVerdict {
+                verdict: Verdict::invalid("the Groth16 proof does not verify", vec![]),
+                challenge: None,
+                nullifier: None,
+            }
+        })
+    }
+    fn new_challenge(&self, scope: &str, now: u64, exp: u64) -> Result<NewChallenge, AppError> {
+        use rand::RngCore;
+        let mut b = [0u8; 31];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        let nonce = hex::encode(b);
+        Ok(NewChallenge {
+            document: json!({"scope": scope, "challenge": nonce, "issued_at": now, "expires_at": exp}),
+            nonce,
+        })
+    }
+}
+
+fn state_with(config: ServerConfig, delay: Duration) -> AppState {
+    AppState::new(
+        config,
+        Arc::new(TestBackend {
+            real: AssayBackend::default(),
+            delay,
+        }),
+        Store::in_memory().unwrap(),
+    )
+}
+
+fn test_config() -> ServerConfig {
+    ServerConfig {
+        rate_per_second: 1000.0,
+        rate_burst: 1000.0,
+        cors_origins: vec!["https://exchange.example".into()],
+        ..ServerConfig::default()
+    }
+}
+
+fn router() -> Router {
+    app(state_with(test_config(), Duration::ZERO))
+}
+
+async fn send(app: &Router, method: &str, uri: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+    let (s, _, b) = send_raw(app, method, uri, body, [127, 0, 0, 1]).await;
+    let v = serde_json::from_slice(&b).unwrap_or(Value::String(String::from_utf8_lossy(&b).into()));
+    (s, v)
+}
+
+async fn send_raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+    ip: [u8; 4],
+) -> (StatusCode, axum::http::HeaderMap, Bytes) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes)
+}
+
+// ---- solvency ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn round_valid() {
+    let (s, v) = send(
+        &router(),
+        "POST",
+        "/v1/solvency/verify",
+        fixture("round.json"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["reason"].is_null());
+    assert!(v["ms"].as_f64().unwrap() > 0.0);
+    assert!(v["checks"].as_array().unwrap().len() >= 3);
+}
+
+#[tokio::test]
+async fn round_invalid_names_the_reason() {
+    let mut b: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    b["batches"][1]["public_inputs"][1] = "12345".into();
+    let (s, v) = send(&router(), "POST", "/v1/solvency/verify", b.to_string()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("signature"), "{v}");
+}
+
+#[tokio::test]
+async fn round_malformed_unknown_field_oversized() {
+    let app = router();
+    let (s, v) = send(&app, "POST", "/v1/solvency/verify", "{\"version\": 1,").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "malformed_json");
+    let mut b: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    b["surprise"] = 1.into();
+    let (s, v) = send(&app, "POST", "/v1/solvency/verify", b.to_string()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("surprise"), "{v}");
+    let small = app_with(ServerConfig {
+        max_round_body: 1000,
+        ..test_config()
+    });
+    let (s, v) = send(&small, "POST", "/v1/solvency/verify", fixture("round.json")).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["error"], "too_large");
+}
+
+fn app_with(config: ServerConfig) -> Router {
+    app(state_with(config, Duration::ZERO))
+}
+
+#[tokio::test]
+async fn inclusion_valid() {
+    let (s, v) = send(
+        &router(),
+        "POST",
+        "/v1/solvency/inclusion",
+        inclusion_body("record-alice.json"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    let checks = v["checks"].to_string();
+    assert!(checks.contains("top proof verifies"), "{checks}");
+}
+
+#[tokio::test]
+async fn inclusion_invalid_names_the_reason() {
+    let app = router();
+    let (s, v) = send(
+        &app,
+        "POST",
+        "/v1/solvency/inclusion",
+        inclusion_body("record-alice-wrong-balance.json"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("global root"), "{v}");
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/solvency/inclusion",
+        inclusion_body("record-alice-tampered.json"),
+    )
+    .await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("signature"), "{v}");
+}
+
+#[tokio::test]
+async fn inclusion_malformed_unknown_field_oversized() {
+    let app = router();
+    let (s, _) = send(&app, "POST", "/v1/solvency/inclusion", "not json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let body = format!(
+        "{{\"record\": {}, \"round\": {}, \"extra\": true}}",
+        fixture("record-bob.json"),
+        fixture("round.json")
+    );
+    let (s, v) = send(&app, "POST", "/v1/solvency/inclusion", body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Unknown field inside the record, too.
+    let mut r: Value = serde_json::from_str(&fixture("record-bob.json")).unwrap();
+    r["note"] = "hi".into();
+    let body = format!("{{\"record\": {r}, \"round\": {}}}", fixture("round.json"));
+    let (s, _) = send(&app, "POST", "/v1/solvency/inclusion", body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = send(
+        &app,
+        "POST",
+        "/v1/solvency/inclusion",
+        vec![b' '; ServerConfig::default().max_inclusion_body + 1],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+// ---- KYC --------------------------------------------------------------------------------
+
+async fn challenge(app: &Router) -> String {
+    let (s, v) = send(app, "POST", "/v1/kyc/challenge", "").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["challenge"].as_str().unwrap().to_string()
+}
+
+fn kyc_body(challenge: &str, nullifier: &str, ok: bool) -> String {
+    json!({"proof": {"challenge": challenge, "nullifier": nullifier, "ok": ok}, "epoch": {}})
+        .to_string()
+}
+
+#[tokio::test]
+async fn kyc_challenge_endpoint() {
+    let app = router();
+    let a = challenge(&app).await;
+    let b = challenge(&app).await;
+    assert_ne!(a, b);
+    assert_eq!(a.len(), 62);
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", "{}").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", "{\"scope\": \"x\"}").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", "{").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", vec![b' '; 70_000]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn kyc_verify_valid_then_replay_refused() {
+    let app = router();
+    let c = challenge(&app).await;
+    let (s, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n1", true)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["nullifier"], "n1");
+    assert_eq!(v["nullifier_uses"], 1);
+    // The same proof again: the challenge is spent.
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n1", true)).await;
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["reason"].as_str().unwrap().contains("already used"),
+        "{v}"
+    );
+    // A challenge this server never issued.
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body("1234", "n1", true)).await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("not issued"), "{v}");
+    // Same person, new challenge: valid, and the nullifier is recognised.
+    let c2 = challenge(&app).await;
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c2, "n1", true)).await;
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["nullifier_uses"], 2);
+}
+
+#[tokio::test]
+async fn kyc_verify_invalid_does_not_spend_the_challenge() {
+    let app = router();
+    let c = challenge(&app).await;
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n", false)).await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("does not verify"));
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n", true)).await;
+    assert_eq!(v["valid"], true, "{v}");
+}
+
+#[tokio::test]
+async fn kyc_unique_nullifiers_refuse_a_second_account() {
+    let app = app_with(ServerConfig {
+        unique_nullifiers: true,
+        ..test_config()
+    });
+    let c = challenge(&app).await;
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n", true)).await;
+    assert_eq!(v["valid"], true);
+    let c = challenge(&app).await;
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", kyc_body(&c, "n", true)).await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("nullifier"), "{v}");
+}
+
+#[tokio::test]
+async fn kyc_verify_malformed_unknown_field_oversized() {
+    let app = router();
+    let (s, _) = send(&app, "POST", "/v1/kyc/verify", "{\"proof\": ").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        json!({"proof": {}, "epoch": {}, "x": 1}).to_string(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = send(&app, "POST", "/v1/kyc/verify", vec![b'{'; 70_000]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn kyc_real_backend_is_explicit_until_configured() {
+    let app = app(AppState::new(
+        test_config(),
+        Arc::new(AssayBackend::default()),
+        Store::in_memory().unwrap(),
+    ));
+    let (s, v) = send(&app, "POST", "/v1/kyc/verify", "{}").await;
+    assert!(
+        s == StatusCode::NOT_IMPLEMENTED || s == StatusCode::UNPROCESSABLE_ENTITY,
+        "{s} {v}"
+    );
+}
+
+// ---- limits and operations --------------------------------------------------------------
+
+#[tokio::test]
+async fn rate_limit_is_per_client() {
+    let app = app_with(ServerConfig {
+        rate_per_second: 0.01,
+        rate_burst: 3.0,
+        ..test_config()
+    });
+    for _ in 0..3 {
+        let (s, _, _) = send_raw(&app, "POST", "/v1/kyc/challenge", "", [10, 0, 0, 1]).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, h, b) = send_raw(&app, "POST", "/v1/kyc/challenge", "", [10, 0, 0, 1]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(h.get(header::RETRY_AFTER).is_some());
+    assert!(String::from_utf8_lossy(&b).contains("rate_limited"));
+    // Another client still gets through; health checks are not limited.
+    let (s, _, _) = send_raw(&app, "POST", "/v1/kyc/challenge", "", [10, 0, 0, 2]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = send_raw(&app, "GET", "/healthz", "", [10, 0, 0, 1]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, _, m) = send_raw(&app, "GET", "/metrics", "", [10, 0, 0, 1]).await;
+    assert!(String::from_utf8_lossy(&m).contains("assay_rate_limited_total 1"));
+}
+
+#[tokio::test]
+async fn request_timeout_is_408() {
+    let app = app(state_with(
+        ServerConfig {
+            request_timeout: Duration::from_millis(200),
+            ..test_config()
+        },
+        Duration::from_millis(1500),
+    ));
+    let (s, _) = send(&app, "POST", "/v1/solvency/verify", fixture("round.json")).await;
+    assert_eq!(s, StatusCode::REQUEST_TIMEOUT);
+}
+
+#[tokio::test]
+async fn verification_cap_answers_busy() {
+    let app = app(state_with(
+        ServerConfig {
+            max_concurrent_verifications: 1,
+            queue_wait: Duration::from_millis(100),
+            ..test_config()
+        },
+        Duration::from_millis(800),
+    ));
+    let body = fixture("round.json");
+    let (a, b) = tokio::join!(
+        send(&app, "POST", "/v1/solvency/verify", body.clone()),
+        send(&app, "POST", "/v1/solvency/verify", body)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE]);
+}
+
+#[tokio::test]
+async fn health_metrics_openapi_and_headers() {
+    let app = router();
+    let (s, h, b) = send_raw(&app, "GET", "/healthz", "", [127, 0, 0, 1]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&b).contains("\"ok\""));
+    for name in [
+        "x-content-type-options",
+        "x-frame-options",
+        "content-security-policy",
+        "referrer-policy",
+        "cache-control",
+    ] {
+        assert!(h.get(name).is_some(), "missing {name}");
+    }
+    send(&app, "POST", "/v1/solvency/verify", fixture("round.json")).await;
+    let (_, _, m) = send_raw(&app, "GET", "/metrics", "", [127, 0, 0, 1]).await;
+    let m = String::from_utf8_lossy(&m);
+    assert!(
+        m.contains("assay_verifications_total{kind=\"round\",outcome=\"valid\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("assay_http_requests_total{route=\"healthz\",status=\"200\"} 1"));
+    assert!(m.contains("assay_verification_seconds_count{kind=\"round\"} 1"));
+    let (s, v) = send(&app, "GET", "/openapi.json", "").await;
+    assert_eq!(s, StatusCode::OK);
+    for p in [
+        "/v1/solvency/verify",
+        "/v1/solvency/inclusion",
+        "/v1/kyc/challenge",
+        "/v1/kyc/verify",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(v["paths"][p].is_object(), "openapi lacks {p}");
+    }
+    assert!(v["components"]["schemas"]["VerifyResponse"].is_object());
+    let (s, _) = send(&app, "GET", "/nope", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cors_allow_list() {
+    let app = router();
+    let preflight = |origin: &'static str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/solvency/inclusion")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = app
+        .clone()
+        .oneshot(preflight("https://exchange.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://exchange.example"
+    );
+    let r = app
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(r
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+}
+
+// ---- loopback: graceful shutdown and load ------------------------------------------------
+
+type Client = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<Bytes>,
+>;
+
+fn client(max_idle: usize) -> Client {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(max_idle)
+        .build_http()
+}
+
+async fn post(c: &Client, url: &str, body: Bytes) -> Result<(StatusCode, Bytes), String> {
+    let req = Request::builder()
+        .method("POST")
+        .uri(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(body))
+        .map_err(|e| e.to_string())?;
+    let resp = c.request(req).await.map_err(|e| e.to_string())?;
+    let s = resp.status();
+    let b = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((s, b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_drains_in_flight_requests() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(assay_server::serve_on(
+        listener,
+        state_with(test_config(), Duration::from_millis(500)),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let c = client(1);
+    let url = format!("http://{addr}/v1/solvency/verify");
+    let body = Bytes::from(fixture("round.json"));
+    let req = tokio::spawn(async move { post(&c, &url, body).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    tx.send(()).unwrap();
+    let (s, b) = req.await.unwrap().unwrap();
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server stopped")
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// Runs `total` inclusion checks over `conns` keep-alive connections on loopback; returns
+/// (requests per second, p50 ms, p99 ms). Panics if any request failed.
+async fn load(kind: &str, total: usize, conns: usize, limit: Duration) -> (f64, f64, f64) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        rate_per_second: 1e9,
+        rate_burst: 1e9,
+        queue_wait: Duration::from_secs(60),
+        ..ServerConfig::default()
+    };
+    let server = tokio::spawn(assay_server::serve_on(
+        listener,
+        state_with(config, Duration::ZERO),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let (path, body) = match kind {
+        "inclusion" => (
+            "/v1/solvency/inclusion",
+            inclusion_body("record-alice.json"),
+        ),
+        _ => ("/v1/solvency/verify", fixture("round.json")),
+    };
+    let url = format!("http://{addr}{path}");
+    let body = Bytes::from(body);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + limit;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (url, body, next) = (url.clone(), body.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = client(1);
+            let mut lat = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < total {
+                assert!(
+                    Instant::now() < deadline,
+                    "load test exceeded its time bound"
+                );
+                let t = Instant::now();
+                let (s, b) = post(&c, &url, body.clone()).await.expect("request failed");
+                assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+                assert!(
+                    b.starts_with(b"{\"valid\":true"),
+                    "{}",
+                    String::from_utf8_lossy(&b)
+                );
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await.expect("a load task failed"));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert_eq!(all.len(), total, "every request answered");
+    all.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).min(all.len()) - 1];
+    let r = (total as f64 / secs, pct(0.50), pct(0.99));
+    println!(
+        "load {kind}: {total} requests, {conns} connections, {secs:.2} s: {:.0} verifications/s, p50 {:.1} ms, p99 {:.1} ms",
+        r.0, r.1, r.2
+    );
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_small_inclusion() {
+    load("inclusion", 200, 16, Duration::from_secs(60)).await;
+}
+
+/// The full figure: `cargo test -p assay-server --release --test api -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn load_full_inclusion_2000_x_64() {
+    load("inclusion", 2000, 64, Duration::from_secs(60)).await;
+}
+
+// ---- KYC with the real verifier (web/fixtures/kyc, made by its gen.sh) --------------------
+
+fn kyc_fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../web/fixtures/kyc")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A server configured with the fixture's policy and issuer, its clock at the fixture's time,
+/// and the fixture's challenge issued by it.
+fn real_kyc_app(issue_challenge: bool) -> Router {
+    use assay_verifier::kyc::{formats, time};
+    let challenge: formats::Challenge =
+        formats::from_json("challenge", &kyc_fixture("challenge.json")).unwrap();
+    let settings = assay_server::backend::KycSettings {
+        policy: formats::from_json("policy", &kyc_fixture("policy.json")).unwrap(),
+        issuer: formats::from_json("issuer key", &kyc_fixture("issuer-public.json")).unwrap(),
+    };
+    let now: u64 = kyc_fixture("now.txt").trim().parse().unwrap();
+    let store = Store::in_memory().unwrap();
+    if issue_challenge {
+        store
+            .issue(
+                &challenge.nonce,
+                &challenge.scope,
+                time::parse_rfc3339(&challenge.issued_at).unwrap() as u64,
+                time::parse_rfc3339(&challenge.expires_at).unwrap() as u64,
+            )
+            .unwrap();
+    }
+    let config = ServerConfig {
+        kyc_scope: challenge.scope.clone(),
+        ..test_config()
+    };
+    app(
+        AppState::new(config, Arc::new(AssayBackend::with_kyc(settings)), store)
+            .with_clock(move || now),
+    )
+}
+
+fn real_kyc_body(proof: &str) -> String {
+    format!(
+        "{{\"proof\": {}, \"epoch\": {}}}",
+        kyc_fixture(proof),
+        kyc_fixture("epoch.json")
+    )
+}
+
+#[tokio::test]
+async fn kyc_real_presentation_valid_then_replay_refused() {
+    let app = real_kyc_app(true);
+    let (s, v) = send(&app, "POST", "/v1/kyc/verify", real_kyc_body("proof.json")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["nullifier"].as_str().unwrap().len() > 10);
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", real_kyc_body("proof.json")).await;
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["reason"].as_str().unwrap().contains("already used"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn kyc_real_tampered_and_unissued_are_refused() {
+    let app = real_kyc_app(true);
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        real_kyc_body("proof-tampered.json"),
+    )
+    .await;
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("does not verify"),
+        "{v}"
+    );
+    // The tampered attempt did not spend the challenge: the honest proof still passes.
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", real_kyc_body("proof.json")).await;
+    assert_eq!(v["valid"], true, "{v}");
+    // A server that never issued this challenge refuses the proof.
+    let (_, v) = send(
+        &real_kyc_app(false),
+        "POST",
+        "/v1/kyc/verify",
+        real_kyc_body("proof.json"),
+    )
+    .await;
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["reason"].as_str().unwrap().contains("never issued"),
+        "{v}"
+    );
+    // A real challenge document comes from a configured server.
+    let (s, v) = send(&app, "POST", "/v1/kyc/challenge", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["nonce"].as_str().unwrap().len(), 62);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn load_full_kyc_2000_x_64() {
+    // One fixed proof answers one challenge: the first request is accepted and the other
+    // 1,999 run the whole verification (epoch, policy, Groth16) and are then refused as
+    // replays by the store. So this measures the full verification path through the router.
+    let app = real_kyc_app(true);
+    let body = real_kyc_body("proof.json");
+    let t = Instant::now();
+    let n = 2000;
+    let mut lat = Vec::with_capacity(n);
+    let mut handles = Vec::new();
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    for _ in 0..n {
+        let (app, body, sem) = (app.clone(), body.clone(), sem.clone());
+        handles.push(tokio::spawn(async move {
+            let _p = sem.acquire().await.unwrap();
+            let t = Instant::now();
+            let (s, _) = send(&app, "POST", "/v1/kyc/verify", body).await;
+            assert_eq!(s, StatusCode::OK);
+            t.elapsed().as_secs_f64() * 1e3
+        }));
+    }
+    for h in handles {
+        lat.push(h.await.unwrap());
+    }
+    let secs = t.elapsed().as_secs_f64();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "load kyc (router, 64 in flight): {n} verifications in {secs:.2} s: {:.0}/s, p99 {:.1} ms",
+        n as f64 / secs,
+        lat[(n * 99) / 100 - 1]
+    );
+}

@@ -1,0 +1,104 @@
+//! `assay serve`: the HTTP verification service (crate `assay-server`).
+
+use super::Failure;
+use assay_server::ServerConfig;
+use clap::Args;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Arguments of `assay serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// The SQLite file of KYC challenges and seen nullifiers.
+    #[arg(
+        long,
+        default_value = "assay-server.sqlite",
+        conflicts_with = "in_memory"
+    )]
+    db: PathBuf,
+    /// Keep challenges and nullifiers in memory only (lost on restart).
+    #[arg(long)]
+    in_memory: bool,
+    /// An origin allowed by CORS (`https://exchange.example`); repeat for more. None by default.
+    #[arg(long = "cors-origin")]
+    cors_origins: Vec<String>,
+    /// Sustained requests per second per client on /v1/*.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Burst size per client on /v1/*.
+    #[arg(long, default_value_t = 40.0)]
+    burst: f64,
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    #[arg(long)]
+    trust_forwarded_for: bool,
+    /// Verifications running at once (default: the number of cores).
+    #[arg(long)]
+    max_concurrent: Option<usize>,
+    /// Time limit of one request, in seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout_secs: u64,
+    /// This relying party's scope (KYC nullifiers are per scope).
+    #[arg(long, default_value = "assay-relying-party")]
+    kyc_scope: String,
+    /// The KYC policy to enforce (POLICY.json); KYC verification is off without it.
+    #[arg(long, requires = "kyc_issuer_key")]
+    kyc_policy: Option<PathBuf>,
+    /// The issuer's public key (ISSUER_PUBLIC.json).
+    #[arg(long, requires = "kyc_policy")]
+    kyc_issuer_key: Option<PathBuf>,
+    /// Refuse a KYC proof whose nullifier was already seen (one person, one account).
+    #[arg(long)]
+    unique_nullifiers: bool,
+}
+
+impl ServeArgs {
+    /// The validated server configuration.
+    ///
+    /// # Errors
+    /// [`Failure::Input`] for a rate, burst or concurrency that is not positive.
+    pub fn config(&self) -> Result<ServerConfig, Failure> {
+        if !(self.rate > 0.0 && self.burst >= 1.0) {
+            return Err(Failure::Input(
+                "--rate must be positive and --burst at least 1".into(),
+            ));
+        }
+        let d = ServerConfig::default();
+        Ok(ServerConfig {
+            request_timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            max_concurrent_verifications: match self.max_concurrent {
+                Some(0) => {
+                    return Err(Failure::Input("--max-concurrent must be at least 1".into()))
+                }
+                Some(n) => n,
+                None => d.max_concurrent_verifications,
+            },
+            rate_per_second: self.rate,
+            rate_burst: self.burst,
+            trust_forwarded_for: self.trust_forwarded_for,
+            cors_origins: self.cors_origins.clone(),
+            database: (!self.in_memory).then(|| self.db.clone()),
+            kyc_scope: self.kyc_scope.clone(),
+            unique_nullifiers: self.unique_nullifiers,
+            kyc_policy: self.kyc_policy.clone(),
+            kyc_issuer_key: self.kyc_issuer_key.clone(),
+            ..d
+        })
+    }
+}
+
+/// Runs the service until Ctrl-C or SIGTERM (graceful shutdown).
+///
+/// # Errors
+/// [`Failure::Input`] for a bad configuration, an address in use, or an unreadable file.
+pub fn run(a: ServeArgs) -> Result<(), Failure> {
+    let config = a.config()?;
+    assay_server::init_logging();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Input(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(assay_server::serve(a.addr, config))
+        .map_err(Failure::Input)
+}

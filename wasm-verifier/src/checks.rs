@@ -1,0 +1,119 @@
+//! The checks themselves, in plain Rust (testable natively): parse, call `assay-verifier`,
+//! and turn the answer into an [`Outcome`].
+
+use assay_verifier::{
+    kyc::{
+        formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy},
+        verify,
+    },
+    solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle},
+};
+
+/// What a check found: `reason` is `None` when valid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// Why the input is invalid, or `None`.
+    pub reason: Option<String>,
+    /// What was checked, in words.
+    pub checks: Vec<String>,
+}
+
+impl Outcome {
+    fn invalid(reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            checks: Vec::new(),
+        }
+    }
+}
+
+/// The inclusion check (see [`crate::verify_inclusion`]).
+pub fn inclusion(record: &str, round: &str) -> Outcome {
+    let r = match InclusionRecord::parse(record.as_bytes(), "inclusion record") {
+        Ok(r) => r,
+        Err(e) => return Outcome::invalid(e.to_string()),
+    };
+    let b = match RoundBundle::parse(round.as_bytes(), "round bundle") {
+        Ok(b) => b,
+        Err(e) => return Outcome::invalid(e.to_string()),
+    };
+    match verify_inclusion(&r, &b) {
+        Ok(rep) => Outcome {
+            reason: None,
+            checks: inclusion_checks(&rep),
+        },
+        Err(e) => Outcome::invalid(e.to_string()),
+    }
+}
+
+/// What a valid inclusion check established, in words.
+pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
+    let mut v = vec![
+        "the round bundle and your record are signed by the exchange's publication key".to_string(),
+        format!(
+            "your leaf (user id {:?}, {}, your salt) is in the tree of round {:?} at the global root",
+            r.user_id,
+            r.balances
+                .iter()
+                .map(|b| format!("{} {}", b.amount, b.symbol))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.round_id
+        ),
+    ];
+    v.extend(r.proofs_checked.iter().map(|p| format!("{p}: verified")));
+    v
+}
+
+/// The inputs of the KYC check.
+#[derive(Debug, Clone, Copy)]
+pub struct KycInputs<'a> {
+    /// `PROOF.json`.
+    pub proof: &'a str,
+    /// `EPOCH.json`.
+    pub epoch: &'a str,
+    /// `POLICY.json`.
+    pub policy: &'a str,
+    /// `CHALLENGE.json`.
+    pub challenge: &'a str,
+    /// `ISSUER_PUBLIC.json`.
+    pub issuer_key: &'a str,
+    /// UNIX seconds.
+    pub now: u64,
+}
+
+/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used is not
+/// checked here (a page has no memory of it): the relying party's server does that.
+pub fn kyc(i: &KycInputs<'_>) -> Outcome {
+    let parsed = (|| {
+        Ok::<_, String>((
+            from_json::<KycProof>("proof", i.proof).map_err(|e| e.to_string())?,
+            from_json::<Epoch>("epoch", i.epoch).map_err(|e| e.to_string())?,
+            from_json::<Policy>("policy", i.policy).map_err(|e| e.to_string())?,
+            from_json::<Challenge>("challenge", i.challenge).map_err(|e| e.to_string())?,
+            from_json::<IssuerPublic>("issuer key", i.issuer_key).map_err(|e| e.to_string())?,
+        ))
+    })();
+    let (proof, epoch, policy, challenge, issuer) = match parsed {
+        Ok(p) => p,
+        Err(e) => return Outcome::invalid(e),
+    };
+    let now = i64::try_from(i.now).unwrap_or(i64::MAX);
+    match verify(&proof, &epoch, &issuer, &policy, &challenge, now) {
+        Ok(v) => Outcome {
+            reason: None,
+            checks: vec![
+                format!("epoch {} is signed by issuer {:?} and recent enough", v.epoch, v.issuer_id),
+                format!(
+                    "the holder's credential is in the registry of epoch {}, unrevoked and unexpired on day {}",
+                    v.epoch, v.today
+                ),
+                format!("neither the holder's region nor their country is in policy {:?}", v.policy),
+                format!("the proof answers your challenge for scope {:?}", v.scope),
+                "the Groth16 proof verifies under the issuer's verifying key".into(),
+                format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
+            ],
+        },
+        Err(e) => Outcome::invalid(e.to_string()),
+    }
+}

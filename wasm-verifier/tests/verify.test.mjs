@@ -1,0 +1,117 @@
+// Node tests of the built package (wasm-verifier/pkg), on valid and tampered inputs.
+// Run: wasm-verifier/build.sh && node --test wasm-verifier/tests/
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..", "pkg");
+const fixtures = join(here, "..", "..", "web", "fixtures", "solvency");
+const wasm = await import(join(pkg, "assay_wasm_verifier.js"));
+wasm.initSync({ module: readFileSync(join(pkg, "assay_wasm_verifier_bg.wasm")) });
+const fx = (name) => readFileSync(join(fixtures, name), "utf8");
+const round = fx("round.json");
+
+test("every customer's record verifies", () => {
+  for (const who of ["alice", "bob", "carol", "dave", "erin"]) {
+    const r = wasm.verifyInclusion(fx(`record-${who}.json`), round).toJSON();
+    assert.equal(r.valid, true, `${who}: ${r.reason}`);
+    assert.equal(r.reason, null);
+    assert.ok(r.ms > 0 && r.ms < 10_000, `ms = ${r.ms}`);
+    assert.ok(r.checks.some((c) => c.includes("top proof")), r.checks.join("\n"));
+  }
+});
+
+test("a tampered balance breaks the exchange's signature", () => {
+  const r = wasm.verifyInclusion(fx("record-alice-tampered.json"), round).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /signature/);
+});
+
+test("a signed record whose balance is not in the tree is refused", () => {
+  const r = wasm.verifyInclusion(fx("record-alice-wrong-balance.json"), round).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /global root/);
+});
+
+test("a tampered round bundle is refused", () => {
+  const b = JSON.parse(round);
+  b.batches[0].proof = b.batches[0].proof.replace(/^../, "00");
+  const r = wasm.verifyInclusion(fx("record-bob.json"), JSON.stringify(b)).toJSON();
+  assert.equal(r.valid, false);
+  assert.ok(r.reason.length > 0);
+});
+
+test("a record from one customer does not pass as another's position", () => {
+  const rec = JSON.parse(fx("record-carol.json"));
+  rec.leaf_index = (rec.leaf_index + 1) % 16;
+  const r = wasm.verifyInclusion(JSON.stringify(rec), round).toJSON();
+  assert.equal(r.valid, false);
+});
+
+test("malformed input and unknown fields are invalid verdicts, not exceptions", () => {
+  let r = wasm.verifyInclusion("{not json", round).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /line 1/);
+  const rec = JSON.parse(fx("record-bob.json"));
+  rec.extra = 1;
+  r = wasm.verifyInclusion(JSON.stringify(rec), round).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /unknown field/);
+  r = wasm.verifyInclusion(fx("record-bob.json"), "").toJSON();
+  assert.equal(r.valid, false);
+});
+
+const kycDir = join(here, "..", "..", "web", "fixtures", "kyc");
+const kx = (name) => readFileSync(join(kycDir, name), "utf8");
+const kycNow = Number(kx("now.txt").trim());
+const kyc = (proof, now = kycNow, challenge = kx("challenge.json")) =>
+  wasm.verifyKyc(kx(proof), kx("epoch.json"), kx("policy.json"), challenge, kx("issuer-public.json"), now).toJSON();
+
+test("a valid KYC presentation verifies", () => {
+  const r = kyc("proof.json");
+  assert.equal(r.valid, true, r.reason);
+  assert.ok(r.checks.some((c) => c.includes("nullifier")));
+});
+
+test("a tampered KYC presentation is refused with the reason", () => {
+  const r = kyc("proof-tampered.json");
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /does not verify/);
+});
+
+test("a KYC presentation is refused on another day, or for another challenge", () => {
+  let r = kyc("proof.json", kycNow + 2 * 86400);
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /epoch age|today/);
+  const c = JSON.parse(kx("challenge.json"));
+  c.nonce = "00".repeat(31);
+  r = kyc("proof.json", kycNow, JSON.stringify(c));
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /challenge/);
+});
+
+test("KYC check time in Node (median of 20)", () => {
+  const ms = [];
+  for (let i = 0; i < 20; i++) ms.push(kyc("proof.json").ms);
+  ms.sort((a, b) => a - b);
+  console.log(`wasm KYC check in node: median ${((ms[9] + ms[10]) / 2).toFixed(2)} ms over 20`);
+});
+
+test("KYC check answers with a verdict on any input", () => {
+  const r = wasm.verifyKyc("{}", "{}", "{}", "{}", "{}", Date.now() / 1000).toJSON();
+  assert.equal(r.valid, false);
+  assert.ok(typeof r.reason === "string" && r.reason.length > 0);
+});
+
+test("inclusion check time in Node (median of 20)", () => {
+  const rec = fx("record-alice.json");
+  const ms = [];
+  for (let i = 0; i < 20; i++) ms.push(wasm.verifyInclusion(rec, round).toJSON().ms);
+  ms.sort((a, b) => a - b);
+  const median = (ms[9] + ms[10]) / 2;
+  console.log(`wasm inclusion check in node: median ${median.toFixed(2)} ms over 20`);
+  assert.ok(median < 5000);
+});
