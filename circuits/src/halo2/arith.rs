@@ -1,9 +1,11 @@
-//! Running sums and the comparison `a <= b`.
+//! Running sums and the comparisons `a <= b`, `a < b` and `low < code < next`.
 //!
 //! One gate, `running sum`: `acc_{i+1} = acc_i + x_i` on rows where `q_add` is on.
 //! * [`SumInstructions::sum`] lays `acc_0 = 0` (a constant), `x_i = t_i` (copies) and returns
 //!   `acc_n = sum t_i`;
 //! * [`SumInstructions::sub`] witnesses `d` with `a + d = b` (one row), so `d = b - a`;
+//! * [`enforce_lt`] and [`enforce_strictly_between`] (`low < code < next`, sorted-tree
+//!   non-membership) check `b - a - 1` the same way;
 //! * [`enforce_leq`] adds a range check `d in [0, 2^n)`: with `a, b < 2^n` this is exactly
 //!   `a <= b` as integers (no wrap-around: if `a > b`, `d = p - (a - b) >= 2^n`).
 //!
@@ -146,6 +148,72 @@ impl SumInstructions for SumChip {
     }
 }
 
+/// Constrains `a < b` for `a, b` already known to be below `2^bits`: `d = b - a - 1` with
+/// `a + 1 + d = b` (two `running sum` rows, the 1 a constant) and `d in [0, 2^bits)`.
+///
+/// # Errors
+/// Layout errors; [`Error::Synthesis`] for an unusable `bits`.
+pub fn enforce_lt(
+    sums: &SumChip,
+    range: &RangeCheckChip,
+    layouter: &mut impl Layouter<Fp>,
+    name: &str,
+    a: &Cell,
+    b: &Cell,
+    bits: usize,
+) -> Result<(), Error> {
+    let c = &sums.config;
+    let d = layouter.assign_region(
+        || format!("{name}: difference"),
+        |mut region| {
+            c.q_add.enable(&mut region, 0)?;
+            c.q_add.enable(&mut region, 1)?;
+            let a = a.copy_advice(|| "a", &mut region, c.acc, 0)?;
+            region.assign_advice_from_constant(|| "1", c.x, 0, Fp::ONE)?;
+            let a1 = a.value().map(|v| *v + Fp::ONE);
+            region.assign_advice(|| "a + 1", c.acc, 1, || a1)?;
+            let d = b.value().copied() - a1;
+            let d = region.assign_advice(|| "d = b - a - 1", c.x, 1, || d)?;
+            b.copy_advice(|| "b", &mut region, c.acc, 2)?;
+            Ok(d)
+        },
+    )?;
+    range.copy_checked(layouter, &format!("{name}: difference range"), &d, bits)
+}
+
+/// Sorted-tree non-membership (DESIGN §2): `low < code < next`, all three below `2^bits`
+/// (the caller range-checks them or takes them from a tree whose leaves are).
+///
+/// # Errors
+/// As [`enforce_lt`].
+pub fn enforce_strictly_between(
+    sums: &SumChip,
+    range: &RangeCheckChip,
+    layouter: &mut impl Layouter<Fp>,
+    name: &str,
+    (low, code, next): (&Cell, &Cell, &Cell),
+    bits: usize,
+) -> Result<(), Error> {
+    enforce_lt(
+        sums,
+        range,
+        layouter,
+        &format!("{name}: low < code"),
+        low,
+        code,
+        bits,
+    )?;
+    enforce_lt(
+        sums,
+        range,
+        layouter,
+        &format!("{name}: code < next"),
+        code,
+        next,
+        bits,
+    )
+}
+
 /// Constrains `a <= b` for `a, b` already known to be below `2^bits`: `b - a in [0, 2^bits)`.
 ///
 /// # Errors
@@ -255,6 +323,74 @@ mod tests {
             forge_sum,
         };
         failures(&MockProver::run(10, &c, vec![vec![Fp::from(claimed)]]).unwrap())
+    }
+
+    /// `low < code < next` on 16 bits.
+    #[derive(Clone)]
+    struct Between([u64; 3]);
+
+    impl Circuit<Fp> for Between {
+        type Config = Config;
+        type FloorPlanner = SimpleFloorPlanner;
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+        fn configure(meta: &mut ConstraintSystem<Fp>) -> Config {
+            ArithCircuit::configure(meta)
+        }
+        fn synthesize(&self, config: Config, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+            let sums = SumChip::construct(config.sum.clone());
+            let range = RangeCheckChip::construct(config.range);
+            range.load_table(&mut layouter)?;
+            let [l, c, n] = ["low", "code", "next"].map(|name| name.to_string());
+            let cells = [l, c, n]
+                .iter()
+                .zip(self.0)
+                .map(|(name, v)| {
+                    range.witness_checked(&mut layouter, name, Value::known(Fp::from(v)), 16)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            enforce_strictly_between(
+                &sums,
+                &range,
+                &mut layouter,
+                "policy",
+                (&cells[0], &cells[1], &cells[2]),
+                16,
+            )
+        }
+    }
+
+    fn between(v: [u64; 3]) -> Vec<String> {
+        failures(&MockProver::run(10, &Between(v), vec![vec![]]).unwrap())
+    }
+
+    #[test]
+    fn code_strictly_between_neighbours_passes() {
+        assert!(between([3, 4, 5]).is_empty());
+        assert!(between([0, 1000, 65535]).is_empty());
+    }
+
+    #[test]
+    fn test_code_equal_to_low_neighbour_fails() {
+        assert_eq!(
+            between([4, 4, 9]),
+            vec![
+                "Lookup 0 in ('policy: low < code: difference range') at offset 1".to_string(),
+                "Lookup 1 in ('policy: low < code: difference range') at offset 1".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn test_code_equal_to_next_neighbour_fails() {
+        assert_eq!(
+            between([1, 9, 9]),
+            vec![
+                "Lookup 0 in ('policy: code < next: difference range') at offset 1".to_string(),
+                "Lookup 1 in ('policy: code < next: difference range') at offset 1".to_string(),
+            ]
+        );
     }
 
     #[test]

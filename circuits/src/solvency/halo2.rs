@@ -9,7 +9,8 @@
 //! is bound by the permutation argument and not only by the transcript.
 //!
 //! The circuits are generic over a [`Tuning`]: the limb width of the range table and the
-//! number of parallel Poseidon and range lanes. [`Compact`] suits tests and small batches;
+//! number of parallel Poseidon and range lanes. [`Compact`] suits tests and small batches,
+//! [`Balanced`] batches of ~1000 leaves with few assets;
 //! [`Throughput`] spreads a large batch over more columns to keep `k` (and verification) low.
 //!
 //! # Layout (batch of `B` leaves, `K` assets, width `w`; `a = ceil((K + 2) / 2)` absorptions
@@ -62,6 +63,16 @@ pub struct Compact;
 impl Tuning for Compact {
     const LIMB_BITS: usize = 8;
     const POSEIDON_LANES: usize = 2;
+    const RANGE_LANES: usize = 1;
+}
+
+/// 12-bit limbs, 4 Poseidon lanes, 1 range lane: batches of about a thousand leaves with few
+/// assets (`k >= 13`).
+#[derive(Clone, Debug, Default)]
+pub struct Balanced;
+impl Tuning for Balanced {
+    const LIMB_BITS: usize = 12;
+    const POSEIDON_LANES: usize = 4;
     const RANGE_LANES: usize = 1;
 }
 
