@@ -316,3 +316,56 @@ fn test_top_aggregation_needs_its_reserves_rows() {
         ])
     );
 }
+
+#[test]
+fn min_k_is_enough_for_the_balanced_tuning() {
+    use crate::solvency::halo2::Balanced;
+    let shape = Shape {
+        num_assets: 3,
+        balance_bits: 64,
+    };
+    let w = BatchWitness {
+        round: Fp::from(3),
+        leaves: (0..32u64)
+            .map(|i| LeafWitness {
+                id: Fp::from(i),
+                balances: vec![Fp::from(u64::MAX - i), Fp::from(i), Fp::ZERO],
+            })
+            .collect(),
+        blind: Fp::from(1),
+    };
+    let public = w.evaluate(&shape).unwrap().public;
+    let c = BatchCircuit::<Balanced>::new(shape, 32, Some(w));
+    assert_eq!(c.min_k(), 13, "the 2^12-row table dominates");
+    let p = MockProver::run(c.min_k(), &c, vec![public.to_inputs()]).unwrap();
+    assert_eq!(failures(&p), Vec::<String>::new());
+}
+
+/// Rows and `k` of the circuits at the sizes the closing figures name (analytic, see the
+/// layout table in the module docs; `min_k` is checked by keygen in the figures example).
+#[test]
+fn k_per_circuit_at_reference_sizes() {
+    use crate::solvency::halo2::{Balanced, Throughput};
+    let s = |k| Shape {
+        num_assets: k,
+        balance_bits: 64,
+    };
+    assert_eq!(BatchCircuit::<Balanced>::new(s(4), 1024, None).min_k(), 16);
+    assert_eq!(
+        BatchCircuit::<Throughput>::new(s(4), 1024, None).min_k(),
+        17
+    );
+    assert_eq!(
+        BatchCircuit::<Throughput>::new(s(50), 1024, None).min_k(),
+        18
+    );
+    assert_eq!(BatchCircuit::<Balanced>::new(s(50), 64, None).min_k(), 15);
+    assert_eq!(
+        AggregateCircuit::<Compact>::new(s(4), 16, true, None).min_k(),
+        12
+    );
+    assert_eq!(
+        AggregateCircuit::<Compact>::new(s(50), 16, true, None).min_k(),
+        14
+    );
+}
