@@ -3,6 +3,7 @@
 //!
 //! How to run (release, from the workspace root):
 //! `cargo run --release -p assay-benches --example halo2_figures -- <B> <K> <compact|balanced|throughput> [w]`
+//! or, for the top aggregation: `... --example halo2_figures -- agg <f> <K>`.
 //! Parameters are generated with `Params::new(k)` (deterministic) and cached in
 //! `target/halo2-params/k<k>.bin`.
 
@@ -104,8 +105,63 @@ fn run<T: Tuning>(b: usize, k: usize, w: usize, name: &str) {
     );
 }
 
+/// The top aggregation over `f` honest children with `K` assets.
+fn run_agg(f: usize, k: usize) {
+    use assay_circuits::solvency::{
+        halo2::AggregateCircuit,
+        pasta::{AggregateWitness, ChildOpening, TopInputs},
+    };
+    let shape = Shape {
+        num_assets: k,
+        balance_bits: 64,
+    };
+    let children: Vec<ChildOpening> = (0..f as u64)
+        .map(|i| ChildOpening {
+            root: Fp::from(i + 100),
+            sums: (0..k as u64).map(|a| Fp::from(i * 1000 + a)).collect(),
+            blind: Fp::from(i + 7),
+        })
+        .collect();
+    let w = AggregateWitness {
+        round: Fp::from(1),
+        children,
+        blind: Fp::from(3),
+        top: Some(TopInputs {
+            previous: Fp::from(9),
+            reserves: vec![Fp::from(u64::MAX); k],
+        }),
+    };
+    let public = w.evaluate(&shape).expect("honest").public.to_inputs();
+    let blank = AggregateCircuit::<Compact>::new(shape, f, true, None);
+    let kk = blank.min_k();
+    let p = cached_params(kk);
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let prover = Halo2Prover::new(p, &blank, kk, blank.num_public()).expect("keygen");
+    let (keygen, keygen_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    let (t, c) = (Instant::now(), cpu_seconds());
+    let proof = prover
+        .prove_os_rng(AggregateCircuit::<Compact>::new(shape, f, true, Some(w)), &public)
+        .expect("prove");
+    let (prove, prove_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    let verifier = prover.verifier(&blank).expect("vk");
+    let (t, c) = (Instant::now(), cpu_seconds());
+    verifier.verify(&public, &proof).expect("verifies");
+    let (verify, verify_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    println!(
+        "halo2 top aggregation f={f} K={k} tuning=compact k={kk} | keygen {keygen:.1} s wall, {keygen_cpu:.1} s CPU | prove {prove:.1} s wall, {prove_cpu:.1} s CPU | verify {:.0} ms wall, {:.0} ms CPU | proof {} B",
+        verify * 1e3,
+        verify_cpu * 1e3,
+        proof.len()
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("agg") {
+        let f = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(16);
+        let k = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
+        return run_agg(f, k);
+    }
     let b: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(16);
     let k: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);
     let tuning = args.get(3).map_or("compact", String::as_str);
