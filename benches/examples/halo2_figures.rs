@@ -140,7 +140,10 @@ fn run_agg(f: usize, k: usize) {
     let (keygen, keygen_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let (t, c) = (Instant::now(), cpu_seconds());
     let proof = prover
-        .prove_os_rng(AggregateCircuit::<Compact>::new(shape, f, true, Some(w)), &public)
+        .prove_os_rng(
+            AggregateCircuit::<Compact>::new(shape, f, true, Some(w)),
+            &public,
+        )
         .expect("prove");
     let (prove, prove_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let verifier = prover.verifier(&blank).expect("vk");

@@ -4,6 +4,8 @@
 //! * [`merkle`]: binary Poseidon Merkle trees (roots, paths) and their gadgets.
 //! * [`range`]: range checks (`0 <= x < 2^n`) as R1CS gadgets.
 //! * [`encoding`]: injective encodings of bytes and strings into field elements.
+//! * [`kyc`]: the KYC statement of DESIGN §2: jurisdictions, policy trees, the registry and
+//!   the Groth16 circuit.
 //! * [`solvency`]: the solvency statement of DESIGN §1: leaves, batch and aggregation circuits.
 //!
 //! * [`halo2`] (feature `halo2`, on by default): the Halo2 chips over Pasta `Fp`.
@@ -12,6 +14,7 @@
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod encoding;
+pub mod kyc;
 pub mod merkle;
 pub mod poseidon;
 pub mod range;

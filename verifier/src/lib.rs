@@ -1,5 +1,39 @@
-//! verifier
+//! Assay's public formats and their verification.
+//!
+//! Everything an auditor, a customer or a relying party needs to check a proof, and nothing a
+//! prover needs to make one: no proving keys, no witness code. Every check answers `Ok(..)`
+//! ("valid") or an error that says exactly which proof, which check and which input failed.
+//!
+//! * [`solvency`]: the round bundle, inclusion records, and the auditor's and customer's checks.
+//! * [`groth16`]: decoding of Groth16/BN254 keys and proofs (points checked on the curve and in
+//!   the subgroup) and verification.
+//! * [`field`], [`amount`]: the text encodings of field elements and amounts used in every
+//!   format.
+//! * [`kyc`]: the KYC formats (epoch, policy, challenge, credential, path, proof) and the
+//!   relying party's verification.
+//! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
+//! * [`halo2`] (feature `halo2`, on by default): Halo2 (IPA over Pasta) verification.
+#![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
+
+pub mod amount;
+pub mod error;
+pub mod field;
+pub mod groth16;
+pub mod kyc;
+pub mod signing;
+pub mod solvency;
 
 /// Verification of Halo2 (IPA over Pasta) proofs.
 #[cfg(feature = "halo2")]
 pub mod halo2;
+
+pub use error::{FormatError, VerifyError};
+
+/// The scalar field of BN254 (re-exported from `assay-circuits`).
+pub use assay_circuits::Fr;
+
+/// SHA-256 of `bytes`, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}

@@ -8,7 +8,7 @@
 //!
 //! The chip ([`PoseidonChip`]) drives halo2_gadgets' [`Pow5Chip`] (one full round per row,
 //! two partial rounds per row): an absorption is 3 rows of `pad-and-add` and 37 rows of
-//! permutation, 40 rows for every two inputs. It spreads hashes round-robin over `lanes`
+//! permutation, 40 rows for every two inputs. It puts each hash on the least loaded of `lanes`
 //! independent copies of the Pow5 columns, which the floor planner stacks side by side.
 //!
 //! # Layout (one lane)
@@ -30,11 +30,7 @@ use halo2_proofs::{
     circuit::{Chip, Layouter, Value},
     plonk::{Advice, Column, ConstraintSystem, Error},
 };
-use std::{
-    cell::{Cell as StdCell, RefCell},
-    collections::HashMap,
-    sync::OnceLock,
-};
+use std::{cell::RefCell, collections::HashMap, sync::OnceLock};
 
 /// The sponge width `t`.
 pub const WIDTH: usize = 3;
@@ -150,7 +146,8 @@ impl PoseidonConfig {
 #[derive(Debug)]
 pub struct PoseidonChip {
     config: PoseidonConfig,
-    next_lane: StdCell<usize>,
+    /// Absorptions laid out so far on each lane (a hash goes to the least loaded lane).
+    loads: RefCell<Vec<usize>>,
     constants: RefCell<HashMap<[u8; 32], Cell>>,
 }
 
@@ -188,16 +185,24 @@ impl PoseidonChip {
 
     /// A chip over `config`. Build one per synthesis: it caches constants it assigned.
     pub fn construct(config: PoseidonConfig) -> Self {
+        let lanes = config.lanes.len();
         Self {
             config,
-            next_lane: StdCell::new(0),
+            loads: RefCell::new(vec![0; lanes]),
             constants: RefCell::new(HashMap::new()),
         }
     }
 
-    fn lane(&self) -> Pow5Chip<Fp, WIDTH, RATE> {
-        let i = self.next_lane.get();
-        self.next_lane.set((i + 1) % self.config.lanes.len());
+    /// The least loaded lane, charged with `absorptions`: every lane stays within one hash of
+    /// the average, so a lane needs at most `(total / lanes + max per hash) * 40` rows.
+    fn lane(&self, absorptions: usize) -> Pow5Chip<Fp, WIDTH, RATE> {
+        let mut loads = self.loads.borrow_mut();
+        let (i, _) = loads
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| **l)
+            .unwrap_or((0, &0));
+        loads[i] += absorptions;
         Pow5Chip::construct(self.config.lanes[i].clone())
     }
 }
@@ -220,7 +225,7 @@ impl PoseidonHashInstructions for PoseidonChip {
     }
 
     fn hash(&self, layouter: &mut impl Layouter<Fp>, inputs: &[Cell]) -> Result<Cell, Error> {
-        let chip = self.lane();
+        let chip = self.lane(inputs.len().div_ceil(RATE).max(1));
         let zero = self.constant(layouter, Fp::ZERO)?;
         let cap = self.constant(layouter, capacity(inputs.len()))?;
         let mut state: [StateWord<Fp>; WIDTH] = [zero.clone().into(), zero.into(), cap.into()];

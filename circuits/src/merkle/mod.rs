@@ -79,15 +79,11 @@ mod tests {
         let lv = levels(&leaves);
         let r = root(&leaves);
         assert_eq!(lv.last().unwrap()[0], r);
-        for i in 0..16 {
+        for (i, leaf) in leaves.iter().enumerate() {
             let p = path(&lv, i);
             assert_eq!(p.len(), 4);
-            assert_eq!(root_from_path(leaves[i], i as u64, &p), r);
-            assert_ne!(
-                root_from_path(leaves[i], (i ^ 1) as u64, &p),
-                r,
-                "index binds"
-            );
+            assert_eq!(root_from_path(*leaf, i as u64, &p), r);
+            assert_ne!(root_from_path(*leaf, (i ^ 1) as u64, &p), r, "index binds");
         }
     }
 }

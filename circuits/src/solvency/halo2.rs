@@ -17,7 +17,7 @@
 //! per leaf hash, `m = ceil(w / L)` limbs per balance)
 //! | columns | rows |
 //! |---|---|
-//! | `P` Poseidon lanes × (3 state + 1 partial S-box advice, 6 fixed) | `40 (B a + B - 1 + a) / P` |
+//! | `P` Poseidon lanes × (3 state + 1 partial S-box advice, 6 fixed) | `40 ((B a + B - 1 + a) / P + a)` per lane |
 //! | `R` range lanes × (1 advice `z`, 1 fixed `tight`), 1 table column | `B K m / R`; table `2^L` |
 //! | sum chip: 2 advice (`x`, `acc`) | `K (B + 1)` |
 //! | shared advice (ids, blind, round, constants), constants fixed, instance | `B + 2 + 8` |
@@ -131,9 +131,10 @@ fn public_cell(
     )
 }
 
-/// Rows one lane needs for `hashes` hashes of `absorptions` each, spread over `lanes`.
-fn lane_rows(hashes: usize, absorptions: usize, lanes: usize) -> usize {
-    hashes.div_ceil(lanes) * absorptions * ROWS_PER_ABSORPTION
+/// Rows the busiest Poseidon lane needs: `total` absorptions spread over `lanes`, each hash
+/// on the least loaded lane, the largest hash `max` absorptions (see `PoseidonChip`).
+fn lane_rows(total: usize, max: usize, lanes: usize) -> usize {
+    (total.div_ceil(lanes) + max) * ROWS_PER_ABSORPTION
 }
 
 /// The smallest `k` with room for `rows` rows, the table and the blinding rows.
@@ -171,8 +172,7 @@ impl<T: Tuning> BatchCircuit<T> {
         let (b, k) = (self.batch_size, self.shape.num_assets);
         let a = (k + 2).div_ceil(2);
         let p = T::POSEIDON_LANES;
-        let poseidon =
-            lane_rows(b, a, p) + lane_rows(b.saturating_sub(1), 1, p) + lane_rows(1, a, p);
+        let poseidon = lane_rows(b * a + b.saturating_sub(1) + a, a, p);
         let m = self.shape.balance_bits.div_ceil(T::LIMB_BITS);
         let range = (b * k).div_ceil(T::RANGE_LANES) * m;
         let sums = k * (b + 1);
@@ -314,10 +314,7 @@ impl<T: Tuning> AggregateCircuit<T> {
         let (f, k) = (self.fan_in, self.shape.num_assets);
         let a = (k + 2).div_ceil(2);
         let p = T::POSEIDON_LANES;
-        let poseidon = lane_rows(f, a, p)
-            + lane_rows(f, 2, p)
-            + lane_rows(f.saturating_sub(1), 1, p)
-            + lane_rows(1, a, p);
+        let poseidon = lane_rows(f * (a + 2) + f.saturating_sub(1) + a, a, p);
         let m = self.shape.sum_bits().div_ceil(T::LIMB_BITS);
         let checks = f * k + if self.top { k } else { 0 };
         let range = checks.div_ceil(T::RANGE_LANES) * m;

@@ -1,0 +1,466 @@
+//! `assay kyc ...`: issuer, holder and relying party (DESIGN §2, `docs/kyc.md`).
+//!
+//! Parses, calls `assay_prover::kyc` and `assay_verifier::kyc`, formats. Exit codes: 0 ok or
+//! valid, 1 `verify` found the presentation invalid, 2 bad input.
+
+use super::{verdict, Failure};
+use assay_circuits::{kyc::jurisdiction::Jurisdiction, Fr};
+use assay_prover::keystore::passphrase_from_env_or_prompt;
+use assay_prover::kyc::{
+    holder::{self, HolderFile, ProveInputs},
+    issuer::Issuer,
+    keys, now_unix, read_doc,
+    rp::{ChallengeStore, DEFAULT_TTL_SECONDS},
+    write_doc, write_private_doc, KycError,
+};
+use assay_verifier::kyc::{
+    formats::{
+        parse_fr, Challenge, Credential, Epoch, IssuerPublic, KycProof, Policy, RegistryPath,
+    },
+    time, verify,
+};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// The default relying-party challenge store.
+const DEFAULT_STORE: &str = "assay-rp.sqlite";
+
+/// `assay kyc` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KycCommand {
+    /// The issuer's directory.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// The holder's secret.
+    #[command(subcommand)]
+    Holder(HolderCommand),
+    /// Issue a credential to a holder commitment (one registry transaction).
+    Issue(IssueArgs),
+    /// Revoke a credential (effective from the next published epoch).
+    Revoke(RevokeArgs),
+    /// Publish a signed epoch: the registry root, chained to the previous epoch.
+    Publish(PublishArgs),
+    /// A holder's registry path under the latest epoch.
+    Path(PathArgs),
+    /// Relying party: issue a single-use challenge.
+    Challenge(ChallengeArgs),
+    /// Holder: prove residence outside the relying party's policy.
+    Prove(ProveArgs),
+    /// Relying party: verify a presentation (prints the nullifier when valid).
+    Verify(VerifyArgs),
+}
+
+/// `assay kyc issuer ...`.
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Create the encrypted signing key, the Groth16 keys and an empty registry in DIR
+    /// (passphrase from ASSAY_PASSPHRASE or a prompt).
+    Init {
+        /// The issuer directory (created).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The issuer's name, signed into every epoch.
+        #[arg(long, default_value = "assay-kyc-issuer")]
+        id: String,
+    },
+}
+
+/// `assay kyc holder ...`.
+#[derive(Debug, Subcommand)]
+pub enum HolderCommand {
+    /// Create a holder secret and print its public commitment.
+    Init {
+        /// Where to write HOLDER.json (a new file, readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `assay kyc issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The issuer directory.
+    #[arg(long)]
+    issuer: PathBuf,
+    /// The holder's commitment (decimal, or hex with 0x).
+    #[arg(long)]
+    holder_commitment: String,
+    /// ISO 3166-1 alpha-2 country (`UA`).
+    #[arg(long)]
+    country: String,
+    /// ISO 3166-2 subdivision (`UA-30`); omit for a country-only credential.
+    #[arg(long)]
+    region: Option<String>,
+    /// Expiry (RFC 3339): the credential is usable on UTC days before this one's day.
+    #[arg(long)]
+    expires: String,
+    /// Where to write CREDENTIAL.json.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `assay kyc revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The issuer directory.
+    #[arg(long)]
+    issuer: PathBuf,
+    /// The serial to revoke.
+    #[arg(long)]
+    serial: u64,
+}
+
+/// `assay kyc publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The issuer directory.
+    #[arg(long)]
+    issuer: PathBuf,
+    /// Where to write EPOCH.json.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `assay kyc path`.
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// The issuer directory.
+    #[arg(long)]
+    issuer: PathBuf,
+    /// The credential's serial.
+    #[arg(long)]
+    serial: u64,
+    /// Where to write PATH.json.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `assay kyc challenge`.
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The relying party's scope (its stable name).
+    #[arg(long)]
+    scope: String,
+    /// Where to write CHALLENGE.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// The relying party's challenge store (SQLite).
+    #[arg(long, default_value = DEFAULT_STORE)]
+    store: PathBuf,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = DEFAULT_TTL_SECONDS)]
+    ttl: i64,
+}
+
+/// `assay kyc prove`.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// HOLDER.json.
+    #[arg(long)]
+    holder: PathBuf,
+    /// CREDENTIAL.json.
+    #[arg(long)]
+    credential: PathBuf,
+    /// PATH.json.
+    #[arg(long)]
+    path: PathBuf,
+    /// EPOCH.json.
+    #[arg(long)]
+    epoch: PathBuf,
+    /// POLICY.json (the relying party's).
+    #[arg(long)]
+    policy: PathBuf,
+    /// CHALLENGE.json.
+    #[arg(long)]
+    challenge: PathBuf,
+    /// Where to write PROOF.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// The issuer's keys folder (`kyc-<hash>.pk`); default: `keys/` beside --issuer-key.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// ISSUER_PUBLIC.json: picks the proving key by its verifying-key hash.
+    #[arg(long)]
+    issuer_key: Option<PathBuf>,
+}
+
+/// `assay kyc verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// PROOF.json.
+    proof: PathBuf,
+    /// EPOCH.json.
+    #[arg(long)]
+    epoch: PathBuf,
+    /// POLICY.json.
+    #[arg(long)]
+    policy: PathBuf,
+    /// CHALLENGE.json.
+    #[arg(long)]
+    challenge: PathBuf,
+    /// ISSUER_PUBLIC.json (`issuer-public.json` of the issuer directory).
+    #[arg(long)]
+    issuer_key: PathBuf,
+    /// The relying party's challenge store (SQLite): the nonce is spent on success.
+    #[arg(long, default_value = DEFAULT_STORE)]
+    store: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn input(e: KycError) -> Failure {
+    Failure::Input(e.to_string())
+}
+
+/// Parses a field element given as decimal or `0x`-hex (big-endian, canonical).
+fn parse_commitment(s: &str) -> Result<Fr, Failure> {
+    use ark_ff::{BigInteger, PrimeField};
+    let bad = || {
+        Failure::Input(format!(
+            "--holder-commitment: `{s}` is not a field element (decimal or 0x-hex)"
+        ))
+    };
+    if let Some(h) = s.strip_prefix("0x") {
+        let bytes = hex::decode(h).map_err(|_| bad())?;
+        if bytes.len() > 32 {
+            return Err(bad());
+        }
+        let x = Fr::from_be_bytes_mod_order(&bytes);
+        let mut back = x.into_bigint().to_bytes_be();
+        let mut padded = vec![0u8; back.len().saturating_sub(bytes.len())];
+        padded.extend_from_slice(&bytes);
+        back.truncate(padded.len().max(back.len()));
+        if back != padded {
+            return Err(bad());
+        }
+        Ok(x)
+    } else {
+        parse_fr(s).map_err(|m| Failure::Input(format!("--holder-commitment: {m}")))
+    }
+}
+
+/// Runs one `assay kyc` subcommand.
+///
+/// # Errors
+/// [`Failure::Invalid`] when `verify` refuses (exit 1), [`Failure::Input`] otherwise (exit 2).
+pub fn run(cmd: KycCommand) -> Result<(), Failure> {
+    match cmd {
+        KycCommand::Issuer(IssuerCommand::Init { dir, id }) => {
+            let pass = passphrase_from_env_or_prompt("New issuer passphrase: ", true)?;
+            println!("generating the issuer key and the Groth16 keys of the KYC circuit ...");
+            let issuer = Issuer::init(&dir, &id, &pass).map_err(input)?;
+            println!(
+                "issuer `{id}` created in {}\n  public file (give to relying parties): {}\n  proving key (give to holders): {}/kyc-{}.pk",
+                dir.display(),
+                dir.join(assay_prover::kyc::issuer::PUBLIC_FILE).display(),
+                issuer.keys_dir().display(),
+                issuer.public().vk_hash
+            );
+            Ok(())
+        }
+        KycCommand::Holder(HolderCommand::Init { out }) => {
+            let h = HolderFile::generate().map_err(input)?;
+            write_private_doc(&out, &h).map_err(input)?;
+            println!(
+                "holder secret written to {} (keep it private)",
+                out.display()
+            );
+            println!("commitment: {}", h.commitment);
+            Ok(())
+        }
+        KycCommand::Issue(a) => {
+            let hid = parse_commitment(&a.holder_commitment)?;
+            let jur = Jurisdiction::from_country_region(&a.country, a.region.as_deref())
+                .map_err(|e| Failure::Input(format!("--country/--region: {e}")))?;
+            let expires = time::parse_rfc3339(&a.expires)
+                .map_err(|m| Failure::Input(format!("--expires: {m}")))?;
+            let expiry_day = u64::try_from(time::day_of(expires))
+                .map_err(|_| Failure::Input("--expires: before 1970".into()))?;
+            let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
+            let cred = issuer
+                .issue(hid, jur, expiry_day, now_unix())
+                .map_err(input)?;
+            write_doc(&a.out, &cred).map_err(input)?;
+            println!(
+                "issued credential {} ({}, expiry day {}) to {}; publish an epoch to make it usable",
+                cred.serial,
+                cred.jurisdiction,
+                cred.expiry_day,
+                a.out.display()
+            );
+            Ok(())
+        }
+        KycCommand::Revoke(a) => {
+            let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
+            issuer.revoke(a.serial).map_err(input)?;
+            println!(
+                "revoked credential {}; effective from the next published epoch",
+                a.serial
+            );
+            Ok(())
+        }
+        KycCommand::Publish(a) => {
+            let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
+            let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
+            let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
+            write_doc(&a.out, &epoch).map_err(input)?;
+            println!(
+                "published epoch {} (root {}) to {}",
+                epoch.epoch,
+                epoch.root,
+                a.out.display()
+            );
+            Ok(())
+        }
+        KycCommand::Path(a) => {
+            let issuer = Issuer::open(&a.issuer).map_err(input)?;
+            let path = issuer.path(a.serial).map_err(input)?;
+            write_doc(&a.out, &path).map_err(input)?;
+            println!(
+                "path of credential {} written to {}",
+                a.serial,
+                a.out.display()
+            );
+            Ok(())
+        }
+        KycCommand::Challenge(a) => {
+            let store = ChallengeStore::open(&a.store, true).map_err(input)?;
+            let ch = store.issue(&a.scope, a.ttl, now_unix()).map_err(input)?;
+            write_doc(&a.out, &ch).map_err(input)?;
+            println!(
+                "challenge for scope `{}` (expires {}) written to {}",
+                ch.scope,
+                ch.expires_at,
+                a.out.display()
+            );
+            Ok(())
+        }
+        KycCommand::Prove(a) => prove(a),
+        KycCommand::Verify(a) => verify_cmd(a),
+    }
+}
+
+fn find_single_pk(dir: &Path) -> Result<String, Failure> {
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+    let mut found = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(h) = name
+            .strip_prefix("kyc-")
+            .and_then(|n| n.strip_suffix(".pk"))
+        {
+            found.push(h.to_string());
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Failure::Input(format!(
+            "{}: no kyc-<hash>.pk proving key",
+            dir.display()
+        ))),
+        _ => Err(Failure::Input(format!(
+            "{}: several proving keys; pass --issuer-key to pick the issuer's",
+            dir.display()
+        ))),
+    }
+}
+
+fn prove(a: ProveArgs) -> Result<(), Failure> {
+    let holder: HolderFile = read_doc(&a.holder, "holder").map_err(input)?;
+    let credential: Credential = read_doc(&a.credential, "credential").map_err(input)?;
+    let path: RegistryPath = read_doc(&a.path, "path").map_err(input)?;
+    let epoch: Epoch = read_doc(&a.epoch, "epoch").map_err(input)?;
+    let policy: Policy = read_doc(&a.policy, "policy").map_err(input)?;
+    let challenge: Challenge = read_doc(&a.challenge, "challenge").map_err(input)?;
+    let issuer: Option<IssuerPublic> = match &a.issuer_key {
+        Some(p) => Some(read_doc(p, "issuer key").map_err(input)?),
+        None => None,
+    };
+    let keys_dir = match (&a.keys, &a.issuer_key) {
+        (Some(k), _) => k.clone(),
+        (None, Some(p)) => p.parent().unwrap_or(Path::new(".")).join("keys"),
+        (None, None) => {
+            return Err(Failure::Input(
+                "pass --keys DIR (the issuer's keys folder) or --issuer-key FILE".into(),
+            ))
+        }
+    };
+    let vk_hash = match &issuer {
+        Some(i) => i.vk_hash.clone(),
+        None => find_single_pk(&keys_dir)?,
+    };
+    let pk = keys::load_proving_key(&keys_dir, &vk_hash).map_err(input)?;
+    let start = std::time::Instant::now();
+    let proof = holder::prove(
+        &ProveInputs {
+            holder: &holder,
+            credential: &credential,
+            path: &path,
+            epoch: &epoch,
+            policy: &policy,
+            challenge: &challenge,
+        },
+        issuer.as_ref(),
+        &pk,
+        now_unix(),
+    )
+    .map_err(input)?;
+    write_doc(&a.out, &proof).map_err(input)?;
+    println!(
+        "proof for scope `{}` under policy `{}` written to {} ({:.2} s)",
+        challenge.scope,
+        policy.name,
+        a.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
+    let proof: KycProof = read_doc(&a.proof, "proof").map_err(input)?;
+    let epoch: Epoch = read_doc(&a.epoch, "epoch").map_err(input)?;
+    let policy: Policy = read_doc(&a.policy, "policy").map_err(input)?;
+    let challenge: Challenge = read_doc(&a.challenge, "challenge").map_err(input)?;
+    let issuer: IssuerPublic = read_doc(&a.issuer_key, "issuer key").map_err(input)?;
+    let store = ChallengeStore::open(&a.store, false).map_err(input)?;
+    let now = now_unix();
+    let result: Result<assay_verifier::kyc::VerifiedPresentation, String> =
+        match store.check(&challenge, now) {
+            Err(m) => Err(format!("challenge: {m}")),
+            Ok(()) => match verify(&proof, &epoch, &issuer, &policy, &challenge, now) {
+                Err(e) if e.is_bad_input() => {
+                    return Err(Failure::Input(format!("{}: {e}", a.proof.display())))
+                }
+                Err(e) => Err(e.to_string()),
+                Ok(ok) => store
+                    .spend(&ok.nonce, now)
+                    .map(|()| ok)
+                    .map_err(|m| format!("challenge: {m}")),
+            },
+        };
+    let text = result
+        .as_ref()
+        .map(|ok| {
+            format!(
+                "nullifier {} (scope `{}`, epoch {}, policy `{}`)",
+                ok.nullifier, ok.scope, ok.epoch, ok.policy
+            )
+        })
+        .unwrap_or_default();
+    verdict(
+        a.json,
+        result.map(|ok| {
+            serde_json::json!({
+                "nullifier": ok.nullifier,
+                "scope": ok.scope,
+                "issuer_id": ok.issuer_id,
+                "epoch": ok.epoch,
+                "policy": ok.policy,
+                "today": ok.today,
+            })
+        }),
+        &text,
+    )
+}

@@ -1,0 +1,286 @@
+//! `assay solvency ...`
+
+use super::{verdict, Failure};
+use assay_prover::{
+    keystore::{passphrase_from_env_or_prompt, Keystore},
+    solvency::{self, ProveOptions},
+};
+use assay_verifier::solvency::{
+    verify_inclusion, verify_round, InclusionRecord, RoundBundle, RoundOptions,
+};
+use clap::{Args, Subcommand, ValueEnum};
+use std::{
+    collections::BTreeSet,
+    io::IsTerminal,
+    path::{Path, PathBuf},
+};
+
+#[derive(Debug, Subcommand)]
+pub enum SolvencyCommand {
+    /// Prove a round: DIR/round.json (public), DIR/inclusion/ (one record per customer),
+    /// DIR/private/ (salts, sums, work: never publish).
+    Prove(ProveArgs),
+    /// Combine shard folders and prove the aggregation levels.
+    Merge(MergeArgs),
+    /// The auditor's check of a whole round.
+    Verify(VerifyArgs),
+    /// A customer's check of their inclusion record against the round.
+    InclusionVerify(InclusionArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Backend {
+    /// Groth16 on BN254 (arkworks).
+    Groth16,
+    /// Halo2 with IPA on Pasta (transparent setup).
+    Halo2,
+}
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The balances CSV: `user_id,<ASSET>,...`, amounts in display units.
+    #[arg(long)]
+    balances: PathBuf,
+    /// The round configuration (JSON, version 1).
+    #[arg(long)]
+    config: PathBuf,
+    /// The output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// The proof system.
+    #[arg(long, value_enum, default_value = "groth16")]
+    backend: Backend,
+    /// The keys folder (default: OUT/keys). Shards of one round must share it.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Prove only shard I of N (0-based) of the batch proofs.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Continue the work checkpointed in OUT.
+    #[arg(long)]
+    resume: bool,
+    /// The exchange's publication key (encrypted keystore; created if missing; default
+    /// OUT/private/publication-key.json). Passphrase from ASSAY_PASSPHRASE or a prompt.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output folder (may be one of the shard folders).
+    #[arg(long)]
+    out: PathBuf,
+    /// The keys folder (default: OUT/keys).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// The publication key (see `prove`).
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The shard folders.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A round folder or its round.json.
+    round: PathBuf,
+    /// The previous round's bundle: also check the chain link.
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    /// A keys folder (index.json) whose verifying keys are trusted: refuse any other key.
+    #[arg(long)]
+    trusted_keys: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InclusionArgs {
+    /// The customer's inclusion record.
+    record: PathBuf,
+    /// The round folder or its round.json.
+    #[arg(long)]
+    round: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+    let i: usize = i.parse().map_err(|_| format!("{i:?} is not a number"))?;
+    let n: usize = n.parse().map_err(|_| format!("{n:?} is not a number"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// Opens (or creates) the publication key.
+pub fn signing_key(path: &Path) -> Result<ed25519_dalek::SigningKey, Failure> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+    }
+    if path.exists() {
+        let pass = passphrase_from_env_or_prompt("Passphrase of the publication key: ", false)?;
+        Ok(Keystore::open(path, &pass)
+            .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?)
+    } else {
+        let pass = passphrase_from_env_or_prompt("New passphrase for the publication key: ", true)?;
+        Ok(Keystore::create(path, &pass)
+            .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?)
+    }
+}
+
+fn round_file(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("round.json")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// Reads and parses a bundle; unreadable or malformed is bad input (exit 2).
+pub fn read_bundle(p: &Path) -> Result<RoundBundle, Failure> {
+    let f = round_file(p);
+    let bytes = std::fs::read(&f).map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
+    RoundBundle::parse(&bytes, "round bundle")
+        .map_err(|e| Failure::Input(format!("{}: {e}", f.display())))
+}
+
+fn trusted(dir: &Path) -> Result<BTreeSet<String>, Failure> {
+    let f = dir.join("index.json");
+    let bytes = std::fs::read(&f).map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
+    let index: std::collections::BTreeMap<String, String> = serde_json::from_slice(&bytes)
+        .map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
+    Ok(index.into_values().collect())
+}
+
+pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
+    match cmd {
+        SolvencyCommand::Prove(a) => {
+            if matches!(a.backend, Backend::Halo2) {
+                return Err(Failure::Input(
+                    "--backend halo2 is not available in this build yet; use groth16".into(),
+                ));
+            }
+            let key_path = a
+                .signing_key
+                .clone()
+                .unwrap_or_else(|| a.out.join("private").join("publication-key.json"));
+            let opts = ProveOptions {
+                balances: a.balances,
+                config: a.config,
+                keys: a.keys.unwrap_or_else(|| a.out.join("keys")),
+                out: a.out,
+                shard: a.shard,
+                resume: a.resume,
+                progress: std::io::stderr().is_terminal() && !a.json,
+            };
+            // A shard signs nothing: only a whole round or a merge needs the key.
+            let signer = if opts.shard.is_none() {
+                Some(signing_key(&key_path)?)
+            } else {
+                None
+            };
+            let s = solvency::prove(&opts, signer.as_ref())
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            report(&s, a.json);
+            Ok(())
+        }
+        SolvencyCommand::Merge(a) => {
+            let key_path = a
+                .signing_key
+                .clone()
+                .unwrap_or_else(|| a.out.join("private").join("publication-key.json"));
+            let signer = signing_key(&key_path)?;
+            let keys = a.keys.unwrap_or_else(|| a.out.join("keys"));
+            let s = solvency::merge(
+                &a.out,
+                &a.shards,
+                &keys,
+                &signer,
+                std::io::stderr().is_terminal() && !a.json,
+            )
+            .map_err(|e| Failure::Input(e.to_string()))?;
+            report(&s, a.json);
+            Ok(())
+        }
+        SolvencyCommand::Verify(a) => {
+            let bundle = read_bundle(&a.round)?;
+            let prev = a.previous.as_deref().map(read_bundle).transpose()?;
+            let keys = a.trusted_keys.as_deref().map(trusted).transpose()?;
+            let opts = RoundOptions {
+                previous: prev.as_ref(),
+                trusted_keys: keys.as_ref(),
+            };
+            let r = verify_round(&bundle, &opts);
+            let text = r.as_ref().map(|r| {
+                format!(
+                    "round {:?}: {} batch proofs and {} aggregation proofs verify; liabilities of {} leaves are within reserves {}{}",
+                    r.round_id,
+                    r.batch_proofs,
+                    r.aggregation_proofs,
+                    r.leaf_count,
+                    r.reserves.iter().map(|(s, v)| format!("{v} {s}")).collect::<Vec<_>>().join(", "),
+                    if r.previous_checked { "; follows the given previous round" } else { "" }
+                )
+            });
+            let details = r
+                .as_ref()
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .map_err(|e| e.to_string());
+            verdict(a.json, details, text.as_deref().unwrap_or(""))
+        }
+        SolvencyCommand::InclusionVerify(a) => {
+            let bundle = read_bundle(&a.round)?;
+            let bytes = std::fs::read(&a.record)
+                .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
+            let rec = InclusionRecord::parse(&bytes, "inclusion record")
+                .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
+            let r = verify_inclusion(&rec, &bundle);
+            let text = r.as_ref().map(|r| {
+                format!(
+                    "{:?} is in round {:?} with {}; checked {}",
+                    r.user_id,
+                    r.round_id,
+                    r.balances
+                        .iter()
+                        .map(|b| format!("{} {}", b.amount, b.symbol))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    r.proofs_checked.join(", ")
+                )
+            });
+            let details = r
+                .as_ref()
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .map_err(|e| e.to_string());
+            verdict(a.json, details, text.as_deref().unwrap_or(""))
+        }
+    }
+}
+
+fn report(s: &solvency::Summary, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(s).unwrap_or_default());
+        return;
+    }
+    println!(
+        "{} customers in {} leaves; batch proofs: {} made, {} already done; aggregation proofs: {}",
+        s.customers, s.leaf_count, s.batches_proven, s.batches_skipped, s.aggregations_proven
+    );
+    match &s.bundle {
+        Some(b) => println!("wrote {} and {} inclusion records", b.display(), s.records),
+        None => println!("shard done: run `assay solvency merge` when every shard is proven"),
+    }
+}

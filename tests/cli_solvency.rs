@@ -1,0 +1,409 @@
+//! The `assay` binary: exit codes, bad input, crash and resume, shards and merge, the chain of
+//! rounds.
+
+mod common;
+
+use std::{
+    fs,
+    path::Path,
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+fn assay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .env("ASSAY_PASSPHRASE", "test passphrase")
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn prove_args<'a>(b: &'a Path, c: &'a Path, out: &'a Path, keys: &'a Path) -> Vec<&'a str> {
+    vec![
+        "solvency",
+        "prove",
+        "--balances",
+        s(b),
+        "--config",
+        s(c),
+        "--out",
+        s(out),
+        "--keys",
+        s(keys),
+    ]
+}
+
+#[test]
+fn bad_balances_exit_2_name_the_place_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, config) = common::write_inputs(dir.path(), 3, 4);
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "negative",
+            b"user_id,USD,BTC\na,1,0\nb,-2,0\n",
+            "balances.csv:3:2 (USD): negative amount",
+        ),
+        (
+            "decimals",
+            b"user_id,USD,BTC\na,1.001,0\n",
+            ":2:2 (USD): 3 decimals",
+        ),
+        (
+            "too big",
+            b"user_id,USD,BTC\na,42949672.96,0\n",
+            ":2:2 (USD): \"42949672.96\" is at or above 2^32",
+        ),
+        (
+            "unknown asset",
+            b"user_id,USD,BTC,ETH\n",
+            ":1:4 (ETH): unknown asset",
+        ),
+        (
+            "missing asset",
+            b"user_id,USD\na,1\n",
+            "missing column for asset \"BTC\"",
+        ),
+        (
+            "duplicate",
+            b"user_id,USD,BTC\na,1,0\nb,1,0\na,2,0\n",
+            ":4:1 (user_id): duplicate user id \"a\" (first on line 2)",
+        ),
+        ("ragged", b"user_id,USD,BTC\na,1,0,5\n", ":2:"),
+        (
+            "non-utf8",
+            b"user_id,USD,BTC\n\xff\xfe,1,0\n",
+            ":2:1 (user_id): not valid UTF-8",
+        ),
+        ("empty", b"", "empty file"),
+        ("no rows", b"user_id,USD,BTC\n", "no customer rows"),
+        (
+            "insolvent",
+            b"user_id,USD,BTC\na,999999,0\nb,1.01,0\n",
+            "liabilities in USD (1000000.01) exceed the declared reserves",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let b = dir
+            .path()
+            .join(format!("{}-balances.csv", name.replace(' ', "_")));
+        fs::write(&b, content).unwrap();
+        let out = dir.path().join(format!("out-{}", name.replace(' ', "_")));
+        let o = assay(&prove_args(&b, &config, &out, &dir.path().join("keys")));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err:?} lacks {expected:?}");
+        assert!(!err.contains("panicked"), "{name}");
+        assert!(
+            !out.join("round.json").exists() && !out.join("inclusion").exists(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn bad_configs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, config) = common::write_inputs(dir.path(), 3, 4);
+    let good = fs::read_to_string(&config).unwrap();
+    for (name, text, expected) in [
+        (
+            "unknown field",
+            good.replacen("\"version\":1", "\"version\":1,\"colour\":\"red\"", 1),
+            "unknown field `colour`",
+        ),
+        (
+            "batch size",
+            good.replacen("\"batch_size\":4", "\"batch_size\":6", 1),
+            "batch_size",
+        ),
+        (
+            "width",
+            good.replacen("\"balance_bits\":32", "\"balance_bits\":200", 1),
+            "balance_bits",
+        ),
+        (
+            "version",
+            good.replacen("\"version\":1", "\"version\":9", 1),
+            "version 9 is not supported",
+        ),
+        ("not json", "{".to_string(), "EOF while parsing"),
+    ] {
+        let c = dir.path().join("bad.json");
+        fs::write(&c, text).unwrap();
+        let o = assay(&prove_args(
+            &b,
+            &c,
+            &dir.path().join("out"),
+            &dir.path().join("keys"),
+        ));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+}
+
+#[test]
+fn verify_exit_codes_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 5, 4);
+    let out = dir.path().join("out");
+    let o = assay(&prove_args(&b, &c, &out, &dir.path().join("keys")));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let o = assay(&["solvency", "verify", s(&out), "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+
+    // Tamper with one public input: exit 1 and the reason.
+    let text = fs::read_to_string(out.join("round.json")).unwrap();
+    let root: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r0 = root["batches"][0]["public_inputs"][1]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bad = dir.path().join("bad-round.json");
+    fs::write(&bad, text.replacen(&r0, "7", 1)).unwrap();
+    let o = assay(&["solvency", "verify", s(&bad), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().contains("signature"), "{v}");
+
+    // A customer's check, valid and against another round's bundle.
+    let rec = fs::read_dir(out.join("inclusion"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("valid: "));
+    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+
+    // Malformed input is exit 2, not 1.
+    let junk = dir.path().join("junk.json");
+    fs::write(&junk, "{\"version\":1}").unwrap();
+    assert_eq!(
+        assay(&["solvency", "verify", s(&junk)]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        assay(&["solvency", "verify", "/nonexistent"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        assay(&["solvency", "prove"]).status.code(),
+        Some(2),
+        "usage error"
+    );
+
+    // Proving again into a finished round is refused; nothing is lost.
+    let o = assay(&prove_args(&b, &c, &out, &dir.path().join("keys")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out.join("round.json").exists());
+}
+
+#[test]
+fn killed_run_resumes_without_redoing_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 120, 4); // 128 leaves, 32 batch proofs
+    let out = dir.path().join("out");
+    let keys = dir.path().join("keys");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(prove_args(&b, &c, &out, &keys))
+        .env("ASSAY_PASSPHRASE", "test passphrase")
+        .spawn()
+        .unwrap();
+    let batches = out.join("private/work/batches");
+    let finished = |d: &Path| {
+        fs::read_dir(d)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("batch-"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let start = Instant::now();
+    loop {
+        let n = finished(&batches);
+        if n >= 2 || start.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().ok();
+    child.wait().unwrap();
+    let done_before = finished(&batches);
+    assert!(
+        done_before >= 2 || out.join("round.json").exists(),
+        "killed before any checkpoint"
+    );
+    if out.join("round.json").exists() {
+        eprintln!("the run finished before it could be killed; resume is still checked below");
+    }
+    // No torn checkpoint: every file present parses.
+    for f in fs::read_dir(&batches).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "json") {
+            let _: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        }
+    }
+    let mut args = prove_args(&b, &c, &out, &keys);
+    args.extend(["--resume", "--json"]);
+    let o = assay(&args);
+    if !out.join("round.json").exists() || o.status.code() != Some(0) {
+        panic!("resume failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    if !v.is_null() {
+        assert!(
+            v["batches_skipped"].as_u64().unwrap() >= done_before as u64,
+            "{v}"
+        );
+        assert_eq!(
+            v["batches_skipped"].as_u64().unwrap() + v["batches_proven"].as_u64().unwrap(),
+            32
+        );
+    }
+    assert_eq!(
+        assay(&["solvency", "verify", s(&out)]).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn shards_proven_apart_and_merged_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 30, 4); // 32 leaves, 8 batches
+    let keys = dir.path().join("keys");
+    let s0 = dir.path().join("shard0");
+    let s1 = dir.path().join("shard1");
+    let mut a0 = prove_args(&b, &c, &s0, &keys);
+    a0.extend(["--shard", "0/2"]);
+    assert_eq!(assay(&a0).status.code(), Some(0));
+    // The second machine gets the round secret from the first.
+    fs::create_dir_all(s1.join("private")).unwrap();
+    fs::copy(
+        s0.join("private/round-secret.json"),
+        s1.join("private/round-secret.json"),
+    )
+    .unwrap();
+    let mut a1 = prove_args(&b, &c, &s1, &keys);
+    a1.extend(["--shard", "1/2", "--resume"]);
+    let o = assay(&a1);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!s0.join("round.json").exists());
+    let merged = dir.path().join("merged");
+    let o = assay(&[
+        "solvency",
+        "merge",
+        "--out",
+        s(&merged),
+        "--keys",
+        s(&keys),
+        s(&s0),
+        s(&s1),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        assay(&["solvency", "verify", s(&merged)]).status.code(),
+        Some(0)
+    );
+    assert_eq!(fs::read_dir(merged.join("inclusion")).unwrap().count(), 30);
+
+    // A shard of another round is refused.
+    let other = dir.path().join("other");
+    let mut a2 = prove_args(&b, &c, &other, &keys);
+    a2.extend(["--shard", "1/2"]);
+    assert_eq!(assay(&a2).status.code(), Some(0));
+    let o = assay(&[
+        "solvency",
+        "merge",
+        "--out",
+        s(&dir.path().join("m2")),
+        "--keys",
+        s(&keys),
+        s(&s0),
+        s(&other),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("shard of another round"));
+}
+
+#[test]
+fn rounds_form_a_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 5, 4);
+    let keys = dir.path().join("keys");
+    let r1 = dir.path().join("r1");
+    assert_eq!(
+        assay(&prove_args(&b, &c, &r1, &keys)).status.code(),
+        Some(0)
+    );
+    let bundle1: assay_verifier::solvency::RoundBundle =
+        serde_json::from_slice(&fs::read(r1.join("round.json")).unwrap()).unwrap();
+    let cfg2 = fs::read_to_string(&c)
+        .unwrap()
+        .replace("\"test-round\"", "\"test-round-2\"")
+        .replace(
+            "\"previous_round\":null",
+            &format!("\"previous_round\":\"{}\"", bundle1.hash()),
+        );
+    let c2 = dir.path().join("round2.json");
+    fs::write(&c2, cfg2).unwrap();
+    let r2 = dir.path().join("r2");
+    assert_eq!(
+        assay(&prove_args(&b, &c2, &r2, &keys)).status.code(),
+        Some(0)
+    );
+    let prev = r1.join("round.json");
+    assert_eq!(
+        assay(&["solvency", "verify", s(&r2), "--previous", s(&prev)])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Round 1 does not follow round 2.
+    let o = assay(&[
+        "solvency",
+        "verify",
+        s(&r1),
+        "--previous",
+        s(&r2.join("round.json")),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("round chain"));
+}

@@ -1,0 +1,234 @@
+//! The `assay kyc` command line end to end: issue, publish, prove, verify, and the exit codes
+//! of refusals (1: invalid presentation, 2: bad input).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASS: &str = "test passphrase";
+
+fn assay(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .current_dir(dir)
+        .env("ASSAY_PASSPHRASE", PASS)
+        .output()
+        .expect("the assay binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn ok(o: Output) -> String {
+    assert_eq!(
+        code(&o),
+        0,
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn kyc_flow_and_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
+    let policy = policy.to_str().unwrap();
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "iss",
+            "--id",
+            "test-issuer",
+        ],
+    ));
+    ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
+    let hid = holder["commitment"].as_str().unwrap();
+    let issue = |region: Option<&str>, out: &str| {
+        let mut args = vec![
+            "kyc",
+            "issue",
+            "--issuer",
+            "iss",
+            "--holder-commitment",
+            hid,
+            "--country",
+            "UA",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            out,
+        ];
+        if let Some(r) = region {
+            args.extend(["--region", r]);
+        }
+        assay(d, &args)
+    };
+    ok(issue(Some("UA-30"), "cred.json"));
+    ok(issue(None, "cred-ua.json"));
+    ok(assay(
+        d,
+        &["kyc", "publish", "--issuer", "iss", "--out", "epoch.json"],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "path",
+            "--issuer",
+            "iss",
+            "--serial",
+            "0",
+            "--out",
+            "path.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "path",
+            "--issuer",
+            "iss",
+            "--serial",
+            "1",
+            "--out",
+            "path-ua.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &["kyc", "challenge", "--scope", "bank-a", "--out", "ch.json"],
+    ));
+    let prove = |cred: &str, path: &str, out: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "prove",
+                "--holder",
+                "holder.json",
+                "--credential",
+                cred,
+                "--path",
+                path,
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                policy,
+                "--challenge",
+                "ch.json",
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--out",
+                out,
+            ],
+        )
+    };
+    ok(prove("cred.json", "path.json", "proof.json"));
+    // A country-only UA credential cannot prove under a policy restricting UA-43.
+    let o = prove("cred-ua.json", "path-ua.json", "proof-ua.json");
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("restricted"));
+
+    let verify = |proof: &str, ch: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "verify",
+                proof,
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                policy,
+                "--challenge",
+                ch,
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--json",
+            ],
+        )
+    };
+    // A truncated proof is bad input, and does not spend the challenge.
+    let mut p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
+    let full = p["proof"].as_str().unwrap().to_string();
+    p["proof"] = full[..64].into();
+    std::fs::write(d.join("trunc.json"), p.to_string()).unwrap();
+    assert_eq!(code(&verify("trunc.json", "ch.json")), 2);
+    // Edited nullifier: invalid.
+    p["proof"] = full.into();
+    p["public_inputs"]["nullifier"] = "7".into();
+    std::fs::write(d.join("edited.json"), p.to_string()).unwrap();
+    let o = verify("edited.json", "ch.json");
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().starts_with("proof"));
+
+    let o = verify("proof.json", "ch.json");
+    let v: serde_json::Value = serde_json::from_str(&ok(o)).unwrap();
+    assert_eq!(v["valid"], true);
+    assert!(v["nullifier"].as_str().unwrap().len() > 10);
+    // Replay: the challenge is spent.
+    let o = verify("proof.json", "ch.json");
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("used already"));
+
+    // Bad input: unknown code, expiry in the past, wrong passphrase.
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "issue",
+            "--issuer",
+            "iss",
+            "--holder-commitment",
+            hid,
+            "--country",
+            "ZZ",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            "x.json",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ZZ"));
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "issue",
+            "--issuer",
+            "iss",
+            "--holder-commitment",
+            hid,
+            "--country",
+            "FR",
+            "--expires",
+            "2001-01-01T00:00:00Z",
+            "--out",
+            "x.json",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    let o = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(["kyc", "publish", "--issuer", "iss", "--out", "e2.json"])
+        .current_dir(d)
+        .env("ASSAY_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrong passphrase"));
+}

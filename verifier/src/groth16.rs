@@ -1,0 +1,120 @@
+//! Groth16 over BN254: decoding keys and proofs from hex, and verification.
+//!
+//! Keys and proofs travel as lower-case hex of arkworks' compressed canonical serialization
+//! (a proof is 128 bytes). Decoding validates every point: on the curve and in the prime-order
+//! subgroup, so a point off the curve is a [`FormatError`], never a panic. A key is named by
+//! the SHA-256 of its bytes.
+
+use crate::{FormatError, VerifyError};
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, VerifyingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
+use ark_snark::SNARK;
+use assay_circuits::Fr;
+
+/// The size of a compressed Groth16 proof on BN254.
+pub const PROOF_BYTES: usize = 128;
+
+fn decode_hex(s: &str, field: &str) -> Result<Vec<u8>, FormatError> {
+    hex::decode(s).map_err(|e| FormatError::field(field, format!("not hex: {e}")))
+}
+
+/// Decodes a verifying key from hex, checking every point.
+///
+/// # Errors
+/// [`FormatError::Field`] naming `field` for bad hex, truncation, or an invalid point.
+pub fn decode_vk(s: &str, field: &str) -> Result<VerifyingKey<Bn254>, FormatError> {
+    let bytes = decode_hex(s, field)?;
+    let mut r = bytes.as_slice();
+    let vk = VerifyingKey::<Bn254>::deserialize_with_mode(&mut r, Compress::Yes, Validate::Yes)
+        .map_err(|e| FormatError::field(field, format!("not a valid verifying key: {e}")))?;
+    if !r.is_empty() {
+        return Err(FormatError::field(
+            field,
+            format!("{} trailing bytes after the key", r.len()),
+        ));
+    }
+    Ok(vk)
+}
+
+/// Decodes a proof from hex (exactly [`PROOF_BYTES`] bytes), checking every point.
+///
+/// # Errors
+/// [`FormatError::Field`] naming `field` for bad hex, a wrong length, or an invalid point.
+pub fn decode_proof(s: &str, field: &str) -> Result<Proof<Bn254>, FormatError> {
+    let bytes = decode_hex(s, field)?;
+    if bytes.len() != PROOF_BYTES {
+        return Err(FormatError::field(
+            field,
+            format!("a proof is {PROOF_BYTES} bytes, this one {}", bytes.len()),
+        ));
+    }
+    Proof::<Bn254>::deserialize_with_mode(bytes.as_slice(), Compress::Yes, Validate::Yes)
+        .map_err(|e| FormatError::field(field, format!("not a valid proof: {e}")))
+}
+
+/// Hex of a key's compressed bytes.
+pub fn encode_vk(vk: &VerifyingKey<Bn254>) -> String {
+    let mut out = Vec::new();
+    // Serializing into a Vec cannot fail.
+    vk.serialize_compressed(&mut out).expect("writing to a Vec");
+    hex::encode(out)
+}
+
+/// Hex of a proof's compressed bytes.
+pub fn encode_proof(p: &Proof<Bn254>) -> String {
+    let mut out = Vec::new();
+    // Serializing into a Vec cannot fail.
+    p.serialize_compressed(&mut out).expect("writing to a Vec");
+    hex::encode(out)
+}
+
+/// The name of a key: SHA-256 of its hex-decoded bytes, in hex.
+pub fn vk_hash_of_hex(vk_hex: &str) -> Result<String, FormatError> {
+    Ok(crate::sha256_hex(&decode_hex(vk_hex, "verifying key")?))
+}
+
+/// A verifying key ready for repeated verification.
+pub struct Key {
+    pvk: PreparedVerifyingKey<Bn254>,
+    num_inputs: usize,
+}
+
+impl Key {
+    /// Prepares a decoded key.
+    pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
+        Self {
+            pvk: ark_groth16::prepare_verifying_key(vk),
+            num_inputs: vk.gamma_abc_g1.len() - 1,
+        }
+    }
+
+    /// How many public inputs this key's circuit takes.
+    pub fn num_inputs(&self) -> usize {
+        self.num_inputs
+    }
+
+    /// Verifies `proof` on `inputs`; `what` names the proof in the error.
+    ///
+    /// # Errors
+    /// [`VerifyError::Structure`] if the input count is wrong (checked before any pairing),
+    /// [`VerifyError::ProofRejected`] if the pairing check fails.
+    pub fn verify(
+        &self,
+        proof: &Proof<Bn254>,
+        inputs: &[Fr],
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        if inputs.len() != self.num_inputs {
+            return Err(VerifyError::Structure(format!(
+                "{what}: {} public inputs given, its key takes {}",
+                inputs.len(),
+                self.num_inputs
+            )));
+        }
+        match Groth16::<Bn254>::verify_with_processed_vk(&self.pvk, inputs, proof) {
+            Ok(true) => Ok(()),
+            _ => Err(VerifyError::ProofRejected { proof: what.into() }),
+        }
+    }
+}

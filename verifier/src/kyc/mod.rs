@@ -1,0 +1,255 @@
+//! Verification of a KYC presentation (DESIGN §2): what a relying party checks.
+//!
+//! [`verify`] checks, in this order, and stops at the first failure with its exact reason:
+//! 1. the epoch names the issuer and carries the issuer's Ed25519 signature;
+//! 2. the epoch is not older than the policy's `max_epoch_age_seconds` (nor in the future);
+//! 3. the proof's registry root is the epoch's root;
+//! 4. the proof's policy root is the root of the relying party's policy file;
+//! 5. the proof's `today` is the current UTC day;
+//! 6. the proof answers the relying party's challenge (same scope and nonce, not expired);
+//! 7. the proof was made for the issuer's verifying key;
+//! 8. the Groth16 proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
+//!
+//! That the challenge is used once is the relying party's store's business (it records the
+//! nonce as spent after a successful verification): this crate holds no state.
+
+pub mod formats;
+pub mod time;
+
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, Proof, VerifyingKey};
+use ark_serialize::CanonicalDeserialize;
+use ark_snark::SNARK;
+use formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, BACKEND_GROTH16};
+
+/// How far in the future an epoch's time may be (clock skew), in seconds.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// Why a presentation is refused. Every variant names the check that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KycVerifyError {
+    /// A file is malformed (bad input rather than an invalid proof).
+    #[error("malformed input: {0}")]
+    Format(#[from] formats::FormatError),
+    /// The epoch is signed by another issuer, or not at all.
+    #[error("epoch signature: {0}")]
+    EpochSignature(String),
+    /// The epoch is too old (revocations after it would be ignored) or in the future.
+    #[error("epoch age: {0}")]
+    EpochAge(String),
+    /// The proof is for another registry root than the epoch's.
+    #[error("registry root: the proof's root is not the root of epoch {epoch}")]
+    RegistryRoot {
+        /// The epoch number.
+        epoch: u64,
+    },
+    /// The proof is for another policy.
+    #[error("policy root: the proof is for another policy than `{policy}`")]
+    PolicyRoot {
+        /// The relying party's policy name.
+        policy: String,
+    },
+    /// The proof's day is not today.
+    #[error("today: the proof is for day {proof_day}, today is day {today} (UTC)")]
+    Today {
+        /// The day in the proof.
+        proof_day: u64,
+        /// The verifier's current day.
+        today: i64,
+    },
+    /// The proof does not answer this challenge (scope, nonce or expiry).
+    #[error("challenge: {0}")]
+    Challenge(String),
+    /// The proof was made for another verifying key.
+    #[error("verifying key: the proof names key {proof}, the issuer publishes {issuer}")]
+    VerifyingKey {
+        /// The proof's `vk_hash`.
+        proof: String,
+        /// The issuer's `vk_hash`.
+        issuer: String,
+    },
+    /// The proof bytes are not a Groth16 proof (truncated, points off the curve).
+    #[error("proof: malformed proof bytes: {0}")]
+    MalformedProof(String),
+    /// The Groth16 verification equation fails.
+    #[error("proof: the Groth16 proof does not verify for these public inputs")]
+    Proof,
+}
+
+impl KycVerifyError {
+    /// Whether this is a malformed input (CLI exit code 2) rather than an invalid
+    /// presentation (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Self::Format(_) | Self::MalformedProof(_))
+    }
+}
+
+/// What a valid presentation establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPresentation {
+    /// The holder's nullifier for this scope (decimal): one per person per relying party.
+    pub nullifier: String,
+    /// The relying party's scope.
+    pub scope: String,
+    /// The issuer.
+    pub issuer_id: String,
+    /// The registry epoch.
+    pub epoch: u64,
+    /// The policy name.
+    pub policy: String,
+    /// The day (UTC days).
+    pub today: u64,
+    /// The challenge nonce (hex), for the relying party's store to mark as spent.
+    pub nonce: String,
+}
+
+/// Reads the issuer's verifying key.
+///
+/// # Errors
+/// [`KycVerifyError::Format`] if it is not hex of a valid key or its hash differs.
+pub fn issuer_verifying_key(issuer: &IssuerPublic) -> Result<VerifyingKey<Bn254>, KycVerifyError> {
+    let bad = |m: String| formats::FormatError::Field {
+        what: "issuer key",
+        field: "verifying_key",
+        message: m,
+    };
+    let bytes = hex::decode(&issuer.verifying_key).map_err(|e| bad(e.to_string()))?;
+    if formats::sha256_hex(&bytes) != issuer.vk_hash {
+        return Err(bad("does not hash to vk_hash".into()).into());
+    }
+    let vk = VerifyingKey::<Bn254>::deserialize_compressed(&bytes[..])
+        .map_err(|e| bad(e.to_string()))?;
+    if vk.gamma_abc_g1.len() != assay_circuits::kyc::NUM_PUBLIC_INPUTS + 1 {
+        return Err(bad("not a key for the KYC circuit (wrong number of inputs)".into()).into());
+    }
+    Ok(vk)
+}
+
+/// Verifies a presentation at Unix time `now` (see the module notes for the checks).
+///
+/// # Errors
+/// The first failed check, as a [`KycVerifyError`].
+pub fn verify(
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    now: i64,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    // Shapes first, before any cryptography.
+    let bytes = hex::decode(&proof.proof)
+        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
+    if bytes.len() != 128 {
+        return Err(KycVerifyError::MalformedProof(format!(
+            "{} bytes, a compressed Groth16 proof on BN254 has 128",
+            bytes.len()
+        )));
+    }
+    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
+        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
+    let key = issuer.key()?;
+    let ef = epoch.fields()?;
+    let cf = challenge.fields()?;
+    let inputs = proof.public_inputs.parse()?;
+    let tree = policy.tree()?;
+    if proof.backend != BACKEND_GROTH16 {
+        return Err(formats::FormatError::Field {
+            what: "proof",
+            field: "backend",
+            message: format!(
+                "`{}` is not supported here (expected {BACKEND_GROTH16})",
+                proof.backend
+            ),
+        }
+        .into());
+    }
+
+    // 1. The epoch's signature.
+    if epoch.issuer_id != issuer.issuer_id {
+        return Err(KycVerifyError::EpochSignature(format!(
+            "the epoch is from `{}`, the issuer key is `{}`",
+            epoch.issuer_id, issuer.issuer_id
+        )));
+    }
+    if !epoch.verify_signature(&key)? {
+        return Err(KycVerifyError::EpochSignature(format!(
+            "epoch {} is not signed by the issuer's key",
+            epoch.epoch
+        )));
+    }
+    // 2. Its age.
+    let age = now - ef.time;
+    if age > policy.max_epoch_age_seconds.min(i64::MAX as u64) as i64 {
+        return Err(KycVerifyError::EpochAge(format!(
+            "epoch {} is {age} s old; the policy accepts at most {} s",
+            epoch.epoch, policy.max_epoch_age_seconds
+        )));
+    }
+    if age < -MAX_CLOCK_SKEW_SECONDS {
+        return Err(KycVerifyError::EpochAge(format!(
+            "epoch {} is dated {} s in the future",
+            epoch.epoch, -age
+        )));
+    }
+    // 3. The registry root.
+    if inputs.public.registry_root != ef.root || proof.epoch != epoch.epoch {
+        return Err(KycVerifyError::RegistryRoot { epoch: epoch.epoch });
+    }
+    // 4. The policy root.
+    if inputs.public.policy_root != tree.root() {
+        return Err(KycVerifyError::PolicyRoot {
+            policy: policy.name.clone(),
+        });
+    }
+    // 5. Today.
+    let today = time::day_of(now);
+    if i64::try_from(inputs.public.today).ok() != Some(today) {
+        return Err(KycVerifyError::Today {
+            proof_day: inputs.public.today,
+            today,
+        });
+    }
+    // 6. The challenge.
+    if proof.public_inputs.scope != challenge.scope {
+        return Err(KycVerifyError::Challenge(format!(
+            "the proof is for scope `{}`, the challenge for `{}`",
+            proof.public_inputs.scope, challenge.scope
+        )));
+    }
+    if inputs.nonce != cf.nonce {
+        return Err(KycVerifyError::Challenge(
+            "the proof answers another nonce".into(),
+        ));
+    }
+    if now > cf.expires_at {
+        return Err(KycVerifyError::Challenge(format!(
+            "the challenge expired at {}",
+            challenge.expires_at
+        )));
+    }
+    // 7. The verifying key.
+    if proof.vk_hash != issuer.vk_hash {
+        return Err(KycVerifyError::VerifyingKey {
+            proof: proof.vk_hash.clone(),
+            issuer: issuer.vk_hash.clone(),
+        });
+    }
+    let vk = issuer_verifying_key(issuer)?;
+    // 8. The proof.
+    let ok = Groth16::<Bn254>::verify(&vk, &inputs.public.to_inputs(), &groth)
+        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
+    if !ok {
+        return Err(KycVerifyError::Proof);
+    }
+    Ok(VerifiedPresentation {
+        nullifier: proof.public_inputs.nullifier.clone(),
+        scope: challenge.scope.clone(),
+        issuer_id: issuer.issuer_id.clone(),
+        epoch: epoch.epoch,
+        policy: policy.name.clone(),
+        today: inputs.public.today,
+        nonce: challenge.nonce.clone(),
+    })
+}

@@ -1,0 +1,316 @@
+use crate::{amount, field, FormatError};
+use ark_ff::Zero;
+use assay_circuits::{encoding, solvency::Shape, Fr};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of the round formats this build writes and reads.
+pub const ROUND_VERSION: u32 = 1;
+/// The backend name of Groth16 on BN254 with circomlib Poseidon.
+pub const BACKEND_GROTH16: &str = "groth16-bn254";
+/// Signature domain of a round bundle.
+pub const ROUND_DOMAIN: &str = "assay/round/v1";
+/// Signature domain of an inclusion record.
+pub const RECORD_DOMAIN: &str = "assay/inclusion/v1";
+/// The largest batch size accepted (`2^20` leaves).
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
+/// The largest fan-in accepted.
+pub const MAX_FAN_IN: usize = 1024;
+/// The most assets a round may have.
+pub const MAX_ASSETS: usize = 64;
+
+fn default_bits() -> usize {
+    64
+}
+fn default_fan_in() -> usize {
+    64
+}
+
+/// One asset of a round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetConfig {
+    /// Ticker, `[A-Za-z0-9_-]{1,16}`, unique in the round; also the CSV column name.
+    pub symbol: String,
+    /// Decimal places of the display unit (`8` for BTC): amounts are integers in `10^-decimals`.
+    pub decimals: u32,
+    /// Declared reserves, in the display unit.
+    pub reserves: String,
+}
+
+/// A round's configuration (`ROUND.json`, version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundConfig {
+    /// Format version: 1.
+    pub version: u32,
+    /// The round's id (any text of 1 to 256 bytes, e.g. a date); bound into every proof.
+    pub round_id: String,
+    /// `w`: every balance is proven to be in `[0, 2^w)`; 1 to 96, default 64.
+    #[serde(default = "default_bits")]
+    pub balance_bits: usize,
+    /// `B`: leaves per batch proof, a power of two from 2 to 2^20.
+    pub batch_size: usize,
+    /// `F`: children per aggregation proof, a power of two from 2 to 1024; default 64.
+    #[serde(default = "default_fan_in")]
+    pub fan_in: usize,
+    /// The assets, in the order of the leaf's balances.
+    pub assets: Vec<AssetConfig>,
+    /// SHA-256 (hex) of the previous round's bundle, or `null` for a first round.
+    #[serde(default)]
+    pub previous_round: Option<String>,
+}
+
+/// A configuration with every value checked and converted.
+#[derive(Debug, Clone)]
+pub struct CheckedConfig {
+    /// `K` and `w`.
+    pub shape: Shape,
+    /// Reserves in smallest units, per asset.
+    pub reserves: Vec<u128>,
+    /// The round id as a field element (`hash_to_field(round_id)`).
+    pub round: Fr,
+    /// The previous round's hash as a field element (zero if none).
+    pub previous: Fr,
+}
+
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, FormatError> {
+    serde_json::from_slice(bytes).map_err(|e| FormatError::Json {
+        what: what.into(),
+        message: e.to_string(),
+    })
+}
+
+fn check_version(found: u32, what: &str) -> Result<(), FormatError> {
+    if found != ROUND_VERSION {
+        return Err(FormatError::Version {
+            what: what.into(),
+            found,
+            supported: ROUND_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// The field image of a bundle hash given as 64 hex characters.
+pub fn previous_field(hash_hex: Option<&str>, field: &str) -> Result<Fr, FormatError> {
+    match hash_hex {
+        None => Ok(Fr::zero()),
+        Some(h) => {
+            let bytes: [u8; 32] = hex::decode(h)
+                .ok()
+                .filter(|_| h.len() == 64 && h.bytes().all(|b| !b.is_ascii_uppercase()))
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| FormatError::field(field, "not a lower-case hex SHA-256"))?;
+            Ok(field::from_hash(&bytes))
+        }
+    }
+}
+
+impl RoundConfig {
+    /// Parses a configuration file; `what` names it in errors.
+    ///
+    /// # Errors
+    /// [`FormatError::Json`] with line and column, or [`FormatError::Version`].
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Self, FormatError> {
+        let c: Self = parse_json(bytes, what)?;
+        check_version(c.version, what)?;
+        Ok(c)
+    }
+
+    /// Checks every value and converts amounts and ids.
+    ///
+    /// # Errors
+    /// [`FormatError::Field`] naming the first bad field.
+    pub fn check(&self) -> Result<CheckedConfig, FormatError> {
+        check_version(self.version, "config")?;
+        if self.round_id.is_empty() {
+            return Err(FormatError::field("round_id", "empty"));
+        }
+        let round = encoding::hash_to_field(self.round_id.as_bytes())
+            .map_err(|e| FormatError::field("round_id", e.to_string()))?;
+        let shape = Shape {
+            num_assets: self.assets.len(),
+            balance_bits: self.balance_bits,
+        };
+        if self.assets.is_empty() || self.assets.len() > MAX_ASSETS {
+            return Err(FormatError::field(
+                "assets",
+                format!("1 to {MAX_ASSETS} assets"),
+            ));
+        }
+        shape
+            .validate()
+            .map_err(|e| FormatError::field("balance_bits", e.to_string()))?;
+        if !self.batch_size.is_power_of_two() || !(2..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            return Err(FormatError::field(
+                "batch_size",
+                format!(
+                    "{} is not a power of two from 2 to {MAX_BATCH_SIZE}",
+                    self.batch_size
+                ),
+            ));
+        }
+        if !self.fan_in.is_power_of_two() || !(2..=MAX_FAN_IN).contains(&self.fan_in) {
+            return Err(FormatError::field(
+                "fan_in",
+                format!(
+                    "{} is not a power of two from 2 to {MAX_FAN_IN}",
+                    self.fan_in
+                ),
+            ));
+        }
+        let mut reserves = Vec::with_capacity(self.assets.len());
+        for (i, a) in self.assets.iter().enumerate() {
+            let f = |name: &str| format!("assets[{i}].{name}");
+            let ok = (1..=16).contains(&a.symbol.len())
+                && a.symbol
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !ok {
+                return Err(FormatError::field(f("symbol"), "1 to 16 of [A-Za-z0-9_-]"));
+            }
+            if a.symbol == "user_id" || self.assets[..i].iter().any(|b| b.symbol == a.symbol) {
+                return Err(FormatError::field(
+                    f("symbol"),
+                    format!("{:?} is repeated or reserved", a.symbol),
+                ));
+            }
+            if a.decimals > 30 {
+                return Err(FormatError::field(f("decimals"), "at most 30"));
+            }
+            let r = amount::parse_units(&a.reserves, a.decimals, shape.sum_bits())
+                .map_err(|e| FormatError::field(f("reserves"), e.to_string()))?;
+            reserves.push(r);
+        }
+        let previous = previous_field(self.previous_round.as_deref(), "previous_round")?;
+        Ok(CheckedConfig {
+            shape,
+            reserves,
+            round,
+            previous,
+        })
+    }
+}
+
+/// One proof of a bundle: which key, the proof, and its public inputs (decimal strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofEntry {
+    /// SHA-256 (hex) of the verifying key, a key of [`RoundBundle::verifying_keys`].
+    pub key: String,
+    /// The proof, hex of the compressed arkworks serialization (128 bytes).
+    pub proof: String,
+    /// The public inputs in circuit order, as decimal field elements.
+    pub public_inputs: Vec<String>,
+}
+
+/// `round.json`: the public bundle of one round (version 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundBundle {
+    /// Format version: 1.
+    pub version: u32,
+    /// The proof system: `groth16-bn254`.
+    pub backend: String,
+    /// The round's configuration (all of it is public).
+    pub config: RoundConfig,
+    /// Leaves in the tree, real and padding: a power of two, at least `batch_size`.
+    pub leaf_count: u64,
+    /// The root of the tree of all leaves (decimal field element).
+    pub global_root: String,
+    /// Verifying keys (hex), named by their SHA-256.
+    pub verifying_keys: BTreeMap<String, String>,
+    /// One proof per batch, in tree order.
+    pub batches: Vec<ProofEntry>,
+    /// Aggregation levels from the bottom up; the last level holds one proof, the top.
+    pub aggregations: Vec<Vec<ProofEntry>>,
+    /// The exchange's Ed25519 publication key (hex).
+    pub publication_key: String,
+    /// Signature (hex) over the bundle with this field empty (domain `assay/round/v1`).
+    pub signature: String,
+}
+
+impl RoundBundle {
+    /// Parses `round.json`.
+    ///
+    /// # Errors
+    /// [`FormatError::Json`] or [`FormatError::Version`].
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Self, FormatError> {
+        let b: Self = parse_json(bytes, what)?;
+        check_version(b.version, what)?;
+        Ok(b)
+    }
+
+    /// The bytes the signature covers: the canonical JSON with an empty signature.
+    pub fn signed_body(&self) -> Vec<u8> {
+        let mut c = self.clone();
+        c.signature.clear();
+        // Serializing plain data structures cannot fail.
+        serde_json::to_vec(&c).expect("serializable")
+    }
+
+    /// The bundle's hash (SHA-256 of its canonical JSON, signature included), in hex: the
+    /// value the next round names as `previous_round`.
+    pub fn hash(&self) -> String {
+        crate::sha256_hex(&serde_json::to_vec(self).expect("serializable"))
+    }
+}
+
+/// One balance of a record, in the asset's display unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceEntry {
+    /// The asset.
+    pub symbol: String,
+    /// The amount in the display unit, with the asset's decimals.
+    pub amount: String,
+}
+
+/// One customer's inclusion record (version 1): private to that customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionRecord {
+    /// Format version: 1.
+    pub version: u32,
+    /// The round.
+    pub round_id: String,
+    /// SHA-256 (hex) of the round bundle this record belongs to.
+    pub bundle_hash: String,
+    /// The customer's id as in the exchange's books.
+    pub user_id: String,
+    /// Every balance, in the round's asset order.
+    pub balances: Vec<BalanceEntry>,
+    /// The secret salt `s` of the customer's `id` (decimal field element).
+    pub salt: String,
+    /// The leaf's position in the tree.
+    pub leaf_index: u64,
+    /// Siblings from the leaf up to the global root (decimal field elements).
+    pub path: Vec<String>,
+    /// The exchange's publication key (hex), as in the bundle.
+    pub publication_key: String,
+    /// Signature (hex) over the record with this field empty (domain `assay/inclusion/v1`).
+    pub signature: String,
+}
+
+impl InclusionRecord {
+    /// Parses a record.
+    ///
+    /// # Errors
+    /// [`FormatError::Json`] or [`FormatError::Version`].
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Self, FormatError> {
+        let r: Self = parse_json(bytes, what)?;
+        check_version(r.version, what)?;
+        Ok(r)
+    }
+
+    /// The bytes the signature covers.
+    pub fn signed_body(&self) -> Vec<u8> {
+        let mut c = self.clone();
+        c.signature.clear();
+        serde_json::to_vec(&c).expect("serializable")
+    }
+}

@@ -1,0 +1,479 @@
+use super::formats::*;
+use crate::{amount, field, groth16, signing, FormatError, VerifyError};
+use assay_circuits::{
+    encoding, merkle,
+    solvency::{self as st, Shape},
+    Fr,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a valid round establishes, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoundReport {
+    /// The round.
+    pub round_id: String,
+    /// The bundle's hash.
+    pub bundle_hash: String,
+    /// Leaves in the tree (customers plus padding).
+    pub leaf_count: u64,
+    /// Batch proofs verified.
+    pub batch_proofs: usize,
+    /// Aggregation proofs verified.
+    pub aggregation_proofs: usize,
+    /// The global root.
+    pub global_root: String,
+    /// Assets and reserves proven to cover liabilities.
+    pub reserves: Vec<(String, String)>,
+    /// Whether the link to a given previous round was checked.
+    pub previous_checked: bool,
+}
+
+/// What a valid inclusion record establishes, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InclusionReport {
+    /// The round.
+    pub round_id: String,
+    /// The customer.
+    pub user_id: String,
+    /// The balances proven to be counted.
+    pub balances: Vec<BalanceEntry>,
+    /// The proofs checked on the record's path.
+    pub proofs_checked: Vec<String>,
+    /// The global root reached.
+    pub global_root: String,
+}
+
+/// Options of [`verify_round`].
+#[derive(Debug, Clone, Default)]
+pub struct RoundOptions<'a> {
+    /// The previous round's bundle: check that this round names it and proves the link.
+    pub previous: Option<&'a RoundBundle>,
+    /// If given, every verifying key must be one of these hashes (keys from a setup the
+    /// auditor trusts; see `docs/solvency.md` on Groth16's setup).
+    pub trusted_keys: Option<&'a BTreeSet<String>>,
+}
+
+/// A bundle with its configuration checked and its keys decoded.
+struct Round<'b> {
+    b: &'b RoundBundle,
+    cfg: CheckedConfig,
+    keys: BTreeMap<String, groth16::Key>,
+    /// Proof counts per aggregation level.
+    depth_batch: u32,
+}
+
+fn name_batch(j: usize) -> String {
+    format!("batch proof {j}")
+}
+fn name_agg(level: usize, i: usize, top: bool) -> String {
+    if top {
+        "top proof".into()
+    } else {
+        format!("aggregation proof (level {}, #{i})", level + 1)
+    }
+}
+
+fn inputs_of(e: &ProofEntry, what: &str) -> Result<Vec<Fr>, FormatError> {
+    e.public_inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| field::from_dec(s, &format!("{what}.public_inputs[{i}]")))
+        .collect()
+}
+
+fn expect_input(what: &str, name: &str, found: &Fr, expected: &Fr) -> Result<(), VerifyError> {
+    if found != expected {
+        return Err(VerifyError::PublicInput {
+            proof: what.into(),
+            input: name.into(),
+            found: field::to_dec(found),
+            expected: field::to_dec(expected),
+        });
+    }
+    Ok(())
+}
+
+impl<'b> Round<'b> {
+    fn open(b: &'b RoundBundle, trusted: Option<&BTreeSet<String>>) -> Result<Self, VerifyError> {
+        if b.version != ROUND_VERSION {
+            return Err(FormatError::Version {
+                what: "round bundle".into(),
+                found: b.version,
+                supported: ROUND_VERSION,
+            }
+            .into());
+        }
+        if b.backend != BACKEND_GROTH16 {
+            return Err(VerifyError::Backend(b.backend.clone()));
+        }
+        let cfg = b.config.check()?;
+        let bsz = b.config.batch_size as u64;
+        if !b.leaf_count.is_power_of_two() || b.leaf_count < bsz || b.leaf_count > 1 << 32 {
+            return Err(VerifyError::Structure(format!(
+                "leaf_count {} is not a power of two from batch_size to 2^32",
+                b.leaf_count
+            )));
+        }
+        let batches = (b.leaf_count / bsz) as usize;
+        if b.batches.len() != batches {
+            return Err(VerifyError::Structure(format!(
+                "{} leaves in batches of {bsz} make {batches} batch proofs, the bundle has {}",
+                b.leaf_count,
+                b.batches.len()
+            )));
+        }
+        let expected = level_sizes(batches, b.config.fan_in);
+        let found: Vec<usize> = b.aggregations.iter().map(Vec::len).collect();
+        if found != expected {
+            return Err(VerifyError::Structure(format!(
+                "aggregation levels hold {found:?} proofs, {batches} batches with fan-in {} need {expected:?}",
+                b.config.fan_in
+            )));
+        }
+        let mut keys = BTreeMap::new();
+        for (hash, hexkey) in &b.verifying_keys {
+            let actual = groth16::vk_hash_of_hex(hexkey)?;
+            if &actual != hash {
+                return Err(VerifyError::Key {
+                    hash: hash.clone(),
+                    message: format!("its bytes hash to {actual}"),
+                });
+            }
+            if trusted.is_some_and(|t| !t.contains(hash)) {
+                return Err(VerifyError::Key {
+                    hash: hash.clone(),
+                    message: "not among the trusted keys".into(),
+                });
+            }
+            let vk = groth16::decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
+            keys.insert(hash.clone(), groth16::Key::new(&vk));
+        }
+        Ok(Self {
+            b,
+            cfg,
+            keys,
+            depth_batch: b.config.batch_size.trailing_zeros(),
+        })
+    }
+
+    fn shape(&self) -> Shape {
+        self.cfg.shape
+    }
+
+    fn key(&self, e: &ProofEntry, what: &str) -> Result<&groth16::Key, VerifyError> {
+        self.keys.get(&e.key).ok_or_else(|| VerifyError::Key {
+            hash: e.key.clone(),
+            message: format!("named by {what} but not in the bundle"),
+        })
+    }
+
+    fn top_level(&self) -> usize {
+        self.b.aggregations.len() - 1
+    }
+
+    /// Public inputs of the children of aggregation `(level, i)`.
+    fn children(&self, level: usize, i: usize) -> (Vec<&ProofEntry>, bool) {
+        let below: Vec<&ProofEntry> = if level == 0 {
+            self.b.batches.iter().collect()
+        } else {
+            self.b.aggregations[level - 1].iter().collect()
+        };
+        let f = self.b.config.fan_in.min(below.len());
+        (below[i * f..(i + 1) * f].to_vec(), level == 0)
+    }
+
+    /// Checks everything about batch proof `j` except the pairing; returns its inputs.
+    fn check_batch(&self, j: usize) -> Result<Vec<Fr>, VerifyError> {
+        let what = name_batch(j);
+        let e = &self.b.batches[j];
+        let inputs = inputs_of(e, &what)?;
+        if inputs.len() != 3 {
+            return Err(VerifyError::Structure(format!(
+                "{what}: {} public inputs, not 3",
+                inputs.len()
+            )));
+        }
+        expect_input(&what, "round", &inputs[st::IN_ROUND], &self.cfg.round)?;
+        if j > 0 && e.key != self.b.batches[0].key {
+            return Err(VerifyError::Structure(format!(
+                "{what}: a different key than batch proof 0"
+            )));
+        }
+        Ok(inputs)
+    }
+
+    /// Checks aggregation `(level, i)` against its children's public inputs; returns its inputs.
+    fn check_aggregation(&self, level: usize, i: usize) -> Result<Vec<Fr>, VerifyError> {
+        let top = level == self.top_level();
+        let what = name_agg(level, i, top);
+        let e = &self.b.aggregations[level][i];
+        let inputs = inputs_of(e, &what)?;
+        let k = self.shape().num_assets;
+        let n = if top { st::IN_RESERVES + k } else { 4 };
+        if inputs.len() != n {
+            return Err(VerifyError::Structure(format!(
+                "{what}: {} public inputs, not {n}",
+                inputs.len()
+            )));
+        }
+        expect_input(&what, "round", &inputs[st::IN_ROUND], &self.cfg.round)?;
+        let (children, from_batches) = self.children(level, i);
+        let mut pairs = Vec::with_capacity(children.len());
+        for (c, ce) in children.iter().enumerate() {
+            let cwhat = if from_batches {
+                name_batch(i * self.b.config.fan_in + c)
+            } else {
+                name_agg(level - 1, i * self.b.config.fan_in + c, false)
+            };
+            let ci = inputs_of(ce, &cwhat)?;
+            if ci.len() <= st::IN_COMMITMENT {
+                return Err(VerifyError::Structure(format!(
+                    "{cwhat}: too few public inputs"
+                )));
+            }
+            pairs.push((ci[st::IN_ROOT], ci[st::IN_COMMITMENT]));
+        }
+        expect_input(
+            &what,
+            "digest",
+            &inputs[st::IN_DIGEST],
+            &st::children_digest(&pairs),
+        )?;
+        if top {
+            expect_input(
+                &what,
+                "previous_round",
+                &inputs[st::IN_PREVIOUS],
+                &self.cfg.previous,
+            )?;
+            for (a, r) in self.cfg.reserves.iter().enumerate() {
+                let name = format!("reserves[{}]", self.b.config.assets[a].symbol);
+                expect_input(&what, &name, &inputs[st::IN_RESERVES + a], &Fr::from(*r))?;
+            }
+            let root = field::from_dec(&self.b.global_root, "global_root")?;
+            expect_input(&what, "root (global_root)", &inputs[st::IN_ROOT], &root)?;
+        }
+        Ok(inputs)
+    }
+
+    fn pairing(&self, e: &ProofEntry, inputs: &[Fr], what: &str) -> Result<(), VerifyError> {
+        let proof = groth16::decode_proof(&e.proof, &format!("{what}.proof"))?;
+        self.key(e, what)?.verify(&proof, inputs, what)
+    }
+
+    fn check_signature(&self) -> Result<(), VerifyError> {
+        let key = signing::decode_public_key(&self.b.publication_key, "publication_key")?;
+        signing::verify(
+            &key,
+            ROUND_DOMAIN,
+            &self.b.signed_body(),
+            &self.b.signature,
+            "round bundle",
+        )
+    }
+}
+
+/// Proof counts per aggregation level for `batches` batches and fan-in `f`: at least one level
+/// (the top), each level `ceil(n / f)` proofs, until one remains.
+pub fn level_sizes(batches: usize, f: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut n = batches;
+    loop {
+        n = n.div_ceil(f);
+        out.push(n);
+        if n <= 1 {
+            return out;
+        }
+    }
+}
+
+/// The auditor's check: every proof of the round, every public input, the signature, and
+/// (with [`RoundOptions::previous`]) the link to the previous round.
+///
+/// # Errors
+/// The first failed check, naming the proof and input.
+pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
+    let round = Round::open(b, opts.trusted_keys)?;
+    round.check_signature()?;
+    if let Some(prev) = opts.previous {
+        let h = prev.hash();
+        if b.config.previous_round.as_deref() != Some(h.as_str()) {
+            return Err(VerifyError::Chain(format!(
+                "this round names previous_round {:?}; the given previous bundle hashes to {h}",
+                b.config.previous_round
+            )));
+        }
+        if prev.config.round_id == b.config.round_id {
+            return Err(VerifyError::Chain(
+                "the previous round has the same round_id".into(),
+            ));
+        }
+    }
+    for j in 0..b.batches.len() {
+        let inputs = round.check_batch(j)?;
+        round.pairing(&b.batches[j], &inputs, &name_batch(j))?;
+    }
+    for (level, proofs) in b.aggregations.iter().enumerate() {
+        for (i, e) in proofs.iter().enumerate() {
+            let inputs = round.check_aggregation(level, i)?;
+            round.pairing(e, &inputs, &name_agg(level, i, level == round.top_level()))?;
+        }
+    }
+    Ok(RoundReport {
+        round_id: b.config.round_id.clone(),
+        bundle_hash: b.hash(),
+        leaf_count: b.leaf_count,
+        batch_proofs: b.batches.len(),
+        aggregation_proofs: b.aggregations.iter().map(Vec::len).sum(),
+        global_root: b.global_root.clone(),
+        reserves: b
+            .config
+            .assets
+            .iter()
+            .map(|a| (a.symbol.clone(), a.reserves.clone()))
+            .collect(),
+        previous_checked: opts.previous.is_some(),
+    })
+}
+
+/// The customer's check: the record is signed by the round's publisher, its leaf (recomputed
+/// from the balances, user id and salt) reaches the round's global root through its path, and
+/// every proof on that path verifies (the batch proof and one aggregation per level).
+///
+/// # Errors
+/// The first failed check.
+pub fn verify_inclusion(
+    r: &InclusionRecord,
+    b: &RoundBundle,
+) -> Result<InclusionReport, VerifyError> {
+    let round = Round::open(b, None)?;
+    round.check_signature()?;
+    let inc = |m: String| VerifyError::Inclusion(m);
+    if r.version != ROUND_VERSION {
+        return Err(FormatError::Version {
+            what: "inclusion record".into(),
+            found: r.version,
+            supported: ROUND_VERSION,
+        }
+        .into());
+    }
+    if r.round_id != b.config.round_id {
+        return Err(inc(format!(
+            "the record is for round {:?}, the bundle is round {:?}",
+            r.round_id, b.config.round_id
+        )));
+    }
+    if r.bundle_hash != b.hash() {
+        return Err(inc(
+            "the record names another bundle (bundle_hash differs)".into()
+        ));
+    }
+    if r.publication_key != b.publication_key {
+        return Err(inc(
+            "the record is signed by another key than the round's".into()
+        ));
+    }
+    let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
+    signing::verify(
+        &key,
+        RECORD_DOMAIN,
+        &r.signed_body(),
+        &r.signature,
+        "inclusion record",
+    )?;
+
+    // The leaf, from what the customer knows.
+    let assets = &b.config.assets;
+    if r.balances.len() != assets.len() {
+        return Err(inc(format!(
+            "{} balances for {} assets",
+            r.balances.len(),
+            assets.len()
+        )));
+    }
+    let mut balances = Vec::with_capacity(assets.len());
+    for (i, (be, a)) in r.balances.iter().zip(assets).enumerate() {
+        if be.symbol != a.symbol {
+            return Err(inc(format!(
+                "balances[{i}] is {:?}, the round's asset {i} is {:?}",
+                be.symbol, a.symbol
+            )));
+        }
+        let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
+            .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
+        balances.push(Fr::from(u));
+    }
+    let uid = encoding::hash_to_field(r.user_id.as_bytes())
+        .map_err(|e| FormatError::field("user_id", e.to_string()))?;
+    let salt = field::from_dec(&r.salt, "salt")?;
+    let leaf = st::leaf(st::account_id(uid, salt), &balances);
+
+    // The path, keeping every node on the way up.
+    let depth = b.leaf_count.trailing_zeros() as usize;
+    if r.path.len() != depth {
+        return Err(inc(format!(
+            "the path has {} siblings, the tree depth is {depth}",
+            r.path.len()
+        )));
+    }
+    if r.leaf_index >= b.leaf_count {
+        return Err(inc(format!(
+            "leaf_index {} is outside the tree of {}",
+            r.leaf_index, b.leaf_count
+        )));
+    }
+    let mut nodes = vec![leaf];
+    for (h, s) in r.path.iter().enumerate() {
+        let s = field::from_dec(s, &format!("path[{h}]"))?;
+        let cur = nodes[h];
+        nodes.push(if (r.leaf_index >> h) & 1 == 1 {
+            merkle::node(s, cur)
+        } else {
+            merkle::node(cur, s)
+        });
+    }
+    let root = field::from_dec(&b.global_root, "global_root")?;
+    if nodes[depth] != root {
+        return Err(inc("the leaf and path do not lead to the round's global root: these balances, this user id and salt, or this position are not in the tree".into()));
+    }
+
+    // The proofs on the path.
+    let mut checked = Vec::new();
+    let j = (r.leaf_index >> round.depth_batch) as usize;
+    let inputs = round.check_batch(j)?;
+    let what = name_batch(j);
+    expect_input(
+        &what,
+        "root",
+        &inputs[st::IN_ROOT],
+        &nodes[round.depth_batch as usize],
+    )?;
+    round.pairing(&b.batches[j], &inputs, &what)?;
+    checked.push(what);
+    let f = b.config.fan_in;
+    let mut idx = j;
+    let mut height = round.depth_batch as usize;
+    for level in 0..b.aggregations.len() {
+        let below = if level == 0 {
+            b.batches.len()
+        } else {
+            b.aggregations[level - 1].len()
+        };
+        let group = f.min(below);
+        idx /= group;
+        height += group.trailing_zeros() as usize;
+        let top = level == round.top_level();
+        let what = name_agg(level, idx, top);
+        let inputs = round.check_aggregation(level, idx)?;
+        expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
+        round.pairing(&b.aggregations[level][idx], &inputs, &what)?;
+        checked.push(what);
+    }
+    Ok(InclusionReport {
+        round_id: r.round_id.clone(),
+        user_id: r.user_id.clone(),
+        balances: r.balances.clone(),
+        proofs_checked: checked,
+        global_root: b.global_root.clone(),
+    })
+}
