@@ -8,6 +8,8 @@
 //!   the Groth16 circuit.
 //! * [`solvency`]: the solvency statement of DESIGN §1: leaves, batch and aggregation circuits.
 //!
+//! * [`halo2`] (feature `halo2`, on by default): the Halo2 chips over Pasta `Fp`.
+//!
 //! This crate knows nothing of files, formats or HTTP: it defines what is proven.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
@@ -25,3 +27,6 @@ pub type Fr = ark_bn254::Fr;
 /// The error of gadget construction: re-exported so that callers need not depend on
 /// `ark-relations` to name it.
 pub use ark_relations::gr1cs::SynthesisError;
+
+#[cfg(feature = "halo2")]
+pub mod halo2;

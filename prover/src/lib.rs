@@ -7,6 +7,7 @@
 //! * [`fsutil`]: atomic writes.
 //! * [`kyc`]: the KYC issuer (registry, epochs), holder (proof) and relying-party store.
 //! * [`keystore`]: an Ed25519 signing key encrypted at rest (Argon2id + AES-256-GCM).
+//! * [`halo2`] (feature `halo2`, on by default): Halo2 (IPA over Pasta) keys and proofs.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod csv_input;
@@ -16,5 +17,9 @@ pub mod keys;
 pub mod keystore;
 pub mod kyc;
 pub mod solvency;
+
+/// Halo2 (IPA over Pasta) key generation and proving.
+#[cfg(feature = "halo2")]
+pub mod halo2;
 
 pub use error::ProverError;

@@ -13,6 +13,7 @@
 //!   relying party's verification.
 //! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
 //! * [`snarkjs`]: export of a Groth16 proof, key and inputs to snarkjs's JSON formats.
+//! * [`halo2`] (feature `halo2`): Halo2 (IPA over Pasta) verification.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod amount;
@@ -23,6 +24,10 @@ pub mod kyc;
 pub mod signing;
 pub mod snarkjs;
 pub mod solvency;
+
+/// Verification of Halo2 (IPA over Pasta) proofs.
+#[cfg(feature = "halo2")]
+pub mod halo2;
 
 pub use error::{FormatError, VerifyError};
 

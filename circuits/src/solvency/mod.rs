@@ -20,6 +20,10 @@
 //! `[round, root, commitment, digest]`, and for the top also `[previous, reserves_1..K]`.
 
 pub mod constraints;
+#[cfg(feature = "halo2")]
+pub mod halo2;
+#[cfg(feature = "halo2")]
+pub mod pasta;
 
 use crate::{poseidon, range, tags, Fr};
 use ark_ff::Zero;

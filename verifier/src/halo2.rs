@@ -1,0 +1,174 @@
+//! Verification of Halo2 proofs (zcash `halo2_proofs`, IPA over the Pasta curves).
+//!
+//! Self-contained: a circuit's blank instance (from `assay-circuits`), its public inputs (one
+//! instance column) and the IPA parameters. No proving key and no prover code.
+//!
+//! * Parameters are transparent: [`params`] `(k)` is `Params::new(k)`, deterministic (the
+//!   generators are hashed to the curve), so a verifier can regenerate them or read a cached
+//!   copy ([`read_params`]); no ceremony.
+//! * The verifying key is derived from the blank circuit and the parameters
+//!   ([`Halo2Verifier::new`]); [`vk_hash`] names it (SHA-256 of its pinned description).
+//! * Shapes are checked before any cryptography: the parameters' `k` against the circuit's,
+//!   the number of public inputs against the statement's.
+//!
+//! Verification costs an MSM of size `2^k` (IPA): keep customer-facing circuits small.
+
+use assay_circuits::halo2::Fp;
+use halo2_proofs::{
+    plonk::{keygen_vk, verify_proof, Circuit, SingleVerifier, VerifyingKey},
+    poly::commitment::Params,
+    transcript::{Blake2bRead, Challenge255},
+};
+use sha2::{Digest, Sha256};
+use std::io;
+
+/// The commitment curve: Vesta, whose scalar field is Pasta `Fp`.
+pub type Curve = pasta_curves::vesta::Affine;
+
+/// IPA parameters for `2^k` rows.
+pub type Halo2Params = Params<Curve>;
+
+/// A Halo2 verifying key.
+pub type Halo2VerifyingKey = VerifyingKey<Curve>;
+
+/// The smallest and largest `k` Assay accepts (`Params::new(24)` would take hours here).
+pub const K_RANGE: std::ops::RangeInclusive<u32> = 4..=24;
+
+/// Why Halo2 verification (or the preparation for it) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Halo2Error {
+    /// `k` outside [`K_RANGE`].
+    #[error("k = {0} is outside {min}..={max}", min = K_RANGE.start(), max = K_RANGE.end())]
+    BadK(u32),
+    /// The parameters were generated for another `k` than the circuit's.
+    #[error("the IPA parameters are for k = {params}, this circuit needs k = {expected}: regenerate them with Params::new({expected})")]
+    ParamsK {
+        /// The parameters' `k`.
+        params: u32,
+        /// The circuit's `k`.
+        expected: u32,
+    },
+    /// The number of public inputs does not match the statement.
+    #[error("expected {expected} public inputs, got {got}")]
+    PublicInputs {
+        /// What the statement has.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
+    /// The circuit could not be laid out (e.g. it does not fit in `2^k` rows).
+    #[error("cannot derive the key: {0}")]
+    Keygen(String),
+    /// The proof does not verify against these public inputs and key.
+    #[error("invalid: the proof does not verify against these public inputs ({0})")]
+    InvalidProof(String),
+    /// Parameters could not be read or written.
+    #[error("parameters I/O: {0}")]
+    Io(String),
+}
+
+/// `Params::new(k)`: deterministic, transparent.
+///
+/// # Errors
+/// [`Halo2Error::BadK`] outside [`K_RANGE`].
+pub fn params(k: u32) -> Result<Halo2Params, Halo2Error> {
+    if !K_RANGE.contains(&k) {
+        return Err(Halo2Error::BadK(k));
+    }
+    Ok(Params::new(k))
+}
+
+/// Reads parameters written by [`write_params`].
+///
+/// # Errors
+/// [`Halo2Error::Io`] on a short or malformed input.
+pub fn read_params(reader: &mut impl io::Read) -> Result<Halo2Params, Halo2Error> {
+    Params::read(reader).map_err(|e| Halo2Error::Io(e.to_string()))
+}
+
+/// Writes parameters (about `2^k * 32` bytes).
+///
+/// # Errors
+/// [`Halo2Error::Io`] from the writer.
+pub fn write_params(params: &Halo2Params, writer: &mut impl io::Write) -> Result<(), Halo2Error> {
+    params
+        .write(writer)
+        .map_err(|e| Halo2Error::Io(e.to_string()))
+}
+
+/// SHA-256 of the verifying key's pinned description (domain, fixed commitments, permutation,
+/// constraint system): equal keys, equal hashes.
+pub fn vk_hash(vk: &Halo2VerifyingKey) -> [u8; 32] {
+    Sha256::digest(format!("{:?}", vk.pinned()).as_bytes()).into()
+}
+
+/// A verifier for one circuit shape: its parameters, its verifying key, its `k` and its
+/// number of public inputs.
+#[derive(Debug)]
+pub struct Halo2Verifier {
+    params: Halo2Params,
+    vk: Halo2VerifyingKey,
+    num_public: usize,
+}
+
+impl Halo2Verifier {
+    /// Derives the verifying key of `blank` (a circuit without witness) for `2^k` rows.
+    ///
+    /// # Errors
+    /// [`Halo2Error::ParamsK`] if `params` are not for `k`; [`Halo2Error::Keygen`] if the
+    /// circuit does not fit.
+    pub fn new<C: Circuit<Fp>>(
+        params: Halo2Params,
+        blank: &C,
+        k: u32,
+        num_public: usize,
+    ) -> Result<Self, Halo2Error> {
+        if params.k() != k {
+            return Err(Halo2Error::ParamsK {
+                params: params.k(),
+                expected: k,
+            });
+        }
+        let vk = keygen_vk(&params, blank).map_err(|e| Halo2Error::Keygen(format!("{e:?}")))?;
+        Ok(Self {
+            params,
+            vk,
+            num_public,
+        })
+    }
+
+    /// The verifying key.
+    pub fn vk(&self) -> &Halo2VerifyingKey {
+        &self.vk
+    }
+
+    /// The parameters' `k`.
+    pub fn k(&self) -> u32 {
+        self.params.k()
+    }
+
+    /// Verifies `proof` against `public` (the instance column, in the statement's order).
+    ///
+    /// # Errors
+    /// [`Halo2Error::PublicInputs`] on a wrong count (checked first);
+    /// [`Halo2Error::InvalidProof`] otherwise.
+    pub fn verify(&self, public: &[Fp], proof: &[u8]) -> Result<(), Halo2Error> {
+        if public.len() != self.num_public {
+            return Err(Halo2Error::PublicInputs {
+                expected: self.num_public,
+                got: public.len(),
+            });
+        }
+        let mut transcript = Blake2bRead::<_, Curve, Challenge255<Curve>>::init(proof);
+        let strategy = SingleVerifier::new(&self.params);
+        verify_proof(
+            &self.params,
+            &self.vk,
+            strategy,
+            &[&[public]],
+            &mut transcript,
+        )
+        .map_err(|e| Halo2Error::InvalidProof(format!("{e:?}")))
+    }
+}
