@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The test command of the README: every test of the workspace.
+# The test command of the README: every test of the workspace, then the verifiers "where people
+# are" (WASM package in node, snarkjs interop, the web page in headless Chromium), which
+# .ci/web-tests.sh installs on a fresh machine (Debian chromium, npm packages, wasm-bindgen-cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --lib --bins --tests "$@"
+bash .ci/web-tests.sh
