@@ -34,6 +34,12 @@ pub fn decode_vk(s: &str, field: &str) -> Result<VerifyingKey<Bn254>, FormatErro
             format!("{} trailing bytes after the key", r.len()),
         ));
     }
+    if vk.gamma_abc_g1.is_empty() {
+        return Err(FormatError::field(
+            field,
+            "a verifying key needs at least one input point",
+        ));
+    }
     Ok(vk)
 }
 
@@ -85,7 +91,8 @@ impl Key {
     pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
         Self {
             pvk: ark_groth16::prepare_verifying_key(vk),
-            num_inputs: vk.gamma_abc_g1.len() - 1,
+            // decode_vk refuses keys without input points; never underflow all the same.
+            num_inputs: vk.gamma_abc_g1.len().saturating_sub(1),
         }
     }
 
