@@ -6,8 +6,7 @@
 //! padding and the arity, so distinct byte strings hash to distinct inputs and hence (by
 //! Poseidon's collision resistance) to distinct field elements.
 
-use crate::{poseidon, Fr};
-use ark_ff::PrimeField;
+use crate::{Fr, StatementField};
 
 /// The longest byte string [`hash_to_field`] accepts: 9 chunks, so one Poseidon call.
 pub const MAX_ID_BYTES: usize = 256;
@@ -25,16 +24,24 @@ pub struct TooLong(pub usize);
 /// # Errors
 /// [`TooLong`] above [`MAX_ID_BYTES`].
 pub fn hash_to_field(bytes: &[u8]) -> Result<Fr, TooLong> {
+    hash_to_field_in::<Fr>(bytes)
+}
+
+/// [`hash_to_field`] over any statement field, with that field's hash.
+///
+/// # Errors
+/// [`TooLong`] above [`MAX_ID_BYTES`].
+pub fn hash_to_field_in<F: StatementField>(bytes: &[u8]) -> Result<F, TooLong> {
     if bytes.len() > MAX_ID_BYTES {
         return Err(TooLong(bytes.len()));
     }
-    let mut inputs = vec![Fr::from(bytes.len() as u64)];
+    let mut inputs = vec![F::from_u128(bytes.len() as u128)];
     inputs.extend(bytes.chunks(CHUNK_BYTES).map(|c| {
         let mut buf = [0u8; CHUNK_BYTES];
         buf[..c.len()].copy_from_slice(c);
-        Fr::from_be_bytes_mod_order(&buf)
+        F::from_be31(&buf)
     }));
-    Ok(poseidon::hash_tagged(crate::tags::TAG_UID, &inputs))
+    Ok(F::hash_tagged(crate::tags::TAG_UID, &inputs))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! * [`poseidon`]: the circomlib Poseidon hash on BN254 (native and gadget).
 //! * [`merkle`]: binary Poseidon Merkle trees (roots, paths) and their gadgets.
 //! * [`range`]: range checks (`0 <= x < 2^n`) as R1CS gadgets.
+//! * [`field`]: the fields statements are written over, each with its backend's hash.
 //! * [`encoding`]: injective encodings of bytes and strings into field elements.
 //! * [`kyc`]: the KYC statement of DESIGN §2: jurisdictions, policy trees, the registry and
 //!   the Groth16 circuit.
@@ -14,6 +15,7 @@
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod encoding;
+pub mod field;
 pub mod kyc;
 pub mod merkle;
 pub mod poseidon;
@@ -23,6 +25,8 @@ pub mod tags;
 
 /// The scalar field of BN254, over which every Groth16 statement of Assay is written.
 pub type Fr = ark_bn254::Fr;
+
+pub use field::StatementField;
 
 /// The error of gadget construction: re-exported so that callers need not depend on
 /// `ark-relations` to name it.

@@ -1,22 +1,23 @@
-//! Binary Merkle trees with the node hash `H(left, right)` (circomlib Poseidon, 2 inputs).
+//! Binary Merkle trees with the node hash `H(left, right)` of the field's backend
+//! ([`StatementField::hash2`]: circomlib Poseidon with 2 inputs on BN254).
 //!
 //! Leaves are indexed from 0 at the left; a path lists the siblings from the leaf upwards, and
 //! bit `i` of the leaf index says whether the node at height `i` is a right child.
 
 pub mod constraints;
 
-use crate::{poseidon, Fr};
+use crate::StatementField;
 
 /// The hash of an inner node.
-pub fn node(left: Fr, right: Fr) -> Fr {
-    poseidon::hash(&[left, right])
+pub fn node<F: StatementField>(left: F, right: F) -> F {
+    F::hash2(left, right)
 }
 
 /// The root of a tree whose leaves are `leaves` (a power of two, at least one).
 ///
 /// # Panics
 /// If `leaves.len()` is not a power of two.
-pub fn root(leaves: &[Fr]) -> Fr {
+pub fn root<F: StatementField>(leaves: &[F]) -> F {
     assert!(
         leaves.len().is_power_of_two(),
         "a Merkle tree has 2^k leaves"
@@ -29,7 +30,7 @@ pub fn root(leaves: &[Fr]) -> Fr {
 }
 
 /// Every level of the tree, from the leaves (level 0) to the root (the last, of length 1).
-pub fn levels(leaves: &[Fr]) -> Vec<Vec<Fr>> {
+pub fn levels<F: StatementField>(leaves: &[F]) -> Vec<Vec<F>> {
     assert!(
         leaves.len().is_power_of_two(),
         "a Merkle tree has 2^k leaves"
@@ -46,7 +47,7 @@ pub fn levels(leaves: &[Fr]) -> Vec<Vec<Fr>> {
 }
 
 /// The siblings of leaf `index`, from the bottom up, read off [`levels`].
-pub fn path(levels: &[Vec<Fr>], index: usize) -> Vec<Fr> {
+pub fn path<F: StatementField>(levels: &[Vec<F>], index: usize) -> Vec<F> {
     let mut out = Vec::with_capacity(levels.len().saturating_sub(1));
     let mut i = index;
     for level in &levels[..levels.len() - 1] {
@@ -57,7 +58,7 @@ pub fn path(levels: &[Vec<Fr>], index: usize) -> Vec<Fr> {
 }
 
 /// The root reached from `leaf` at `index` through `siblings`.
-pub fn root_from_path(leaf: Fr, index: u64, siblings: &[Fr]) -> Fr {
+pub fn root_from_path<F: StatementField>(leaf: F, index: u64, siblings: &[F]) -> F {
     let mut cur = leaf;
     for (h, s) in siblings.iter().enumerate() {
         cur = if (index >> h) & 1 == 1 {
@@ -72,6 +73,7 @@ pub fn root_from_path(leaf: Fr, index: u64, siblings: &[Fr]) -> Fr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Fr;
 
     #[test]
     fn paths_lead_to_the_root() {

@@ -25,8 +25,7 @@ pub mod halo2;
 #[cfg(feature = "halo2")]
 pub mod pasta;
 
-use crate::{poseidon, range, tags, Fr};
-use ark_ff::Zero;
+use crate::{tags, Fr, StatementField};
 
 /// Headroom for sums over leaves: at most `2^32` leaves per round, so every sum of `w`-bit
 /// balances is below `2^{w+32}`.
@@ -124,102 +123,102 @@ pub enum StatementError {
 }
 
 /// `id = H(TAG_ID, uid, salt)`: the hidden identifier of a customer in one round.
-pub fn account_id(uid: Fr, salt: Fr) -> Fr {
-    poseidon::hash_tagged(tags::TAG_ID, &[uid, salt])
+pub fn account_id<F: StatementField>(uid: F, salt: F) -> F {
+    F::hash_tagged(tags::TAG_ID, &[uid, salt])
 }
 
 /// `leaf = H(TAG_LEAF, id, b_1, ..., b_K)`.
-pub fn leaf(id: Fr, balances: &[Fr]) -> Fr {
+pub fn leaf<F: StatementField>(id: F, balances: &[F]) -> F {
     let mut inputs = Vec::with_capacity(balances.len() + 1);
     inputs.push(id);
     inputs.extend_from_slice(balances);
-    poseidon::hash_tagged(tags::TAG_LEAF, &inputs)
+    F::hash_tagged(tags::TAG_LEAF, &inputs)
 }
 
 /// `c = H(TAG_SUM, S_1, ..., S_K, blind)`.
-pub fn commit_sums(sums: &[Fr], blind: Fr) -> Fr {
+pub fn commit_sums<F: StatementField>(sums: &[F], blind: F) -> F {
     let mut inputs = sums.to_vec();
     inputs.push(blind);
-    poseidon::hash_tagged(tags::TAG_SUM, &inputs)
+    F::hash_tagged(tags::TAG_SUM, &inputs)
 }
 
 /// The running digest `d_f` over children `(r_i, c_i)` (see the module notes).
-pub fn children_digest(children: &[(Fr, Fr)]) -> Fr {
-    children.iter().fold(Fr::zero(), |acc, (r, c)| {
-        poseidon::hash_tagged(tags::TAG_DIGEST, &[acc, *r, *c])
+pub fn children_digest<F: StatementField>(children: &[(F, F)]) -> F {
+    children.iter().fold(F::zero(), |acc, (r, c)| {
+        F::hash_tagged(tags::TAG_DIGEST, &[acc, *r, *c])
     })
 }
 
 /// One customer's leaf witness: the hidden id and the balances in smallest units.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafWitness {
+pub struct LeafWitness<F: StatementField = Fr> {
     /// `id_u` (see [`account_id`]).
-    pub id: Fr,
+    pub id: F,
     /// `b_{u,1..K}`.
-    pub balances: Vec<Fr>,
+    pub balances: Vec<F>,
 }
 
-impl LeafWitness {
+impl<F: StatementField> LeafWitness<F> {
     /// A padding leaf: zero balances under a random-looking id.
-    pub fn padding(id: Fr, num_assets: usize) -> Self {
+    pub fn padding(id: F, num_assets: usize) -> Self {
         Self {
             id,
-            balances: vec![Fr::zero(); num_assets],
+            balances: vec![F::zero(); num_assets],
         }
     }
 
     /// This leaf's hash.
-    pub fn hash(&self) -> Fr {
+    pub fn hash(&self) -> F {
         leaf(self.id, &self.balances)
     }
 }
 
 /// The private witness of one batch proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchWitness {
+pub struct BatchWitness<F: StatementField = Fr> {
     /// The round id as a field element.
-    pub round: Fr,
+    pub round: F,
     /// The `B` leaves, in tree order.
-    pub leaves: Vec<LeafWitness>,
+    pub leaves: Vec<LeafWitness<F>>,
     /// `blind_j`.
-    pub blind: Fr,
+    pub blind: F,
 }
 
 /// The public inputs of one batch proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchPublic {
+pub struct BatchPublic<F: StatementField = Fr> {
     /// The round id.
-    pub round: Fr,
+    pub round: F,
     /// `r_j`.
-    pub root: Fr,
+    pub root: F,
     /// `c_j`.
-    pub commitment: Fr,
+    pub commitment: F,
 }
 
-impl BatchPublic {
+impl<F: StatementField> BatchPublic<F> {
     /// The public inputs in circuit order.
-    pub fn to_inputs(&self) -> Vec<Fr> {
+    pub fn to_inputs(&self) -> Vec<F> {
         vec![self.round, self.root, self.commitment]
     }
 }
 
 /// What an honest batch evaluates to: its public inputs and its (private) sums.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchEvaluation {
+pub struct BatchEvaluation<F: StatementField = Fr> {
     /// The public inputs.
-    pub public: BatchPublic,
+    pub public: BatchPublic<F>,
     /// `S_{j,1..K}`.
-    pub sums: Vec<Fr>,
+    pub sums: Vec<F>,
     /// Every level of the batch's Merkle tree (level 0: the leaves).
-    pub levels: Vec<Vec<Fr>>,
+    pub levels: Vec<Vec<F>>,
 }
 
-impl BatchWitness {
+impl<F: StatementField> BatchWitness<F> {
     /// Evaluates the statement natively, checking every condition the circuit enforces.
     ///
     /// # Errors
     /// The first violated condition.
-    pub fn evaluate(&self, shape: &Shape) -> Result<BatchEvaluation, StatementError> {
+    pub fn evaluate(&self, shape: &Shape) -> Result<BatchEvaluation<F>, StatementError> {
         shape.validate()?;
         if !self.leaves.len().is_power_of_two() {
             return Err(StatementError::Size(format!(
@@ -236,7 +235,7 @@ impl BatchWitness {
                 )));
             }
             for (a, b) in l.balances.iter().enumerate() {
-                if !range::fits(b, shape.balance_bits) {
+                if !b.fits(shape.balance_bits) {
                     return Err(StatementError::BalanceRange {
                         leaf: i,
                         asset: a,
@@ -245,26 +244,32 @@ impl BatchWitness {
                 }
             }
         }
-        Ok(self.evaluate_unchecked())
+        self.evaluate_unchecked()
     }
 
     /// The values this witness hashes and sums to, without checking any range: what a
     /// malicious prover would claim. Use [`Self::evaluate`] for anything but tests of attacks.
     ///
-    /// # Panics
-    /// If the batch size is not a power of two.
-    pub fn evaluate_unchecked(&self) -> BatchEvaluation {
+    /// # Errors
+    /// [`StatementError::Size`] if the batch size is not a power of two.
+    pub fn evaluate_unchecked(&self) -> Result<BatchEvaluation<F>, StatementError> {
+        if !self.leaves.len().is_power_of_two() {
+            return Err(StatementError::Size(format!(
+                "a batch holds 2^k leaves, not {}",
+                self.leaves.len()
+            )));
+        }
         let k = self.leaves.first().map_or(0, |l| l.balances.len());
-        let mut sums = vec![Fr::zero(); k];
+        let mut sums = vec![F::zero(); k];
         for l in &self.leaves {
             for (s, b) in sums.iter_mut().zip(&l.balances) {
                 *s += b;
             }
         }
-        let hashes: Vec<Fr> = self.leaves.iter().map(LeafWitness::hash).collect();
+        let hashes: Vec<F> = self.leaves.iter().map(LeafWitness::<F>::hash).collect();
         let levels = crate::merkle::levels(&hashes);
         let root = levels.last().map(|l| l[0]).unwrap_or_default();
-        BatchEvaluation {
+        Ok(BatchEvaluation {
             public: BatchPublic {
                 round: self.round,
                 root,
@@ -272,68 +277,68 @@ impl BatchWitness {
             },
             sums,
             levels,
-        }
+        })
     }
 }
 
 /// A child of an aggregation, opened: its root, sums and blind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildOpening {
+pub struct ChildOpening<F: StatementField = Fr> {
     /// `r_i`.
-    pub root: Fr,
+    pub root: F,
     /// `S_{i,1..K}`.
-    pub sums: Vec<Fr>,
+    pub sums: Vec<F>,
     /// `blind_i`.
-    pub blind: Fr,
+    pub blind: F,
 }
 
-impl ChildOpening {
+impl<F: StatementField> ChildOpening<F> {
     /// `c_i`, the commitment this opening opens.
-    pub fn commitment(&self) -> Fr {
+    pub fn commitment(&self) -> F {
         commit_sums(&self.sums, self.blind)
     }
 }
 
 /// What only the top aggregation takes: declared reserves and the previous round's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopInputs {
+pub struct TopInputs<F: StatementField = Fr> {
     /// The field image of the previous round's bundle hash (zero for the first round).
-    pub previous: Fr,
+    pub previous: F,
     /// `reserves_{1..K}` in smallest units.
-    pub reserves: Vec<Fr>,
+    pub reserves: Vec<F>,
 }
 
 /// The private witness of one aggregation proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AggregateWitness {
+pub struct AggregateWitness<F: StatementField = Fr> {
     /// The round id.
-    pub round: Fr,
+    pub round: F,
     /// The `f = 2^m` children, in tree order.
-    pub children: Vec<ChildOpening>,
+    pub children: Vec<ChildOpening<F>>,
     /// The group blind.
-    pub blind: Fr,
+    pub blind: F,
     /// `Some` for the top aggregation.
-    pub top: Option<TopInputs>,
+    pub top: Option<TopInputs<F>>,
 }
 
 /// The public inputs of one aggregation proof.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AggregatePublic {
+pub struct AggregatePublic<F: StatementField = Fr> {
     /// The round id.
-    pub round: Fr,
+    pub round: F,
     /// The group root (the global root at the top).
-    pub root: Fr,
+    pub root: F,
     /// The commitment to the group sums.
-    pub commitment: Fr,
+    pub commitment: F,
     /// [`children_digest`] of the children's `(r_i, c_i)`.
-    pub digest: Fr,
+    pub digest: F,
     /// At the top: the previous round's hash and the reserves.
-    pub top: Option<TopInputs>,
+    pub top: Option<TopInputs<F>>,
 }
 
-impl AggregatePublic {
+impl<F: StatementField> AggregatePublic<F> {
     /// The public inputs in circuit order.
-    pub fn to_inputs(&self) -> Vec<Fr> {
+    pub fn to_inputs(&self) -> Vec<F> {
         let mut v = vec![self.round, self.root, self.commitment, self.digest];
         if let Some(t) = &self.top {
             v.push(t.previous);
@@ -345,21 +350,21 @@ impl AggregatePublic {
 
 /// What an honest aggregation evaluates to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AggregateEvaluation {
+pub struct AggregateEvaluation<F: StatementField = Fr> {
     /// The public inputs.
-    pub public: AggregatePublic,
+    pub public: AggregatePublic<F>,
     /// The group sums.
-    pub sums: Vec<Fr>,
+    pub sums: Vec<F>,
     /// Every level of the group's Merkle tree over the child roots.
-    pub levels: Vec<Vec<Fr>>,
+    pub levels: Vec<Vec<F>>,
 }
 
-impl AggregateWitness {
+impl<F: StatementField> AggregateWitness<F> {
     /// Evaluates the statement natively, checking every condition the circuit enforces.
     ///
     /// # Errors
     /// The first violated condition.
-    pub fn evaluate(&self, shape: &Shape) -> Result<AggregateEvaluation, StatementError> {
+    pub fn evaluate(&self, shape: &Shape) -> Result<AggregateEvaluation<F>, StatementError> {
         shape.validate()?;
         if !self.children.len().is_power_of_two() {
             return Err(StatementError::Size(format!(
@@ -376,7 +381,7 @@ impl AggregateWitness {
                 )));
             }
             for (a, s) in c.sums.iter().enumerate() {
-                if !range::fits(s, sb) {
+                if !s.fits(sb) {
                     return Err(StatementError::SumRange {
                         child: i,
                         asset: a,
@@ -385,7 +390,7 @@ impl AggregateWitness {
                 }
             }
         }
-        let eval = self.evaluate_unchecked();
+        let eval = self.evaluate_unchecked()?;
         if let Some(t) = &self.top {
             if t.reserves.len() != shape.num_assets {
                 return Err(StatementError::Size(format!(
@@ -394,7 +399,7 @@ impl AggregateWitness {
                 )));
             }
             for (a, (r, s)) in t.reserves.iter().zip(&eval.sums).enumerate() {
-                if !range::fits(&(*r - s), sb) {
+                if !(*r - *s).fits(sb) {
                     return Err(StatementError::Insolvent { asset: a });
                 }
             }
@@ -405,24 +410,30 @@ impl AggregateWitness {
     /// The values this witness opens and sums to, without checking any range or the reserves:
     /// what a malicious prover would claim. Use [`Self::evaluate`] for anything but tests.
     ///
-    /// # Panics
-    /// If the number of children is not a power of two.
-    pub fn evaluate_unchecked(&self) -> AggregateEvaluation {
+    /// # Errors
+    /// [`StatementError::Size`] if the number of children is not a power of two.
+    pub fn evaluate_unchecked(&self) -> Result<AggregateEvaluation<F>, StatementError> {
+        if !self.children.len().is_power_of_two() {
+            return Err(StatementError::Size(format!(
+                "an aggregation has 2^m children, not {}",
+                self.children.len()
+            )));
+        }
         let k = self.children.first().map_or(0, |c| c.sums.len());
-        let mut sums = vec![Fr::zero(); k];
+        let mut sums = vec![F::zero(); k];
         for c in &self.children {
             for (t, s) in sums.iter_mut().zip(&c.sums) {
                 *t += s;
             }
         }
-        let pairs: Vec<(Fr, Fr)> = self
+        let pairs: Vec<(F, F)> = self
             .children
             .iter()
             .map(|c| (c.root, c.commitment()))
             .collect();
-        let roots: Vec<Fr> = pairs.iter().map(|p| p.0).collect();
+        let roots: Vec<F> = pairs.iter().map(|p| p.0).collect();
         let levels = crate::merkle::levels(&roots);
-        AggregateEvaluation {
+        Ok(AggregateEvaluation {
             public: AggregatePublic {
                 round: self.round,
                 root: levels.last().map(|l| l[0]).unwrap_or_default(),
@@ -432,6 +443,6 @@ impl AggregateWitness {
             },
             sums,
             levels,
-        }
+        })
     }
 }

@@ -95,7 +95,7 @@ fn test_negative_balance_as_p_minus_x() {
     w.leaves[2].balances[0] = -Fr::from(5u64);
     w.leaves[3].balances[0] += Fr::from(5u64);
     assert!(w.evaluate(&SHAPE).is_err());
-    let public = w.evaluate_unchecked().public;
+    let public = w.evaluate_unchecked().unwrap().public;
     assert_batch_attack_fails(w, public);
 }
 
@@ -107,7 +107,7 @@ fn test_balance_at_two_to_the_w() {
         w.evaluate(&SHAPE),
         Err(StatementError::BalanceRange { .. })
     ));
-    let public = w.evaluate_unchecked().public;
+    let public = w.evaluate_unchecked().unwrap().public;
     assert_batch_attack_fails(w, public);
 }
 
@@ -117,15 +117,15 @@ fn test_wrong_leaf_hash() {
     let w = honest_batch(1);
     let mut other = w.clone();
     other.leaves[1].balances[0] += Fr::one();
-    let mut public = w.evaluate_unchecked().public;
-    public.root = other.evaluate_unchecked().public.root;
+    let mut public = w.evaluate_unchecked().unwrap().public;
+    public.root = other.evaluate_unchecked().unwrap().public.root;
     assert_batch_attack_fails(w, public);
 }
 
 #[test]
 fn test_wrong_batch_sum() {
     let w = honest_batch(1);
-    let mut e = w.evaluate_unchecked();
+    let mut e = w.evaluate_unchecked().unwrap();
     e.sums[0] -= Fr::from(3u64);
     let mut public = e.public;
     public.commitment = commit_sums(&e.sums, w.blind);
@@ -135,7 +135,7 @@ fn test_wrong_batch_sum() {
 #[test]
 fn test_wrong_commitment_blind() {
     let w = honest_batch(1);
-    let e = w.evaluate_unchecked();
+    let e = w.evaluate_unchecked().unwrap();
     let mut public = e.public;
     public.commitment = commit_sums(&e.sums, w.blind + Fr::one());
     assert_batch_attack_fails(w, public);
@@ -244,7 +244,7 @@ fn test_wrong_child_opening() {
     let mut w = honest_agg(false);
     let honest_public = w.evaluate(&SHAPE).unwrap().public;
     w.children[0].sums[0] -= Fr::one();
-    let mut public = w.evaluate_unchecked().public;
+    let mut public = w.evaluate_unchecked().unwrap().public;
     public.digest = honest_public.digest; // the digest the verifier computes from c_0
     assert_agg_attack_fails(w, public);
 }
@@ -252,10 +252,10 @@ fn test_wrong_child_opening() {
 #[test]
 fn test_child_root_swapped() {
     let w = honest_agg(false);
-    let mut public = w.evaluate_unchecked().public;
+    let mut public = w.evaluate_unchecked().unwrap().public;
     let mut swapped = w.clone();
     swapped.children.swap(0, 1);
-    public.root = swapped.evaluate_unchecked().public.root;
+    public.root = swapped.evaluate_unchecked().unwrap().public.root;
     assert_agg_attack_fails(w, public);
 }
 
@@ -270,7 +270,7 @@ fn test_sum_above_reserves() {
         w.evaluate(&SHAPE),
         Err(StatementError::Insolvent { asset: 1 })
     ));
-    let public = w.evaluate_unchecked().public;
+    let public = w.evaluate_unchecked().unwrap().public;
     assert_agg_attack_fails(w, public);
 }
 
@@ -292,7 +292,7 @@ fn test_overflow_of_aggregated_sum() {
         w.evaluate(&SHAPE),
         Err(StatementError::SumRange { .. })
     ));
-    let public = w.evaluate_unchecked().public;
+    let public = w.evaluate_unchecked().unwrap().public;
     assert_agg_attack_fails(w, public);
 }
 
@@ -300,7 +300,7 @@ fn test_overflow_of_aggregated_sum() {
 fn test_sum_just_above_width_fails() {
     let mut w = honest_agg(false);
     w.children[1].sums[1] = Fr::from(2u64).pow([SHAPE.sum_bits() as u64]);
-    let public = w.evaluate_unchecked().public;
+    let public = w.evaluate_unchecked().unwrap().public;
     assert_agg_attack_fails(w, public);
 }
 
