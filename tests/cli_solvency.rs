@@ -407,3 +407,130 @@ fn rounds_form_a_chain() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("round chain"));
 }
+
+#[test]
+fn halo2_rounds_prove_in_shards_merge_and_verify_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 10, 4); // 16 leaves, 4 batches
+    let params = dir.path().join("params");
+    let keys = dir.path().join("keys");
+    let halo2 = ["--backend", "halo2", "--layout", "compact", "--params-dir"];
+    let s0 = dir.path().join("shard0");
+    let s1 = dir.path().join("shard1");
+    let mut a0 = prove_args(&b, &c, &s0, &keys);
+    a0.extend(halo2);
+    a0.extend([s(&params), "--shard", "0/2"]);
+    let o = assay(&a0);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Resuming that work with the other backend would mix proofs: refused.
+    let mut mixed = prove_args(&b, &c, &s0, &keys);
+    mixed.extend(["--shard", "0/2", "--resume"]);
+    let o = assay(&mixed);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("holds work of backend halo2-ipa-pasta"),
+        "{err}"
+    );
+    // The second machine, with the same secret.
+    fs::create_dir_all(s1.join("private")).unwrap();
+    fs::copy(
+        s0.join("private/round-secret.json"),
+        s1.join("private/round-secret.json"),
+    )
+    .unwrap();
+    let mut a1 = prove_args(&b, &c, &s1, &keys);
+    a1.extend(halo2);
+    a1.extend([s(&params), "--shard", "1/2", "--resume"]);
+    let o = assay(&a1);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A Groth16 shard of the same round cannot be merged with Halo2 shards.
+    let g1 = dir.path().join("g1");
+    fs::create_dir_all(g1.join("private")).unwrap();
+    fs::copy(
+        s0.join("private/round-secret.json"),
+        g1.join("private/round-secret.json"),
+    )
+    .unwrap();
+    let mut ag = prove_args(&b, &c, &g1, &keys);
+    ag.extend(["--shard", "1/2", "--resume"]);
+    assert_eq!(assay(&ag).status.code(), Some(0));
+    let merge = |out: &Path, shards: [&Path; 2]| {
+        assay(&[
+            "solvency",
+            "merge",
+            "--out",
+            s(out),
+            "--params-dir",
+            s(&params),
+            s(shards[0]),
+            s(shards[1]),
+        ])
+    };
+    let o = merge(&dir.path().join("bad"), [&s0, &g1]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another backend"));
+    let merged = dir.path().join("merged");
+    let o = merge(&merged, [&s0, &s1]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The auditor's and a customer's checks, with the parameters cached by the prover.
+    let o = assay(&[
+        "solvency",
+        "verify",
+        s(&merged),
+        "--params-dir",
+        s(&params),
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    let rec = merged
+        .join("inclusion")
+        .join(assay_prover::solvency::record_file_name("user-4"));
+    let o = assay(&[
+        "solvency",
+        "inclusion-verify",
+        s(&rec),
+        "--round",
+        s(&merged),
+        "--params-dir",
+        s(&params),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // A tampered Halo2 proof: exit 1, with the proof named.
+    let mut bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(merged.join("round.json")).unwrap()).unwrap();
+    let p = bundle["batches"][2]["proof"].as_str().unwrap().to_string();
+    let flipped = format!("{}{}", if p.starts_with('0') { "1" } else { "0" }, &p[1..]);
+    bundle["batches"][2]["proof"] = flipped.into();
+    let bad = dir.path().join("bad-round.json");
+    fs::write(&bad, serde_json::to_vec(&bundle).unwrap()).unwrap();
+    let o = assay(&["solvency", "verify", s(&bad), "--params-dir", s(&params)]);
+    assert_eq!(o.status.code(), Some(1));
+}

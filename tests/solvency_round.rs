@@ -276,8 +276,8 @@ fn trusted_keys_pin_the_setup() {
     assert!(verify_round(
         &b,
         &RoundOptions {
-            previous: None,
-            trusted_keys: Some(&trusted)
+            trusted_keys: Some(&trusted),
+            ..Default::default()
         }
     )
     .is_ok());
@@ -286,8 +286,8 @@ fn trusted_keys_pin_the_setup() {
         verify_round(
             &b,
             &RoundOptions {
-                previous: None,
-                trusted_keys: Some(&trusted)
+                trusted_keys: Some(&trusted),
+                ..Default::default()
             }
         ),
         Err(VerifyError::Key { .. })

@@ -129,5 +129,66 @@ impl Halo2Prover {
     }
 }
 
+/// IPA parameters cached on disk: `<dir>/halo2-params-k<k>.bin`, written atomically.
+///
+/// Parameters are public and deterministic ([`assay_verifier::halo2::params`]); the cache only
+/// saves time (`Params::new(16)` takes minutes on two cores). A missing file is generated and
+/// written; a file that does not parse, or is for another `k`, is regenerated and replaced.
+/// One process keeps what it loaded in memory.
+#[derive(Debug)]
+pub struct ParamsCache {
+    dir: std::path::PathBuf,
+    loaded: std::sync::Mutex<std::collections::BTreeMap<u32, Halo2Params>>,
+}
+
+impl ParamsCache {
+    /// A cache over `dir` (created on first write).
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            loaded: std::sync::Mutex::new(Default::default()),
+        }
+    }
+
+    /// The file of `k`'s parameters.
+    pub fn path(&self, k: u32) -> std::path::PathBuf {
+        self.dir.join(format!("halo2-params-k{k}.bin"))
+    }
+
+    fn load_or_make(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
+        let path = self.path(k);
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(p) = assay_verifier::halo2::read_params(&mut bytes.as_slice()) {
+                if p.k() == k {
+                    return Ok(p);
+                }
+            }
+        }
+        let p = assay_verifier::halo2::params(k)?;
+        let mut bytes = Vec::new();
+        assay_verifier::halo2::write_params(&p, &mut bytes)?;
+        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| Halo2Error::Io(e.to_string()))?;
+        Ok(p)
+    }
+}
+
+impl assay_verifier::halo2::ParamsSource for ParamsCache {
+    fn params(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
+        if !assay_verifier::halo2::K_RANGE.contains(&k) {
+            return Err(Halo2Error::BadK(k));
+        }
+        let mut loaded = self
+            .loaded
+            .lock()
+            .map_err(|_| Halo2Error::Io("parameter cache lock poisoned".into()))?;
+        if let Some(p) = loaded.get(&k) {
+            return Ok(p.clone());
+        }
+        let p = self.load_or_make(k)?;
+        loaded.insert(k, p.clone());
+        Ok(p)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -235,9 +235,28 @@ pub(crate) fn random_nonce() -> Result<String, AppError> {
     Ok(hex::encode(b))
 }
 
+/// The backends this server verifies: Groth16 only. A Halo2 bundle makes the verifier derive
+/// keys and IPA parameters whose size the bundle chooses (minutes for large batches), which a
+/// public endpoint must not do per request; auditors verify Halo2 rounds with the CLI.
+fn served(bundle: &RoundBundle) -> Option<Verdict> {
+    (bundle.backend != solvency::BACKEND_GROTH16).then(|| {
+        Verdict::invalid(
+            format!(
+                "backend `{}` is not served by this endpoint (only {}): verify it with `assay solvency verify`",
+                bundle.backend,
+                solvency::BACKEND_GROTH16
+            ),
+            Vec::new(),
+        )
+    })
+}
+
 impl Backend for AssayBackend {
     fn verify_round(&self, body: &[u8]) -> Result<Verdict, AppError> {
         let bundle: RoundBundle = parse(body)?;
+        if let Some(v) = served(&bundle) {
+            return Ok(v);
+        }
         Ok(
             match solvency::verify_round(&bundle, &solvency::RoundOptions::default()) {
                 Ok(r) => Verdict::valid(vec![
@@ -263,6 +282,9 @@ impl Backend for AssayBackend {
 
     fn verify_inclusion(&self, body: &[u8]) -> Result<Verdict, AppError> {
         let req: InclusionBody = parse(body)?;
+        if let Some(v) = served(&req.round) {
+            return Ok(v);
+        }
         Ok(match solvency::verify_inclusion(&req.record, &req.round) {
             Ok(r) => Verdict::valid(inclusion_checks(&r)),
             Err(e) => Verdict::invalid(e.to_string(), Vec::new()),

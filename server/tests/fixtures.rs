@@ -202,6 +202,7 @@ fn generate() {
     let mut bundle = RoundBundle {
         version: 1,
         backend: BACKEND_GROTH16.into(),
+        halo2: None,
         config,
         leaf_count: n_leaves as u64,
         global_root: field::to_dec(&merkle::root(&leaf_hashes)),

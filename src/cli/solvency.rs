@@ -2,11 +2,12 @@
 
 use super::{verdict, Failure};
 use assay_prover::{
+    halo2::ParamsCache,
     keystore::{passphrase_from_env_or_prompt, Keystore},
     solvency::{self, ProveOptions},
 };
 use assay_verifier::solvency::{
-    verify_inclusion, verify_round, InclusionRecord, RoundBundle, RoundOptions,
+    verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundOptions,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use std::{
@@ -36,6 +37,42 @@ pub enum Backend {
     Halo2,
 }
 
+/// The column layout of the Halo2 circuits (see docs/halo2.md).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Layout {
+    /// Few columns, small tables: tests and small batches.
+    Compact,
+    /// About a thousand leaves with few assets.
+    Balanced,
+    /// Large batches: more columns, lower k.
+    Throughput,
+}
+
+impl Layout {
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Compact => "compact",
+            Layout::Balanced => "balanced",
+            Layout::Throughput => "throughput",
+        }
+    }
+}
+
+/// Where Halo2 IPA parameters are cached: `--params-dir`, else `$ASSAY_PARAMS_DIR`, else
+/// `$XDG_CACHE_HOME/assay/halo2-params`, else `~/.cache/assay/halo2-params`.
+pub fn params_dir(given: Option<PathBuf>) -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    given
+        .or_else(|| env("ASSAY_PARAMS_DIR"))
+        .or_else(|| env("XDG_CACHE_HOME").map(|c| c.join("assay").join("halo2-params")))
+        .or_else(|| env("HOME").map(|h| h.join(".cache").join("assay").join("halo2-params")))
+        .unwrap_or_else(|| PathBuf::from(".assay-params"))
+}
+
 #[derive(Debug, Args)]
 pub struct ProveArgs {
     /// The balances CSV: `user_id,<ASSET>,...`, amounts in display units.
@@ -50,9 +87,16 @@ pub struct ProveArgs {
     /// The proof system.
     #[arg(long, value_enum, default_value = "groth16")]
     backend: Backend,
-    /// The keys folder (default: OUT/keys). Shards of one round must share it.
+    /// The column layout of the Halo2 circuits (with --backend halo2).
+    #[arg(long, value_enum, default_value = "balanced")]
+    layout: Layout,
+    /// The keys folder (default: OUT/keys). Shards of one round must share it. Groth16 keys
+    /// live there; Halo2 needs none.
     #[arg(long)]
     keys: Option<PathBuf>,
+    /// Where Halo2 IPA parameters are cached (public and deterministic; see `params_dir`).
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
     /// Prove only shard I of N (0-based) of the batch proofs.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
@@ -76,6 +120,9 @@ pub struct MergeArgs {
     /// The keys folder (default: OUT/keys).
     #[arg(long)]
     keys: Option<PathBuf>,
+    /// Where Halo2 IPA parameters are cached.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
     /// The publication key (see `prove`).
     #[arg(long)]
     signing_key: Option<PathBuf>,
@@ -97,6 +144,9 @@ pub struct VerifyArgs {
     /// A keys folder (index.json) whose verifying keys are trusted: refuse any other key.
     #[arg(long)]
     trusted_keys: Option<PathBuf>,
+    /// Where Halo2 IPA parameters are cached (generated there when missing).
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -109,6 +159,9 @@ pub struct InclusionArgs {
     /// The round folder or its round.json.
     #[arg(long)]
     round: PathBuf,
+    /// Where Halo2 IPA parameters are cached (generated there when missing).
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -168,11 +221,6 @@ fn trusted(dir: &Path) -> Result<BTreeSet<String>, Failure> {
 pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
     match cmd {
         SolvencyCommand::Prove(a) => {
-            if matches!(a.backend, Backend::Halo2) {
-                return Err(Failure::Input(
-                    "--backend halo2 is not available in this build yet; use groth16".into(),
-                ));
-            }
             let key_path = a
                 .signing_key
                 .clone()
@@ -180,7 +228,16 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
             let opts = ProveOptions {
                 balances: a.balances,
                 config: a.config,
-                keys: a.keys.unwrap_or_else(|| a.out.join("keys")),
+                keys: match a.backend {
+                    Backend::Groth16 => a.keys.unwrap_or_else(|| a.out.join("keys")),
+                    Backend::Halo2 => params_dir(a.params_dir),
+                },
+                backend: match a.backend {
+                    Backend::Groth16 => solvency::BackendChoice::Groth16,
+                    Backend::Halo2 => solvency::BackendChoice::Halo2 {
+                        layout: a.layout.name().into(),
+                    },
+                },
                 out: a.out,
                 shard: a.shard,
                 resume: a.resume,
@@ -204,10 +261,12 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 .unwrap_or_else(|| a.out.join("private").join("publication-key.json"));
             let signer = signing_key(&key_path)?;
             let keys = a.keys.unwrap_or_else(|| a.out.join("keys"));
+            let params = params_dir(a.params_dir);
             let s = solvency::merge(
                 &a.out,
                 &a.shards,
                 &keys,
+                &params,
                 &signer,
                 std::io::stderr().is_terminal() && !a.json,
             )
@@ -219,15 +278,18 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
             let bundle = read_bundle(&a.round)?;
             let prev = a.previous.as_deref().map(read_bundle).transpose()?;
             let keys = a.trusted_keys.as_deref().map(trusted).transpose()?;
+            let cache = ParamsCache::new(params_dir(a.params_dir));
             let opts = RoundOptions {
                 previous: prev.as_ref(),
                 trusted_keys: keys.as_ref(),
+                halo2_params: Some(&cache),
             };
             let r = verify_round(&bundle, &opts);
             let text = r.as_ref().map(|r| {
                 format!(
-                    "round {:?}: {} batch proofs and {} aggregation proofs verify; liabilities of {} leaves are within reserves {}{}",
+                    "round {:?} ({}): {} batch proofs and {} aggregation proofs verify; liabilities of {} leaves are within reserves {}{}",
                     r.round_id,
+                    r.backend,
                     r.batch_proofs,
                     r.aggregation_proofs,
                     r.leaf_count,
@@ -247,7 +309,12 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
             let rec = InclusionRecord::parse(&bytes, "inclusion record")
                 .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
-            let r = verify_inclusion(&rec, &bundle);
+            let cache = ParamsCache::new(params_dir(a.params_dir));
+            let opts = RoundOptions {
+                halo2_params: Some(&cache),
+                ..Default::default()
+            };
+            let r = verify_inclusion_with(&rec, &bundle, &opts);
             let text = r.as_ref().map(|r| {
                 format!(
                     "{:?} is in round {:?} with {}; checked {}",

@@ -43,6 +43,17 @@ pub fn write_inputs(dir: &Path, users: usize, batch_size: usize) -> (PathBuf, Pa
 
 /// Proves a whole round into `dir/out` with keys in `keys`.
 pub fn prove_round(dir: &Path, keys: &Path, users: usize) -> PathBuf {
+    prove_round_with(dir, keys, users, solvency::BackendChoice::Groth16)
+}
+
+/// Proves a whole round into `dir/out` with `backend`; keys (Groth16) or IPA parameters
+/// (Halo2) in `keys`.
+pub fn prove_round_with(
+    dir: &Path,
+    keys: &Path,
+    users: usize,
+    backend: solvency::BackendChoice,
+) -> PathBuf {
     let (balances, config) = write_inputs(dir, users, 4);
     let out = dir.join("out");
     solvency::prove(
@@ -54,6 +65,7 @@ pub fn prove_round(dir: &Path, keys: &Path, users: usize) -> PathBuf {
             shard: None,
             resume: false,
             progress: false,
+            backend,
         },
         Some(&test_signer()),
     )

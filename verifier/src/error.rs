@@ -53,11 +53,13 @@ pub enum VerifyError {
     Format(#[from] FormatError),
     /// A proof does not verify against its verifying key and public inputs.
     #[error(
-        "{proof}: the Groth16 proof does not verify against its verifying key and public inputs"
+        "{proof}: the {backend} proof does not verify against its verifying key and public inputs"
     )]
     ProofRejected {
         /// Which proof (`batch 3`, `aggregation level 1 #0`, `top`).
         proof: String,
+        /// The proof system (`Groth16`, `Halo2`).
+        backend: &'static str,
     },
     /// A public input differs from the value the verifier derives for it.
     #[error("{proof}: public input `{input}` is {found}, expected {expected}")]

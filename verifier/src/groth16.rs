@@ -121,7 +121,10 @@ impl Key {
         }
         match Groth16::<Bn254>::verify_with_processed_vk(&self.pvk, inputs, proof) {
             Ok(true) => Ok(()),
-            _ => Err(VerifyError::ProofRejected { proof: what.into() }),
+            _ => Err(VerifyError::ProofRejected {
+                proof: what.into(),
+                backend: "Groth16",
+            }),
         }
     }
 }

@@ -97,6 +97,27 @@ pub fn write_params(params: &Halo2Params, writer: &mut impl io::Write) -> Result
         .map_err(|e| Halo2Error::Io(e.to_string()))
 }
 
+/// Where IPA parameters come from: regenerated ([`Generate`]) or read from a cache the caller
+/// keeps (the prover's on-disk cache, say). Parameters are public and deterministic, so a
+/// cache can only be wrong by being corrupt, which [`Params::read`] or the `k` check catches.
+pub trait ParamsSource: std::fmt::Debug + Sync {
+    /// The parameters for `2^k` rows.
+    ///
+    /// # Errors
+    /// [`Halo2Error::BadK`] outside [`K_RANGE`], or the source's own failure.
+    fn params(&self, k: u32) -> Result<Halo2Params, Halo2Error>;
+}
+
+/// Regenerates parameters with [`params`] every time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Generate;
+
+impl ParamsSource for Generate {
+    fn params(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
+        params(k)
+    }
+}
+
 /// SHA-256 of the verifying key's pinned description (domain, fixed commitments, permutation,
 /// constraint system): equal keys, equal hashes.
 pub fn vk_hash(vk: &Halo2VerifyingKey) -> [u8; 32] {

@@ -85,6 +85,68 @@ impl Tuning for Throughput {
     const RANGE_LANES: usize = 2;
 }
 
+/// The column layouts by name, for formats and command lines: each names a [`Tuning`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// [`Compact`].
+    Compact,
+    /// [`Balanced`].
+    Balanced,
+    /// [`Throughput`].
+    Throughput,
+}
+
+impl Layout {
+    /// Every layout.
+    pub const ALL: [Layout; 3] = [Layout::Compact, Layout::Balanced, Layout::Throughput];
+
+    /// The name used in bundles and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Compact => "compact",
+            Layout::Balanced => "balanced",
+            Layout::Throughput => "throughput",
+        }
+    }
+
+    /// The layout of a name; `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// `min_k` of the batch circuit of `B` leaves in this layout.
+    pub fn batch_k(self, shape: Shape, batch_size: usize) -> u32 {
+        crate::with_tuning!(self, T => BatchCircuit::<T>::new(shape, batch_size, None).min_k())
+    }
+
+    /// `min_k` of the aggregation circuit over `fan_in` children in this layout.
+    pub fn aggregate_k(self, shape: Shape, fan_in: usize, top: bool) -> u32 {
+        crate::with_tuning!(self, T => AggregateCircuit::<T>::new(shape, fan_in, top, None).min_k())
+    }
+}
+
+/// Runs `$body` with the type `$T` bound to the [`Tuning`] a [`Layout`] value names, so that
+/// code generic over the tuning can be chosen at run time.
+#[macro_export]
+macro_rules! with_tuning {
+    ($layout:expr, $T:ident => $body:expr) => {
+        match $layout {
+            $crate::solvency::halo2::Layout::Compact => {
+                type $T = $crate::solvency::halo2::Compact;
+                $body
+            }
+            $crate::solvency::halo2::Layout::Balanced => {
+                type $T = $crate::solvency::halo2::Balanced;
+                $body
+            }
+            $crate::solvency::halo2::Layout::Throughput => {
+                type $T = $crate::solvency::halo2::Throughput;
+                $body
+            }
+        }
+    };
+}
+
 /// The columns shared by both solvency circuits.
 #[derive(Clone, Debug)]
 pub struct SolvencyConfig {

@@ -9,12 +9,14 @@
 //!    them; the second writes each customer's record at a random position of
 //!    `private/work/leaves.bin` (fixed-size records; padding positions stay zero). Memory: 4
 //!    bytes per leaf for the permutation and 24 bytes per customer for duplicate detection;
-//! 3. **batches**: one Groth16 proof per `B` leaves, in parallel on every core (rayon), each
+//! 3. **batches**: one proof per `B` leaves (Groth16 or Halo2, see [`backend`]; the backend
+//!    is recorded in `private/backend.json` so that a resume or merge cannot mix two), in parallel on every core (rayon), each
 //!    written to `private/work/batches/` as soon as it is made. `--shard I/N` proves batches
 //!    `j ≡ I (mod N)` only;
 //! 4. **aggregations**, level by level, also checkpointed;
 //! 5. **records** (`inclusion/`), then `round.json` last.
 
+pub mod backend;
 mod pipeline;
 
 pub use pipeline::*;

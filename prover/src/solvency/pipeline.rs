@@ -1,22 +1,19 @@
+use super::backend::{CircuitKind, Groth16Backend, RoundBackend};
 use crate::{csv_input::BalancesReader, fsutil, keys::KeyCache, ProverError};
-use ark_bn254::Bn254;
-use ark_ff::UniformRand;
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
 use assay_circuits::{
-    encoding, merkle,
+    encoding,
+    field::{from_decimal, to_decimal},
+    merkle,
     solvency::{
-        self as st,
-        constraints::{AggregateCircuit, BatchCircuit},
-        AggregateWitness, BatchWitness, ChildOpening, LeafWitness, Shape, TopInputs,
+        self as st, AggregateWitness, BatchWitness, ChildOpening, LeafWitness, Shape, TopInputs,
     },
-    Fr,
+    StatementField,
 };
 use assay_verifier::{
-    amount, field,
+    amount,
     solvency::{
-        level_sizes, BalanceEntry, InclusionRecord, ProofEntry, RoundBundle, RoundConfig,
-        BACKEND_GROTH16, RECORD_DOMAIN, ROUND_DOMAIN, ROUND_VERSION,
+        level_sizes, BalanceEntry, CheckedConfig, InclusionRecord, ProofEntry, RoundBundle,
+        RoundConfig, RoundOptions, BACKEND_GROTH16, RECORD_DOMAIN, ROUND_DOMAIN, ROUND_VERSION,
     },
 };
 use ed25519_dalek::{Signer, SigningKey};
@@ -51,6 +48,64 @@ pub struct ProveOptions {
     pub resume: bool,
     /// Show progress bars on stderr.
     pub progress: bool,
+    /// The proof system.
+    pub backend: BackendChoice,
+}
+
+/// The proof system of a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Groth16 on BN254 (keys from a circuit-specific setup, in the keys folder).
+    Groth16,
+    /// Halo2, IPA over Pasta, in a column layout (`compact`, `balanced`, `throughput`); IPA
+    /// parameters are cached in the keys folder.
+    Halo2 {
+        /// The layout's name.
+        layout: String,
+    },
+}
+
+impl BackendChoice {
+    fn file(&self) -> BackendFile {
+        match self {
+            BackendChoice::Groth16 => BackendFile {
+                version: 1,
+                backend: BACKEND_GROTH16.into(),
+                layout: None,
+            },
+            BackendChoice::Halo2 { layout } => BackendFile {
+                version: 1,
+                backend: assay_verifier::solvency::BACKEND_HALO2.into(),
+                layout: Some(layout.clone()),
+            },
+        }
+    }
+}
+
+/// `private/backend.json`: the proof system a round's work was started with, so that a
+/// resumed run or a merge cannot mix proofs of two backends.
+#[derive(Serialize, Deserialize, PartialEq, Eq, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct BackendFile {
+    version: u32,
+    backend: String,
+    #[serde(default)]
+    layout: Option<String>,
+}
+
+impl BackendFile {
+    fn choice(&self) -> Result<BackendChoice, ProverError> {
+        match (self.backend.as_str(), &self.layout) {
+            (BACKEND_GROTH16, None) => Ok(BackendChoice::Groth16),
+            (assay_verifier::solvency::BACKEND_HALO2, Some(l)) => {
+                Ok(BackendChoice::Halo2 { layout: l.clone() })
+            }
+            _ => Err(ProverError::Inconsistent(format!(
+                "private/backend.json names an unknown backend {:?} (layout {:?})",
+                self.backend, self.layout
+            ))),
+        }
+    }
 }
 
 /// What a run produced.
@@ -108,13 +163,13 @@ type Customer = (String, Vec<u128>);
 /// The checkpoints of every aggregation level, of the batches, and how many were proven now.
 type Aggregated = (Vec<Vec<Checkpoint>>, Vec<Checkpoint>, usize);
 
-struct Work {
+struct Work<F: StatementField> {
     out: PathBuf,
     cfg: RoundConfig,
     shape: Shape,
-    round: Fr,
+    round: F,
     reserves: Vec<u128>,
-    previous: Fr,
+    previous: F,
     seed: [u8; 32],
     progress: bool,
 }
@@ -165,7 +220,7 @@ fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
     b
 }
 
-impl Work {
+impl<F: StatementField> Work<F> {
     fn private(&self) -> PathBuf {
         self.out.join("private")
     }
@@ -189,7 +244,7 @@ impl Work {
     }
 
     /// A field element derived from the seed for `(label, index)`.
-    fn derive(&self, label: &str, a: u64, b: u64) -> Fr {
+    fn derive(&self, label: &str, a: u64, b: u64) -> F {
         let mut h = Sha256::new();
         h.update(b"assay/derive/v1");
         h.update(self.seed);
@@ -197,7 +252,9 @@ impl Work {
         h.update(a.to_le_bytes());
         h.update(b.to_le_bytes());
         let mut rng = ChaCha20Rng::from_seed(h.finalize().into());
-        Fr::rand(&mut rng)
+        let mut wide = [0u8; 64];
+        rng.fill_bytes(&mut wide);
+        F::from_uniform_bytes(&wide)
     }
 
     fn permutation(&self, n: usize) -> Vec<u32> {
@@ -219,7 +276,7 @@ impl Work {
         let bytes = fsutil::read(config_path)?;
         let cfg =
             RoundConfig::parse(&bytes, "round config").map_err(|e| format_err(config_path, e))?;
-        let checked = cfg.check().map_err(|e| format_err(config_path, e))?;
+        let checked = CheckedConfig::convert::<F>(&cfg).map_err(|e| format_err(config_path, e))?;
         let secret_path = out.join("private").join("round-secret.json");
         let seed = if secret_path.exists() {
             let s: Secret = read_json(&secret_path)?;
@@ -401,7 +458,7 @@ impl Work {
             .collect()
     }
 
-    fn leaf_witnesses(&self, j: usize) -> Result<Vec<LeafWitness>, ProverError> {
+    fn leaf_witnesses(&self, j: usize) -> Result<Vec<LeafWitness<F>>, ProverError> {
         let b = self.cfg.batch_size;
         let start = (j * b) as u64;
         let rows = self.read_spool(start, b)?;
@@ -411,16 +468,15 @@ impl Work {
                 let pos = start + i as u64;
                 let salt = self.derive("salt", pos, 0);
                 Ok(match row {
-                    None => LeafWitness::padding(
-                        st::account_id(Fr::from(0u64), salt),
-                        self.shape.num_assets,
-                    ),
+                    None => {
+                        LeafWitness::padding(st::account_id(F::zero(), salt), self.shape.num_assets)
+                    }
                     Some((uid, bal)) => {
-                        let u = encoding::hash_to_field(uid.as_bytes())
+                        let u = encoding::hash_to_field_in::<F>(uid.as_bytes())
                             .map_err(|e| ProverError::Inconsistent(e.to_string()))?;
                         LeafWitness {
                             id: st::account_id(u, salt),
-                            balances: bal.into_iter().map(Fr::from).collect(),
+                            balances: bal.into_iter().map(F::from_u128).collect(),
                         }
                     }
                 })
@@ -428,17 +484,10 @@ impl Work {
             .collect()
     }
 
-    fn batch_shape_name(&self) -> String {
-        format!(
-            "solvency-batch-K{}-w{}-B{}",
-            self.shape.num_assets, self.shape.balance_bits, self.cfg.batch_size
-        )
-    }
-
     /// Step 3: batch proofs `j` with `j % n == i`, skipping finished ones.
-    fn prove_batches(
+    fn prove_batches<B: RoundBackend<F = F>>(
         &self,
-        keys: &KeyCache,
+        backend: &B,
         batches: usize,
         shard: (usize, usize),
     ) -> Result<(usize, usize), ProverError> {
@@ -462,16 +511,13 @@ impl Work {
             return Ok((0, skipped));
         }
         let shape = self.shape;
-        let bsz = self.cfg.batch_size;
-        let pair = keys.get(&self.batch_shape_name(), || BatchCircuit {
+        let key = backend.key(
             shape,
-            batch_size: bsz,
-            public: None,
-            witness: None,
-        })?;
-        let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
-            .map_err(|e| ProverError::Proving(e.to_string()))?;
-        let key = assay_verifier::groth16::Key::new(&vk);
+            CircuitKind::Batch {
+                batch_size: self.cfg.batch_size,
+            },
+        )?;
+        let (_, key_value) = backend.key_entry(&key);
         let pb = bar(self.progress, todo.len() as u64, "batch proofs");
         todo.par_iter()
             .try_for_each(|&j| -> Result<(), ProverError> {
@@ -481,29 +527,20 @@ impl Work {
                     blind: self.derive("batch-blind", j as u64, 0),
                 };
                 let eval = witness.evaluate(&self.shape)?;
-                let circuit = BatchCircuit {
+                let entry = backend.prove_batch(
+                    &key,
                     shape,
-                    batch_size: bsz,
-                    public: Some(eval.public),
-                    witness: Some(witness.clone()),
-                };
-                let mut rng = ChaCha20Rng::from_entropy();
-                let proof = Groth16::<Bn254>::prove(&pair.pk, circuit, &mut rng)
-                    .map_err(|e| ProverError::Proving(format!("batch {j}: {e}")))?;
-                let inputs = eval.public.to_inputs();
-                key.verify(&proof, &inputs, &format!("batch proof {j}"))
-                    .map_err(|e| ProverError::Proving(format!("self-check failed: {e}")))?;
+                    &witness,
+                    &eval,
+                    &format!("batch proof {j}"),
+                )?;
                 let cp = Checkpoint {
                     version: 1,
                     index: j,
-                    entry: ProofEntry {
-                        key: pair.vk_hash.clone(),
-                        proof: assay_verifier::groth16::encode_proof(&proof),
-                        public_inputs: inputs.iter().map(field::to_dec).collect(),
-                    },
-                    verifying_key: pair.vk_hex.clone(),
-                    sums: eval.sums.iter().map(field::to_dec).collect(),
-                    blind: field::to_dec(&witness.blind),
+                    entry,
+                    verifying_key: key_value.clone(),
+                    sums: eval.sums.iter().map(to_decimal).collect(),
+                    blind: to_decimal(&witness.blind),
                 };
                 fsutil::write_json(&self.batch_path(j), &cp)?;
                 pb.inc(1);
@@ -513,10 +550,12 @@ impl Work {
         Ok((todo.len(), skipped))
     }
 
-    fn read_checkpoint(&self, path: &Path) -> Result<(Checkpoint, ChildOpening), ProverError> {
+    fn read_checkpoint(&self, path: &Path) -> Result<(Checkpoint, ChildOpening<F>), ProverError> {
         let cp: Checkpoint = read_json(path)?;
         let bad = |m: &str| ProverError::Inconsistent(format!("{}: {m}", path.display()));
-        let f = |s: &str| field::from_dec(s, "checkpoint").map_err(|e| bad(&e.to_string()));
+        let f = |s: &str| {
+            from_decimal::<F>(s).ok_or_else(|| bad(&format!("{s:?} is not a field element")))
+        };
         let root = f(cp
             .entry
             .public_inputs
@@ -539,8 +578,12 @@ impl Work {
     }
 
     /// Step 4: aggregation levels; returns the checkpoints of every level.
-    fn aggregate(&self, keys: &KeyCache, batches: usize) -> Result<Aggregated, ProverError> {
-        let mut below: Vec<(Checkpoint, ChildOpening)> = (0..batches)
+    fn aggregate<B: RoundBackend<F = F>>(
+        &self,
+        backend: &B,
+        batches: usize,
+    ) -> Result<Aggregated, ProverError> {
+        let mut below: Vec<(Checkpoint, ChildOpening<F>)> = (0..batches)
             .map(|j| {
                 let p = self.batch_path(j);
                 if !p.exists() {
@@ -565,20 +608,9 @@ impl Work {
             let top = level + 1 == sizes.len();
             let g = self.cfg.fan_in.min(below.len());
             let shape = self.shape;
-            let name = format!(
-                "solvency-{}-K{}-w{}-f{g}",
-                if top { "top" } else { "agg" },
-                shape.num_assets,
-                shape.balance_bits
-            );
-            let pair = keys.get(&name, || AggregateCircuit {
-                shape,
-                fan_in: g,
-                top,
-                public: None,
-                witness: None,
-            })?;
-            let results: Vec<(Checkpoint, ChildOpening, bool)> = (0..count)
+            let key = backend.key(shape, CircuitKind::Aggregation { fan_in: g, top })?;
+            let (_, key_value) = backend.key_entry(&key);
+            let results: Vec<(Checkpoint, ChildOpening<F>, bool)> = (0..count)
                 .into_par_iter()
                 .map(|i| -> Result<_, ProverError> {
                     let path = self.agg_path(level, i);
@@ -586,7 +618,7 @@ impl Work {
                         let (cp, o) = self.read_checkpoint(&path)?;
                         return Ok((cp, o, false));
                     }
-                    let children: Vec<ChildOpening> = below[i * g..(i + 1) * g]
+                    let children: Vec<ChildOpening<F>> = below[i * g..(i + 1) * g]
                         .iter()
                         .map(|(_, o)| o.clone())
                         .collect();
@@ -596,38 +628,23 @@ impl Work {
                         blind: self.derive("agg-blind", level as u64, i as u64),
                         top: top.then(|| TopInputs {
                             previous: self.previous,
-                            reserves: self.reserves.iter().map(|r| Fr::from(*r)).collect(),
+                            reserves: self.reserves.iter().map(|r| F::from_u128(*r)).collect(),
                         }),
                     };
                     let eval = witness.evaluate(&self.shape)?;
-                    let circuit = AggregateCircuit {
-                        shape,
-                        fan_in: g,
-                        top,
-                        public: Some(eval.public.clone()),
-                        witness: Some(witness.clone()),
+                    let what = if top {
+                        "top proof".to_string()
+                    } else {
+                        format!("aggregation proof (level {}, #{i})", level + 1)
                     };
-                    let mut rng = ChaCha20Rng::from_entropy();
-                    let proof =
-                        Groth16::<Bn254>::prove(&pair.pk, circuit, &mut rng).map_err(|e| {
-                            ProverError::Proving(format!("aggregation {level}/{i}: {e}"))
-                        })?;
+                    let entry = backend.prove_aggregate(&key, shape, &witness, &eval, &what)?;
                     let cp = Checkpoint {
                         version: 1,
                         index: i,
-                        entry: ProofEntry {
-                            key: pair.vk_hash.clone(),
-                            proof: assay_verifier::groth16::encode_proof(&proof),
-                            public_inputs: eval
-                                .public
-                                .to_inputs()
-                                .iter()
-                                .map(field::to_dec)
-                                .collect(),
-                        },
-                        verifying_key: pair.vk_hex.clone(),
-                        sums: eval.sums.iter().map(field::to_dec).collect(),
-                        blind: field::to_dec(&witness.blind),
+                        entry,
+                        verifying_key: key_value.clone(),
+                        sums: eval.sums.iter().map(to_decimal).collect(),
+                        blind: to_decimal(&witness.blind),
                     };
                     fsutil::write_json(&path, &cp)?;
                     pb.inc(1);
@@ -648,14 +665,14 @@ impl Work {
     }
 
     /// Step 5: the bundle, the records, then `round.json`.
-    fn finish(
+    fn finish<B: RoundBackend<F = F>>(
         &self,
-        keys: &KeyCache,
+        backend: &B,
         info: &SpoolInfo,
         signer: &SigningKey,
     ) -> Result<(RoundBundle, usize, u64), ProverError> {
         let batches = (info.leaf_count / self.cfg.batch_size as u64) as usize;
-        let (levels, batch_cps, proven) = self.aggregate(keys, batches)?;
+        let (levels, batch_cps, proven) = self.aggregate(backend, batches)?;
         let mut verifying_keys = std::collections::BTreeMap::new();
         for cp in batch_cps.iter().chain(levels.iter().flatten()) {
             verifying_keys.insert(cp.entry.key.clone(), cp.verifying_key.clone());
@@ -667,7 +684,8 @@ impl Work {
         let global_root = top.entry.public_inputs[st::IN_ROOT].clone();
         let mut bundle = RoundBundle {
             version: ROUND_VERSION,
-            backend: BACKEND_GROTH16.into(),
+            backend: backend.name().into(),
+            halo2: backend.halo2_section(self.shape, &self.cfg, batches),
             config: self.cfg.clone(),
             leaf_count: info.leaf_count,
             global_root,
@@ -683,7 +701,12 @@ impl Work {
         let msg = assay_verifier::signing::message(ROUND_DOMAIN, &bundle.signed_body());
         bundle.signature = hex::encode(signer.sign(&msg).to_bytes());
         // The auditor's check, run by the prover before anything is published.
-        assay_verifier::solvency::verify_round(&bundle, &Default::default())
+        let mut opts = RoundOptions::default();
+        #[cfg(feature = "halo2")]
+        {
+            opts.halo2_params = backend.params_source();
+        }
+        assay_verifier::solvency::verify_round(&bundle, &opts)
             .map_err(|e| ProverError::Proving(format!("the round does not verify: {e}")))?;
         let records = self.write_records(&bundle, signer, batches)?;
         fsutil::write_json(&self.out.join("round.json"), &bundle)?;
@@ -697,12 +720,15 @@ impl Work {
         batches: usize,
     ) -> Result<u64, ProverError> {
         let bundle_hash = bundle.hash();
-        let roots: Vec<Fr> = bundle
+        let roots: Vec<F> = bundle
             .batches
             .iter()
-            .map(|e| field::from_dec(&e.public_inputs[st::IN_ROOT], "root"))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ProverError::Inconsistent(e.to_string()))?;
+            .map(|e| {
+                from_decimal::<F>(&e.public_inputs[st::IN_ROOT]).ok_or_else(|| {
+                    ProverError::Inconsistent("a batch root is not a field element".into())
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let upper = merkle::levels(&roots);
         let dir = self.out.join("inclusion");
         fs::create_dir_all(&dir).map_err(|e| ProverError::io(&dir, e))?;
@@ -713,7 +739,7 @@ impl Work {
             .map(|j| -> Result<u64, ProverError> {
                 let rows = self.read_spool((j * b) as u64, b)?;
                 let leaves = self.leaf_witnesses(j)?;
-                let hashes: Vec<Fr> = leaves.iter().map(LeafWitness::hash).collect();
+                let hashes: Vec<F> = leaves.iter().map(LeafWitness::<F>::hash).collect();
                 let lv = merkle::levels(&hashes);
                 let upper_path = merkle::path(&upper, j);
                 let mut n = 0;
@@ -721,8 +747,8 @@ impl Work {
                     let Some((user_id, bal)) = row else { continue };
                     let pos = (j * b + i) as u64;
                     let mut path: Vec<String> =
-                        merkle::path(&lv, i).iter().map(field::to_dec).collect();
-                    path.extend(upper_path.iter().map(field::to_dec));
+                        merkle::path(&lv, i).iter().map(to_decimal).collect();
+                    path.extend(upper_path.iter().map(to_decimal));
                     let mut rec = InclusionRecord {
                         version: ROUND_VERSION,
                         round_id: self.cfg.round_id.clone(),
@@ -742,7 +768,7 @@ impl Work {
                                 .to_string(),
                             })
                             .collect(),
-                        salt: field::to_dec(&self.derive("salt", pos, 0)),
+                        salt: to_decimal(&self.derive("salt", pos, 0)),
                         leaf_index: pos,
                         path,
                         publication_key: bundle.publication_key.clone(),
@@ -816,15 +842,84 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             )));
         }
     }
-    let work = Work::load(&opts.out, &opts.config, true, opts.progress)?;
+    let chosen = opts.backend.file();
+    let found = read_backend_file(&opts.out)?;
+    if found.as_ref().is_some_and(|f| f != &chosen) {
+        let f = found.unwrap_or_else(|| chosen.clone());
+        return Err(ProverError::Inconsistent(format!(
+            "{} holds work of backend {} (layout {:?}); this run asks for {} (layout {:?}): resume with the same --backend and --layout",
+            opts.out.display(),
+            f.backend,
+            f.layout,
+            chosen.backend,
+            chosen.layout
+        )));
+    }
+    let backend_path = opts.out.join("private").join("backend.json");
+    match &opts.backend {
+        BackendChoice::Groth16 => {
+            let backend = Groth16Backend::new(KeyCache::new(&opts.keys));
+            prove_as(&backend, opts, signer, &config_sha, &backend_path, &chosen)
+        }
+        BackendChoice::Halo2 { layout } => {
+            let backend = halo2_backend(layout, &opts.keys)?;
+            prove_as(&backend, opts, signer, &config_sha, &backend_path, &chosen)
+        }
+    }
+}
+
+/// The Halo2 backend in the named layout, parameters cached in `keys`.
+#[cfg(feature = "halo2")]
+fn halo2_backend(layout: &str, keys: &Path) -> Result<super::backend::Halo2Backend, ProverError> {
+    let l = assay_circuits::solvency::halo2::Layout::parse(layout).ok_or_else(|| {
+        ProverError::Inconsistent(format!(
+            "unknown Halo2 layout {layout:?} (compact, balanced, throughput)"
+        ))
+    })?;
+    Ok(super::backend::Halo2Backend::new(
+        l,
+        crate::halo2::ParamsCache::new(keys),
+    ))
+}
+
+#[cfg(not(feature = "halo2"))]
+fn halo2_backend(_layout: &str, _keys: &Path) -> Result<Groth16Backend, ProverError> {
+    Err(ProverError::Inconsistent(
+        "this build of assay-prover has no Halo2 backend (feature `halo2`)".into(),
+    ))
+}
+
+/// The backend a folder's work was started with: `private/backend.json`, or Groth16 for work
+/// of builds before that file existed (batch checkpoints but no file); `None` for no work.
+fn read_backend_file(out: &Path) -> Result<Option<BackendFile>, ProverError> {
+    let path = out.join("private").join("backend.json");
+    if path.exists() {
+        return read_json(&path).map(Some);
+    }
+    let batches = out.join("private").join("work").join("batches");
+    let any = fs::read_dir(&batches).is_ok_and(|mut d| d.next().is_some());
+    Ok(any.then(|| BackendChoice::Groth16.file()))
+}
+
+fn prove_as<B: RoundBackend>(
+    backend: &B,
+    opts: &ProveOptions,
+    signer: Option<&SigningKey>,
+    config_sha: &str,
+    backend_path: &Path,
+    chosen: &BackendFile,
+) -> Result<Summary, ProverError> {
+    let work = Work::<B::F>::load(&opts.out, &opts.config, true, opts.progress)?;
+    if !backend_path.exists() {
+        fsutil::write_json(backend_path, chosen)?;
+    }
     fsutil::write_atomic(
         &opts.out.join("private").join("config.json"),
         &fsutil::read(&opts.config)?,
     )?;
-    let info = work.spool(&opts.balances, &config_sha)?;
-    let keys = KeyCache::new(&opts.keys);
+    let info = work.spool(&opts.balances, config_sha)?;
     let batches = (info.leaf_count / work.cfg.batch_size as u64) as usize;
-    let (proven, skipped) = work.prove_batches(&keys, batches, opts.shard.unwrap_or((0, 1)))?;
+    let (proven, skipped) = work.prove_batches(backend, batches, opts.shard.unwrap_or((0, 1)))?;
     let mut summary = Summary {
         customers: info.customers,
         leaf_count: info.leaf_count,
@@ -838,7 +933,7 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
         let signer = signer.ok_or_else(|| {
             ProverError::Inconsistent("a whole round needs the publication key".into())
         })?;
-        let (_, aggs, records) = work.finish(&keys, &info, signer)?;
+        let (_, aggs, records) = work.finish(backend, &info, signer)?;
         summary.aggregations_proven = aggs;
         summary.records = records;
         summary.bundle = Some(opts.out.join("round.json"));
@@ -856,6 +951,7 @@ pub fn merge(
     out: &Path,
     shards: &[PathBuf],
     keys: &Path,
+    params: &Path,
     signer: &SigningKey,
     progress: bool,
 ) -> Result<Summary, ProverError> {
@@ -902,7 +998,40 @@ pub fn merge(
         let dst = out.join("private").join("work").join("leaves.bin");
         fs::copy(&src, &dst).map_err(|e| ProverError::io(&src, e))?;
     }
-    let work = Work::load(
+    let backend_file = read_backend_file(first)?.unwrap_or_else(|| BackendChoice::Groth16.file());
+    for s in &shards[1..] {
+        if read_backend_file(s)?.is_some_and(|f| f != backend_file) {
+            return Err(ProverError::Inconsistent(format!(
+                "{} was proven with another backend than {}",
+                s.display(),
+                first.display()
+            )));
+        }
+    }
+    if !same(out, first) {
+        fsutil::write_json(&out.join("private").join("backend.json"), &backend_file)?;
+    }
+    match backend_file.choice()? {
+        BackendChoice::Groth16 => {
+            let backend = Groth16Backend::new(KeyCache::new(keys));
+            merge_as(&backend, out, shards, signer, progress, same)
+        }
+        BackendChoice::Halo2 { layout } => {
+            let backend = halo2_backend(&layout, params)?;
+            merge_as(&backend, out, shards, signer, progress, same)
+        }
+    }
+}
+
+fn merge_as<B: RoundBackend>(
+    backend: &B,
+    out: &Path,
+    shards: &[PathBuf],
+    signer: &SigningKey,
+    progress: bool,
+    same: impl Fn(&Path, &Path) -> bool,
+) -> Result<Summary, ProverError> {
+    let work = Work::<B::F>::load(
         out,
         &out.join("private").join("config.json"),
         false,
@@ -914,7 +1043,7 @@ pub fn merge(
         if same(out, s) {
             continue;
         }
-        let probe = Work {
+        let probe = Work::<B::F> {
             out: s.clone(),
             ..Work::load(out, &out.join("private").join("config.json"), false, false)?
         };
@@ -925,8 +1054,7 @@ pub fn merge(
             }
         }
     }
-    let keys = KeyCache::new(keys);
-    let (_, aggs, records) = work.finish(&keys, &info, signer)?;
+    let (_, aggs, records) = work.finish(backend, &info, signer)?;
     let _ = fs::remove_file(work.spool_path());
     Ok(Summary {
         customers: info.customers,

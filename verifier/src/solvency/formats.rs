@@ -1,6 +1,5 @@
-use crate::{amount, field, FormatError};
-use ark_ff::Zero;
-use assay_circuits::{encoding, solvency::Shape, Fr};
+use crate::{amount, FormatError};
+use assay_circuits::{encoding, solvency::Shape, Fr, StatementField};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -8,6 +7,8 @@ use std::collections::BTreeMap;
 pub const ROUND_VERSION: u32 = 1;
 /// The backend name of Groth16 on BN254 with circomlib Poseidon.
 pub const BACKEND_GROTH16: &str = "groth16-bn254";
+/// The backend name of Halo2 (IPA over Pasta, Poseidon `P128Pow5T3`): no trusted setup.
+pub const BACKEND_HALO2: &str = "halo2-ipa-pasta";
 /// Signature domain of a round bundle.
 pub const ROUND_DOMAIN: &str = "assay/round/v1";
 /// Signature domain of an inclusion record.
@@ -61,17 +62,35 @@ pub struct RoundConfig {
     pub previous_round: Option<String>,
 }
 
-/// A configuration with every value checked and converted.
+/// A configuration with every value checked and converted into the field `F` of a backend.
 #[derive(Debug, Clone)]
-pub struct CheckedConfig {
+pub struct CheckedConfig<F: StatementField = Fr> {
     /// `K` and `w`.
     pub shape: Shape,
     /// Reserves in smallest units, per asset.
     pub reserves: Vec<u128>,
     /// The round id as a field element (`hash_to_field(round_id)`).
-    pub round: Fr,
+    pub round: F,
     /// The previous round's hash as a field element (zero if none).
-    pub previous: Fr,
+    pub previous: F,
+}
+
+impl CheckedConfig<Fr> {
+    /// The same configuration over the field of another backend (the round id and previous
+    /// hash are re-encoded; shape and reserves are integers).
+    ///
+    /// # Errors
+    /// As [`RoundConfig::check`].
+    pub fn convert<G: StatementField>(cfg: &RoundConfig) -> Result<CheckedConfig<G>, FormatError> {
+        let c = cfg.check()?;
+        Ok(CheckedConfig {
+            shape: c.shape,
+            reserves: c.reserves,
+            round: encoding::hash_to_field_in::<G>(cfg.round_id.as_bytes())
+                .map_err(|e| FormatError::field("round_id", e.to_string()))?,
+            previous: previous_field_in::<G>(cfg.previous_round.as_deref(), "previous_round")?,
+        })
+    }
 }
 
 pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
@@ -96,16 +115,30 @@ fn check_version(found: u32, what: &str) -> Result<(), FormatError> {
 }
 
 /// The field image of a bundle hash given as 64 hex characters.
+///
+/// # Errors
+/// [`FormatError::Field`] if it is not 64 lower-case hex digits.
 pub fn previous_field(hash_hex: Option<&str>, field: &str) -> Result<Fr, FormatError> {
+    previous_field_in::<Fr>(hash_hex, field)
+}
+
+/// [`previous_field`] in the field of any backend (the big-endian integer reduced mod `p`).
+///
+/// # Errors
+/// [`FormatError::Field`] if it is not 64 lower-case hex digits.
+pub fn previous_field_in<F: StatementField>(
+    hash_hex: Option<&str>,
+    field: &str,
+) -> Result<F, FormatError> {
     match hash_hex {
-        None => Ok(Fr::zero()),
+        None => Ok(F::zero()),
         Some(h) => {
             let bytes: [u8; 32] = hex::decode(h)
                 .ok()
                 .filter(|_| h.len() == 64 && h.bytes().all(|b| !b.is_ascii_uppercase()))
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| FormatError::field(field, "not a lower-case hex SHA-256"))?;
-            Ok(field::from_hash(&bytes))
+            Ok(F::from_be_bytes_mod_order(&bytes))
         }
     }
 }
@@ -202,10 +235,25 @@ impl RoundConfig {
 pub struct ProofEntry {
     /// SHA-256 (hex) of the verifying key, a key of [`RoundBundle::verifying_keys`].
     pub key: String,
-    /// The proof, hex of the compressed arkworks serialization (128 bytes).
+    /// The proof in hex: Groth16, the compressed arkworks serialization (128 bytes); Halo2,
+    /// the transcript bytes (a few kB).
     pub proof: String,
     /// The public inputs in circuit order, as decimal field elements.
     pub public_inputs: Vec<String>,
+}
+
+/// The Halo2 circuits of a round: their column layout and size. Present exactly when the
+/// bundle's backend is [`BACKEND_HALO2`]. Everything a verifier needs to re-derive the
+/// verifying keys (Halo2 keys are transparent: blank circuit + deterministic IPA parameters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Halo2Circuits {
+    /// The column layout of every circuit: `compact`, `balanced` or `throughput`.
+    pub layout: String,
+    /// `k` of the batch circuit (`2^k` rows).
+    pub batch_k: u32,
+    /// `k` of the aggregation circuit of each level, from the bottom up (the last is the top).
+    pub aggregation_k: Vec<u32>,
 }
 
 /// `round.json`: the public bundle of one round (version 1).
@@ -214,15 +262,21 @@ pub struct ProofEntry {
 pub struct RoundBundle {
     /// Format version: 1.
     pub version: u32,
-    /// The proof system: `groth16-bn254`.
+    /// The proof system: [`BACKEND_GROTH16`] or [`BACKEND_HALO2`].
     pub backend: String,
+    /// The Halo2 circuits (layout and `k`): present for [`BACKEND_HALO2`] only, absent from
+    /// Groth16 bundles (whose bytes are unchanged by this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halo2: Option<Halo2Circuits>,
     /// The round's configuration (all of it is public).
     pub config: RoundConfig,
     /// Leaves in the tree, real and padding: a power of two, at least `batch_size`.
     pub leaf_count: u64,
     /// The root of the tree of all leaves (decimal field element).
     pub global_root: String,
-    /// Verifying keys (hex), named by their SHA-256.
+    /// Verifying keys named by their SHA-256: for Groth16 the key's bytes (hex); for Halo2 a
+    /// description of the circuit (`batch`, `aggregation level 1`, `top`), whose key every
+    /// verifier re-derives and hashes (SHA-256 of the key's pinned description).
     pub verifying_keys: BTreeMap<String, String>,
     /// One proof per batch, in tree order.
     pub batches: Vec<ProofEntry>,

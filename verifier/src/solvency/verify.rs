@@ -1,9 +1,11 @@
 use super::formats::*;
-use crate::{amount, field, groth16, signing, FormatError, VerifyError};
+use crate::{amount, groth16, signing, FormatError, VerifyError};
 use assay_circuits::{
-    encoding, merkle,
+    encoding,
+    field::{from_decimal, to_decimal},
+    merkle,
     solvency::{self as st, Shape},
-    Fr,
+    Fr, StatementField,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct RoundReport {
     /// The round.
     pub round_id: String,
+    /// The proof system (`groth16-bn254`, `halo2-ipa-pasta`).
+    pub backend: String,
     /// The bundle's hash.
     pub bundle_hash: String,
     /// Leaves in the tree (customers plus padding).
@@ -43,7 +47,7 @@ pub struct InclusionReport {
     pub global_root: String,
 }
 
-/// Options of [`verify_round`].
+/// Options of [`verify_round`] and [`verify_inclusion_with`].
 #[derive(Debug, Clone, Default)]
 pub struct RoundOptions<'a> {
     /// The previous round's bundle: check that this round names it and proves the link.
@@ -51,13 +55,100 @@ pub struct RoundOptions<'a> {
     /// If given, every verifying key must be one of these hashes (keys from a setup the
     /// auditor trusts; see `docs/solvency.md` on Groth16's setup).
     pub trusted_keys: Option<&'a BTreeSet<String>>,
+    /// Where Halo2 IPA parameters come from (a cache on disk, say); `None` regenerates them
+    /// (deterministic, but slow for large `k`).
+    #[cfg(feature = "halo2")]
+    pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
+}
+
+/// Which circuit of the round a proof belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CircuitId {
+    Batch,
+    /// Aggregation level (0 = just above the batches; the last is the top).
+    Aggregation(#[cfg_attr(not(feature = "halo2"), allow(dead_code))] usize),
+}
+
+/// What differs between backends: how a proof entry is checked against its circuit's key.
+pub(crate) trait Backend: Sized {
+    /// The field of the statement.
+    type F: StatementField;
+    /// Decodes or derives the round's keys (checking their names and the trusted set).
+    fn open(
+        b: &RoundBundle,
+        cfg: &CheckedConfig<Self::F>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self, VerifyError>;
+    /// Verifies one proof whose public inputs were already checked.
+    fn verify(
+        &self,
+        e: &ProofEntry,
+        inputs: &[Self::F],
+        circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError>;
+}
+
+/// Groth16 on BN254: keys are in the bundle, named by the hash of their bytes.
+struct Groth16Keys {
+    keys: BTreeMap<String, groth16::Key>,
+}
+
+impl Backend for Groth16Keys {
+    type F = Fr;
+
+    fn open(
+        b: &RoundBundle,
+        _cfg: &CheckedConfig<Fr>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self, VerifyError> {
+        if b.halo2.is_some() {
+            return Err(VerifyError::Structure(format!(
+                "a {BACKEND_GROTH16} bundle carries a `halo2` section: mislabelled or mixed bundle"
+            )));
+        }
+        let mut keys = BTreeMap::new();
+        for (hash, hexkey) in &b.verifying_keys {
+            let actual = groth16::vk_hash_of_hex(hexkey)?;
+            if &actual != hash {
+                return Err(VerifyError::Key {
+                    hash: hash.clone(),
+                    message: format!("its bytes hash to {actual}"),
+                });
+            }
+            if opts.trusted_keys.is_some_and(|t| !t.contains(hash)) {
+                return Err(VerifyError::Key {
+                    hash: hash.clone(),
+                    message: "not among the trusted keys".into(),
+                });
+            }
+            let vk = groth16::decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
+            keys.insert(hash.clone(), groth16::Key::new(&vk));
+        }
+        Ok(Self { keys })
+    }
+
+    fn verify(
+        &self,
+        e: &ProofEntry,
+        inputs: &[Fr],
+        _circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        let key = self.keys.get(&e.key).ok_or_else(|| VerifyError::Key {
+            hash: e.key.clone(),
+            message: format!("named by {what} but not in the bundle"),
+        })?;
+        let proof = groth16::decode_proof(&e.proof, &format!("{what}.proof"))?;
+        key.verify(&proof, inputs, what)
+    }
 }
 
 /// A bundle with its configuration checked and its keys decoded.
-struct Round<'b> {
+struct Round<'b, B: Backend> {
     b: &'b RoundBundle,
-    cfg: CheckedConfig,
-    keys: BTreeMap<String, groth16::Key>,
+    cfg: CheckedConfig<B::F>,
+    keys: B,
     /// Proof counts per aggregation level.
     depth_batch: u32,
 }
@@ -73,28 +164,46 @@ fn name_agg(level: usize, i: usize, top: bool) -> String {
     }
 }
 
-fn inputs_of(e: &ProofEntry, what: &str) -> Result<Vec<Fr>, FormatError> {
+/// A canonical decimal field element of the backend's field.
+pub(crate) fn dec<F: StatementField>(s: &str, field: &str) -> Result<F, FormatError> {
+    from_decimal::<F>(s).ok_or_else(|| {
+        FormatError::field(
+            field,
+            format!(
+                "{s:?} is not a canonical decimal element of the {} field",
+                F::NAME
+            ),
+        )
+    })
+}
+
+fn inputs_of<F: StatementField>(e: &ProofEntry, what: &str) -> Result<Vec<F>, FormatError> {
     e.public_inputs
         .iter()
         .enumerate()
-        .map(|(i, s)| field::from_dec(s, &format!("{what}.public_inputs[{i}]")))
+        .map(|(i, s)| dec::<F>(s, &format!("{what}.public_inputs[{i}]")))
         .collect()
 }
 
-fn expect_input(what: &str, name: &str, found: &Fr, expected: &Fr) -> Result<(), VerifyError> {
+fn expect_input<F: StatementField>(
+    what: &str,
+    name: &str,
+    found: &F,
+    expected: &F,
+) -> Result<(), VerifyError> {
     if found != expected {
         return Err(VerifyError::PublicInput {
             proof: what.into(),
             input: name.into(),
-            found: field::to_dec(found),
-            expected: field::to_dec(expected),
+            found: to_decimal(found),
+            expected: to_decimal(expected),
         });
     }
     Ok(())
 }
 
-impl<'b> Round<'b> {
-    fn open(b: &'b RoundBundle, trusted: Option<&BTreeSet<String>>) -> Result<Self, VerifyError> {
+impl<'b, B: Backend> Round<'b, B> {
+    fn open(b: &'b RoundBundle, opts: &RoundOptions<'_>) -> Result<Self, VerifyError> {
         if b.version != ROUND_VERSION {
             return Err(FormatError::Version {
                 what: "round bundle".into(),
@@ -103,10 +212,7 @@ impl<'b> Round<'b> {
             }
             .into());
         }
-        if b.backend != BACKEND_GROTH16 {
-            return Err(VerifyError::Backend(b.backend.clone()));
-        }
-        let cfg = b.config.check()?;
+        let cfg = CheckedConfig::convert::<B::F>(&b.config)?;
         let bsz = b.config.batch_size as u64;
         if !b.leaf_count.is_power_of_two() || b.leaf_count < bsz || b.leaf_count > 1 << 32 {
             return Err(VerifyError::Structure(format!(
@@ -130,24 +236,7 @@ impl<'b> Round<'b> {
                 b.config.fan_in
             )));
         }
-        let mut keys = BTreeMap::new();
-        for (hash, hexkey) in &b.verifying_keys {
-            let actual = groth16::vk_hash_of_hex(hexkey)?;
-            if &actual != hash {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: format!("its bytes hash to {actual}"),
-                });
-            }
-            if trusted.is_some_and(|t| !t.contains(hash)) {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: "not among the trusted keys".into(),
-                });
-            }
-            let vk = groth16::decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
-            keys.insert(hash.clone(), groth16::Key::new(&vk));
-        }
+        let keys = B::open(b, &cfg, opts)?;
         Ok(Self {
             b,
             cfg,
@@ -158,13 +247,6 @@ impl<'b> Round<'b> {
 
     fn shape(&self) -> Shape {
         self.cfg.shape
-    }
-
-    fn key(&self, e: &ProofEntry, what: &str) -> Result<&groth16::Key, VerifyError> {
-        self.keys.get(&e.key).ok_or_else(|| VerifyError::Key {
-            hash: e.key.clone(),
-            message: format!("named by {what} but not in the bundle"),
-        })
     }
 
     fn top_level(&self) -> usize {
@@ -183,7 +265,7 @@ impl<'b> Round<'b> {
     }
 
     /// Checks everything about batch proof `j` except the pairing; returns its inputs.
-    fn check_batch(&self, j: usize) -> Result<Vec<Fr>, VerifyError> {
+    fn check_batch(&self, j: usize) -> Result<Vec<B::F>, VerifyError> {
         let what = name_batch(j);
         let e = &self.b.batches[j];
         let inputs = inputs_of(e, &what)?;
@@ -203,7 +285,7 @@ impl<'b> Round<'b> {
     }
 
     /// Checks aggregation `(level, i)` against its children's public inputs; returns its inputs.
-    fn check_aggregation(&self, level: usize, i: usize) -> Result<Vec<Fr>, VerifyError> {
+    fn check_aggregation(&self, level: usize, i: usize) -> Result<Vec<B::F>, VerifyError> {
         let top = level == self.top_level();
         let what = name_agg(level, i, top);
         let e = &self.b.aggregations[level][i];
@@ -225,7 +307,7 @@ impl<'b> Round<'b> {
             } else {
                 name_agg(level - 1, i * self.b.config.fan_in + c, false)
             };
-            let ci = inputs_of(ce, &cwhat)?;
+            let ci = inputs_of::<B::F>(ce, &cwhat)?;
             if ci.len() <= st::IN_COMMITMENT {
                 return Err(VerifyError::Structure(format!(
                     "{cwhat}: too few public inputs"
@@ -248,17 +330,27 @@ impl<'b> Round<'b> {
             )?;
             for (a, r) in self.cfg.reserves.iter().enumerate() {
                 let name = format!("reserves[{}]", self.b.config.assets[a].symbol);
-                expect_input(&what, &name, &inputs[st::IN_RESERVES + a], &Fr::from(*r))?;
+                expect_input(
+                    &what,
+                    &name,
+                    &inputs[st::IN_RESERVES + a],
+                    &B::F::from_u128(*r),
+                )?;
             }
-            let root = field::from_dec(&self.b.global_root, "global_root")?;
+            let root = dec::<B::F>(&self.b.global_root, "global_root")?;
             expect_input(&what, "root (global_root)", &inputs[st::IN_ROOT], &root)?;
         }
         Ok(inputs)
     }
 
-    fn pairing(&self, e: &ProofEntry, inputs: &[Fr], what: &str) -> Result<(), VerifyError> {
-        let proof = groth16::decode_proof(&e.proof, &format!("{what}.proof"))?;
-        self.key(e, what)?.verify(&proof, inputs, what)
+    fn pairing(
+        &self,
+        e: &ProofEntry,
+        inputs: &[B::F],
+        circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        self.keys.verify(e, inputs, circuit, what)
     }
 
     fn check_signature(&self) -> Result<(), VerifyError> {
@@ -293,7 +385,19 @@ pub fn level_sizes(batches: usize, f: usize) -> Vec<usize> {
 /// # Errors
 /// The first failed check, naming the proof and input.
 pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
-    let round = Round::open(b, opts.trusted_keys)?;
+    match b.backend.as_str() {
+        BACKEND_GROTH16 => verify_round_as::<Groth16Keys>(b, opts),
+        #[cfg(feature = "halo2")]
+        BACKEND_HALO2 => verify_round_as::<super::halo2::Halo2Keys>(b, opts),
+        other => Err(VerifyError::Backend(other.into())),
+    }
+}
+
+fn verify_round_as<B: Backend>(
+    b: &RoundBundle,
+    opts: &RoundOptions<'_>,
+) -> Result<RoundReport, VerifyError> {
+    let round = Round::<B>::open(b, opts)?;
     round.check_signature()?;
     if let Some(prev) = opts.previous {
         let h = prev.hash();
@@ -311,16 +415,18 @@ pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundRep
     }
     for j in 0..b.batches.len() {
         let inputs = round.check_batch(j)?;
-        round.pairing(&b.batches[j], &inputs, &name_batch(j))?;
+        round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &name_batch(j))?;
     }
     for (level, proofs) in b.aggregations.iter().enumerate() {
         for (i, e) in proofs.iter().enumerate() {
             let inputs = round.check_aggregation(level, i)?;
-            round.pairing(e, &inputs, &name_agg(level, i, level == round.top_level()))?;
+            let what = name_agg(level, i, level == round.top_level());
+            round.pairing(e, &inputs, CircuitId::Aggregation(level), &what)?;
         }
     }
     Ok(RoundReport {
         round_id: b.config.round_id.clone(),
+        backend: b.backend.clone(),
         bundle_hash: b.hash(),
         leaf_count: b.leaf_count,
         batch_proofs: b.batches.len(),
@@ -346,7 +452,33 @@ pub fn verify_inclusion(
     r: &InclusionRecord,
     b: &RoundBundle,
 ) -> Result<InclusionReport, VerifyError> {
-    let round = Round::open(b, None)?;
+    verify_inclusion_with(r, b, &RoundOptions::default())
+}
+
+/// [`verify_inclusion`] with options (trusted keys, a source of Halo2 parameters; `previous`
+/// is ignored).
+///
+/// # Errors
+/// The first failed check.
+pub fn verify_inclusion_with(
+    r: &InclusionRecord,
+    b: &RoundBundle,
+    opts: &RoundOptions<'_>,
+) -> Result<InclusionReport, VerifyError> {
+    match b.backend.as_str() {
+        BACKEND_GROTH16 => verify_inclusion_as::<Groth16Keys>(r, b, opts),
+        #[cfg(feature = "halo2")]
+        BACKEND_HALO2 => verify_inclusion_as::<super::halo2::Halo2Keys>(r, b, opts),
+        other => Err(VerifyError::Backend(other.into())),
+    }
+}
+
+fn verify_inclusion_as<B: Backend>(
+    r: &InclusionRecord,
+    b: &RoundBundle,
+    opts: &RoundOptions<'_>,
+) -> Result<InclusionReport, VerifyError> {
+    let round = Round::<B>::open(b, opts)?;
     round.check_signature()?;
     let inc = |m: String| VerifyError::Inclusion(m);
     if r.version != ROUND_VERSION {
@@ -401,11 +533,11 @@ pub fn verify_inclusion(
         }
         let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
             .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
-        balances.push(Fr::from(u));
+        balances.push(B::F::from_u128(u));
     }
-    let uid = encoding::hash_to_field(r.user_id.as_bytes())
+    let uid = encoding::hash_to_field_in::<B::F>(r.user_id.as_bytes())
         .map_err(|e| FormatError::field("user_id", e.to_string()))?;
-    let salt = field::from_dec(&r.salt, "salt")?;
+    let salt = dec::<B::F>(&r.salt, "salt")?;
     let leaf = st::leaf(st::account_id(uid, salt), &balances);
 
     // The path, keeping every node on the way up.
@@ -424,7 +556,7 @@ pub fn verify_inclusion(
     }
     let mut nodes = vec![leaf];
     for (h, s) in r.path.iter().enumerate() {
-        let s = field::from_dec(s, &format!("path[{h}]"))?;
+        let s = dec::<B::F>(s, &format!("path[{h}]"))?;
         let cur = nodes[h];
         nodes.push(if (r.leaf_index >> h) & 1 == 1 {
             merkle::node(s, cur)
@@ -432,7 +564,7 @@ pub fn verify_inclusion(
             merkle::node(cur, s)
         });
     }
-    let root = field::from_dec(&b.global_root, "global_root")?;
+    let root = dec::<B::F>(&b.global_root, "global_root")?;
     if nodes[depth] != root {
         return Err(inc("the leaf and path do not lead to the round's global root: these balances, this user id and salt, or this position are not in the tree".into()));
     }
@@ -448,7 +580,7 @@ pub fn verify_inclusion(
         &inputs[st::IN_ROOT],
         &nodes[round.depth_batch as usize],
     )?;
-    round.pairing(&b.batches[j], &inputs, &what)?;
+    round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &what)?;
     checked.push(what);
     let f = b.config.fan_in;
     let mut idx = j;
@@ -466,7 +598,12 @@ pub fn verify_inclusion(
         let what = name_agg(level, idx, top);
         let inputs = round.check_aggregation(level, idx)?;
         expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
-        round.pairing(&b.aggregations[level][idx], &inputs, &what)?;
+        round.pairing(
+            &b.aggregations[level][idx],
+            &inputs,
+            CircuitId::Aggregation(level),
+            &what,
+        )?;
         checked.push(what);
     }
     Ok(InclusionReport {

@@ -1,0 +1,274 @@
+//! Halo2 rounds: verifying keys are never read from the bundle, they are re-derived.
+//!
+//! A Halo2 key is transparent: it follows from the blank circuit (the round's shape, batch
+//! size, fan-in and column layout) and the deterministic IPA parameters of its `k`. The bundle
+//! names the layout and every `k` ([`Halo2Circuits`]); the verifier checks that each `k` is
+//! the circuit's own (the smallest that fits, so a bundle cannot make a verifier generate
+//! parameters of an absurd size), derives each key, and requires every proof entry and the
+//! bundle's `verifying_keys` to name exactly those keys (SHA-256 of the pinned key).
+
+use super::formats::{Halo2Circuits, ProofEntry, RoundBundle, RoundConfig, BACKEND_HALO2};
+use super::verify::{level_sizes, Backend, CircuitId, RoundOptions};
+use super::CheckedConfig;
+use crate::halo2::{vk_hash, Generate, Halo2Error, Halo2Params, Halo2Verifier, ParamsSource};
+use crate::{FormatError, VerifyError};
+use assay_circuits::halo2::Fp;
+use assay_circuits::solvency::halo2::{AggregateCircuit, BatchCircuit, Layout};
+use assay_circuits::solvency::Shape;
+use assay_circuits::with_tuning;
+use std::collections::{BTreeMap, HashMap};
+
+/// The largest Halo2 proof accepted (bytes): far above any proof of these circuits.
+pub const MAX_HALO2_PROOF_BYTES: usize = 1 << 20;
+
+/// The layout and `k` of every circuit of a Halo2 round of `batches` batch proofs.
+pub fn halo2_circuits(
+    shape: Shape,
+    config: &RoundConfig,
+    batches: usize,
+    layout: Layout,
+) -> Halo2Circuits {
+    let sizes = level_sizes(batches, config.fan_in);
+    let mut below = batches;
+    let mut aggregation_k = Vec::with_capacity(sizes.len());
+    for (level, &count) in sizes.iter().enumerate() {
+        let top = level + 1 == sizes.len();
+        aggregation_k.push(layout.aggregate_k(shape, config.fan_in.min(below), top));
+        below = count;
+    }
+    Halo2Circuits {
+        layout: layout.name().into(),
+        batch_k: layout.batch_k(shape, config.batch_size),
+        aggregation_k,
+    }
+}
+
+/// How a Halo2 circuit of a round is named in `verifying_keys`.
+pub fn halo2_key_description(
+    layout: Layout,
+    shape: Shape,
+    circuit: &str,
+    size: usize,
+    k: u32,
+) -> String {
+    format!(
+        "{BACKEND_HALO2} {} {circuit}({size}) K={} w={} k={k}",
+        layout.name(),
+        shape.num_assets,
+        shape.balance_bits
+    )
+}
+
+/// The keys of a Halo2 round: the batch circuit's and each aggregation level's.
+pub(crate) struct Halo2Keys {
+    batch: (String, Halo2Verifier),
+    levels: Vec<(String, Halo2Verifier)>,
+}
+
+fn derive(
+    layout: Layout,
+    params: Halo2Params,
+    k: u32,
+    shape: Shape,
+    circuit: CircuitSpec,
+) -> Result<Halo2Verifier, Halo2Error> {
+    with_tuning!(layout, T => match circuit {
+        CircuitSpec::Batch(b) => {
+            Halo2Verifier::new(params, &BatchCircuit::<T>::new(shape, b, None), k, 3)
+        }
+        CircuitSpec::Aggregation { fan_in, top } => {
+            let c = AggregateCircuit::<T>::new(shape, fan_in, top, None);
+            let n = c.num_public();
+            Halo2Verifier::new(params, &c, k, n)
+        }
+    })
+}
+
+#[derive(Clone, Copy)]
+enum CircuitSpec {
+    Batch(usize),
+    Aggregation { fan_in: usize, top: bool },
+}
+
+impl Backend for Halo2Keys {
+    type F = Fp;
+
+    fn open(
+        b: &RoundBundle,
+        cfg: &CheckedConfig<Fp>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self, VerifyError> {
+        let h = b.halo2.as_ref().ok_or_else(|| {
+            VerifyError::Structure(format!(
+                "a {BACKEND_HALO2} bundle needs its `halo2` section (layout and k of every circuit)"
+            ))
+        })?;
+        let layout = Layout::parse(&h.layout).ok_or_else(|| {
+            FormatError::field(
+                "halo2.layout",
+                format!(
+                    "{:?} is not a layout (compact, balanced, throughput)",
+                    h.layout
+                ),
+            )
+        })?;
+        let shape = cfg.shape;
+        let expected = halo2_circuits(shape, &b.config, b.batches.len(), layout);
+        if h.batch_k != expected.batch_k {
+            return Err(FormatError::field(
+                "halo2.batch_k",
+                format!(
+                    "{}: the batch circuit of this round in layout {} has k = {}",
+                    h.batch_k, h.layout, expected.batch_k
+                ),
+            )
+            .into());
+        }
+        if h.aggregation_k != expected.aggregation_k {
+            return Err(FormatError::field(
+                "halo2.aggregation_k",
+                format!(
+                    "{:?}: the aggregation circuits of this round in layout {} have k = {:?}",
+                    h.aggregation_k, h.layout, expected.aggregation_k
+                ),
+            )
+            .into());
+        }
+        let source: &dyn ParamsSource = match opts.halo2_params {
+            Some(s) => s,
+            None => &Generate,
+        };
+        let mut params: HashMap<u32, Halo2Params> = HashMap::new();
+        let mut get = |k: u32| -> Result<Halo2Params, VerifyError> {
+            if let Some(p) = params.get(&k) {
+                return Ok(p.clone());
+            }
+            let p = source
+                .params(k)
+                .map_err(|e| VerifyError::Structure(format!("IPA parameters for k = {k}: {e}")))?;
+            if p.k() != k {
+                return Err(VerifyError::Structure(format!(
+                    "the IPA parameters given for k = {k} are for k = {}",
+                    p.k()
+                )));
+            }
+            params.insert(k, p.clone());
+            Ok(p)
+        };
+        let key_err = |what: String, e: Halo2Error| VerifyError::Key {
+            hash: what,
+            message: e.to_string(),
+        };
+        let mut described = BTreeMap::new();
+        let bsz = b.config.batch_size;
+        let batch = derive(
+            layout,
+            get(h.batch_k)?,
+            h.batch_k,
+            shape,
+            CircuitSpec::Batch(bsz),
+        )
+        .map_err(|e| key_err("batch".into(), e))?;
+        let batch_hash = hex::encode(vk_hash(batch.vk()));
+        described.insert(
+            batch_hash.clone(),
+            halo2_key_description(layout, shape, "batch", bsz, h.batch_k),
+        );
+        let mut levels = Vec::new();
+        let mut below = b.batches.len();
+        for (level, &k) in h.aggregation_k.iter().enumerate() {
+            let top = level + 1 == h.aggregation_k.len();
+            let fan_in = b.config.fan_in.min(below);
+            below = b.aggregations.get(level).map_or(0, Vec::len);
+            let v = derive(
+                layout,
+                get(k)?,
+                k,
+                shape,
+                CircuitSpec::Aggregation { fan_in, top },
+            )
+            .map_err(|e| key_err(format!("aggregation level {}", level + 1), e))?;
+            let hash = hex::encode(vk_hash(v.vk()));
+            let name = if top { "top" } else { "aggregation" };
+            described.insert(
+                hash.clone(),
+                halo2_key_description(layout, shape, name, fan_in, k),
+            );
+            levels.push((hash, v));
+        }
+        if described != b.verifying_keys {
+            let hash = b
+                .verifying_keys
+                .keys()
+                .find(|k| !described.contains_key(*k))
+                .or_else(|| {
+                    described
+                        .keys()
+                        .find(|k| !b.verifying_keys.contains_key(*k))
+                })
+                .cloned()
+                .unwrap_or_default();
+            return Err(VerifyError::Key {
+                hash,
+                message: format!(
+                    "the bundle's verifying_keys do not name exactly the keys of its circuits, which are {described:?}"
+                ),
+            });
+        }
+        if let Some(t) = opts.trusted_keys {
+            if let Some(h) = described.keys().find(|h| !t.contains(*h)) {
+                return Err(VerifyError::Key {
+                    hash: h.clone(),
+                    message: "not among the trusted keys".into(),
+                });
+            }
+        }
+        Ok(Self {
+            batch: (batch_hash, batch),
+            levels,
+        })
+    }
+
+    fn verify(
+        &self,
+        e: &ProofEntry,
+        inputs: &[Fp],
+        circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        let (hash, v) = match circuit {
+            CircuitId::Batch => &self.batch,
+            CircuitId::Aggregation(l) => self.levels.get(l).ok_or_else(|| {
+                VerifyError::Structure(format!("{what}: no aggregation circuit at level {l}"))
+            })?,
+        };
+        if &e.key != hash {
+            return Err(VerifyError::Key {
+                hash: e.key.clone(),
+                message: format!("named by {what}, whose circuit's key is {hash}"),
+            });
+        }
+        let field = format!("{what}.proof");
+        let bytes = hex::decode(&e.proof)
+            .map_err(|err| FormatError::field(&field, format!("not hex: {err}")))?;
+        if bytes.is_empty() || bytes.len() > MAX_HALO2_PROOF_BYTES {
+            return Err(FormatError::field(
+                &field,
+                format!(
+                    "{} bytes; a Halo2 proof has 1 to {MAX_HALO2_PROOF_BYTES}",
+                    bytes.len()
+                ),
+            )
+            .into());
+        }
+        v.verify(inputs, &bytes).map_err(|err| match err {
+            Halo2Error::PublicInputs { expected, got } => VerifyError::Structure(format!(
+                "{what}: {got} public inputs, the circuit has {expected}"
+            )),
+            _ => VerifyError::ProofRejected {
+                proof: what.into(),
+                backend: "Halo2",
+            },
+        })
+    }
+}
