@@ -114,6 +114,13 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Set after the calibration by `--estimate-only`: print sizes and estimates, prove nothing.
+static ESTIMATE_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn estimate_only() -> bool {
+    ESTIMATE_ONLY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Stops the run: a figure of a broken proof, or of a false statement, is worthless.
 fn die(msg: impl std::fmt::Display) -> ! {
     eprintln!("\n*** ABORT: {msg}");
@@ -149,6 +156,7 @@ struct Args {
     verify_reps: usize,
     seed: u64,
     estimates: bool,
+    estimate_only: bool,
 }
 
 const USAGE: &str = "\
@@ -170,6 +178,7 @@ Options (defaults = the sizes of issue 5):
   --verify-reps N      verifications per proof (median reported)         [10]
   --seed S             seed of the balances, ids and blinds              [1]
   --no-estimates       skip the calibration run and the time estimates
+  --estimate-only      print sizes and estimates of the selected cases, prove nothing
 ";
 
 fn parse_args() -> Args {
@@ -189,6 +198,7 @@ fn parse_args() -> Args {
         verify_reps: 10,
         seed: 1,
         estimates: true,
+        estimate_only: false,
     };
     let mut it = std::env::args().skip(1);
     let num = |name: &str, v: Option<String>| -> usize {
@@ -243,12 +253,16 @@ fn parse_args() -> Args {
             "--verify-reps" => a.verify_reps = num("--verify-reps", it.next()).max(1),
             "--seed" => a.seed = num("--seed", it.next()) as u64,
             "--no-estimates" => a.estimates = false,
+            "--estimate-only" => a.estimate_only = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 exit(0)
             }
             other => die(format!("unknown argument {other}\n{USAGE}")),
         }
+    }
+    if a.estimate_only && !a.estimates {
+        die("--estimate-only needs the calibration (drop --no-estimates)");
     }
     if !a.batch.is_power_of_two() || !a.fan_in.is_power_of_two() {
         die("--batch and --fan-in must be powers of two");
@@ -442,6 +456,43 @@ struct Calibration {
     base_rss: f64,
 }
 
+impl Calibration {
+    /// Takes a larger measurement of this run as the new basis, so that the long cases are
+    /// estimated from the largest case measured before them (batch-k4 before batch-k50).
+    fn absorb(&mut self, row: &Row) {
+        if let Some(m) = &row.groth16 {
+            if let Some(n) = m.size_json["constraints"].as_u64() {
+                if n as f64 > self.g_n {
+                    self.g_n = n as f64;
+                    self.g_setup = m.keygen.cpu;
+                    self.g_prove = m.prove.cpu;
+                    if let Some(p) = m.peak_rss_mib {
+                        self.g_rss = (p - self.base_rss).max(1.0);
+                    }
+                }
+            }
+        }
+        if let Some(m) = &row.halo2 {
+            let k = m.size_json["k"].as_u64().unwrap_or(0) as u32;
+            if k > self.h_k {
+                self.h_k = k;
+                self.h_cols = m.size_json["advice_columns"]
+                    .as_f64()
+                    .unwrap_or(self.h_cols);
+                self.h_keygen = m.keygen.cpu;
+                self.h_prove = m.prove.cpu;
+                if let Some(p) = m.peak_rss_mib {
+                    self.h_rss = (p - self.base_rss).max(1.0);
+                }
+                if let Some((s, "generated")) = m.params {
+                    self.h_params = s.cpu;
+                    self.h_params_k = k;
+                }
+            }
+        }
+    }
+}
+
 /// `n log n` scaling from `n0` to `n`.
 fn nlogn(n: f64, n0: f64) -> f64 {
     (n / n0) * (n.max(2.0).log2() / n0.max(2.0).log2())
@@ -466,7 +517,7 @@ fn estimate_groth16(cal: Option<&Calibration>, n: usize, cores: usize) {
         let prove = c.g_prove * r;
         println!(
             "  estimate Groth16 ({n} constraints, scaled n·log n from a {:.0}-constraint \
-             calibration measured now; rough): setup ≈ {} CPU, prove ≈ {} CPU \
+             measurement of this run; rough): setup ≈ {} CPU, prove ≈ {} CPU \
              (wall ≥ CPU / {cores} cores), peak RSS ≈ {:.0} MiB",
             c.g_n,
             fmt_secs(setup),
@@ -487,8 +538,8 @@ fn estimate_halo2(cal: Option<&Calibration>, k: u32, cols: usize, cached: bool, 
             format!("≈ {} CPU", fmt_secs(c.h_params * rp))
         };
         println!(
-            "  estimate Halo2 (k={k}, {cols} advice columns, scaled from a k={} calibration \
-             measured now; rough): Params::new {params}, keygen ≈ {} CPU, prove ≈ {} CPU \
+            "  estimate Halo2 (k={k}, {cols} advice columns, scaled from a k={} measurement \
+             of this run; rough): Params::new {params}, keygen ≈ {} CPU, prove ≈ {} CPU \
              (wall ≥ CPU / {cores} cores), peak RSS ≈ {:.0} MiB",
             c.h_k,
             fmt_secs(c.h_keygen * r),
@@ -499,9 +550,11 @@ fn estimate_halo2(cal: Option<&Calibration>, k: u32, cols: usize, cached: bool, 
     }
 }
 
-/// Groth16: setup on the blank circuit, prove the full one, verify `reps` times.
-fn measure_groth16<C: ConstraintSynthesizer<Fr> + Clone>(
+/// Groth16: setup on the blank circuit (of `n` constraints), prove the full one, verify
+/// `reps` times.
+fn measure_groth16<C: ConstraintSynthesizer<Fr>>(
     label: &str,
+    n: usize,
     blank: C,
     full: C,
     inputs: &[Fr],
@@ -509,7 +562,12 @@ fn measure_groth16<C: ConstraintSynthesizer<Fr> + Clone>(
     seed: u64,
 ) -> Measure {
     let mut rng = StdRng::seed_from_u64(seed);
-    let n = constraints(blank.clone());
+    if estimate_only() {
+        return Measure {
+            size: format!("{n} constraints"),
+            ..Measure::default()
+        };
+    }
     reset_peak_rss();
     let ((pk, vk), keygen) = timed(|| {
         Groth16::<Bn254>::circuit_specific_setup(blank, &mut rng)
@@ -638,6 +696,9 @@ fn measure_halo2<C: Circuit<Fp> + std::fmt::Debug>(
     let size = halo2_size(&blank, k);
     let cached = dir.join(format!("k{k}.bin")).exists();
     estimate_halo2(cal, k, size.advice, cached, cores);
+    if estimate_only() {
+        return Measure::default();
+    }
     reset_peak_rss();
     let (p, params_span, how) = halo2_params(dir, k);
     println!(
@@ -798,6 +859,7 @@ fn batch_row(ctx: &Ctx<'_>, b: usize, k: usize, seed: u64) -> Row {
         };
         let mut m = measure_groth16(
             &label,
+            n,
             blank,
             full,
             &er.public.to_inputs(),
@@ -876,14 +938,15 @@ fn agg_row(ctx: &Ctx<'_>, top: bool, seed: u64) -> Row {
             public: None,
             witness: None,
         };
-        estimate_groth16(ctx.cal.as_ref(), constraints(blank.clone()), ctx.cores);
+        let n = constraints(blank.clone());
+        estimate_groth16(ctx.cal.as_ref(), n, ctx.cores);
         let inputs = er.public.to_inputs();
         let full = AggregateCircuit {
             public: Some(er.public),
             witness: Some(wr),
             ..blank.clone()
         };
-        measure_groth16(&label, blank, full, &inputs, a.verify_reps, seed)
+        measure_groth16(&label, n, blank, full, &inputs, a.verify_reps, seed)
     });
     let halo2 = a.halo2.then(|| {
         use solvency::halo2::AggregateCircuit;
@@ -981,17 +1044,15 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
     println!("  statement checked natively");
     let groth16 = a.groth16.then(|| {
         let blank = KycCircuit::blank();
-        estimate_groth16(
-            ctx.cal.as_ref(),
-            constraints(KycCircuit::blank()),
-            ctx.cores,
-        );
+        let n = constraints(KycCircuit::blank());
+        estimate_groth16(ctx.cal.as_ref(), n, ctx.cores);
         let full = KycCircuit {
             public: Some(public),
             witness: Some(w.clone()),
         };
         measure_groth16(
             &label,
+            n,
             blank,
             full,
             &public.to_inputs(),
@@ -1043,7 +1104,15 @@ fn calibrate(args: &Args) -> Calibration {
         witness: Some(wr),
         ..blank.clone()
     };
-    let g = measure_groth16("calibration", blank, full, &er.public.to_inputs(), 1, 99);
+    let g = measure_groth16(
+        "calibration",
+        g_n as usize,
+        blank,
+        full,
+        &er.public.to_inputs(),
+        1,
+        99,
+    );
     let g_rss = g.peak_rss_mib.unwrap_or(base_rss) - base_rss;
     // Params of a k not used by the cases would pollute the cache: generate in memory.
     let h_params_k = 12;
@@ -1169,7 +1238,8 @@ fn main() {
     }
     println!("cases: {}", cases.join(", "));
     let cal = args.estimates.then(|| calibrate(&args));
-    let ctx = Ctx {
+    ESTIMATE_ONLY.store(args.estimate_only, std::sync::atomic::Ordering::Relaxed);
+    let mut ctx = Ctx {
         args: &args,
         cal,
         cores,
@@ -1189,9 +1259,16 @@ fn main() {
                 batch_row(&ctx, args.batch, k, args.seed)
             }
         };
+        if let Some(c) = ctx.cal.as_mut() {
+            c.absorb(&row);
+        }
         rows.push(row);
     }
     let load_end = load_average();
+    if args.estimate_only {
+        println!("\n--estimate-only: nothing was proven; load average {load_end}");
+        return;
+    }
     print_table(&rows, cores);
     println!(
         "\n{cores} cores; load average {load_start} at start, {load_end} at end; {} total wall",
