@@ -3,13 +3,14 @@
 #   1. constraints per user, batch prove time at B=1024, users/s/core, verify time;
 #   2. a full round of N users x 4 assets through the CLI (wall time, peak memory, sizes).
 # Usage: scripts/bench.sh [N_USERS=65536] [B=1024]. Criterion benches: cargo bench -p assay-benches.
+# Both backends side by side (issue 5's sizes): scripts/figures.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-65536}
 B=${2:-1024}
-cargo build --release -q -p assay-benches --bin figures
+cargo build --release -q -p assay-benches --bin side_by_side
 cargo build --release -q
-./target/release/figures "$B"
+./target/release/side_by_side --batch "$B" --assets 1,4 --only batch --backend groth16 --no-estimates
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

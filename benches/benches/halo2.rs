@@ -2,8 +2,8 @@
 //!
 //! How to run (from the workspace root):
 //! `cargo bench -p assay-benches --bench halo2`
-//! For one-shot figures at B = 1024 (K = 4 or 50), use the example:
-//! `cargo run --release -p assay-benches --example halo2_figures -- 1024 4 balanced`.
+//! For one-shot figures at B = 1024 (K = 4 or 50), side by side with Groth16, use
+//! `scripts/figures.sh` (the `side_by_side` binary; `--only batch-k4 --backend halo2`).
 //! Parameters come from `Params::new(k)` (deterministic); proving randomness is seeded.
 
 use assay_circuits::{

@@ -2,7 +2,7 @@
 //!
 //! How to run: `cargo bench -p assay-benches --bench solvency` (minutes; sizes kept small so a
 //! run fits a laptop). The figures at B = 1024 and the full-round numbers come from
-//! `scripts/bench.sh`, which runs `cargo run --release -p assay-benches --bin figures`.
+//! `scripts/bench.sh` and `scripts/figures.sh` (the `side_by_side` binary).
 
 use ark_bn254::Bn254;
 use ark_groth16::Groth16;

@@ -47,3 +47,26 @@ pub fn constraints<C: ConstraintSynthesizer<Fr>>(c: C) -> usize {
         .map(|_| cs.num_constraints())
         .unwrap_or(0)
 }
+
+/// The R1CS constraints of one Poseidon hash of `arity` inputs (tagged with `tag` if given).
+pub fn constraints_of_hash(arity: usize, tag: Option<&str>) -> usize {
+    use ark_r1cs_std::{alloc::AllocVar, fields::fp::FpVar};
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    let v: Vec<FpVar<Fr>> = (0..arity)
+        .map(|i| FpVar::new_witness(cs.clone(), || Ok(Fr::from(i as u64 + 1))).expect("alloc"))
+        .collect();
+    let _ = match tag {
+        Some(t) => assay_circuits::poseidon::constraints::hash_tagged_var(t, &v).expect("hash"),
+        None => assay_circuits::poseidon::constraints::hash_var(&v).expect("hash"),
+    };
+    cs.num_constraints()
+}
+
+/// The floor of a batch's R1CS cost per user with `k` assets of width `w`: `w + 1` per balance
+/// (range check), the leaf hash, and the leaf's share of the tree (one node hash). Measured by
+/// synthesizing those gadgets, not assumed.
+pub fn constraints_floor_per_user(k: usize, w: usize) -> usize {
+    let leaf = constraints_of_hash(k + 1, Some(assay_circuits::tags::TAG_LEAF));
+    let node = constraints_of_hash(2, None);
+    k * (w + 1) + leaf + node
+}
