@@ -56,6 +56,7 @@ impl HolderFile {
         let mut b = zeroize::Zeroizing::new([0u8; 31]);
         getrandom::fill(b.as_mut()).map_err(|e| KycError::Random(e.to_string()))?;
         let sk = <Fr as PrimeField>::from_be_bytes_mod_order(b.as_ref());
+        #[cfg_attr(not(feature = "halo2"), allow(unused_mut))]
         let mut h = Self {
             version: KYC_FORMAT_VERSION,
             secret: fr_to_string(&sk),
