@@ -333,3 +333,96 @@ fn verify_groth16(
     }
     Ok(verified(proof, epoch, issuer, policy, challenge, &inputs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use formats::{KycPublicInputs, KYC_FORMAT_VERSION};
+
+    fn docs(backend: &str) -> (KycProof, Epoch, IssuerPublic, Policy, Challenge) {
+        let s = String::new;
+        let proof = KycProof {
+            version: KYC_FORMAT_VERSION,
+            backend: backend.into(),
+            vk_hash: s(),
+            issuer_id: s(),
+            epoch: 0,
+            policy: s(),
+            public_inputs: KycPublicInputs {
+                registry_root: "1".into(),
+                policy_root: "2".into(),
+                today: 0,
+                scope: "bank-a".into(),
+                challenge: "00".repeat(31),
+                nullifier: "3".into(),
+            },
+            proof: "00".into(),
+        };
+        let epoch = Epoch {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: s(),
+            epoch: 0,
+            root: "1".into(),
+            root_halo2: None,
+            time: s(),
+            prev_epoch_hash: None,
+            signature: s(),
+        };
+        let issuer = IssuerPublic {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: s(),
+            public_key: s(),
+            verifying_key: s(),
+            vk_hash: s(),
+        };
+        let policy = Policy {
+            version: KYC_FORMAT_VERSION,
+            name: "p".into(),
+            note: None,
+            countries: vec![],
+            regions: vec![],
+            max_epoch_age_seconds: 1,
+        };
+        let challenge = Challenge {
+            version: KYC_FORMAT_VERSION,
+            scope: "bank-a".into(),
+            nonce: "00".repeat(31),
+            issued_at: s(),
+            expires_at: s(),
+        };
+        (proof, epoch, issuer, policy, challenge)
+    }
+
+    #[test]
+    fn unknown_backend_is_bad_input() {
+        let (p, e, i, pol, c) = docs("plonk-kzg");
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("plonk-kzg"), "{err}");
+    }
+
+    /// The wasm build (feature `halo2` off) answers with a reason, not a panic.
+    #[cfg(not(feature = "halo2"))]
+    #[test]
+    fn halo2_proofs_are_refused_by_a_build_without_halo2() {
+        let (p, e, i, pol, c) = docs(formats::BACKEND_HALO2);
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backend halo2-ipa-pasta is not supported by this build"
+        );
+        assert!(!err.is_bad_input());
+    }
+
+    /// A Halo2 presentation relabelled as Groth16 is refused by name before its bytes are
+    /// read as a Groth16 proof.
+    #[test]
+    fn halo2_root_under_a_groth16_label_is_a_backend_mismatch() {
+        let (mut p, mut e, i, pol, c) = docs(BACKEND_GROTH16);
+        e.root_halo2 = Some("1".into());
+        p.public_inputs.registry_root = "1".into();
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert!(matches!(err, KycVerifyError::Backend(_)), "{err}");
+        assert!(err.to_string().contains("labelled groth16-bn254"), "{err}");
+    }
+}
