@@ -259,3 +259,154 @@ fn kyc_flow_and_exit_codes() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrong passphrase"));
 }
+
+#[test]
+fn kyc_halo2_flow_replay_and_relabelled_proof() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
+    let policy = policy.to_str().unwrap();
+    ok(assay(d, &["kyc", "issuer", "init", "--dir", "iss"]));
+    let out = ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
+    assert!(out.contains("halo2 commitment:"), "{out}");
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
+    let hid = holder["commitment"].as_str().unwrap();
+    let hid2 = holder["commitment_halo2"].as_str().unwrap();
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "issue",
+            "--issuer",
+            "iss",
+            "--holder-commitment",
+            hid,
+            "--holder-commitment-halo2",
+            hid2,
+            "--country",
+            "UA",
+            "--region",
+            "UA-30",
+            "--expires",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            "cred.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss",
+            "--out",
+            "epoch.json",
+            "--leaves",
+            "leaves.json",
+        ],
+    ));
+    let epoch: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("epoch.json")).unwrap()).unwrap();
+    assert!(epoch["root_halo2"].is_string());
+    // The holder computes both paths from the published leaves.
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "path",
+            "--leaves",
+            "leaves.json",
+            "--serial",
+            "0",
+            "--out",
+            "path.json",
+        ],
+    ));
+    let challenge = |out: &str| {
+        ok(assay(
+            d,
+            &["kyc", "challenge", "--scope", "bank-a", "--out", out],
+        ))
+    };
+    challenge("ch.json");
+    challenge("ch2.json");
+    let prove = |backend: &str, ch: &str, out: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "prove",
+                "--holder",
+                "holder.json",
+                "--credential",
+                "cred.json",
+                "--path",
+                "path.json",
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                policy,
+                "--challenge",
+                ch,
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--backend",
+                backend,
+                "--out",
+                out,
+            ],
+        )
+    };
+    ok(prove("halo2", "ch.json", "proof.json"));
+    assert!(d.join("iss/keys").join("halo2-params-k11.bin").exists());
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
+    assert_eq!(p["backend"], "halo2-ipa-pasta");
+    let verify = |proof: &str, ch: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "verify",
+                proof,
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                policy,
+                "--challenge",
+                ch,
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--json",
+            ],
+        )
+    };
+    let v: serde_json::Value = serde_json::from_str(&ok(verify("proof.json", "ch.json"))).unwrap();
+    assert_eq!(v["valid"], true);
+    // Replay: the challenge is spent.
+    let o = verify("proof.json", "ch.json");
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("used already"));
+    // A Groth16 proof relabelled as Halo2: refused, naming the mismatch; the challenge stays.
+    ok(prove("groth16", "ch2.json", "g.json"));
+    let mut g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("g.json")).unwrap()).unwrap();
+    g["backend"] = "halo2-ipa-pasta".into();
+    std::fs::write(d.join("g-as-h.json"), g.to_string()).unwrap();
+    let o = verify("g-as-h.json", "ch2.json");
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("backend mismatch") && reason.contains("groth16-bn254"),
+        "{reason}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(verify("g.json", "ch2.json"))).unwrap();
+    assert_eq!(v["valid"], true);
+    // An unknown backend is bad input.
+    let o = prove("plonk", "ch2.json", "x.json");
+    assert_eq!(code(&o), 2);
+}

@@ -7,6 +7,7 @@ use super::{verdict, Failure};
 use assay_circuits::{kyc::jurisdiction::Jurisdiction, Fr};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
+    halo2::KycHalo2Prover,
     holder::{self, HolderFile, ProveInputs},
     issuer::Issuer,
     keys, now_unix, read_doc,
@@ -16,7 +17,7 @@ use assay_prover::kyc::{
 use assay_verifier::kyc::{
     formats::{
         parse_fr, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
-        RegistryPath,
+        RegistryPath, BACKEND_GROTH16, BACKEND_HALO2,
     },
     time, verify,
 };
@@ -86,6 +87,10 @@ pub struct IssueArgs {
     /// The holder's commitment (decimal, or hex with 0x).
     #[arg(long)]
     holder_commitment: String,
+    /// The holder's Halo2 commitment (decimal, printed by `holder init`): the credential then
+    /// also enters the Halo2 registry, so the holder can prove with `--backend halo2`.
+    #[arg(long)]
+    holder_commitment_halo2: Option<String>,
     /// ISO 3166-1 alpha-2 country (`UA`).
     #[arg(long)]
     country: String,
@@ -191,6 +196,10 @@ pub struct ProveArgs {
     /// ISSUER_PUBLIC.json: picks the proving key by its verifying-key hash.
     #[arg(long)]
     issuer_key: Option<PathBuf>,
+    /// The proof system: `groth16` (BN254, the issuer's keys) or `halo2` (IPA over Pasta, no
+    /// setup; its parameters are cached in the keys folder as `halo2-params-k<K>.bin`).
+    #[arg(long, default_value = "groth16")]
+    backend: String,
 }
 
 /// `assay kyc verify`.
@@ -213,6 +222,10 @@ pub struct VerifyArgs {
     /// The relying party's challenge store (SQLite): the nonce is spent on success.
     #[arg(long, default_value = DEFAULT_STORE)]
     store: PathBuf,
+    /// Where the Halo2 parameters are cached for Halo2 proofs (default: `keys/` beside
+    /// --issuer-key; if it cannot be written they are generated in memory).
+    #[arg(long)]
+    keys: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -276,6 +289,9 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 out.display()
             );
             println!("commitment: {}", h.commitment);
+            if let Some(c) = &h.commitment_halo2 {
+                println!("halo2 commitment: {c}");
+            }
             Ok(())
         }
         KycCommand::Issue(a) => {
@@ -288,7 +304,13 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 .map_err(|_| Failure::Input("--expires: before 1970".into()))?;
             let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
             let cred = issuer
-                .issue(hid, jur, expiry_day, now_unix())
+                .issue_both(
+                    hid,
+                    a.holder_commitment_halo2.as_deref(),
+                    jur,
+                    expiry_day,
+                    now_unix(),
+                )
                 .map_err(input)?;
             write_doc(&a.out, &cred).map_err(input)?;
             println!(
@@ -413,26 +435,34 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
             ))
         }
     };
-    let vk_hash = match &issuer {
-        Some(i) => i.vk_hash.clone(),
-        None => find_single_pk(&keys_dir)?,
+    let inputs = ProveInputs {
+        holder: &holder,
+        credential: &credential,
+        path: &path,
+        epoch: &epoch,
+        policy: &policy,
+        challenge: &challenge,
     };
-    let pk = keys::load_proving_key(&keys_dir, &vk_hash).map_err(input)?;
     let start = std::time::Instant::now();
-    let proof = holder::prove(
-        &ProveInputs {
-            holder: &holder,
-            credential: &credential,
-            path: &path,
-            epoch: &epoch,
-            policy: &policy,
-            challenge: &challenge,
-        },
-        issuer.as_ref(),
-        &pk,
-        now_unix(),
-    )
-    .map_err(input)?;
+    let proof = match a.backend.as_str() {
+        "groth16" | BACKEND_GROTH16 => {
+            let vk_hash = match &issuer {
+                Some(i) => i.vk_hash.clone(),
+                None => find_single_pk(&keys_dir)?,
+            };
+            let pk = keys::load_proving_key(&keys_dir, &vk_hash).map_err(input)?;
+            holder::prove(&inputs, issuer.as_ref(), &pk, now_unix()).map_err(input)?
+        }
+        "halo2" | BACKEND_HALO2 => {
+            let prover = KycHalo2Prover::from_cache(&keys_dir).map_err(input)?;
+            assay_prover::kyc::halo2::prove(&inputs, &prover, now_unix()).map_err(input)?
+        }
+        other => {
+            return Err(Failure::Input(format!(
+                "--backend: `{other}` is not a backend (groth16 or halo2)"
+            )))
+        }
+    };
     write_doc(&a.out, &proof).map_err(input)?;
     println!(
         "proof for scope `{}` under policy `{}` written to {} ({:.2} s)",
@@ -442,6 +472,34 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Verifies with the backend the proof names; Halo2 parameters come from the keys folder's
+/// cache (written on first use) or, if it cannot be used, from memory.
+fn verify_any(
+    a: &VerifyArgs,
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    now: i64,
+) -> Result<assay_verifier::kyc::VerifiedPresentation, assay_verifier::kyc::KycVerifyError> {
+    if proof.backend == BACKEND_HALO2 {
+        let dir = match &a.keys {
+            Some(k) => k.clone(),
+            None => a.issuer_key.parent().unwrap_or(Path::new(".")).join("keys"),
+        };
+        let k = assay_verifier::kyc::halo2::kyc_k();
+        if let Ok(params) = assay_prover::kyc::halo2::load_or_create_params(&dir, k) {
+            if let Ok(v) = assay_verifier::kyc::halo2::kyc_verifier(params) {
+                return assay_verifier::kyc::halo2::verify_with(
+                    proof, epoch, issuer, policy, challenge, now, &v,
+                );
+            }
+        }
+    }
+    verify(proof, epoch, issuer, policy, challenge, now)
 }
 
 fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
@@ -455,7 +513,7 @@ fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
     let result: Result<assay_verifier::kyc::VerifiedPresentation, String> =
         match store.check(&challenge, now) {
             Err(m) => Err(format!("challenge: {m}")),
-            Ok(()) => match verify(&proof, &epoch, &issuer, &policy, &challenge, now) {
+            Ok(()) => match verify_any(&a, &proof, &epoch, &issuer, &policy, &challenge, now) {
                 Err(e) if e.is_bad_input() => {
                     return Err(Failure::Input(format!("{}: {e}", a.proof.display())))
                 }

@@ -28,9 +28,11 @@ pub mod constraints;
 pub mod jurisdiction;
 pub mod policy;
 
-use crate::{encoding, merkle, poseidon, range, tags, Fr};
-use ark_ff::{PrimeField, Zero};
+use crate::{encoding, merkle, tags, Fr, StatementField};
 use policy::NonMembership;
+
+#[cfg(feature = "halo2")]
+pub mod halo2;
 
 /// Depth of the issuer registry: serials are below `2^32`.
 pub const REGISTRY_DEPTH: usize = 32;
@@ -52,33 +54,51 @@ pub const IN_NULLIFIER: usize = 5;
 /// The number of public inputs.
 pub const NUM_PUBLIC_INPUTS: usize = 6;
 
-/// `hid = H(TAG_HOLDER, sk, 0)`: the holder's public commitment.
-pub fn holder_commitment(sk: Fr) -> Fr {
-    poseidon::hash_tagged(tags::TAG_HOLDER, &[sk, Fr::zero()])
+/// `hid = H(TAG_HOLDER, sk, 0)`: the holder's public commitment (with `F`'s hash).
+pub fn holder_commitment<F: StatementField>(sk: F) -> F {
+    F::hash_tagged(tags::TAG_HOLDER, &[sk, F::zero()])
 }
 
 /// `cred = H(TAG_CRED, hid, J, expiry_day, serial)`.
-pub fn credential(hid: Fr, j: Fr, expiry_day: Fr, serial: Fr) -> Fr {
-    poseidon::hash_tagged(tags::TAG_CRED, &[hid, j, expiry_day, serial])
+pub fn credential<F: StatementField>(hid: F, j: F, expiry_day: F, serial: F) -> F {
+    F::hash_tagged(tags::TAG_CRED, &[hid, j, expiry_day, serial])
 }
 
 /// `nf = H(TAG_NULL, sk, scope)`.
-pub fn nullifier(sk: Fr, scope: Fr) -> Fr {
-    poseidon::hash_tagged(tags::TAG_NULL, &[sk, scope])
+pub fn nullifier<F: StatementField>(sk: F, scope: F) -> F {
+    F::hash_tagged(tags::TAG_NULL, &[sk, scope])
 }
 
 /// The field image of a relying party's scope name ([`encoding::hash_to_field`] of its UTF-8
-/// bytes).
+/// bytes) on BN254.
 ///
 /// # Errors
 /// [`encoding::TooLong`] above 256 bytes.
 pub fn scope_to_field(scope: &str) -> Result<Fr, encoding::TooLong> {
-    encoding::hash_to_field(scope.as_bytes())
+    scope_to_field_in(scope)
 }
 
-/// The field image of a 31-byte challenge nonce (big-endian; below `2^248 < p`).
+/// [`scope_to_field`] over any statement field, with its hash.
+///
+/// # Errors
+/// [`encoding::TooLong`] above 256 bytes.
+pub fn scope_to_field_in<F: StatementField>(scope: &str) -> Result<F, encoding::TooLong> {
+    encoding::hash_to_field_in(scope.as_bytes())
+}
+
+/// The field image of a 31-byte challenge nonce on BN254 (big-endian; below `2^248 < p`).
 pub fn challenge_to_field(nonce: &[u8; 31]) -> Fr {
-    Fr::from_be_bytes_mod_order(nonce)
+    challenge_to_field_in(nonce)
+}
+
+/// [`challenge_to_field`] over any statement field: the same integer below `2^248`.
+pub fn challenge_to_field_in<F: StatementField>(nonce: &[u8; 31]) -> F {
+    F::from_be31(nonce)
+}
+
+/// The element of a `u64` (days, serials, packed jurisdictions, policy keys).
+fn fe<F: StatementField>(v: u64) -> F {
+    F::from_u128(v.into())
 }
 
 /// Why a KYC witness does not satisfy the statement (caught natively, before proving).
@@ -112,28 +132,28 @@ pub enum KycStatementError {
 
 /// The public inputs of a KYC proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KycPublic {
+pub struct KycPublic<F: StatementField = Fr> {
     /// `R`, the registry root of the epoch.
-    pub registry_root: Fr,
+    pub registry_root: F,
     /// `P`, the policy root.
-    pub policy_root: Fr,
+    pub policy_root: F,
     /// `today`, in UTC days.
     pub today: u64,
     /// `scope`, the relying party's id ([`scope_to_field`]).
-    pub scope: Fr,
+    pub scope: F,
     /// `challenge` ([`challenge_to_field`]).
-    pub challenge: Fr,
+    pub challenge: F,
     /// `nf`.
-    pub nullifier: Fr,
+    pub nullifier: F,
 }
 
-impl KycPublic {
+impl<F: StatementField> KycPublic<F> {
     /// The public inputs in circuit order (`IN_*`).
-    pub fn to_inputs(&self) -> Vec<Fr> {
+    pub fn to_inputs(&self) -> Vec<F> {
         vec![
             self.registry_root,
             self.policy_root,
-            Fr::from(self.today),
+            fe(self.today),
             self.scope,
             self.challenge,
             self.nullifier,
@@ -143,20 +163,21 @@ impl KycPublic {
 
 /// What the relying party fixes: the day, its scope and its challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KycContext {
+pub struct KycContext<F: StatementField = Fr> {
     /// Today, in UTC days.
     pub today: u64,
     /// The relying party's scope.
-    pub scope: Fr,
+    pub scope: F,
     /// The single-use challenge.
-    pub challenge: Fr,
+    pub challenge: F,
 }
 
-/// The holder's private witness.
+/// The holder's private witness over the field `F` of a backend (`sk` is one secret: the
+/// same 31-byte integer on every backend).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KycWitness {
+pub struct KycWitness<F: StatementField = Fr> {
     /// `sk`.
-    pub sk: Fr,
+    pub sk: F,
     /// `J` (see [`jurisdiction`]).
     pub jurisdiction: u64,
     /// The credential's expiry day.
@@ -164,32 +185,32 @@ pub struct KycWitness {
     /// The credential's serial (its registry leaf index).
     pub serial: u64,
     /// The registry siblings from the leaf up ([`REGISTRY_DEPTH`] of them).
-    pub registry_path: Vec<Fr>,
+    pub registry_path: Vec<F>,
     /// Non-membership of `x_e = 4·J + 1`.
-    pub exact: NonMembership,
+    pub exact: NonMembership<F>,
     /// Non-membership of `x_w = 4·C + 2`.
-    pub whole: NonMembership,
+    pub whole: NonMembership<F>,
 }
 
-impl KycWitness {
+impl<F: StatementField> KycWitness<F> {
     /// `x_e = 4·J + 1` (as the circuit computes it, modulo `p`).
-    pub fn exact_key(&self) -> Fr {
-        Fr::from(4u64) * Fr::from(self.jurisdiction) + Fr::from(jurisdiction::TAG_EXACT)
+    pub fn exact_key(&self) -> F {
+        F::from_u128(4) * fe(self.jurisdiction) + fe(jurisdiction::TAG_EXACT)
     }
 
     /// `x_w = 4·C + 2` with `C = J - (J mod 2^24)`.
-    pub fn whole_key(&self) -> Fr {
+    pub fn whole_key(&self) -> F {
         let c = self.jurisdiction - (self.jurisdiction & ((1 << jurisdiction::SUFFIX_BITS) - 1));
-        Fr::from(4u64) * Fr::from(c) + Fr::from(jurisdiction::TAG_WHOLE)
+        F::from_u128(4) * fe(c) + fe(jurisdiction::TAG_WHOLE)
     }
 
     /// `cred` of this witness.
-    pub fn credential(&self) -> Fr {
+    pub fn credential(&self) -> F {
         credential(
             holder_commitment(self.sk),
-            Fr::from(self.jurisdiction),
-            Fr::from(self.expiry_day),
-            Fr::from(self.serial),
+            fe(self.jurisdiction),
+            fe(self.expiry_day),
+            fe(self.serial),
         )
     }
 
@@ -198,7 +219,7 @@ impl KycWitness {
     ///
     /// # Errors
     /// The first violated condition.
-    pub fn evaluate(&self, ctx: &KycContext) -> Result<KycPublic, KycStatementError> {
+    pub fn evaluate(&self, ctx: &KycContext<F>) -> Result<KycPublic<F>, KycStatementError> {
         if self.jurisdiction >= 1 << jurisdiction::J_BITS {
             return Err(KycStatementError::Jurisdiction);
         }
@@ -232,14 +253,14 @@ impl KycWitness {
         if policy_root_of(&self.whole) != public.policy_root {
             return Err(KycStatementError::PolicyRoot);
         }
-        debug_assert!(range::fits(&Fr::from(j), jurisdiction::J_BITS));
+        debug_assert!(fe::<F>(j).fits(jurisdiction::J_BITS));
         Ok(public)
     }
 
     /// The public inputs this witness hashes to, without checking anything: what a malicious
     /// prover would claim (the policy root is the one the `exact` path leads to). Use
     /// [`Self::evaluate`] for anything but tests of attacks.
-    pub fn evaluate_unchecked(&self, ctx: &KycContext) -> KycPublic {
+    pub fn evaluate_unchecked(&self, ctx: &KycContext<F>) -> KycPublic<F> {
         KycPublic {
             registry_root: merkle::root_from_path(
                 self.credential(),
@@ -256,61 +277,51 @@ impl KycWitness {
 }
 
 /// The root a policy leaf and its path lead to.
-pub fn policy_root_of(nm: &NonMembership) -> Fr {
+pub fn policy_root_of<F: StatementField>(nm: &NonMembership<F>) -> F {
     merkle::root_from_path(
-        policy::policy_leaf(Fr::from(nm.low), Fr::from(nm.next)),
+        policy::policy_leaf(fe(nm.low), fe(nm.next)),
         nm.index,
         &nm.siblings,
     )
 }
 
-/// The issuer's registry, natively: a sparse Poseidon Merkle tree of depth
+/// The issuer's registry, natively: a sparse Merkle tree over `F` (with `F`'s hash) of depth
 /// [`REGISTRY_DEPTH`] whose leaf `i` is credential `i` (or `0`: never issued or revoked).
 ///
 /// Only the non-empty prefix of each level is stored; empty subtrees share precomputed roots,
 /// so `n` credentials cost about `2n + 32` hashes to build.
 #[derive(Debug, Clone)]
-pub struct Registry {
-    levels: Vec<Vec<Fr>>,
+pub struct Registry<F: StatementField = Fr> {
+    levels: Vec<Vec<F>>,
+    zeros: Vec<F>,
 }
 
-fn registry_empty_roots() -> &'static [Fr; REGISTRY_DEPTH + 1] {
-    static Z: std::sync::OnceLock<[Fr; REGISTRY_DEPTH + 1]> = std::sync::OnceLock::new();
-    Z.get_or_init(|| {
-        let mut z = [Fr::zero(); REGISTRY_DEPTH + 1];
-        for h in 0..REGISTRY_DEPTH {
-            z[h + 1] = merkle::node(z[h], z[h]);
-        }
-        z
-    })
-}
-
-impl Registry {
+impl<F: StatementField> Registry<F> {
     /// The registry whose leaves are `leaves` (index = serial), the rest empty.
-    pub fn new(leaves: Vec<Fr>) -> Self {
-        let z = registry_empty_roots();
+    pub fn new(leaves: Vec<F>) -> Self {
+        let z = policy::empty_roots::<F>(REGISTRY_DEPTH);
         let mut levels = vec![leaves];
         for h in 0..REGISTRY_DEPTH {
-            let next: Vec<Fr> = levels[h]
+            let next: Vec<F> = levels[h]
                 .chunks(2)
                 .map(|p| merkle::node(p[0], p.get(1).copied().unwrap_or(z[h])))
                 .collect();
             levels.push(next);
         }
-        Self { levels }
+        Self { levels, zeros: z }
     }
 
     /// The root (of the empty tree if there are no leaves).
-    pub fn root(&self) -> Fr {
+    pub fn root(&self) -> F {
         self.levels[REGISTRY_DEPTH]
             .first()
             .copied()
-            .unwrap_or(registry_empty_roots()[REGISTRY_DEPTH])
+            .unwrap_or(self.zeros[REGISTRY_DEPTH])
     }
 
     /// The [`REGISTRY_DEPTH`] siblings of leaf `serial`.
-    pub fn path(&self, serial: u64) -> Vec<Fr> {
-        let z = registry_empty_roots();
+    pub fn path(&self, serial: u64) -> Vec<F> {
+        let z = &self.zeros;
         let mut i = serial as usize;
         let mut out = Vec::with_capacity(REGISTRY_DEPTH);
         for (h, level) in self.levels[..REGISTRY_DEPTH].iter().enumerate() {
@@ -321,7 +332,7 @@ impl Registry {
     }
 
     /// The leaf at `serial` (`0` if empty).
-    pub fn leaf(&self, serial: u64) -> Fr {
+    pub fn leaf(&self, serial: u64) -> F {
         self.levels[0]
             .get(serial as usize)
             .copied()
@@ -343,15 +354,13 @@ mod tests {
             assert_eq!(merkle::root_from_path(*l, i as u64, &p), r.root());
         }
         let mut revoked = leaves.clone();
-        revoked[2] = Fr::zero();
+        revoked[2] = Fr::from(0u64);
         assert_ne!(Registry::new(revoked).root(), r.root());
+        let empty = Registry::<Fr>::new(vec![]).root();
         assert_eq!(
-            Registry::new(vec![]).root(),
-            registry_empty_roots()[REGISTRY_DEPTH]
+            empty,
+            policy::empty_roots::<Fr>(REGISTRY_DEPTH)[REGISTRY_DEPTH]
         );
-        assert_eq!(
-            Registry::new(vec![Fr::zero()]).root(),
-            Registry::new(vec![]).root()
-        );
+        assert_eq!(Registry::new(vec![Fr::from(0u64)]).root(), empty);
     }
 }

@@ -19,8 +19,7 @@
 //! shared), so every ISO 3166-2 subdivision at once (~5,400 keys) builds in well under a second.
 
 use super::jurisdiction::{Jurisdiction, KEY_BITS};
-use crate::{merkle, poseidon, tags, Fr};
-use ark_ff::Zero;
+use crate::{merkle, tags, Fr, StatementField};
 
 /// Depth of the policy tree: up to `2^16 - 1` keys.
 pub const POLICY_DEPTH: usize = 16;
@@ -45,20 +44,18 @@ pub enum PolicyError {
 }
 
 /// `H(TAG_POLICY, low, next)`.
-pub fn policy_leaf(low: Fr, next: Fr) -> Fr {
-    poseidon::hash_tagged(tags::TAG_POLICY, &[low, next])
+pub fn policy_leaf<F: StatementField>(low: F, next: F) -> F {
+    F::hash_tagged(tags::TAG_POLICY, &[low, next])
 }
 
-/// The roots of empty subtrees: `z_0 = 0`, `z_{h+1} = H(z_h, z_h)`.
-fn empty_roots() -> &'static [Fr; POLICY_DEPTH + 1] {
-    static Z: std::sync::OnceLock<[Fr; POLICY_DEPTH + 1]> = std::sync::OnceLock::new();
-    Z.get_or_init(|| {
-        let mut z = [Fr::zero(); POLICY_DEPTH + 1];
-        for h in 0..POLICY_DEPTH {
-            z[h + 1] = merkle::node(z[h], z[h]);
-        }
-        z
-    })
+/// The roots of empty subtrees of height `0..=depth`: `z_0 = 0`, `z_{h+1} = H(z_h, z_h)`.
+pub(crate) fn empty_roots<F: StatementField>(depth: usize) -> Vec<F> {
+    let mut z = Vec::with_capacity(depth + 1);
+    z.push(F::zero());
+    for h in 0..depth {
+        z.push(merkle::node(z[h], z[h]));
+    }
+    z
 }
 
 /// The policy keys of a list of restricted jurisdictions (see [`super::jurisdiction`]): a
@@ -79,18 +76,21 @@ pub fn keys_of(restricted: &[Jurisdiction]) -> Vec<u64> {
     keys
 }
 
-/// A built policy tree.
+/// A built policy tree over the field `F` of a backend (the keys are the same integers on
+/// every backend; the leaves, nodes and root are `F`'s hashes).
 #[derive(Debug, Clone)]
-pub struct PolicyTree {
+pub struct PolicyTree<F: StatementField = Fr> {
     /// The sorted keys with both sentinels.
     keys: Vec<u64>,
     /// The non-empty prefix of every level, leaves first; the last level is `[root]`.
-    levels: Vec<Vec<Fr>>,
+    levels: Vec<Vec<F>>,
+    /// The roots of empty subtrees, by height.
+    zeros: Vec<F>,
 }
 
 /// A witness that `key` is not in the policy: the neighbouring pair around it and its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NonMembership {
+pub struct NonMembership<F: StatementField = Fr> {
     /// The largest listed key below `key`.
     pub low: u64,
     /// The smallest listed key above `key`.
@@ -98,17 +98,20 @@ pub struct NonMembership {
     /// The leaf index of the pair `(low, next)`.
     pub index: u64,
     /// The [`POLICY_DEPTH`] siblings from the leaf up.
-    pub siblings: Vec<Fr>,
+    pub siblings: Vec<F>,
 }
 
-impl NonMembership {
+impl<F: StatementField> NonMembership<F> {
     /// Native check against a root: `low < key < next` and the pair is a leaf of `root`.
-    pub fn check(&self, key: u64, root: Fr) -> bool {
+    pub fn check(&self, key: u64, root: F) -> bool {
         self.low < key
             && key < self.next
             && self.siblings.len() == POLICY_DEPTH
             && merkle::root_from_path(
-                policy_leaf(Fr::from(self.low), Fr::from(self.next)),
+                policy_leaf(
+                    F::from_u128(self.low.into()),
+                    F::from_u128(self.next.into()),
+                ),
                 self.index,
                 &self.siblings,
             ) == root
@@ -116,20 +119,38 @@ impl NonMembership {
 }
 
 impl PolicyTree {
-    /// Builds the tree of `restricted` jurisdictions.
+    /// Builds the BN254 tree of `restricted` jurisdictions (see [`Self::from_jurisdictions_in`]).
     ///
     /// # Errors
     /// [`PolicyError::TooLarge`].
     pub fn from_jurisdictions(restricted: &[Jurisdiction]) -> Result<Self, PolicyError> {
-        Self::from_keys(keys_of(restricted))
+        Self::from_jurisdictions_in(restricted)
     }
 
-    /// Builds the tree of raw keys (sorted and deduplicated here).
+    /// Builds the BN254 tree of raw keys (see [`Self::from_keys_in`]).
+    ///
+    /// # Errors
+    /// As [`Self::from_keys_in`].
+    pub fn from_keys(keys: Vec<u64>) -> Result<Self, PolicyError> {
+        Self::from_keys_in(keys)
+    }
+}
+
+impl<F: StatementField> PolicyTree<F> {
+    /// Builds the tree of `restricted` jurisdictions over `F`.
+    ///
+    /// # Errors
+    /// [`PolicyError::TooLarge`].
+    pub fn from_jurisdictions_in(restricted: &[Jurisdiction]) -> Result<Self, PolicyError> {
+        Self::from_keys_in(keys_of(restricted))
+    }
+
+    /// Builds the tree of raw keys over `F` (sorted and deduplicated here).
     ///
     /// # Errors
     /// [`PolicyError::KeyRange`] for a key not strictly between the sentinels,
     /// [`PolicyError::TooLarge`].
-    pub fn from_keys(mut keys: Vec<u64>) -> Result<Self, PolicyError> {
+    pub fn from_keys_in(mut keys: Vec<u64>) -> Result<Self, PolicyError> {
         keys.sort_unstable();
         keys.dedup();
         if let Some(k) = keys.iter().find(|k| **k == KEY_MIN || **k >= KEY_MAX) {
@@ -142,25 +163,29 @@ impl PolicyTree {
         all.push(KEY_MIN);
         all.extend(keys);
         all.push(KEY_MAX);
-        let leaves: Vec<Fr> = all
+        let leaves: Vec<F> = all
             .windows(2)
-            .map(|w| policy_leaf(Fr::from(w[0]), Fr::from(w[1])))
+            .map(|w| policy_leaf(F::from_u128(w[0].into()), F::from_u128(w[1].into())))
             .collect();
-        let z = empty_roots();
+        let z = empty_roots::<F>(POLICY_DEPTH);
         let mut levels = vec![leaves];
         for h in 0..POLICY_DEPTH {
             let cur = &levels[h];
-            let next: Vec<Fr> = cur
+            let next: Vec<F> = cur
                 .chunks(2)
                 .map(|p| merkle::node(p[0], p.get(1).copied().unwrap_or(z[h])))
                 .collect();
             levels.push(next);
         }
-        Ok(Self { keys: all, levels })
+        Ok(Self {
+            keys: all,
+            levels,
+            zeros: z,
+        })
     }
 
     /// The policy root.
-    pub fn root(&self) -> Fr {
+    pub fn root(&self) -> F {
         self.levels[POLICY_DEPTH][0]
     }
 
@@ -180,11 +205,11 @@ impl PolicyTree {
     }
 
     /// The leaf `(k_i, k_{i+1})` and its path, for any `i` (used to build attacks in tests).
-    pub fn pair(&self, index: usize) -> Option<NonMembership> {
+    pub fn pair(&self, index: usize) -> Option<NonMembership<F>> {
         if index + 1 >= self.keys.len() {
             return None;
         }
-        let z = empty_roots();
+        let z = &self.zeros;
         let mut siblings = Vec::with_capacity(POLICY_DEPTH);
         let mut i = index;
         for (h, level) in self.levels[..POLICY_DEPTH].iter().enumerate() {
@@ -203,7 +228,7 @@ impl PolicyTree {
     ///
     /// # Errors
     /// [`PolicyError::Member`] if `key` is listed (or is a sentinel).
-    pub fn non_membership(&self, key: u64) -> Result<NonMembership, PolicyError> {
+    pub fn non_membership(&self, key: u64) -> Result<NonMembership<F>, PolicyError> {
         match self.keys.binary_search(&key) {
             Ok(_) => Err(PolicyError::Member(key)),
             Err(0) => Err(PolicyError::KeyRange(key)),
@@ -237,7 +262,7 @@ mod tests {
             .windows(2)
             .map(|w| policy_leaf(Fr::from(w[0]), Fr::from(w[1])))
             .collect();
-        leaves.resize(1 << POLICY_DEPTH, Fr::zero());
+        leaves.resize(1 << POLICY_DEPTH, Fr::from(0u64));
         assert_eq!(merkle::root(&leaves), t.root());
     }
 

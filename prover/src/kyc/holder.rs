@@ -6,6 +6,8 @@ use ark_ff::PrimeField;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
+use assay_circuits::field::{from_decimal, to_decimal};
+use assay_circuits::StatementField;
 use assay_circuits::{
     kyc::{
         constraints::KycCircuit, holder_commitment, jurisdiction::Jurisdiction, KycContext,
@@ -13,6 +15,8 @@ use assay_circuits::{
     },
     Fr,
 };
+#[cfg(feature = "halo2")]
+use assay_verifier::kyc::formats::BACKEND_HALO2;
 use assay_verifier::kyc::formats::{
     fr_to_string, parse_fr, Challenge, Credential, Epoch, IssuerPublic, KycProof, KycPublicInputs,
     Policy, RegistryPath, BACKEND_GROTH16, KYC_FORMAT_VERSION,
@@ -30,6 +34,11 @@ pub struct HolderFile {
     pub secret: String,
     /// `hid` (decimal): what the holder gives the issuer.
     pub commitment: String,
+    /// The Halo2 commitment `H_pasta(TAG_HOLDER, sk, 0)` (decimal) of the same secret, also
+    /// given to the issuer so that the credential enters its Halo2 registry too. Absent in
+    /// files written before Halo2 support: [`HolderFile::commitment_halo2`] recomputes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment_halo2: Option<String>,
 }
 
 impl assay_verifier::kyc::formats::Versioned for HolderFile {
@@ -46,12 +55,36 @@ impl HolderFile {
     pub fn generate() -> Result<Self, KycError> {
         let mut b = zeroize::Zeroizing::new([0u8; 31]);
         getrandom::fill(b.as_mut()).map_err(|e| KycError::Random(e.to_string()))?;
-        let sk = Fr::from_be_bytes_mod_order(b.as_ref());
-        Ok(Self {
+        let sk = <Fr as PrimeField>::from_be_bytes_mod_order(b.as_ref());
+        #[cfg_attr(not(feature = "halo2"), allow(unused_mut))]
+        let mut h = Self {
             version: KYC_FORMAT_VERSION,
             secret: fr_to_string(&sk),
             commitment: fr_to_string(&holder_commitment(sk)),
-        })
+            commitment_halo2: None,
+        };
+        #[cfg(feature = "halo2")]
+        {
+            h.commitment_halo2 = Some(h.commitment_halo2()?);
+        }
+        Ok(h)
+    }
+
+    /// The Halo2 commitment of the secret (decimal), checked against `commitment_halo2` if
+    /// the file has one.
+    ///
+    /// # Errors
+    /// [`KycError::Input`] if malformed or inconsistent.
+    #[cfg(feature = "halo2")]
+    pub fn commitment_halo2(&self) -> Result<String, KycError> {
+        let sk: assay_circuits::halo2::Fp = to_field(self.secret()?)?;
+        let hid = assay_circuits::field::to_decimal(&holder_commitment(sk));
+        if self.commitment_halo2.as_ref().is_some_and(|c| *c != hid) {
+            return Err(KycError::Input(
+                "holder: the Halo2 commitment is not the commitment of the secret".into(),
+            ));
+        }
+        Ok(hid)
     }
 
     /// The secret, checked against the commitment.
@@ -87,6 +120,22 @@ pub struct ProveInputs<'a> {
     pub challenge: &'a Challenge,
 }
 
+/// The same secret integer in another backend's field (`sk < 2^248` below every modulus).
+fn to_field<F: StatementField>(sk: Fr) -> Result<F, KycError> {
+    F::from_le_bytes(&sk.to_le_bytes())
+        .ok_or_else(|| KycError::Input("holder: the secret does not fit the field".into()))
+}
+
+/// The strings of one backend in the holder's files: which commitment, leaf, path and root.
+struct BackendView<'a> {
+    name: &'static str,
+    hid: Option<&'a str>,
+    leaf: Option<&'a str>,
+    siblings: Option<&'a [String]>,
+    path_root: Option<&'a str>,
+    epoch_root: Option<&'a str>,
+}
+
 /// Builds the witness and public inputs, checking every input for consistency first.
 ///
 /// # Errors
@@ -96,10 +145,71 @@ pub fn witness(
     inp: &ProveInputs<'_>,
     now: i64,
 ) -> Result<(KycWitness, assay_circuits::kyc::KycPublic), KycError> {
-    let bad = |m: String| KycError::Input(m);
-    let sk = inp.holder.secret()?;
+    let view = BackendView {
+        name: BACKEND_GROTH16,
+        hid: Some(&inp.holder.commitment),
+        leaf: Some(&inp.credential.credential),
+        siblings: Some(&inp.path.siblings),
+        path_root: Some(&inp.path.root),
+        epoch_root: Some(&inp.epoch.root),
+    };
+    if inp.credential.holder_commitment != inp.holder.commitment {
+        return Err(KycError::Input(
+            "the credential was issued to another holder commitment".into(),
+        ));
+    }
+    witness_in(inp, &view, now)
+}
+
+/// The Halo2 witness and public inputs over Pasta `Fp`, checked as [`witness`]: the
+/// credential, path and epoch must carry their Halo2 fields.
+///
+/// # Errors
+/// As [`witness`]; [`KycError::Input`] naming the missing Halo2 field.
+#[cfg(feature = "halo2")]
+pub fn witness_halo2(
+    inp: &ProveInputs<'_>,
+    now: i64,
+) -> Result<
+    (
+        KycWitness<assay_circuits::halo2::Fp>,
+        assay_circuits::kyc::KycPublic<assay_circuits::halo2::Fp>,
+    ),
+    KycError,
+> {
+    let hid = inp.holder.commitment_halo2()?;
     let cred = inp.credential;
-    if cred.holder_commitment != inp.holder.commitment {
+    if cred.holder_commitment_halo2.as_deref() != Some(hid.as_str()) {
+        return Err(KycError::Input(
+            "the credential has no Halo2 leaf for this holder: it was issued without \
+             `--holder-commitment-halo2` (ask the issuer for a new credential)"
+                .into(),
+        ));
+    }
+    let view = BackendView {
+        name: BACKEND_HALO2,
+        hid: Some(&hid),
+        leaf: cred.credential_halo2.as_deref(),
+        siblings: inp.path.siblings_halo2.as_deref(),
+        path_root: inp.path.root_halo2.as_deref(),
+        epoch_root: inp.epoch.root_halo2.as_deref(),
+    };
+    witness_in(inp, &view, now)
+}
+
+fn witness_in<F: StatementField>(
+    inp: &ProveInputs<'_>,
+    view: &BackendView<'_>,
+    now: i64,
+) -> Result<(KycWitness<F>, assay_circuits::kyc::KycPublic<F>), KycError> {
+    let bad = |m: String| KycError::Input(m);
+    let missing = |what: &str| bad(format!("{what} has no {} field", view.name));
+    let parse = |what: &str, s: &str| {
+        from_decimal::<F>(s).ok_or_else(|| bad(format!("{what}: `{s}` is not a field element")))
+    };
+    let sk: F = to_field(inp.holder.secret()?)?;
+    let cred = inp.credential;
+    if view.hid != Some(to_decimal(&holder_commitment(sk)).as_str()) {
         return Err(bad(
             "the credential was issued to another holder commitment".into(),
         ));
@@ -108,11 +218,11 @@ pub fn witness(
         .map_err(|e| bad(format!("credential: jurisdiction: {e}")))?;
     let leaf = assay_circuits::kyc::credential(
         holder_commitment(sk),
-        jur.to_fr(),
-        Fr::from(cred.expiry_day),
-        Fr::from(cred.serial),
+        F::from_u128(jur.packed().into()),
+        F::from_u128(cred.expiry_day.into()),
+        F::from_u128(cred.serial.into()),
     );
-    if fr_to_string(&leaf) != cred.credential {
+    if Some(to_decimal(&leaf).as_str()) != view.leaf {
         return Err(bad(
             "credential: the fields do not hash to `credential`".into()
         ));
@@ -123,20 +233,20 @@ pub fn witness(
     if inp.epoch.issuer_id != cred.issuer_id {
         return Err(bad("the epoch is from another issuer".into()));
     }
-    if inp.path.root != inp.epoch.root {
+    let epoch_root = view.epoch_root.ok_or_else(|| missing("the epoch"))?;
+    if view.path_root.ok_or_else(|| missing("the path"))? != epoch_root {
         return Err(bad(format!(
             "the path is not under epoch {} (fetch a fresh path)",
             inp.epoch.epoch
         )));
     }
-    let siblings = inp
-        .path
+    let siblings = view
         .siblings
+        .ok_or_else(|| missing("the path"))?
         .iter()
-        .map(|s| parse_fr(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|m| bad(format!("path: siblings: {m}")))?;
-    let tree = inp.policy.tree().map_err(|e| bad(e.to_string()))?;
+        .map(|s| parse("path: siblings", s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tree = inp.policy.tree_in::<F>().map_err(|e| bad(e.to_string()))?;
     let exact = tree.non_membership(jur.exact_key()).map_err(|_| {
         KycError::Statement(if jur.is_country_only() {
             format!(
@@ -168,14 +278,14 @@ pub fn witness(
     };
     let ctx = KycContext {
         today: u64::try_from(today).map_err(|_| bad("the clock is before 1970".into()))?,
-        scope: cf.scope,
-        challenge: cf.challenge,
+        scope: assay_circuits::kyc::scope_to_field_in(&inp.challenge.scope)
+            .map_err(|e| bad(format!("challenge: scope: {e}")))?,
+        challenge: assay_circuits::kyc::challenge_to_field_in(&cf.nonce),
     };
     let public = w
         .evaluate(&ctx)
         .map_err(|e| KycError::Statement(e.to_string()))?;
-    let root = parse_fr(&inp.epoch.root).map_err(|m| bad(format!("epoch: root: {m}")))?;
-    if public.registry_root != root {
+    if public.registry_root != parse("epoch: root", epoch_root)? {
         return Err(bad(format!(
             "the path does not lead to the root of epoch {}",
             inp.epoch.epoch

@@ -13,6 +13,13 @@
 //! * Rows are never deleted (a trigger refuses it), so `serial = max(serial) + 1` is never
 //!   reused; revocation sets the leaf to `0` from the next epoch on.
 //! * Epoch `e` names the hash of epoch `e - 1`; the chain is checked on every publish.
+//!
+//! # Two backends, two registries
+//! `R` is a hash, so each backend has its own registry over the same credentials: BN254
+//! leaves `cred` (Groth16) and Pasta leaves `H_pasta(TAG_CRED, hid_pasta, J, expiry, serial)`
+//! (Halo2). The issuer cannot derive `hid_pasta = H_pasta(TAG_HOLDER, sk, 0)` (it never sees
+//! `sk`), so the holder gives both commitments at issuance; a credential issued with only the
+//! BN254 one has an empty Halo2 leaf. Every epoch signs both roots (`root`, `root_halo2`).
 
 use super::{keys, now_unix, read_doc, write_doc, KycError};
 use crate::keystore::Keystore;
@@ -75,7 +82,60 @@ fn open_db(path: &Path) -> Result<Connection, KycError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(SCHEMA)?;
+    // Registries created before Halo2 support get the Halo2 columns (NULL: no Halo2 leaf).
+    let has_halo2: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('credentials') WHERE name = 'leaf_halo2'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_halo2 {
+        conn.execute_batch(
+            "ALTER TABLE credentials ADD COLUMN leaf_halo2 TEXT;
+             ALTER TABLE credentials ADD COLUMN holder_commitment_halo2 TEXT;",
+        )?;
+    }
     Ok(conn)
+}
+
+/// The Halo2 leaf `H_pasta(TAG_CRED, hid_pasta, J, expiry_day, serial)` (decimal).
+#[cfg(feature = "halo2")]
+fn halo2_leaf(hid: &str, j: u64, expiry_day: u64, serial: u64) -> Result<String, KycError> {
+    use assay_circuits::{field, halo2::Fp};
+    let h = field::from_decimal::<Fp>(hid).ok_or_else(|| {
+        KycError::Input(format!("`{hid}` is not a Halo2 (Pasta) holder commitment"))
+    })?;
+    Ok(field::to_decimal(&credential(
+        h,
+        Fp::from(j),
+        Fp::from(expiry_day),
+        Fp::from(serial),
+    )))
+}
+
+#[cfg(not(feature = "halo2"))]
+fn halo2_leaf(_: &str, _: u64, _: u64, _: u64) -> Result<String, KycError> {
+    Err(KycError::Input(
+        "this build has no Halo2 support: issue without a Halo2 commitment".into(),
+    ))
+}
+
+/// The Halo2 root of the Halo2 leaves (decimal), `None` without Halo2 support.
+#[cfg(feature = "halo2")]
+fn halo2_root(leaves: &[String]) -> Result<Option<String>, KycError> {
+    use assay_circuits::{field, halo2::Fp};
+    let parsed = leaves
+        .iter()
+        .map(|l| {
+            field::from_decimal::<Fp>(l)
+                .ok_or_else(|| KycError::Input(format!("registry: `{l}` is not a Halo2 leaf")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(field::to_decimal(&Registry::new(parsed).root())))
+}
+
+#[cfg(not(feature = "halo2"))]
+fn halo2_root(_: &[String]) -> Result<Option<String>, KycError> {
+    Ok(None)
 }
 
 impl Issuer {
@@ -200,6 +260,22 @@ impl Issuer {
         expiry_day: u64,
         now: i64,
     ) -> Result<Credential, KycError> {
+        self.issue_both(hid, None, jurisdiction, expiry_day, now)
+    }
+
+    /// [`Self::issue`] with the holder's Halo2 commitment `hid_halo2` (decimal) too: the
+    /// credential then also enters the Halo2 registry.
+    ///
+    /// # Errors
+    /// As [`Self::issue`]; [`KycError::Input`] for a malformed Halo2 commitment.
+    pub fn issue_both(
+        &mut self,
+        hid: Fr,
+        hid_halo2: Option<&str>,
+        jurisdiction: Jurisdiction,
+        expiry_day: u64,
+        now: i64,
+    ) -> Result<Credential, KycError> {
         let today = time::day_of(now);
         if i64::try_from(expiry_day).map_or(true, |e| e <= today) {
             return Err(KycError::Input(format!(
@@ -226,16 +302,22 @@ impl Issuer {
             Fr::from(expiry_day),
             Fr::from(serial_u),
         );
+        let leaf_halo2 = hid_halo2
+            .map(|h| halo2_leaf(h, jurisdiction.packed(), expiry_day, serial_u))
+            .transpose()?;
         tx.execute(
-            "INSERT INTO credentials (serial, leaf, holder_commitment, jurisdiction, expiry_day, issued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO credentials (serial, leaf, holder_commitment, jurisdiction, expiry_day,
+                 issued_at, leaf_halo2, holder_commitment_halo2)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 serial,
                 fr_to_string(&leaf),
                 fr_to_string(&hid),
                 jurisdiction.code(),
                 expiry_day as i64,
-                now
+                now,
+                leaf_halo2,
+                hid_halo2
             ],
         )?;
         tx.commit()?;
@@ -247,6 +329,8 @@ impl Issuer {
             jurisdiction: jurisdiction.code(),
             expiry_day,
             credential: fr_to_string(&leaf),
+            holder_commitment_halo2: hid_halo2.map(str::to_string),
+            credential_halo2: leaf_halo2,
         })
     }
 
@@ -298,6 +382,31 @@ impl Issuer {
 
 /// The leaves as of epoch `epoch` (`None`: the current state), revoked ones as `0`.
 fn leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<Fr>, KycError> {
+    column_at(conn, epoch, "leaf")?
+        .into_iter()
+        .map(|l| match l {
+            None => Ok(Fr::from(0u64)),
+            Some(l) => parse_fr(&l).map_err(|m| KycError::Input(format!("registry: {m}"))),
+        })
+        .collect()
+}
+
+/// The Halo2 leaves (decimal) as of epoch `epoch`: `0` for revoked credentials and for those
+/// issued without a Halo2 commitment.
+fn halo2_leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<String>, KycError> {
+    Ok(column_at(conn, epoch, "leaf_halo2")?
+        .into_iter()
+        .map(|l| l.unwrap_or_else(|| "0".into()))
+        .collect())
+}
+
+/// The leaf column `column` (`leaf` or `leaf_halo2`) as of epoch `epoch` (`None`: the current
+/// state), `None` for revoked or absent leaves.
+fn column_at(
+    conn: &Connection,
+    epoch: Option<i64>,
+    column: &str,
+) -> Result<Vec<Option<String>>, KycError> {
     let (count, at) = match epoch {
         None => (i64::MAX, i64::MAX),
         Some(e) => (
@@ -309,13 +418,14 @@ fn leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<Fr>, KycError>
             e,
         ),
     };
-    let mut stmt = conn.prepare(
-            "SELECT serial, leaf, revoked_from_epoch FROM credentials WHERE serial < ?1 ORDER BY serial",
-        )?;
+    // `column` is one of two literals of this module, never user input.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT serial, {column}, revoked_from_epoch FROM credentials WHERE serial < ?1 ORDER BY serial"
+    ))?;
     let rows = stmt.query_map(params![count], |r| {
         Ok((
             r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(1)?,
             r.get::<_, Option<i64>>(2)?,
         ))
     })?;
@@ -327,9 +437,8 @@ fn leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<Fr>, KycError>
                 "registry: serial {serial} out of sequence"
             )));
         }
-        let leaf = parse_fr(&leaf).map_err(|m| KycError::Input(format!("registry: {m}")))?;
         out.push(if revoked.is_some_and(|r| r <= at) {
-            Fr::from(0u64)
+            None
         } else {
             leaf
         });
@@ -389,7 +498,11 @@ impl Issuer {
         let mut leaves = leaves_at(&tx, None)?;
         leaves.truncate(count as usize);
         let root = Registry::new(leaves).root();
+        let mut leaves_halo2 = halo2_leaves_at(&tx, None)?;
+        leaves_halo2.truncate(count as usize);
+        let root_halo2 = halo2_root(&leaves_halo2)?;
         let fields = EpochFields {
+            root_halo2: root_halo2.clone(),
             root,
             time,
             prev: match &last {
@@ -406,6 +519,7 @@ impl Issuer {
             issuer_id: self.public.issuer_id.clone(),
             epoch: epoch as u64,
             root: fr_to_string(&root),
+            root_halo2,
             time: time::format_rfc3339(time),
             prev_epoch_hash: last.as_ref().map(|l| l.1.clone()),
             signature: hex::encode(key.sign(&msg).to_bytes()),
@@ -466,6 +580,11 @@ impl Issuer {
             epoch: epoch as u64,
             root: doc.root,
             leaves: self.leaves(Some(epoch))?.iter().map(fr_to_string).collect(),
+            leaves_halo2: match doc.root_halo2 {
+                Some(_) => Some(halo2_leaves_at(&self.conn, Some(epoch))?),
+                None => None,
+            },
+            root_halo2: doc.root_halo2,
         })
     }
 
@@ -495,14 +614,10 @@ impl Issuer {
             }
             Some(_) => {}
         }
-        let reg = Registry::new(leaves);
-        Ok(RegistryPath {
-            version: KYC_FORMAT_VERSION,
-            issuer_id: self.public.issuer_id.clone(),
-            serial,
-            root: fr_to_string(&reg.root()),
-            siblings: reg.path(serial).iter().map(fr_to_string).collect(),
-        })
+        // Both backends' paths, checked against the epoch's roots.
+        self.latest_leaves()?
+            .path(serial)
+            .map_err(|e| KycError::Input(format!("registry: {e}")))
     }
 }
 

@@ -6,7 +6,10 @@
 //! * [`holder`]: the holder's secret and the proof.
 //! * [`rp`]: the relying party's single-use challenges.
 //! * [`keys`]: the Groth16 keys of the KYC circuit.
+//! * [`halo2`] (feature `halo2`): the KYC circuit on Halo2: cached parameters and proving.
 
+#[cfg(feature = "halo2")]
+pub mod halo2;
 pub mod holder;
 pub mod issuer;
 pub mod keys;

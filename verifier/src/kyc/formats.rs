@@ -6,7 +6,7 @@
 use super::time;
 use assay_circuits::{
     kyc::{jurisdiction::Jurisdiction, policy::PolicyTree},
-    Fr,
+    Fr, StatementField,
 };
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -14,8 +14,27 @@ use sha2::{Digest, Sha256};
 
 /// The version of every KYC format this code writes and reads.
 pub const KYC_FORMAT_VERSION: u32 = 1;
-/// The backend name written in proofs.
+/// The backend name written in Groth16 proofs (BN254, circomlib Poseidon).
 pub const BACKEND_GROTH16: &str = "groth16-bn254";
+/// The backend name written in Halo2 proofs (IPA over Pasta, Poseidon `P128Pow5T3`).
+pub const BACKEND_HALO2: &str = "halo2-ipa-pasta";
+
+/// Checks the syntax of a decimal field element of a backend this build may not compile
+/// (digits only, no leading zero, at most 78 digits); its value is checked where it is used.
+fn check_decimal(what: &'static str, field: &'static str, s: &str) -> Result<(), FormatError> {
+    if s.is_empty()
+        || s.len() > 78
+        || !s.bytes().all(|b| b.is_ascii_digit())
+        || (s.len() > 1 && s.starts_with('0'))
+    {
+        return Err(field_err(
+            what,
+            field,
+            format!("`{s}` is not a canonical decimal field element"),
+        ));
+    }
+    Ok(())
+}
 
 /// A file that is not a valid KYC document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,6 +195,10 @@ pub struct Epoch {
     pub epoch: u64,
     /// The registry root `R` (decimal).
     pub root: String,
+    /// The registry root of the same credentials on the Halo2 backend (decimal, Pasta `Fp`):
+    /// absent in epochs of issuers without Halo2 support. Signed with the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_halo2: Option<String>,
     /// When the epoch was published (RFC 3339, UTC).
     pub time: String,
     /// The hash of the previous epoch (hex), `null` for epoch 0.
@@ -193,6 +216,8 @@ pub struct EpochFields {
     pub time: i64,
     /// The previous epoch's hash (zeros for none).
     pub prev: [u8; 32],
+    /// The Halo2 registry root (decimal, syntax checked), if the epoch has one.
+    pub root_halo2: Option<String>,
 }
 
 impl Epoch {
@@ -221,7 +246,15 @@ impl Epoch {
                 "empty or longer than 256 bytes",
             ));
         }
-        Ok(EpochFields { root, time, prev })
+        if let Some(r) = &self.root_halo2 {
+            check_decimal("epoch", "root_halo2", r)?;
+        }
+        Ok(EpochFields {
+            root,
+            time,
+            prev,
+            root_halo2: self.root_halo2.clone(),
+        })
     }
 
     /// The signed message: a domain separator and every field but the signature, each
@@ -254,7 +287,10 @@ impl Epoch {
     }
 }
 
-/// The bytes an epoch's signature covers.
+/// The bytes an epoch's signature covers. The v1 fields come first, fixed-width after the
+/// length-prefixed issuer id; an epoch with a Halo2 root appends `"\0halo2-ipa-pasta\0"`, the
+/// length (u32, big-endian) and the decimal bytes of that root. An epoch without one signs
+/// exactly the v1 message, so earlier epochs and their signatures are unchanged.
 pub fn epoch_message(issuer_id: &str, epoch: u64, f: &EpochFields) -> Vec<u8> {
     use ark_serialize::CanonicalSerialize;
     let mut m = b"assay/kyc/epoch/v1\0".to_vec();
@@ -267,6 +303,13 @@ pub fn epoch_message(issuer_id: &str, epoch: u64, f: &EpochFields) -> Vec<u8> {
     m.extend_from_slice(&root);
     m.extend_from_slice(&f.time.to_be_bytes());
     m.extend_from_slice(&f.prev);
+    if let Some(r) = &f.root_halo2 {
+        m.extend_from_slice(b"\0");
+        m.extend_from_slice(BACKEND_HALO2.as_bytes());
+        m.extend_from_slice(b"\0");
+        m.extend_from_slice(&(r.len() as u32).to_be_bytes());
+        m.extend_from_slice(r.as_bytes());
+    }
     m
 }
 
@@ -370,7 +413,16 @@ impl Policy {
     /// # Errors
     /// [`FormatError`] for a bad code or a list too large.
     pub fn tree(&self) -> Result<PolicyTree, FormatError> {
-        PolicyTree::from_jurisdictions(&self.jurisdictions()?)
+        self.tree_in()
+    }
+
+    /// The policy tree over a backend's field: the verifier recomputes the root of each
+    /// backend from the same file.
+    ///
+    /// # Errors
+    /// As [`Self::tree`].
+    pub fn tree_in<F: StatementField>(&self) -> Result<PolicyTree<F>, FormatError> {
+        PolicyTree::from_jurisdictions_in(&self.jurisdictions()?)
             .map_err(|e| field_err("policy", "regions", e.to_string()))
     }
 }
@@ -446,6 +498,13 @@ pub struct Credential {
     pub expiry_day: u64,
     /// The credential hash `cred` (decimal), the registry leaf.
     pub credential: String,
+    /// The holder's Halo2 commitment `H_pasta(TAG_HOLDER, sk, 0)` (decimal), if the holder
+    /// gave one: then the credential is also in the issuer's Halo2 registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_commitment_halo2: Option<String>,
+    /// The Halo2 registry leaf (decimal), with `holder_commitment_halo2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_halo2: Option<String>,
 }
 
 /// `PATH.json`: a registry path under one epoch.
@@ -462,6 +521,12 @@ pub struct RegistryPath {
     pub root: String,
     /// The 32 siblings from the leaf up (decimal).
     pub siblings: Vec<String>,
+    /// The Halo2 registry root the Halo2 path leads to (decimal), if the credential is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_halo2: Option<String>,
+    /// The 32 Halo2 siblings from the leaf up (decimal), with `root_halo2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siblings_halo2: Option<Vec<String>>,
 }
 
 /// `LEAVES.json`: every registry leaf of one epoch. The leaves are hiding commitments, so the
@@ -480,6 +545,13 @@ pub struct EpochLeaves {
     pub root: String,
     /// Leaf `i` is credential `i`, or `0` if revoked (decimal).
     pub leaves: Vec<String>,
+    /// The epoch's Halo2 registry root (decimal), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_halo2: Option<String>,
+    /// The Halo2 leaves (decimal; `0` for revoked credentials and for credentials issued
+    /// without a Halo2 commitment), with `root_halo2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves_halo2: Option<Vec<String>>,
 }
 
 impl EpochLeaves {
@@ -518,13 +590,66 @@ impl EpochLeaves {
                 "the leaves do not hash to the root",
             ));
         }
+        let (root_halo2, siblings_halo2) = self.path_halo2(serial)?;
         Ok(RegistryPath {
             version: KYC_FORMAT_VERSION,
             issuer_id: self.issuer_id.clone(),
             serial,
             root: self.root.clone(),
             siblings: reg.path(serial).iter().map(fr_to_string).collect(),
+            root_halo2,
+            siblings_halo2,
         })
+    }
+
+    /// The Halo2 root and siblings of `serial`, checked against `root_halo2`; `(None, None)`
+    /// when there are no Halo2 leaves or this serial's is empty.
+    #[cfg(feature = "halo2")]
+    fn path_halo2(
+        &self,
+        serial: u64,
+    ) -> Result<(Option<String>, Option<Vec<String>>), FormatError> {
+        use assay_circuits::{field::from_decimal, field::to_decimal, halo2::Fp, kyc::Registry};
+        let (Some(root), Some(leaves)) = (&self.root_halo2, &self.leaves_halo2) else {
+            return Ok((None, None));
+        };
+        let parse = |field: &'static str, s: &str| {
+            from_decimal::<Fp>(s)
+                .ok_or_else(|| field_err("leaves", field, format!("`{s}` is not an Fp element")))
+        };
+        let leaves = leaves
+            .iter()
+            .map(|l| parse("leaves_halo2", l))
+            .collect::<Result<Vec<_>, _>>()?;
+        if leaves.len() != self.leaves.len() {
+            return Err(field_err(
+                "leaves",
+                "leaves_halo2",
+                "not as many leaves as `leaves`",
+            ));
+        }
+        let reg = Registry::new(leaves);
+        if reg.root() != parse("root_halo2", root)? {
+            return Err(field_err(
+                "leaves",
+                "root_halo2",
+                "the Halo2 leaves do not hash to the Halo2 root",
+            ));
+        }
+        if reg.leaf(serial) == Fp::from(0u64) {
+            return Ok((None, None));
+        }
+        let siblings = reg.path(serial).iter().map(to_decimal).collect();
+        Ok((Some(root.clone()), Some(siblings)))
+    }
+
+    /// Without Halo2 support the Halo2 leaves are passed over.
+    #[cfg(not(feature = "halo2"))]
+    fn path_halo2(
+        &self,
+        _serial: u64,
+    ) -> Result<(Option<String>, Option<Vec<String>>), FormatError> {
+        Ok((None, None))
     }
 }
 
@@ -552,7 +677,8 @@ pub struct KycPublicInputs {
 pub struct KycProof {
     /// Format version.
     pub version: u32,
-    /// [`BACKEND_GROTH16`].
+    /// [`BACKEND_GROTH16`] or [`BACKEND_HALO2`]: which proof system, hence which field the
+    /// public inputs and roots are in.
     pub backend: String,
     /// The verifying key's hash (hex).
     pub vk_hash: String,
@@ -564,15 +690,15 @@ pub struct KycProof {
     pub policy: String,
     /// The public inputs.
     pub public_inputs: KycPublicInputs,
-    /// The Groth16 proof (hex of its 128-byte compressed serialization).
+    /// The proof: hex of the 128-byte compressed Groth16 proof, or of the Halo2 transcript.
     pub proof: String,
 }
 
-/// A proof's public inputs, parsed.
+/// A proof's public inputs, parsed (over BN254 unless another field is named).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ParsedInputs {
+pub struct ParsedInputs<F: StatementField = Fr> {
     /// The circuit's public inputs.
-    pub public: assay_circuits::kyc::KycPublic,
+    pub public: assay_circuits::kyc::KycPublic<F>,
     /// The nonce bytes.
     pub nonce: [u8; 31],
 }
@@ -583,17 +709,32 @@ impl KycPublicInputs {
     /// # Errors
     /// [`FormatError`] naming the field.
     pub fn parse(&self) -> Result<ParsedInputs, FormatError> {
-        let f =
-            |field: &'static str, s: &str| parse_fr(s).map_err(|m| field_err("proof", field, m));
+        self.parse_in()
+    }
+
+    /// Parses into the public inputs over a backend's field `F`.
+    ///
+    /// # Errors
+    /// [`FormatError`] naming the field.
+    pub fn parse_in<F: StatementField>(&self) -> Result<ParsedInputs<F>, FormatError> {
+        let f = |field: &'static str, s: &str| {
+            assay_circuits::field::from_decimal::<F>(s).ok_or_else(|| {
+                field_err(
+                    "proof",
+                    field,
+                    format!("`{s}` is not a canonical decimal element of the backend's field"),
+                )
+            })
+        };
         let nonce = hex_array::<31>("proof", "public_inputs.challenge", &self.challenge)?;
         Ok(ParsedInputs {
             public: assay_circuits::kyc::KycPublic {
                 registry_root: f("public_inputs.registry_root", &self.registry_root)?,
                 policy_root: f("public_inputs.policy_root", &self.policy_root)?,
                 today: self.today,
-                scope: assay_circuits::kyc::scope_to_field(&self.scope)
+                scope: assay_circuits::kyc::scope_to_field_in(&self.scope)
                     .map_err(|e| field_err("proof", "public_inputs.scope", e.to_string()))?,
-                challenge: assay_circuits::kyc::challenge_to_field(&nonce),
+                challenge: assay_circuits::kyc::challenge_to_field_in(&nonce),
                 nullifier: f("public_inputs.nullifier", &self.nullifier)?,
             },
             nonce,

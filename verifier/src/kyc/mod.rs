@@ -7,20 +7,32 @@
 //! 4. the proof's policy root is the root of the relying party's policy file;
 //! 5. the proof's `today` is the current UTC day;
 //! 6. the proof answers the relying party's challenge (same scope and nonce, not expired);
-//! 7. the proof was made for the issuer's verifying key;
-//! 8. the Groth16 proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
+//! 7. the proof was made for the issuer's verifying key (Groth16) or for the KYC circuit's
+//!    key derived from the deterministic IPA parameters (Halo2);
+//! 8. the proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
+//!
+//! The proof names its backend ([`formats::BACKEND_GROTH16`], [`formats::BACKEND_HALO2`]);
+//! `R`, `P` and `nf` are hashes, so each backend has its own: `R` is the epoch's `root` or
+//! `root_halo2`, and `P` is recomputed from the policy file over the backend's field. Halo2
+//! verification needs the crate feature `halo2` (off in the wasm build, which answers
+//! "backend halo2-ipa-pasta is not supported by this build").
 //!
 //! That the challenge is used once is the relying party's store's business (it records the
 //! nonce as spent after a successful verification): this crate holds no state.
 
 pub mod formats;
+#[cfg(feature = "halo2")]
+pub mod halo2;
 pub mod time;
 
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, Proof, VerifyingKey};
 use ark_serialize::CanonicalDeserialize;
 use ark_snark::SNARK;
-use formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, BACKEND_GROTH16};
+use assay_circuits::{Fr, StatementField};
+use formats::{
+    Challenge, Epoch, IssuerPublic, KycProof, ParsedInputs, Policy, BACKEND_GROTH16, BACKEND_HALO2,
+};
 
 /// How far in the future an epoch's time may be (clock skew), in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
@@ -75,6 +87,12 @@ pub enum KycVerifyError {
     /// The Groth16 verification equation fails.
     #[error("proof: the Groth16 proof does not verify for these public inputs")]
     Proof,
+    /// The backend cannot verify here: not compiled in, or the epoch has no root for it.
+    #[error("backend {0}")]
+    Backend(String),
+    /// The Halo2 proof does not verify (including truncated or altered transcripts).
+    #[error("proof: the Halo2 proof does not verify for these public inputs ({0})")]
+    Halo2Proof(String),
 }
 
 impl KycVerifyError {
@@ -126,7 +144,8 @@ pub fn issuer_verifying_key(issuer: &IssuerPublic) -> Result<VerifyingKey<Bn254>
     Ok(vk)
 }
 
-/// Verifies a presentation at Unix time `now` (see the module notes for the checks).
+/// Verifies a presentation at Unix time `now` (see the module notes for the checks), with
+/// the backend the proof names.
 ///
 /// # Errors
 /// The first failed check, as a [`KycVerifyError`].
@@ -138,33 +157,48 @@ pub fn verify(
     challenge: &Challenge,
     now: i64,
 ) -> Result<VerifiedPresentation, KycVerifyError> {
-    // Shapes first, before any cryptography.
-    let bytes = hex::decode(&proof.proof)
-        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
-    if bytes.len() != 128 {
-        return Err(KycVerifyError::MalformedProof(format!(
-            "{} bytes, a compressed Groth16 proof on BN254 has 128",
-            bytes.len()
-        )));
-    }
-    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
-        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
-    let key = issuer.key()?;
-    let ef = epoch.fields()?;
-    let cf = challenge.fields()?;
-    let inputs = proof.public_inputs.parse()?;
-    let tree = policy.tree()?;
-    if proof.backend != BACKEND_GROTH16 {
-        return Err(formats::FormatError::Field {
+    match proof.backend.as_str() {
+        BACKEND_GROTH16 => verify_groth16(proof, epoch, issuer, policy, challenge, now),
+        BACKEND_HALO2 => {
+            #[cfg(feature = "halo2")]
+            {
+                let v = halo2::default_verifier()?;
+                halo2::verify_with(proof, epoch, issuer, policy, challenge, now, v)
+            }
+            #[cfg(not(feature = "halo2"))]
+            {
+                Err(KycVerifyError::Backend(format!(
+                    "{BACKEND_HALO2} is not supported by this build"
+                )))
+            }
+        }
+        other => Err(formats::FormatError::Field {
             what: "proof",
             field: "backend",
             message: format!(
-                "`{}` is not supported here (expected {BACKEND_GROTH16})",
-                proof.backend
+                "`{other}` is not a backend (expected {BACKEND_GROTH16} or {BACKEND_HALO2})"
             ),
         }
-        .into());
+        .into()),
     }
+}
+
+/// Checks 1–6 of the module notes over the backend's field `F`, `registry_root` being the
+/// epoch's root for that backend; returns the parsed public inputs.
+pub(crate) fn presentation_checks<F: StatementField>(
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    now: i64,
+    registry_root: impl FnOnce() -> Result<F, KycVerifyError>,
+) -> Result<ParsedInputs<F>, KycVerifyError> {
+    let key = issuer.key()?;
+    let ef = epoch.fields()?;
+    let cf = challenge.fields()?;
+    let inputs = proof.public_inputs.parse_in::<F>()?;
+    let tree = policy.tree_in::<F>()?;
 
     // 1. The epoch's signature.
     if epoch.issuer_id != issuer.issuer_id {
@@ -193,11 +227,11 @@ pub fn verify(
             epoch.epoch, -age
         )));
     }
-    // 3. The registry root.
-    if inputs.public.registry_root != ef.root || proof.epoch != epoch.epoch {
+    // 3. The registry root (of this backend).
+    if inputs.public.registry_root != registry_root()? || proof.epoch != epoch.epoch {
         return Err(KycVerifyError::RegistryRoot { epoch: epoch.epoch });
     }
-    // 4. The policy root.
+    // 4. The policy root, recomputed over this backend's field.
     if inputs.public.policy_root != tree.root() {
         return Err(KycVerifyError::PolicyRoot {
             policy: policy.name.clone(),
@@ -229,6 +263,60 @@ pub fn verify(
             challenge.expires_at
         )));
     }
+    Ok(inputs)
+}
+
+/// What a valid presentation establishes, from its checked inputs.
+pub(crate) fn verified<F: StatementField>(
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    inputs: &ParsedInputs<F>,
+) -> VerifiedPresentation {
+    VerifiedPresentation {
+        nullifier: proof.public_inputs.nullifier.clone(),
+        scope: challenge.scope.clone(),
+        issuer_id: issuer.issuer_id.clone(),
+        epoch: epoch.epoch,
+        policy: policy.name.clone(),
+        today: inputs.public.today,
+        nonce: challenge.nonce.clone(),
+    }
+}
+
+/// The Groth16 path of [`verify`].
+fn verify_groth16(
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    now: i64,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    // A Halo2 presentation relabelled: its registry root is the epoch's Pasta root.
+    if epoch.root_halo2.as_ref() == Some(&proof.public_inputs.registry_root) {
+        return Err(KycVerifyError::Backend(format!(
+            "mismatch: the proof's registry root is epoch {}'s {BACKEND_HALO2} root: a Halo2 \
+             presentation labelled {BACKEND_GROTH16}",
+            epoch.epoch
+        )));
+    }
+    // Shapes first, before any cryptography.
+    let bytes = hex::decode(&proof.proof)
+        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
+    if bytes.len() != 128 {
+        return Err(KycVerifyError::MalformedProof(format!(
+            "{} bytes, a compressed Groth16 proof on BN254 has 128",
+            bytes.len()
+        )));
+    }
+    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
+        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
+    let inputs = presentation_checks::<Fr>(proof, epoch, issuer, policy, challenge, now, || {
+        Ok(epoch.fields()?.root)
+    })?;
     // 7. The verifying key.
     if proof.vk_hash != issuer.vk_hash {
         return Err(KycVerifyError::VerifyingKey {
@@ -243,13 +331,98 @@ pub fn verify(
     if !ok {
         return Err(KycVerifyError::Proof);
     }
-    Ok(VerifiedPresentation {
-        nullifier: proof.public_inputs.nullifier.clone(),
-        scope: challenge.scope.clone(),
-        issuer_id: issuer.issuer_id.clone(),
-        epoch: epoch.epoch,
-        policy: policy.name.clone(),
-        today: inputs.public.today,
-        nonce: challenge.nonce.clone(),
-    })
+    Ok(verified(proof, epoch, issuer, policy, challenge, &inputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use formats::{KycPublicInputs, KYC_FORMAT_VERSION};
+
+    fn docs(backend: &str) -> (KycProof, Epoch, IssuerPublic, Policy, Challenge) {
+        let s = String::new;
+        let proof = KycProof {
+            version: KYC_FORMAT_VERSION,
+            backend: backend.into(),
+            vk_hash: s(),
+            issuer_id: s(),
+            epoch: 0,
+            policy: s(),
+            public_inputs: KycPublicInputs {
+                registry_root: "1".into(),
+                policy_root: "2".into(),
+                today: 0,
+                scope: "bank-a".into(),
+                challenge: "00".repeat(31),
+                nullifier: "3".into(),
+            },
+            proof: "00".into(),
+        };
+        let epoch = Epoch {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: s(),
+            epoch: 0,
+            root: "1".into(),
+            root_halo2: None,
+            time: s(),
+            prev_epoch_hash: None,
+            signature: s(),
+        };
+        let issuer = IssuerPublic {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: s(),
+            public_key: s(),
+            verifying_key: s(),
+            vk_hash: s(),
+        };
+        let policy = Policy {
+            version: KYC_FORMAT_VERSION,
+            name: "p".into(),
+            note: None,
+            countries: vec![],
+            regions: vec![],
+            max_epoch_age_seconds: 1,
+        };
+        let challenge = Challenge {
+            version: KYC_FORMAT_VERSION,
+            scope: "bank-a".into(),
+            nonce: "00".repeat(31),
+            issued_at: s(),
+            expires_at: s(),
+        };
+        (proof, epoch, issuer, policy, challenge)
+    }
+
+    #[test]
+    fn unknown_backend_is_bad_input() {
+        let (p, e, i, pol, c) = docs("plonk-kzg");
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("plonk-kzg"), "{err}");
+    }
+
+    /// The wasm build (feature `halo2` off) answers with a reason, not a panic.
+    #[cfg(not(feature = "halo2"))]
+    #[test]
+    fn halo2_proofs_are_refused_by_a_build_without_halo2() {
+        let (p, e, i, pol, c) = docs(formats::BACKEND_HALO2);
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backend halo2-ipa-pasta is not supported by this build"
+        );
+        assert!(!err.is_bad_input());
+    }
+
+    /// A Halo2 presentation relabelled as Groth16 is refused by name before its bytes are
+    /// read as a Groth16 proof.
+    #[test]
+    fn halo2_root_under_a_groth16_label_is_a_backend_mismatch() {
+        let (mut p, mut e, i, pol, c) = docs(BACKEND_GROTH16);
+        e.root_halo2 = Some("1".into());
+        p.public_inputs.registry_root = "1".into();
+        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        assert!(matches!(err, KycVerifyError::Backend(_)), "{err}");
+        assert!(err.to_string().contains("labelled groth16-bn254"), "{err}");
+    }
 }

@@ -1,0 +1,124 @@
+//! Verification of Halo2 KYC presentations (backend [`BACKEND_HALO2`]).
+//!
+//! The circuit is [`KycHalo2Circuit`] with the [`Compact`] tuning at `k =`
+//! [`kyc_k`]. There is no setup: the verifying key is derived from the public circuit and the
+//! deterministic IPA parameters ([`crate::halo2::params`]), so a relying party needs nothing
+//! from the issuer but its signed epoch, which carries the Halo2 registry root `root_halo2`.
+
+use super::{
+    formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, BACKEND_GROTH16, BACKEND_HALO2},
+    presentation_checks, verified, KycVerifyError, VerifiedPresentation,
+};
+use crate::halo2::{params, vk_hash, Halo2Error, Halo2Params, Halo2Verifier};
+use assay_circuits::{
+    field::from_decimal,
+    halo2::Fp,
+    kyc::{
+        halo2::{Compact, KycHalo2Circuit},
+        NUM_PUBLIC_INPUTS,
+    },
+};
+use std::sync::OnceLock;
+
+/// The `k` of the KYC Halo2 circuit (`2^k` rows).
+pub fn kyc_k() -> u32 {
+    KycHalo2Circuit::<Compact>::min_k()
+}
+
+/// The verifier of the KYC Halo2 circuit for `params` (which must be for [`kyc_k`]).
+///
+/// # Errors
+/// [`Halo2Error::ParamsK`] for parameters of another `k`.
+pub fn kyc_verifier(params: Halo2Params) -> Result<Halo2Verifier, Halo2Error> {
+    Halo2Verifier::new(
+        params,
+        &KycHalo2Circuit::<Compact>::blank(),
+        kyc_k(),
+        NUM_PUBLIC_INPUTS,
+    )
+}
+
+/// The hex SHA-256 of the KYC Halo2 verifying key, as written in a proof's `vk_hash`.
+pub fn kyc_vk_hash(verifier: &Halo2Verifier) -> String {
+    hex::encode(vk_hash(verifier.vk()))
+}
+
+/// A process-wide verifier from parameters generated in memory (callers that cache the
+/// parameters on disk use [`verify_with`] instead).
+///
+/// # Errors
+/// [`KycVerifyError::Backend`] if the key cannot be derived.
+pub fn default_verifier() -> Result<&'static Halo2Verifier, KycVerifyError> {
+    static V: OnceLock<Result<Halo2Verifier, Halo2Error>> = OnceLock::new();
+    V.get_or_init(|| kyc_verifier(params(kyc_k())?))
+        .as_ref()
+        .map_err(|e| KycVerifyError::Backend(format!("{BACKEND_HALO2}: {e}")))
+}
+
+/// Verifies a Halo2 presentation with `verifier` (see [`super::verify`] for the checks).
+///
+/// # Errors
+/// The first failed check.
+pub fn verify_with(
+    proof: &KycProof,
+    epoch: &Epoch,
+    issuer: &IssuerPublic,
+    policy: &Policy,
+    challenge: &Challenge,
+    now: i64,
+    verifier: &Halo2Verifier,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    if proof.backend != BACKEND_HALO2 {
+        return Err(KycVerifyError::Backend(format!(
+            "the proof is for `{}`, this verifier checks {BACKEND_HALO2}",
+            proof.backend
+        )));
+    }
+    // A Groth16 presentation relabelled: its registry root is the epoch's BN254 root.
+    if proof.public_inputs.registry_root == epoch.root {
+        return Err(KycVerifyError::Backend(format!(
+            "mismatch: the proof's registry root is epoch {}'s {BACKEND_GROTH16} root: a \
+             Groth16 presentation labelled {BACKEND_HALO2}",
+            epoch.epoch
+        )));
+    }
+    // Shapes first, before any cryptography.
+    let bytes = hex::decode(&proof.proof)
+        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
+    if bytes.is_empty() || bytes.len() > 1 << 16 {
+        return Err(KycVerifyError::MalformedProof(format!(
+            "{} bytes is not the size of a KYC Halo2 proof",
+            bytes.len()
+        )));
+    }
+    let inputs = presentation_checks::<Fp>(proof, epoch, issuer, policy, challenge, now, || {
+        let r = epoch.root_halo2.as_deref().ok_or_else(|| {
+            KycVerifyError::Backend(format!(
+                "epoch {} publishes no {BACKEND_HALO2} registry root (the issuer does not \
+                 support Halo2, or the epoch predates it)",
+                epoch.epoch
+            ))
+        })?;
+        from_decimal::<Fp>(r).ok_or_else(|| {
+            super::formats::FormatError::Field {
+                what: "epoch",
+                field: "root_halo2",
+                message: format!("`{r}` is not a Pasta field element"),
+            }
+            .into()
+        })
+    })?;
+    // 7. The key: derived from the public circuit, not published by the issuer.
+    let expected = kyc_vk_hash(verifier);
+    if proof.vk_hash != expected {
+        return Err(KycVerifyError::VerifyingKey {
+            proof: proof.vk_hash.clone(),
+            issuer: expected,
+        });
+    }
+    // 8. The proof.
+    verifier
+        .verify(&inputs.public.to_inputs(), &bytes)
+        .map_err(|e| KycVerifyError::Halo2Proof(e.to_string()))?;
+    Ok(verified(proof, epoch, issuer, policy, challenge, &inputs))
+}
