@@ -24,6 +24,15 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
         "{text}"
     );
     assert!(text.contains("relying party: valid: nullifier"), "{text}");
+    // Both backends: the round and the KYC presentation are proven and verified on Halo2 too.
+    assert!(text.contains("The same round on Halo2"), "{text}");
+    assert_eq!(text.matches("auditor: valid").count(), 2, "{text}");
+    assert_eq!(text.matches(": included").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("relying party: valid: nullifier").count(),
+        2,
+        "{text}"
+    );
     // Run twice: an earlier demo is replaced.
     let again = Command::new(env!("CARGO_BIN_EXE_assay"))
         .args(["demo", "--out", out.to_str().unwrap()])

@@ -22,9 +22,9 @@ use assay_benches::{constraints, constraints_floor_per_user};
 use assay_circuits::{
     halo2::Fp,
     kyc::{
-        challenge_to_field, constraints::KycCircuit, credential, holder_commitment,
-        jurisdiction::Jurisdiction, policy::PolicyTree, scope_to_field, KycContext, KycWitness,
-        Registry,
+        challenge_to_field_in, constraints::KycCircuit, credential, halo2::KycHalo2Circuit,
+        holder_commitment, jurisdiction::Jurisdiction, policy::PolicyTree, scope_to_field_in,
+        KycContext, KycWitness, Registry,
     },
     solvency::{
         self,
@@ -986,29 +986,33 @@ fn agg_row(ctx: &Ctx<'_>, top: bool, seed: u64) -> Row {
 }
 
 /// The KYC statement for one holder of an allowed jurisdiction, under a sanctions-like policy.
-fn kyc_witness(seed: u64) -> (KycWitness, KycContext) {
+/// The same holder, credential, registry and policy over the field of either backend: equal
+/// integers (day numbers, jurisdiction, serial, secret key), backend-specific hashes.
+fn kyc_witness<F: StatementField>(seed: u64) -> (KycWitness<F>, KycContext<F>) {
     let j = |c: &str| Jurisdiction::parse(c).unwrap_or_else(|e| die(format!("{c}: {e:?}")));
-    let policy =
-        PolicyTree::from_jurisdictions(&["CU", "IR", "KP", "SY", "UA-43", "UA-14", "UA-09"].map(j))
-            .unwrap_or_else(|e| die(format!("policy: {e:?}")));
+    let policy = PolicyTree::<F>::from_jurisdictions_in(
+        &["CU", "IR", "KP", "SY", "UA-43", "UA-14", "UA-09"].map(j),
+    )
+    .unwrap_or_else(|e| die(format!("policy: {e:?}")));
     let (today, expiry, serial) = (20_415u64, 20_800u64, 5u64);
-    let sk = Fr::from(mix(seed, 500, 0));
+    let int = |v: u64| F::from_u128(u128::from(v));
+    let sk = int(mix(seed, 500, 0));
     let holder = j("FR");
-    let mut leaves: Vec<Fr> = (0..8u64)
+    let mut leaves: Vec<F> = (0..8u64)
         .map(|i| {
             credential(
-                holder_commitment(Fr::from(mix(seed, 501, i))),
-                j("DE").to_fr(),
-                Fr::from(expiry),
-                Fr::from(i),
+                holder_commitment(int(mix(seed, 501, i))),
+                int(j("DE").packed()),
+                int(expiry),
+                int(i),
             )
         })
         .collect();
     leaves[serial as usize] = credential(
         holder_commitment(sk),
-        holder.to_fr(),
-        Fr::from(expiry),
-        Fr::from(serial),
+        int(holder.packed()),
+        int(expiry),
+        int(serial),
     );
     let reg = Registry::new(leaves);
     let nm = |key| {
@@ -1027,8 +1031,8 @@ fn kyc_witness(seed: u64) -> (KycWitness, KycContext) {
     };
     let ctx = KycContext {
         today,
-        scope: scope_to_field("bench.example").unwrap_or_else(|e| die(format!("{e:?}"))),
-        challenge: challenge_to_field(&[7; 31]),
+        scope: scope_to_field_in::<F>("bench.example").unwrap_or_else(|e| die(format!("{e:?}"))),
+        challenge: challenge_to_field_in::<F>(&[7; 31]),
     };
     (w, ctx)
 }
@@ -1037,7 +1041,7 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
     let a = ctx.args;
     let label = "KYC non-residence (registry depth 32)".to_string();
     println!("\n## {label}");
-    let (w, kctx) = kyc_witness(seed);
+    let (w, kctx) = kyc_witness::<Fr>(seed);
     let public = w
         .evaluate(&kctx)
         .unwrap_or_else(|e| die(format!("KYC statement is false: {e:?}")));
@@ -1060,23 +1064,33 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
             seed,
         )
     });
-    // TODO(halo2 KYC, after merging `assay_circuits::kyc::halo2`): build the Pasta witness from
-    // the same integers (sk, jurisdiction, expiry, serial: same `kyc_witness` inputs, hashed
-    // with the Pasta twin), then
-    //     let blank = kyc::halo2::KycCircuit::new(None);            // or its blank constructor
-    //     let k = blank.min_k();
-    //     measure_halo2(Halo2Case { label: &label, tuning: "-", full: kyc::halo2::KycCircuit::new(Some(w_pasta)),
-    //         blank, k, public: public_pasta.to_inputs() }, &a.params_dir, a.verify_reps,
-    //         ctx.cal.as_ref(), ctx.cores)
-    // and put it in `halo2` below (guarded by `a.halo2`). The table and JSON need no change.
-    let halo2 = None;
+    let halo2 = a.halo2.then(|| {
+        let (wp, cp) = kyc_witness::<Fp>(seed);
+        let public_p = wp
+            .evaluate(&cp)
+            .unwrap_or_else(|e| die(format!("KYC statement is false over Pasta: {e:?}")));
+        measure_halo2(
+            Halo2Case {
+                label: &label,
+                tuning: "compact",
+                blank: KycHalo2Circuit::<Compact>::blank(),
+                full: KycHalo2Circuit::<Compact>::new(Some(wp)),
+                k: KycHalo2Circuit::<Compact>::min_k(),
+                public: public_p.to_inputs(),
+            },
+            &a.params_dir,
+            a.verify_reps,
+            ctx.cal.as_ref(),
+            ctx.cores,
+        )
+    });
     Row {
         case: "kyc".into(),
         title: label,
         user_assets: None,
         groth16,
         halo2,
-        note: Some("Halo2 KYC circuit not on this branch yet (TODO in kyc_row)".into()),
+        note: None,
     }
 }
 

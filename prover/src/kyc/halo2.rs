@@ -3,7 +3,7 @@
 //!
 //! The IPA parameters are deterministic ([`assay_verifier::halo2::params`]); generating them
 //! takes a while, so they are cached as `halo2-params-k{K}.bin` in a keys folder, written
-//! atomically and read back with [`read_params`]; a missing, unreadable or corrupt file (or
+//! atomically and read back; a missing, unreadable or corrupt file (or
 //! one for another `k`) is regenerated. A corrupt cache cannot make a bad proof verify: the
 //! relying party's verifying key is derived from its own copy of the parameters.
 
@@ -19,38 +19,28 @@ use assay_circuits::{
         NUM_PUBLIC_INPUTS,
     },
 };
-use assay_verifier::halo2::{params, read_params, write_params, Halo2Params, Halo2Verifier};
+use assay_verifier::halo2::{Halo2Params, Halo2Verifier};
 use assay_verifier::kyc::{
     formats::{KycProof, KycPublicInputs, BACKEND_HALO2, KYC_FORMAT_VERSION},
     halo2::{kyc_k, kyc_verifier, kyc_vk_hash},
 };
 use std::path::{Path, PathBuf};
 
-/// The cache file of the parameters for `k` in `dir`.
+/// The cache file of the parameters for `k` in `dir` (see [`crate::halo2::ParamsCache`]).
 pub fn params_path(dir: &Path, k: u32) -> PathBuf {
-    dir.join(format!("halo2-params-k{k}.bin"))
+    crate::halo2::ParamsCache::new(dir).path(k)
 }
 
-/// The IPA parameters for `k`, read from `dir`'s cache or generated and cached there.
+/// The IPA parameters for `k`, read from `dir`'s cache or generated and cached there (the
+/// same cache as the solvency rounds': [`crate::halo2::ParamsCache`]).
 ///
 /// # Errors
-/// [`KycError::Io`] if the folder cannot be created or the cache written;
-/// [`KycError::Proving`] for an unusable `k`.
+/// [`KycError::Proving`] for an unusable `k` or a cache that cannot be written.
 pub fn load_or_create_params(dir: &Path, k: u32) -> Result<Halo2Params, KycError> {
-    let path = params_path(dir, k);
-    if let Ok(bytes) = std::fs::read(&path) {
-        if let Ok(p) = read_params(&mut &bytes[..]) {
-            if p.k() == k {
-                return Ok(p);
-            }
-        }
-    }
-    let p = params(k).map_err(|e| KycError::Proving(e.to_string()))?;
-    let mut bytes = Vec::new();
-    write_params(&p, &mut bytes).map_err(|e| KycError::Proving(e.to_string()))?;
-    std::fs::create_dir_all(dir).map_err(|e| KycError::io(dir, e))?;
-    super::write_file(&path, &bytes)?;
-    Ok(p)
+    use assay_verifier::halo2::ParamsSource;
+    crate::halo2::ParamsCache::new(dir)
+        .params(k)
+        .map_err(|e| KycError::Proving(format!("IPA parameters in {}: {e}", dir.display())))
 }
 
 /// The KYC Halo2 prover: proving key of [`KycHalo2Circuit`] at `k =` [`kyc_k`].

@@ -10,7 +10,7 @@ use crate::kyc::issuer::Issuer;
 use crate::kyc::keys;
 use crate::kyc::rp::ChallengeStore;
 use assay_circuits::{field::from_decimal, halo2::Fp, kyc::jurisdiction::Jurisdiction};
-use assay_verifier::halo2::Halo2Error;
+use assay_verifier::halo2::{params, write_params, Halo2Error};
 use assay_verifier::kyc::formats::{from_json, parse_fr, Challenge, Credential, Epoch, Policy};
 use assay_verifier::kyc::{halo2::verify_with, verify, KycVerifyError};
 use ff::Field;
