@@ -298,125 +298,77 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "path.json",
         ],
     )?;
-    step(
-        "relying party nonce",
-        &[
-            "kyc",
-            "challenge",
-            "--scope",
-            "demo-bank",
-            "--out",
-            "challenge.json",
-        ],
-    )?;
-    let t = Instant::now();
-    step(
-        "prove",
-        &[
-            "kyc",
-            "prove",
-            "--holder",
-            "holder.json",
-            "--credential",
-            "credential.json",
-            "--path",
-            "path.json",
-            "--epoch",
-            "epoch.json",
-            "--policy",
-            "policy.json",
-            "--challenge",
-            "challenge.json",
-            "--issuer-key",
-            "issuer/issuer-public.json",
-            "--out",
-            "proof.json",
-        ],
-    )?;
-    println!(
-        "{:<22}   ({:.1} s, including key generation on first use)",
-        "",
-        t.elapsed().as_secs_f64()
-    );
-    let v = step(
-        "verify",
-        &[
-            "kyc",
-            "verify",
-            "proof.json",
-            "--epoch",
-            "epoch.json",
-            "--policy",
-            "policy.json",
-            "--challenge",
-            "challenge.json",
-            "--issuer-key",
-            "issuer/issuer-public.json",
-        ],
-    )?;
-    println!("relying party: {v}");
-
-    println!();
-    println!("-- the same presentation on Halo2 (no trusted setup) --");
-    step(
-        "relying party nonce",
-        &[
-            "kyc",
-            "challenge",
-            "--scope",
-            "demo-bank",
-            "--out",
-            "challenge-halo2.json",
-        ],
-    )?;
-    let t = Instant::now();
-    step(
-        "prove (halo2)",
-        &[
-            "kyc",
-            "prove",
-            "--backend",
-            "halo2",
-            "--holder",
-            "holder.json",
-            "--credential",
-            "credential.json",
-            "--path",
-            "path.json",
-            "--epoch",
-            "epoch.json",
-            "--policy",
-            "policy.json",
-            "--challenge",
-            "challenge-halo2.json",
-            "--issuer-key",
-            "issuer/issuer-public.json",
-            "--out",
-            "proof-halo2.json",
-        ],
-    )?;
-    println!(
-        "{:<22}   ({:.1} s, including IPA parameters on first use)",
-        "",
-        t.elapsed().as_secs_f64()
-    );
-    let v = step(
-        "verify (halo2)",
-        &[
-            "kyc",
-            "verify",
-            "proof-halo2.json",
-            "--epoch",
-            "epoch.json",
-            "--policy",
-            "policy.json",
-            "--challenge",
-            "challenge-halo2.json",
-            "--issuer-key",
-            "issuer/issuer-public.json",
-        ],
-    )?;
-    println!("relying party: {v}");
+    // One presentation per backend: a fresh nonce, the proof, the relying party's check.
+    for (backend, suffix, first_use) in [
+        ("groth16", "", "key generation"),
+        ("halo2", "-halo2", "IPA parameters"),
+    ] {
+        if !suffix.is_empty() {
+            println!();
+            println!("-- the same presentation on Halo2 (no trusted setup) --");
+        }
+        let challenge = format!("challenge{suffix}.json");
+        let proof = format!("proof{suffix}.json");
+        step(
+            "relying party nonce",
+            &[
+                "kyc",
+                "challenge",
+                "--scope",
+                "demo-bank",
+                "--out",
+                &challenge,
+            ],
+        )?;
+        let t = Instant::now();
+        step(
+            &format!("prove ({backend})"),
+            &[
+                "kyc",
+                "prove",
+                "--backend",
+                backend,
+                "--holder",
+                "holder.json",
+                "--credential",
+                "credential.json",
+                "--path",
+                "path.json",
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                "policy.json",
+                "--challenge",
+                &challenge,
+                "--issuer-key",
+                "issuer/issuer-public.json",
+                "--out",
+                &proof,
+            ],
+        )?;
+        println!(
+            "{:<22}   ({:.1} s, including {first_use} on first use)",
+            "",
+            t.elapsed().as_secs_f64()
+        );
+        let v = step(
+            &format!("verify ({backend})"),
+            &[
+                "kyc",
+                "verify",
+                &proof,
+                "--epoch",
+                "epoch.json",
+                "--policy",
+                "policy.json",
+                "--challenge",
+                &challenge,
+                "--issuer-key",
+                "issuer/issuer-public.json",
+            ],
+        )?;
+        println!("relying party: {v}");
+    }
     let size = |f: &str| fs::metadata(dir.join(f)).map_or(0, |m| m.len());
     println!(
         "side by side: PROOF.json {} B (Groth16) vs {} B (Halo2)",
