@@ -4,6 +4,7 @@
 //! prover needs to make one: no proving keys, no witness code. Every check answers `Ok(..)`
 //! ("valid") or an error that says exactly which proof, which check and which input failed.
 //!
+//! * [`backend`]: the proof systems ([`Backend`]), named once for every crate.
 //! * [`solvency`]: the round bundle, inclusion records, and the auditor's and customer's checks.
 //! * [`groth16`]: decoding of Groth16/BN254 keys and proofs (points checked on the curve and in
 //!   the subgroup) and verification.
@@ -17,6 +18,7 @@
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod amount;
+pub mod backend;
 pub mod error;
 pub mod field;
 pub mod groth16;
@@ -29,6 +31,7 @@ pub mod solvency;
 #[cfg(feature = "halo2")]
 pub mod halo2;
 
+pub use backend::{Backend, UnknownBackend};
 pub use error::{FormatError, VerifyError};
 
 /// The scalar field of BN254 (re-exported from `assay-circuits`).

@@ -14,10 +14,7 @@ use sha2::{Digest, Sha256};
 
 /// The version of every KYC format this code writes and reads.
 pub const KYC_FORMAT_VERSION: u32 = 1;
-/// The backend name written in Groth16 proofs (BN254, circomlib Poseidon).
-pub const BACKEND_GROTH16: &str = "groth16-bn254";
-/// The backend name written in Halo2 proofs (IPA over Pasta, Poseidon `P128Pow5T3`).
-pub const BACKEND_HALO2: &str = "halo2-ipa-pasta";
+pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
 
 /// Checks the syntax of a decimal field element of a backend this build may not compile
 /// (digits only, no leading zero, at most 78 digits); its value is checked where it is used.

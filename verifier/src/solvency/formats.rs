@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 
 /// The version of the round formats this build writes and reads.
 pub const ROUND_VERSION: u32 = 1;
-/// The backend name of Groth16 on BN254 with circomlib Poseidon.
-pub const BACKEND_GROTH16: &str = "groth16-bn254";
-/// The backend name of Halo2 (IPA over Pasta, Poseidon `P128Pow5T3`): no trusted setup.
-pub const BACKEND_HALO2: &str = "halo2-ipa-pasta";
+pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
 /// Signature domain of a round bundle.
 pub const ROUND_DOMAIN: &str = "assay/round/v1";
 /// Signature domain of an inclusion record.
