@@ -1066,3 +1066,45 @@ fn merge_as<B: RoundBackend>(
         records,
     })
 }
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    /// The time to turn a balances CSV into the spool, with every CSV pass a fresh run makes
+    /// (`check_inputs`, then `Work::spool`). Run in release:
+    /// `ASSAY_SPOOL_BENCH=/tmp/dir cargo test --release -p assay-prover --lib spool_time -- --ignored --nocapture`
+    /// where `/tmp/dir` holds `balances.csv` and `round.json`.
+    #[test]
+    #[ignore]
+    fn spool_time() {
+        let dir = PathBuf::from(std::env::var("ASSAY_SPOOL_BENCH").unwrap());
+        let out = tempfile::tempdir_in(&dir).unwrap();
+        let opts = ProveOptions {
+            balances: dir.join("balances.csv"),
+            config: dir.join("round.json"),
+            out: out.path().to_path_buf(),
+            keys: out.path().join("keys"),
+            shard: None,
+            resume: false,
+            progress: false,
+            backend: BackendChoice::Groth16,
+        };
+        let t = std::time::Instant::now();
+        check_inputs(&opts).unwrap();
+        let t_check = t.elapsed();
+        let work = Work::<ark_bn254::Fr>::load(&opts.out, &opts.config, true, false).unwrap();
+        let config_sha = sha256_file(&opts.config).unwrap();
+        let t2 = std::time::Instant::now();
+        let info = work.spool(&opts.balances, &config_sha).unwrap();
+        let t_spool = t2.elapsed();
+        eprintln!(
+            "spool_time: {} customers, {} leaves: check_inputs {:.2?}, spool {:.2?}, total {:.2?}",
+            info.customers,
+            info.leaf_count,
+            t_check,
+            t_spool,
+            t.elapsed()
+        );
+    }
+}
