@@ -3,11 +3,31 @@
 //! Header: `user_id,<ASSET>,...` with every asset of the round exactly once, in any order.
 //! Each row: a user id (1 to 256 bytes of UTF-8, unique in the file) and one amount per asset
 //! in the display unit. Rows are read one at a time; nothing holds the file whole. Every
-//! error names the file, the line and the column.
+//! error names the file, the line and the column. The reader also hashes the bytes it reads,
+//! so that one pass both validates a file and fingerprints it ([`BalancesReader::finish`]).
 
 use crate::ProverError;
 use assay_verifier::{amount, solvency::AssetConfig};
-use std::{fs::File, io::BufReader, path::Path};
+use sha2::{Digest, Sha256};
+use std::{
+    fs::File,
+    io::{self, Read},
+    path::Path,
+};
+
+/// A reader that hashes every byte it passes on.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
 
 /// One validated row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +43,8 @@ pub struct Row {
 /// A streaming reader of balances rows.
 pub struct BalancesReader {
     file: String,
-    reader: csv::Reader<BufReader<File>>,
+    path: std::path::PathBuf,
+    reader: csv::Reader<Hashing<File>>,
     /// For each asset of the round (in config order), its column in the file.
     columns: Vec<usize>,
     header: Vec<String>,
@@ -43,7 +64,11 @@ impl BalancesReader {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 20, f));
+            .buffer_capacity(1 << 20)
+            .from_reader(Hashing {
+                inner: f,
+                hash: Sha256::new(),
+            });
         let ferr = |message: String| ProverError::File {
             file: file.clone(),
             message,
@@ -102,6 +127,7 @@ impl BalancesReader {
         }
         Ok(Self {
             file,
+            path: path.to_path_buf(),
             reader,
             columns,
             header,
@@ -175,6 +201,17 @@ impl BalancesReader {
             balances,
         }))
     }
+
+    /// The SHA-256 (hex) of the whole file's bytes. Call it once [`Self::next_row`] returned
+    /// `None`; any bytes not read yet are read (and hashed) first.
+    ///
+    /// # Errors
+    /// [`ProverError::Io`].
+    pub fn finish(self) -> Result<String, ProverError> {
+        let mut rest = self.reader.into_inner();
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| ProverError::io(&self.path, e))?;
+        Ok(hex::encode(rest.hash.finalize()))
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +251,24 @@ mod tests {
         assert_eq!(rows[0].balances, vec![1, 1_500_000]);
         assert_eq!(rows[1].balances, vec![200_000_000, 0]);
         assert_eq!(rows[1].line, 3);
+    }
+
+    #[test]
+    fn finish_hashes_the_whole_file() {
+        let content = b"user_id,BTC,USDT\nalice,1,2\nbob,3,4\n";
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content).unwrap();
+        let mut r = BalancesReader::open(f.path(), &assets(), 64).unwrap();
+        let mut n = 0;
+        while r.next_row().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 2);
+        assert_eq!(r.finish().unwrap(), hex::encode(Sha256::digest(content)));
+        // Stopped early, it still hashes every byte.
+        let mut r = BalancesReader::open(f.path(), &assets(), 64).unwrap();
+        r.next_row().unwrap();
+        assert_eq!(r.finish().unwrap(), hex::encode(Sha256::digest(content)));
     }
 
     #[test]

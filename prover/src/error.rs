@@ -48,9 +48,103 @@ pub enum ProverError {
     /// Proving or key generation failed.
     #[error("proving failed: {0}")]
     Proving(String),
-    /// The inputs of a resumed, sharded or merged run do not match the earlier work.
-    #[error("inconsistent work directory: {0}")]
-    Inconsistent(String),
+    /// A file of the work folder or key cache that Assay wrote is damaged: it does not parse
+    /// as what it should hold (a seed, a spool record, a checkpoint's field element) or does
+    /// not match its name (a key file).
+    #[error("{}: damaged: {message}", file.display())]
+    Corrupt {
+        /// The damaged file.
+        file: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The work already in a folder was made from other inputs than this run's: another
+    /// balances file or config, another round, another seed or another backend.
+    #[error("{}: {message}", file.display())]
+    WorkMismatch {
+        /// The file (or folder) of the earlier work that does not match.
+        file: PathBuf,
+        /// What differs.
+        message: String,
+    },
+    /// A step needs earlier work that is not there (a batch proof of a shard not yet proven,
+    /// the round secret of a folder with no work).
+    #[error("{} is missing: {what}", path.display())]
+    MissingWork {
+        /// The file that should exist.
+        path: PathBuf,
+        /// What it is and what to do.
+        what: String,
+    },
+    /// The output folder already holds a round's work, and `--resume` was not given.
+    #[error("{} already holds a round's work: pass --resume to continue it, or choose another --out", folder.display())]
+    WorkExists {
+        /// The output folder.
+        folder: PathBuf,
+    },
+    /// The output folder already holds a finished round (`round.json`).
+    #[error("{} already holds a finished round", folder.display())]
+    RoundExists {
+        /// The output folder.
+        folder: PathBuf,
+    },
+    /// `private/backend.json` names a proof system this build does not know.
+    #[error("{}: unknown backend {backend:?} (layout {layout:?})", file.display())]
+    UnknownBackend {
+        /// The backend file.
+        file: PathBuf,
+        /// The backend named.
+        backend: String,
+        /// The layout named.
+        layout: Option<String>,
+    },
+    /// An unknown Halo2 column layout.
+    #[error("unknown Halo2 layout {0:?} (compact, balanced, throughput)")]
+    UnknownLayout(String),
+    /// The proof system was left out of this build (a cargo feature).
+    #[error("this build of assay-prover has no {0} backend (feature `{0}`)")]
+    BackendUnavailable(&'static str),
+    /// A shard `I/N` outside `0 <= I < N`.
+    #[error("shard {index}/{count}: need 0 <= I < N")]
+    BadShard {
+        /// `I`.
+        index: usize,
+        /// `N`.
+        count: usize,
+    },
+    /// The folder holds work of another proof system or layout than this run asks for.
+    #[error("{} holds work of backend {found}; this run asks for {asked}: resume with the same --backend and --layout", folder.display())]
+    BackendMismatch {
+        /// The output folder.
+        folder: PathBuf,
+        /// The backend (and layout) of the earlier work.
+        found: String,
+        /// The backend (and layout) asked for.
+        asked: String,
+    },
+    /// A whole round (not a shard) was asked for without the publication key that signs it.
+    #[error("a whole round needs the publication key")]
+    MissingSigner,
+    /// `merge` was given no shard folder.
+    #[error("no shard folders given")]
+    NoShards,
+    /// A shard folder of `merge` belongs to another round than the first one: its secret,
+    /// config or balances differ.
+    #[error("{} is a shard of another round (secret, config or balances differ from {})", shard.display(), first.display())]
+    ShardMismatch {
+        /// The shard folder.
+        shard: PathBuf,
+        /// The first shard folder.
+        first: PathBuf,
+    },
+    /// A shard folder of `merge` was proven with another proof system than the first one.
+    #[error("{} was proven with another backend than {}", shard.display(), first.display())]
+    ShardBackendMismatch {
+        /// The shard folder.
+        shard: PathBuf,
+        /// The first shard folder.
+        first: PathBuf,
+    },
 }
 
 impl ProverError {

@@ -1,29 +1,58 @@
 //! Atomic file writes: a temporary file in the same folder, fsync, then rename.
 //!
 //! A crash at any moment leaves either the old file, or no file, or the whole new file: never
-//! a torn one. Checkpoints rely on this: a file that exists is complete.
+//! a torn one. Checkpoints rely on this: a file that exists is complete. This is the prover's
+//! one atomic-write routine; [`write_atomic_with`] lets another error type (the KYC side's)
+//! use it.
 
 use crate::ProverError;
 use std::{fs, io::Write, path::Path};
+
+/// The suffix of the temporary files of [`write_atomic`]: a file ending with it is the torn
+/// remains of a killed write, never a finished one.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to `path` atomically, creating parent folders; an I/O failure is reported
+/// through `err` with the path it happened on (the temporary file or `path`).
+///
+/// # Errors
+/// What `err` makes of the first I/O failure.
+pub fn write_atomic_with<E>(
+    path: &Path,
+    bytes: &[u8],
+    err: impl Fn(&Path, std::io::Error) -> E,
+) -> Result<(), E> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
+    let written = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(err(&tmp, e));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        err(path, e)
+    })
+}
 
 /// Writes `bytes` to `path` atomically, creating parent folders.
 ///
 /// # Errors
 /// [`ProverError::Io`] naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| ProverError::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(|e| ProverError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| ProverError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| ProverError::io(&tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| ProverError::io(path, e))?;
-    Ok(())
+    write_atomic_with(path, bytes, |p, e| ProverError::io(p, e))
 }
 
 /// Writes `value` as pretty JSON, atomically.
@@ -43,4 +72,43 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Pro
 /// [`ProverError::Io`] naming the path.
 pub fn read(path: &Path) -> Result<Vec<u8>, ProverError> {
     fs::read(path).map_err(|e| ProverError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_whole_files_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("c.json")]);
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should go: the rename fails.
+        let p = dir.path().join("x");
+        fs::create_dir(&p).unwrap();
+        fs::write(p.join("inside"), b"kept").unwrap();
+        let e = write_atomic(&p, b"new").unwrap_err();
+        assert!(
+            matches!(&e, ProverError::Io { path, .. } if path == &p),
+            "{e}"
+        );
+        assert_eq!(fs::read(p.join("inside")).unwrap(), b"kept");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary file left"
+        );
+    }
 }

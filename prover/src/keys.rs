@@ -125,14 +125,14 @@ impl KeyCache {
     fn load(&self, hash: &str) -> Result<KeyPair, ProverError> {
         let vk_path = self.dir.join(format!("{hash}.vk"));
         let vk_hex = String::from_utf8(fsutil::read(&vk_path)?)
-            .map_err(|_| ProverError::Inconsistent(format!("{} is not text", vk_path.display())))?;
+            .map_err(|_| corrupt(&vk_path, "not text".into()))?;
         let actual = assay_verifier::groth16::vk_hash_of_hex(vk_hex.trim())
-            .map_err(|e| ProverError::Inconsistent(format!("{}: {e}", vk_path.display())))?;
+            .map_err(|e| corrupt(&vk_path, e.to_string()))?;
         if actual != hash {
-            return Err(ProverError::Inconsistent(format!(
-                "{} hashes to {actual}, not to its name",
-                vk_path.display()
-            )));
+            return Err(corrupt(
+                &vk_path,
+                format!("hashes to {actual}, not to its name"),
+            ));
         }
         let pk_path = self.dir.join(format!("{hash}.pk"));
         let bytes = fsutil::read(&pk_path)?;
@@ -143,18 +143,26 @@ impl KeyCache {
             Compress::No,
             Validate::No,
         )
-        .map_err(|e| ProverError::Inconsistent(format!("{}: {e}", pk_path.display())))?;
+        .map_err(|e| corrupt(&pk_path, e.to_string()))?;
         let vk_of_pk = assay_verifier::groth16::encode_vk(&pk.vk);
         if vk_of_pk != vk_hex.trim() {
-            return Err(ProverError::Inconsistent(format!(
-                "{} does not belong to verifying key {hash}",
-                pk_path.display()
-            )));
+            return Err(corrupt(
+                &pk_path,
+                format!("does not belong to verifying key {hash}"),
+            ));
         }
         Ok(KeyPair {
             pk,
             vk_hex: vk_hex.trim().to_string(),
             vk_hash: hash.to_string(),
         })
+    }
+}
+
+/// A cached key file that does not parse or does not match its name.
+fn corrupt(file: &Path, message: String) -> ProverError {
+    ProverError::Corrupt {
+        file: file.to_path_buf(),
+        message,
     }
 }

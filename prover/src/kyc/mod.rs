@@ -97,12 +97,7 @@ pub fn write_doc<T: Serialize>(path: &Path, doc: &T) -> Result<(), KycError> {
 /// # Errors
 /// [`KycError::Io`].
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), KycError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| KycError::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| KycError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| KycError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| KycError::io(path, e))
+    crate::fsutil::write_atomic_with(path, bytes, KycError::io)
 }
 
 /// Writes a secret document to a new file readable by its owner only.

@@ -5,18 +5,101 @@
 //!
 //! 1. **secret**: `private/round-secret.json`, a random seed from which every salt, blind and
 //!    the leaf order are derived (so a resumed run or another shard derives the same ones);
-//! 2. **spool**: two streaming passes over the CSV. The first validates every row and counts
-//!    them; the second writes each customer's record at a random position of
-//!    `private/work/leaves.bin` (fixed-size records; padding positions stay zero). Memory: 4
-//!    bytes per leaf for the permutation and 24 bytes per customer for duplicate detection;
+//! 2. **spool**: one streaming pass over the CSV validates every row (values, unique ids,
+//!    liabilities within reserves) and keeps the rows in a scratch file; only then is each
+//!    customer's record written at a random position of `private/work/leaves.bin`
+//!    (fixed-size records; padding positions stay zero). A bad CSV leaves nothing written;
 //! 3. **batches**: one proof per `B` leaves (Groth16 or Halo2, see [`backend`]; the backend
-//!    is recorded in `private/backend.json` so that a resume or merge cannot mix two), in parallel on every core (rayon), each
-//!    written to `private/work/batches/` as soon as it is made. `--shard I/N` proves batches
-//!    `j ≡ I (mod N)` only;
+//!    is recorded in `private/backend.json` so that a resume or merge cannot mix two), in
+//!    parallel on every core (rayon), each written to `private/work/batches/` as soon as it
+//!    is made. `--shard I/N` proves batches `j ≡ I (mod N)` only;
 //! 4. **aggregations**, level by level, also checkpointed;
 //! 5. **records** (`inclusion/`), then `round.json` last.
+//!
+//! [`merge`] gathers the batch proofs of shards and runs steps 4–5.
 
 pub mod backend;
-mod pipeline;
+mod merge;
+mod prove;
+mod proving;
+mod publishing;
+mod spool;
+mod witnesses;
+mod workdir;
 
-pub use pipeline::*;
+pub use merge::merge;
+pub use prove::prove;
+pub use publishing::record_file_name;
+pub use spool::check_inputs;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What `assay solvency prove` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ProveOptions {
+    /// The balances CSV.
+    pub balances: PathBuf,
+    /// The round configuration JSON.
+    pub config: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+    /// The keys folder.
+    pub keys: PathBuf,
+    /// `Some((i, n))`: prove only shard `i` of `n` of the batch proofs.
+    pub shard: Option<(usize, usize)>,
+    /// Continue the work checkpointed in `out`.
+    pub resume: bool,
+    /// Show progress bars on stderr.
+    pub progress: bool,
+    /// The proof system.
+    pub backend: BackendChoice,
+}
+
+/// The proof system of a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Groth16 on BN254 (keys from a circuit-specific setup, in the keys folder).
+    Groth16,
+    /// Halo2, IPA over Pasta, in a column layout (`compact`, `balanced`, `throughput`); IPA
+    /// parameters are cached in the keys folder.
+    Halo2 {
+        /// The layout's name.
+        layout: String,
+    },
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Customers in the file.
+    pub customers: u64,
+    /// Leaves in the tree, padding included.
+    pub leaf_count: u64,
+    /// Batch proofs made by this run.
+    pub batches_proven: usize,
+    /// Batch proofs found already done.
+    pub batches_skipped: usize,
+    /// Aggregation proofs made by this run.
+    pub aggregations_proven: usize,
+    /// `round.json`, when the round is complete.
+    pub bundle: Option<PathBuf>,
+    /// Inclusion records written.
+    pub records: u64,
+}
+
+/// A progress bar on stderr, or a hidden one.
+fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    if let Ok(s) = ProgressStyle::with_template(
+        "{msg:>14} [{elapsed_precise}] {wide_bar} {pos}/{len} (ETA {eta})",
+    ) {
+        b.set_style(s);
+    }
+    b.set_message(what.to_string());
+    b
+}

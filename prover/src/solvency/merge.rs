@@ -1,0 +1,123 @@
+//! `assay solvency merge`: the batch proofs of shard folders gathered into one folder, which
+//! then proves the aggregation levels and publishes the round. Every shard must be of the
+//! same round (secret, config, balances) and backend.
+
+use super::{
+    backend::{Groth16Backend, RoundBackend},
+    prove::halo2_backend,
+    workdir::{read_json, same_folder, BackendFile, SpoolInfo, Work, WorkDir},
+    BackendChoice, Summary,
+};
+use crate::{fsutil, keys::KeyCache, ProverError};
+use ed25519_dalek::SigningKey;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+/// `assay solvency merge`: gathers the batch proofs of shard folders into `out`, proves the
+/// aggregation levels and writes the round.
+///
+/// # Errors
+/// Shards of different rounds, configs, seeds or backends; missing batch proofs; I/O.
+pub fn merge(
+    out: &Path,
+    shards: &[PathBuf],
+    keys: &Path,
+    params: &Path,
+    signer: &SigningKey,
+    progress: bool,
+) -> Result<Summary, ProverError> {
+    let first = shards.first().ok_or(ProverError::NoShards)?;
+    let (first_dir, out_dir) = (WorkDir::new(first), WorkDir::new(out));
+    let same_inputs = |d: &WorkDir| -> Result<[Vec<u8>; 3], ProverError> {
+        Ok([
+            fsutil::read(&d.secret())?,
+            fsutil::read(&d.config())?,
+            fsutil::read(&d.spool_info())?,
+        ])
+    };
+    let inputs = same_inputs(&first_dir)?;
+    for s in &shards[1..] {
+        if same_inputs(&WorkDir::new(s))? != inputs {
+            return Err(ProverError::ShardMismatch {
+                shard: s.clone(),
+                first: first.clone(),
+            });
+        }
+    }
+    if out_dir.bundle().exists() {
+        return Err(ProverError::RoundExists {
+            folder: out.to_path_buf(),
+        });
+    }
+    let [secret, cfg, spool] = &inputs;
+    if !same_folder(out, first) {
+        fsutil::write_atomic(&out_dir.secret(), secret)?;
+        fsutil::write_atomic(&out_dir.config(), cfg)?;
+        fsutil::write_atomic(&out_dir.spool_info(), spool)?;
+        let (src, dst) = (first_dir.spool(), out_dir.spool());
+        fs::copy(&src, &dst).map_err(|e| ProverError::io(&src, e))?;
+    }
+    let backend_file: BackendFile = first_dir
+        .read_backend()?
+        .unwrap_or_else(|| BackendChoice::Groth16.file());
+    for s in &shards[1..] {
+        if WorkDir::new(s)
+            .read_backend()?
+            .is_some_and(|f| f != backend_file)
+        {
+            return Err(ProverError::ShardBackendMismatch {
+                shard: s.clone(),
+                first: first.clone(),
+            });
+        }
+    }
+    if !same_folder(out, first) {
+        fsutil::write_json(&out_dir.backend(), &backend_file)?;
+    }
+    match backend_file.choice(&first_dir.backend())? {
+        BackendChoice::Groth16 => {
+            let backend = Groth16Backend::new(KeyCache::new(keys));
+            merge_as(&backend, &out_dir, shards, signer, progress)
+        }
+        BackendChoice::Halo2 { layout } => {
+            let backend = halo2_backend(&layout, params)?;
+            merge_as(&backend, &out_dir, shards, signer, progress)
+        }
+    }
+}
+
+fn merge_as<B: RoundBackend>(
+    backend: &B,
+    out: &WorkDir,
+    shards: &[PathBuf],
+    signer: &SigningKey,
+    progress: bool,
+) -> Result<Summary, ProverError> {
+    let work = Work::<B::F>::open(out.out(), &out.config(), progress)?;
+    let info: SpoolInfo = read_json(&out.spool_info())?;
+    let batches = (info.leaf_count / work.cfg.batch_size as u64) as usize;
+    for s in shards {
+        if same_folder(out.out(), s) {
+            continue;
+        }
+        let shard = WorkDir::new(s);
+        for j in 0..batches {
+            let src = shard.batch(j);
+            if src.exists() && !work.dir.batch(j).exists() {
+                fsutil::write_atomic(&work.dir.batch(j), &fsutil::read(&src)?)?;
+            }
+        }
+    }
+    let (aggs, records) = work.publish(backend, &info, signer)?;
+    Ok(Summary {
+        customers: info.customers,
+        leaf_count: info.leaf_count,
+        batches_proven: 0,
+        batches_skipped: batches,
+        aggregations_proven: aggs,
+        bundle: Some(out.bundle()),
+        records,
+    })
+}

@@ -1,0 +1,174 @@
+//! Publishing a round: the bundle signed with the publication key and checked as an auditor
+//! would before anything is published, one signed inclusion record per customer, then
+//! `round.json` last; the spool, no longer needed, leaves the private folder.
+
+use super::{
+    backend::RoundBackend,
+    bar,
+    proving::Proofs,
+    workdir::{SpoolInfo, Work},
+};
+use crate::{fsutil, ProverError};
+use assay_circuits::{
+    field::to_decimal,
+    merkle,
+    solvency::{self as st, LeafWitness},
+    StatementField,
+};
+use assay_verifier::{
+    amount,
+    solvency::{
+        BalanceEntry, InclusionRecord, RoundBundle, RoundOptions, RECORD_DOMAIN, ROUND_DOMAIN,
+        ROUND_VERSION,
+    },
+};
+use ed25519_dalek::{Signer, SigningKey};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fs;
+
+/// The file name of a customer's inclusion record: the first 32 hex digits of
+/// SHA-256(user_id), so that ids with any characters make safe file names.
+pub fn record_file_name(user_id: &str) -> String {
+    format!(
+        "{}.json",
+        &hex::encode(Sha256::digest(user_id.as_bytes()))[..32]
+    )
+}
+
+impl<F: StatementField> Work<F> {
+    /// Steps 4–5: the aggregation levels, the bundle, the records, then `round.json`; the
+    /// spool is deleted once the round is written. Returns the aggregation proofs made now
+    /// and the records written.
+    pub(super) fn publish<B: RoundBackend<F = F>>(
+        &self,
+        backend: &B,
+        info: &SpoolInfo,
+        signer: &SigningKey,
+    ) -> Result<(usize, u64), ProverError> {
+        let batches = (info.leaf_count / self.cfg.batch_size as u64) as usize;
+        let proofs = self.aggregate(backend, batches)?;
+        let bundle = self.bundle(backend, info, signer, &proofs)?;
+        let records = self.write_records(&bundle, signer, &proofs.batch_roots)?;
+        fsutil::write_json(&self.dir.bundle(), &bundle)?;
+        let _ = fs::remove_file(self.dir.spool());
+        Ok((proofs.proven, records))
+    }
+
+    /// The signed bundle, verified as an auditor would verify it.
+    fn bundle<B: RoundBackend<F = F>>(
+        &self,
+        backend: &B,
+        info: &SpoolInfo,
+        signer: &SigningKey,
+        proofs: &Proofs<F>,
+    ) -> Result<RoundBundle, ProverError> {
+        let batches = proofs.batches.len();
+        let mut verifying_keys = std::collections::BTreeMap::new();
+        for cp in proofs.batches.iter().chain(proofs.levels.iter().flatten()) {
+            verifying_keys.insert(cp.entry.key.clone(), cp.verifying_key.clone());
+        }
+        let top = proofs
+            .levels
+            .last()
+            .and_then(|l| l.first())
+            .ok_or_else(|| ProverError::Proving("no top proof".into()))?;
+        let global_root = top.entry.public_inputs[st::IN_ROOT].clone();
+        let mut bundle = RoundBundle {
+            version: ROUND_VERSION,
+            backend: backend.name().into(),
+            halo2: backend.halo2_section(self.shape, &self.cfg, batches),
+            config: self.cfg.clone(),
+            leaf_count: info.leaf_count,
+            global_root,
+            verifying_keys,
+            batches: proofs.batches.iter().map(|c| c.entry.clone()).collect(),
+            aggregations: proofs
+                .levels
+                .iter()
+                .map(|l| l.iter().map(|c| c.entry.clone()).collect())
+                .collect(),
+            publication_key: hex::encode(signer.verifying_key().to_bytes()),
+            signature: String::new(),
+        };
+        let msg = assay_verifier::signing::message(ROUND_DOMAIN, &bundle.signed_body());
+        bundle.signature = hex::encode(signer.sign(&msg).to_bytes());
+        // The auditor's check, run by the prover before anything is published.
+        let mut opts = RoundOptions::default();
+        #[cfg(feature = "halo2")]
+        {
+            opts.halo2_params = backend.params_source();
+        }
+        assay_verifier::solvency::verify_round(&bundle, &opts)
+            .map_err(|e| ProverError::Proving(format!("the round does not verify: {e}")))?;
+        Ok(bundle)
+    }
+
+    /// One signed record per customer, each batch's leaves read from the spool once.
+    fn write_records(
+        &self,
+        bundle: &RoundBundle,
+        signer: &SigningKey,
+        batch_roots: &[F],
+    ) -> Result<u64, ProverError> {
+        let bundle_hash = bundle.hash();
+        let upper = merkle::levels(batch_roots);
+        let dir = self.dir.inclusion();
+        fs::create_dir_all(&dir).map_err(|e| ProverError::io(&dir, e))?;
+        let batches = batch_roots.len();
+        let pb = bar(self.progress, batches as u64, "records");
+        let b = self.cfg.batch_size;
+        let counts: Vec<u64> = (0..batches)
+            .into_par_iter()
+            .map(|j| -> Result<u64, ProverError> {
+                let start = (j * b) as u64;
+                let rows = self.read_spool(start, b)?;
+                let leaves = self.leaves(start, &rows)?;
+                let hashes: Vec<F> = leaves.iter().map(LeafWitness::<F>::hash).collect();
+                let lv = merkle::levels(&hashes);
+                let upper_path = merkle::path(&upper, j);
+                let mut n = 0;
+                for (i, row) in rows.into_iter().enumerate() {
+                    let Some((user_id, bal)) = row else { continue };
+                    let pos = start + i as u64;
+                    let mut path: Vec<String> =
+                        merkle::path(&lv, i).iter().map(to_decimal).collect();
+                    path.extend(upper_path.iter().map(to_decimal));
+                    let mut rec = InclusionRecord {
+                        version: ROUND_VERSION,
+                        round_id: self.cfg.round_id.clone(),
+                        bundle_hash: bundle_hash.clone(),
+                        user_id: user_id.clone(),
+                        balances: self
+                            .cfg
+                            .assets
+                            .iter()
+                            .zip(&bal)
+                            .map(|(a, u)| BalanceEntry {
+                                symbol: a.symbol.clone(),
+                                amount: amount::Display {
+                                    units: *u,
+                                    decimals: a.decimals,
+                                }
+                                .to_string(),
+                            })
+                            .collect(),
+                        salt: to_decimal(&self.salt(pos)),
+                        leaf_index: pos,
+                        path,
+                        publication_key: bundle.publication_key.clone(),
+                        signature: String::new(),
+                    };
+                    let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
+                    rec.signature = hex::encode(signer.sign(&msg).to_bytes());
+                    fsutil::write_json(&dir.join(record_file_name(&user_id)), &rec)?;
+                    n += 1;
+                }
+                pb.inc(1);
+                Ok(n)
+            })
+            .collect::<Result<_, _>>()?;
+        pb.finish_and_clear();
+        Ok(counts.iter().sum())
+    }
+}
