@@ -21,6 +21,7 @@ use assay_verifier::kyc::{
     },
     time, verify,
 };
+use assay_verifier::Backend;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -343,7 +344,7 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
-                epoch.root,
+                epoch.root_for(Backend::Groth16).unwrap_or("-"),
                 a.out.display()
             );
             Ok(())

@@ -22,6 +22,7 @@ use assay_verifier::kyc::formats::{
     Policy, RegistryPath, BACKEND_GROTH16, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
+use assay_verifier::Backend;
 use serde::{Deserialize, Serialize};
 
 /// `HOLDER.json`: the holder's secret (keep it private) and its public commitment.
@@ -145,15 +146,16 @@ pub fn witness(
     inp: &ProveInputs<'_>,
     now: i64,
 ) -> Result<(KycWitness, assay_circuits::kyc::KycPublic), KycError> {
+    let b = Backend::Groth16;
     let view = BackendView {
         name: BACKEND_GROTH16,
         hid: Some(&inp.holder.commitment),
-        leaf: Some(&inp.credential.credential),
-        siblings: Some(&inp.path.siblings),
-        path_root: Some(&inp.path.root),
-        epoch_root: Some(&inp.epoch.root),
+        leaf: inp.credential.leaf_for(b),
+        siblings: inp.path.siblings_for(b),
+        path_root: inp.path.root_for(b),
+        epoch_root: inp.epoch.root_for(b),
     };
-    if inp.credential.holder_commitment != inp.holder.commitment {
+    if inp.credential.holder_commitment_for(b) != Some(inp.holder.commitment.as_str()) {
         return Err(KycError::Input(
             "the credential was issued to another holder commitment".into(),
         ));
@@ -179,7 +181,8 @@ pub fn witness_halo2(
 > {
     let hid = inp.holder.commitment_halo2()?;
     let cred = inp.credential;
-    if cred.holder_commitment_halo2.as_deref() != Some(hid.as_str()) {
+    let b = Backend::Halo2;
+    if cred.holder_commitment_for(b) != Some(hid.as_str()) {
         return Err(KycError::Input(
             "the credential has no Halo2 leaf for this holder: it was issued without \
              `--holder-commitment-halo2` (ask the issuer for a new credential)"
@@ -189,10 +192,10 @@ pub fn witness_halo2(
     let view = BackendView {
         name: BACKEND_HALO2,
         hid: Some(&hid),
-        leaf: cred.credential_halo2.as_deref(),
-        siblings: inp.path.siblings_halo2.as_deref(),
-        path_root: inp.path.root_halo2.as_deref(),
-        epoch_root: inp.epoch.root_halo2.as_deref(),
+        leaf: cred.leaf_for(b),
+        siblings: inp.path.siblings_for(b),
+        path_root: inp.path.root_for(b),
+        epoch_root: inp.epoch.root_for(b),
     };
     witness_in(inp, &view, now)
 }

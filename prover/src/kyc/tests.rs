@@ -565,3 +565,85 @@ fn kill_during_issue_leaves_whole_credentials() {
     );
     let _ = KYC_FORMAT_VERSION;
 }
+
+/// Writes the public v1 KYC fixtures (`fixtures/kyc/v1/`) when `ASSAY_WRITE_KYC_V1_FIXTURES`
+/// is set: a pre-Halo2 epoch 0 (no `root_halo2`), epoch 1 with both roots, its leaves, two
+/// credentials (without and with a Halo2 leaf) and their paths. Only public files: the
+/// issuer's key and the holder's secret stay in a temporary folder.
+#[test]
+fn write_v1_fixtures() {
+    let Some(out) = std::env::var_os("ASSAY_WRITE_KYC_V1_FIXTURES") else {
+        return;
+    };
+    use assay_verifier::kyc::formats::{epoch_message, EpochFields};
+    use ed25519_dalek::Signer;
+    let out = std::path::PathBuf::from(out);
+    std::fs::create_dir_all(&out).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("issuer");
+    let mut issuer = new_issuer(&dir);
+    let key = Keystore::open(&dir.join(KEYSTORE_FILE), PASS).unwrap();
+    let sign = |epoch: u64, root: &str, root_halo2: Option<String>, time: i64, prev: Option<String>| {
+        let fields = EpochFields {
+            root: parse_fr(root).unwrap(),
+            time,
+            prev: prev
+                .as_ref()
+                .map_or([0u8; 32], |h| hex::decode(h).unwrap().try_into().unwrap()),
+            root_halo2: root_halo2.clone(),
+        };
+        let msg = epoch_message("kyc-provider-1", epoch, &fields);
+        Epoch {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: "kyc-provider-1".into(),
+            epoch,
+            root: root.into(),
+            root_halo2,
+            time: assay_verifier::kyc::time::format_rfc3339(time),
+            prev_epoch_hash: prev,
+            signature: hex::encode(key.sign(&msg).to_bytes()),
+        }
+    };
+    // Credential 0: issued before Halo2 support (no Halo2 commitment).
+    let c0 = issuer
+        .issue(
+            assay_circuits::Fr::from(100u64),
+            Jurisdiction::parse("DE").unwrap(),
+            20_800,
+            NOW,
+        )
+        .unwrap();
+    issuer.publish(PASS, NOW).unwrap();
+    let l0 = issuer.latest_leaves().unwrap();
+    let e0 = sign(0, &l0.root, None, NOW, None);
+    // Credential 1: with both commitments.
+    let holder = HolderFile::generate().unwrap();
+    let c1 = issuer
+        .issue_both(
+            parse_fr(&holder.commitment).unwrap(),
+            holder.commitment_halo2.as_deref(),
+            Jurisdiction::parse("UA-30").unwrap(),
+            20_800,
+            NOW,
+        )
+        .unwrap();
+    issuer.publish(PASS, NOW + 3600).unwrap();
+    let l1 = issuer.latest_leaves().unwrap();
+    assert!(l1.root_halo2.is_some());
+    let e1 = sign(
+        1,
+        &l1.root,
+        l1.root_halo2.clone(),
+        NOW + 3600,
+        Some(e0.hash().unwrap()),
+    );
+    verify_epoch_chain(&[e0.clone(), e1.clone()], &issuer.public().key().unwrap()).unwrap();
+    write_doc(&out.join("issuer-public.json"), issuer.public()).unwrap();
+    write_doc(&out.join("epoch-0.json"), &e0).unwrap();
+    write_doc(&out.join("epoch-1.json"), &e1).unwrap();
+    write_doc(&out.join("leaves-1.json"), &l1).unwrap();
+    write_doc(&out.join("credential-0.json"), &c0).unwrap();
+    write_doc(&out.join("credential-1.json"), &c1).unwrap();
+    write_doc(&out.join("path-0.json"), &l1.path(0).unwrap()).unwrap();
+    write_doc(&out.join("path-1.json"), &l1.path(1).unwrap()).unwrap();
+}

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 /// The version of every KYC format this code writes and reads.
 pub const KYC_FORMAT_VERSION: u32 = 1;
 pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
+use crate::Backend;
 
 /// Checks the syntax of a decimal field element of a backend this build may not compile
 /// (digits only, no leading zero, at most 78 digits); its value is checked where it is used.
@@ -218,6 +219,14 @@ pub struct EpochFields {
 }
 
 impl Epoch {
+    /// The registry root of `backend` (decimal), if the epoch has one.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Groth16 => Some(&self.root),
+            Backend::Halo2 => self.root_halo2.as_deref(),
+        }
+    }
+
     /// Checks the fields' syntax.
     ///
     /// # Errors
@@ -504,6 +513,24 @@ pub struct Credential {
     pub credential_halo2: Option<String>,
 }
 
+impl Credential {
+    /// The holder commitment the credential was issued to on `backend` (decimal), if any.
+    pub fn holder_commitment_for(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Groth16 => Some(&self.holder_commitment),
+            Backend::Halo2 => self.holder_commitment_halo2.as_deref(),
+        }
+    }
+
+    /// The registry leaf of `backend` (decimal), if the credential is in that registry.
+    pub fn leaf_for(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Groth16 => Some(&self.credential),
+            Backend::Halo2 => self.credential_halo2.as_deref(),
+        }
+    }
+}
+
 /// `PATH.json`: a registry path under one epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -524,6 +551,24 @@ pub struct RegistryPath {
     /// The 32 Halo2 siblings from the leaf up (decimal), with `root_halo2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub siblings_halo2: Option<Vec<String>>,
+}
+
+impl RegistryPath {
+    /// The root the path of `backend` leads to (decimal), if there is such a path.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Groth16 => Some(&self.root),
+            Backend::Halo2 => self.root_halo2.as_deref(),
+        }
+    }
+
+    /// The siblings of the path of `backend`, from the leaf up (decimal).
+    pub fn siblings_for(&self, backend: Backend) -> Option<&[String]> {
+        match backend {
+            Backend::Groth16 => Some(&self.siblings),
+            Backend::Halo2 => self.siblings_halo2.as_deref(),
+        }
+    }
 }
 
 /// `LEAVES.json`: every registry leaf of one epoch. The leaves are hiding commitments, so the
@@ -552,6 +597,22 @@ pub struct EpochLeaves {
 }
 
 impl EpochLeaves {
+    /// The epoch's registry root of `backend` (decimal), if it has one.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        match backend {
+            Backend::Groth16 => Some(&self.root),
+            Backend::Halo2 => self.root_halo2.as_deref(),
+        }
+    }
+
+    /// The leaves of `backend`'s registry (decimal, `0` for empty), if the epoch has them.
+    pub fn leaves_for(&self, backend: Backend) -> Option<&[String]> {
+        match backend {
+            Backend::Groth16 => Some(&self.leaves),
+            Backend::Halo2 => self.leaves_halo2.as_deref(),
+        }
+    }
+
     /// The path of `serial`, checked against the published root.
     ///
     /// # Errors

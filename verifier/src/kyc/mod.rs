@@ -296,7 +296,7 @@ fn verify_groth16(
     now: i64,
 ) -> Result<VerifiedPresentation, KycVerifyError> {
     // A Halo2 presentation relabelled: its registry root is the epoch's Pasta root.
-    if epoch.root_halo2.as_ref() == Some(&proof.public_inputs.registry_root) {
+    if epoch.root_for(crate::Backend::Halo2) == Some(proof.public_inputs.registry_root.as_str()) {
         return Err(KycVerifyError::Backend(format!(
             "mismatch: the proof's registry root is epoch {}'s {BACKEND_HALO2} root: a Halo2 \
              presentation labelled {BACKEND_GROTH16}",
