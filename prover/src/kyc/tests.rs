@@ -646,4 +646,27 @@ fn write_v1_fixtures() {
     write_doc(&out.join("credential-1.json"), &c1).unwrap();
     write_doc(&out.join("path-0.json"), &l1.path(0).unwrap()).unwrap();
     write_doc(&out.join("path-1.json"), &l1.path(1).unwrap()).unwrap();
+    // The registry database of today's schema, its epochs replaced by the files above (same
+    // roots and leaf counts), for the migration test.
+    drop(issuer);
+    let conn = rusqlite::Connection::open(dir.join(super::issuer::REGISTRY_FILE)).unwrap();
+    for e in [&e0, &e1] {
+        conn.execute(
+            "UPDATE epochs SET hash = ?1, json = ?2 WHERE epoch = ?3",
+            rusqlite::params![
+                e.hash().unwrap(),
+                serde_json::to_string(e).unwrap(),
+                e.epoch as i64
+            ],
+        )
+        .unwrap();
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+        .unwrap();
+    drop(conn);
+    std::fs::copy(
+        dir.join(super::issuer::REGISTRY_FILE),
+        out.join("registry.sqlite"),
+    )
+    .unwrap();
 }
