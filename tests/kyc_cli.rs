@@ -52,7 +52,7 @@ fn kyc_flow_and_exit_codes() {
     ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
     let holder: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
-    let hid = holder["commitment"].as_str().unwrap();
+    let hid = holder["commitments"]["groth16-bn254"].as_str().unwrap();
     let issue = |region: Option<&str>, out: &str| {
         let mut args = vec![
             "kyc",
@@ -272,8 +272,8 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     assert!(out.contains("halo2 commitment:"), "{out}");
     let holder: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
-    let hid = holder["commitment"].as_str().unwrap();
-    let hid2 = holder["commitment_halo2"].as_str().unwrap();
+    let hid = holder["commitments"]["groth16-bn254"].as_str().unwrap();
+    let hid2 = holder["commitments"]["halo2-ipa-pasta"].as_str().unwrap();
     ok(assay(
         d,
         &[
@@ -310,7 +310,9 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     ));
     let epoch: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("epoch.json")).unwrap()).unwrap();
-    assert!(epoch["root_halo2"].is_string());
+    assert_eq!(epoch["version"], 2);
+    assert!(epoch["roots"]["groth16-bn254"].is_string());
+    assert!(epoch["roots"]["halo2-ipa-pasta"].is_string());
     // The holder computes both paths from the published leaves.
     ok(assay(
         d,

@@ -122,7 +122,12 @@ impl KeyCache {
         })
     }
 
-    fn load(&self, hash: &str) -> Result<KeyPair, ProverError> {
+    /// The key pair named `hash` (its verifying key checked against the name and the proving
+    /// key's), without consulting the index.
+    ///
+    /// # Errors
+    /// A missing or corrupt key file.
+    pub fn load(&self, hash: &str) -> Result<KeyPair, ProverError> {
         let vk_path = self.dir.join(format!("{hash}.vk"));
         let vk_hex = String::from_utf8(fsutil::read(&vk_path)?)
             .map_err(|_| corrupt(&vk_path, "not text".into()))?;

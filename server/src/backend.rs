@@ -304,10 +304,14 @@ impl Backend for AssayBackend {
             ));
         };
         let req: KycBody = parse(body)?;
-        for (what, v) in [("proof", req.proof.version), ("epoch", req.epoch.version)] {
-            if v != KYC_FORMAT_VERSION {
+        use kyc::formats::Versioned;
+        for (what, v, ok) in [
+            ("proof", req.proof.version, KycProof::VERSIONS),
+            ("epoch", req.epoch.version, Epoch::VERSIONS),
+        ] {
+            if !ok.contains(&v) {
                 return Err(AppError::Invalid(format!(
-                    "{what}: version {v} is not supported (expected {KYC_FORMAT_VERSION})"
+                    "{what}: version {v} is not supported (expected {ok:?})"
                 )));
             }
         }

@@ -245,11 +245,11 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         &fs::read(dir.join("holder.json")).map_err(|e| Failure::Input(e.to_string()))?,
     )
     .map_err(|e| Failure::Input(e.to_string()))?;
-    let hid = holder["commitment"]
+    let hid = holder["commitments"]["groth16-bn254"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let hid_halo2 = holder["commitment_halo2"]
+    let hid_halo2 = holder["commitments"]["halo2-ipa-pasta"]
         .as_str()
         .unwrap_or_default()
         .to_string();

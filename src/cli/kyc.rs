@@ -10,17 +10,17 @@ use assay_prover::kyc::{
     halo2::KycHalo2Prover,
     holder::{self, HolderFile, ProveInputs},
     issuer::Issuer,
-    keys, now_unix, read_doc,
-    rp::{ChallengeStore, DEFAULT_TTL_SECONDS},
-    write_doc, write_private_doc, KycError,
+    keys, now_unix, read_doc, write_doc, write_private_doc, KycError,
 };
+use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
 use assay_verifier::kyc::{
     formats::{
-        parse_fr, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
+        BackendMap, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
         RegistryPath, BACKEND_GROTH16, BACKEND_HALO2,
     },
     time, verify,
 };
+use assay_verifier::Backend;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -190,7 +190,8 @@ pub struct ProveArgs {
     /// Where to write PROOF.json.
     #[arg(long)]
     out: PathBuf,
-    /// The issuer's keys folder (`kyc-<hash>.pk`); default: `keys/` beside --issuer-key.
+    /// The issuer's keys folder (`index.json`, `<hash>.pk`); default: `keys/` beside
+    /// --issuer-key.
     #[arg(long)]
     keys: Option<PathBuf>,
     /// ISSUER_PUBLIC.json: picks the proving key by its verifying-key hash.
@@ -235,6 +236,10 @@ fn input(e: KycError) -> Failure {
     Failure::Input(e.to_string())
 }
 
+fn rp_input(e: assay_rp::RpError) -> Failure {
+    Failure::Input(e.to_string())
+}
+
 /// Parses a field element given as decimal or `0x`-hex (big-endian, canonical).
 fn parse_commitment(s: &str) -> Result<Fr, Failure> {
     use ark_ff::{BigInteger, PrimeField};
@@ -258,7 +263,7 @@ fn parse_commitment(s: &str) -> Result<Fr, Failure> {
         }
         Ok(x)
     } else {
-        parse_fr(s).map_err(|m| Failure::Input(format!("--holder-commitment: {m}")))
+        assay_circuits::field::from_decimal::<Fr>(s).ok_or_else(bad)
     }
 }
 
@@ -273,7 +278,7 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             println!("generating the issuer key and the Groth16 keys of the KYC circuit ...");
             let issuer = Issuer::init(&dir, &id, &pass).map_err(input)?;
             println!(
-                "issuer `{id}` created in {}\n  public file (give to relying parties): {}\n  proving key (give to holders): {}/kyc-{}.pk",
+                "issuer `{id}` created in {}\n  public file (give to relying parties): {}\n  keys folder (give to holders): {} (proving key {}.pk)",
                 dir.display(),
                 dir.join(assay_prover::kyc::issuer::PUBLIC_FILE).display(),
                 issuer.keys_dir().display(),
@@ -288,29 +293,31 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 "holder secret written to {} (keep it private)",
                 out.display()
             );
-            println!("commitment: {}", h.commitment);
-            if let Some(c) = &h.commitment_halo2 {
-                println!("halo2 commitment: {c}");
+            for (b, c) in &h.commitments {
+                match b {
+                    Backend::Groth16 => println!("commitment: {c}"),
+                    other => println!("{} commitment: {c}", other.short()),
+                }
             }
             Ok(())
         }
         KycCommand::Issue(a) => {
-            let hid = parse_commitment(&a.holder_commitment)?;
+            let mut commitments = BackendMap::from([(
+                Backend::Groth16,
+                assay_circuits::field::to_decimal(&parse_commitment(&a.holder_commitment)?),
+            )]);
+            if let Some(h) = a.holder_commitment_halo2 {
+                commitments.insert(Backend::Halo2, h);
+            }
             let jur = Jurisdiction::from_country_region(&a.country, a.region.as_deref())
                 .map_err(|e| Failure::Input(format!("--country/--region: {e}")))?;
             let expires = time::parse_rfc3339(&a.expires)
-                .map_err(|m| Failure::Input(format!("--expires: {m}")))?;
+                .map_err(|e| Failure::Input(format!("--expires: {e}")))?;
             let expiry_day = u64::try_from(time::day_of(expires))
                 .map_err(|_| Failure::Input("--expires: before 1970".into()))?;
             let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
             let cred = issuer
-                .issue_both(
-                    hid,
-                    a.holder_commitment_halo2.as_deref(),
-                    jur,
-                    expiry_day,
-                    now_unix(),
-                )
+                .issue(&commitments, jur, expiry_day, now_unix())
                 .map_err(input)?;
             write_doc(&a.out, &cred).map_err(input)?;
             println!(
@@ -343,7 +350,7 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
-                epoch.root,
+                epoch.root_for(Backend::Groth16).unwrap_or("-"),
                 a.out.display()
             );
             Ok(())
@@ -373,8 +380,8 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             Ok(())
         }
         KycCommand::Challenge(a) => {
-            let store = ChallengeStore::open(&a.store, true).map_err(input)?;
-            let ch = store.issue(&a.scope, a.ttl, now_unix()).map_err(input)?;
+            let store = ChallengeStore::open(&a.store, true).map_err(rp_input)?;
+            let ch = store.issue(&a.scope, a.ttl, now_unix()).map_err(rp_input)?;
             write_doc(&a.out, &ch).map_err(input)?;
             println!(
                 "challenge for scope `{}` (expires {}) written to {}",
@@ -386,32 +393,6 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
         }
         KycCommand::Prove(a) => prove(a),
         KycCommand::Verify(a) => verify_cmd(a),
-    }
-}
-
-fn find_single_pk(dir: &Path) -> Result<String, Failure> {
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
-    let mut found = Vec::new();
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if let Some(h) = name
-            .strip_prefix("kyc-")
-            .and_then(|n| n.strip_suffix(".pk"))
-        {
-            found.push(h.to_string());
-        }
-    }
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Failure::Input(format!(
-            "{}: no kyc-<hash>.pk proving key",
-            dir.display()
-        ))),
-        _ => Err(Failure::Input(format!(
-            "{}: several proving keys; pass --issuer-key to pick the issuer's",
-            dir.display()
-        ))),
     }
 }
 
@@ -448,7 +429,7 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         "groth16" | BACKEND_GROTH16 => {
             let vk_hash = match &issuer {
                 Some(i) => i.vk_hash.clone(),
-                None => find_single_pk(&keys_dir)?,
+                None => keys::find_single(&keys_dir).map_err(input)?,
             };
             let pk = keys::load_proving_key(&keys_dir, &vk_hash).map_err(input)?;
             holder::prove(&inputs, issuer.as_ref(), &pk, now_unix()).map_err(input)?
@@ -508,7 +489,7 @@ fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
     let policy: Policy = read_doc(&a.policy, "policy").map_err(input)?;
     let challenge: Challenge = read_doc(&a.challenge, "challenge").map_err(input)?;
     let issuer: IssuerPublic = read_doc(&a.issuer_key, "issuer key").map_err(input)?;
-    let store = ChallengeStore::open(&a.store, false).map_err(input)?;
+    let store = ChallengeStore::open(&a.store, false).map_err(rp_input)?;
     let now = now_unix();
     let result: Result<assay_verifier::kyc::VerifiedPresentation, String> =
         match store.check(&challenge, now) {
@@ -519,8 +500,8 @@ fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
                 }
                 Err(e) => Err(e.to_string()),
                 Ok(ok) => store
-                    .spend(&ok.nonce, now)
-                    .map(|()| ok)
+                    .consume(&ok.nonce, &ok.scope, &ok.nullifier, false, now)
+                    .map(|_| ok)
                     .map_err(|m| format!("challenge: {m}")),
             },
         };

@@ -18,37 +18,121 @@ use assay_circuits::{
 #[cfg(feature = "halo2")]
 use assay_verifier::kyc::formats::BACKEND_HALO2;
 use assay_verifier::kyc::formats::{
-    fr_to_string, parse_fr, Challenge, Credential, Epoch, IssuerPublic, KycProof, KycPublicInputs,
-    Policy, RegistryPath, BACKEND_GROTH16, KYC_FORMAT_VERSION,
+    BackendMap, Challenge, Credential, Epoch, IssuerPublic, KycProof, KycPublicInputs, Policy,
+    RegistryPath, BACKEND_GROTH16, KYC_FORMAT_V2, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
+use assay_verifier::Backend;
 use serde::{Deserialize, Serialize};
 
-/// `HOLDER.json`: the holder's secret (keep it private) and its public commitment.
+/// `HOLDER.json`: the holder's secret (keep it private) and its public commitments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "HolderWire", into = "HolderWire")]
 pub struct HolderFile {
-    /// Format version.
+    /// Format version (1 or 2; 2 is written).
     pub version: u32,
     /// `sk` (decimal). Secret.
     pub secret: String,
-    /// `hid` (decimal): what the holder gives the issuer.
-    pub commitment: String,
-    /// The Halo2 commitment `H_pasta(TAG_HOLDER, sk, 0)` (decimal) of the same secret, also
-    /// given to the issuer so that the credential enters its Halo2 registry too. Absent in
-    /// files written before Halo2 support: [`HolderFile::commitment_halo2`] recomputes it.
+    /// The commitment `hid = H(TAG_HOLDER, sk, 0)` of the secret on each backend (decimal):
+    /// what the holder gives the issuer, so that the credential enters that backend's
+    /// registry. A v1 file without a Halo2 commitment has it recomputed
+    /// ([`HolderFile::commitment_for`]).
+    pub commitments: BackendMap<String>,
+}
+
+/// The JSON of a holder file, either version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolderWire {
+    version: u32,
+    secret: String,
+    /// v1: the Groth16 commitment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commitment_halo2: Option<String>,
+    commitment: Option<String>,
+    /// v1: the Halo2 commitment, if written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commitment_halo2: Option<String>,
+    /// v2: every commitment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commitments: Option<BackendMap<String>>,
+}
+
+impl TryFrom<HolderWire> for HolderFile {
+    type Error = String;
+    fn try_from(w: HolderWire) -> Result<Self, String> {
+        let commitments = if w.version == 1 {
+            if w.commitments.is_some() {
+                return Err("`commitments` is a v2 field; version 1 has `commitment`".into());
+            }
+            let c = w.commitment.ok_or("missing field `commitment`")?;
+            let mut m = BackendMap::from([(Backend::Groth16, c)]);
+            if let Some(h) = w.commitment_halo2 {
+                m.insert(Backend::Halo2, h);
+            }
+            m
+        } else {
+            if w.commitment.is_some() || w.commitment_halo2.is_some() {
+                return Err(format!(
+                    "`commitment` is a v1 field; version {} has `commitments`",
+                    w.version
+                ));
+            }
+            w.commitments.ok_or("missing field `commitments`")?
+        };
+        Ok(Self {
+            version: w.version,
+            secret: w.secret,
+            commitments,
+        })
+    }
+}
+
+impl From<HolderFile> for HolderWire {
+    fn from(h: HolderFile) -> Self {
+        let mut c = h.commitments;
+        if h.version == 1 {
+            Self {
+                version: 1,
+                secret: h.secret,
+                commitment: c.remove(&Backend::Groth16),
+                commitment_halo2: c.remove(&Backend::Halo2),
+                commitments: None,
+            }
+        } else {
+            Self {
+                version: h.version,
+                secret: h.secret,
+                commitment: None,
+                commitment_halo2: None,
+                commitments: Some(c),
+            }
+        }
+    }
 }
 
 impl assay_verifier::kyc::formats::Versioned for HolderFile {
+    const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION, KYC_FORMAT_V2];
     fn version(&self) -> u32 {
         self.version
     }
 }
 
+/// The holder commitment of `sk` on `backend` (decimal).
+fn commitment_on(backend: Backend, sk: Fr) -> Result<String, KycError> {
+    fn over<F: StatementField>(sk: Fr) -> Result<String, KycError> {
+        Ok(to_decimal(&holder_commitment(to_field::<F>(sk)?)))
+    }
+    match backend {
+        Backend::Groth16 => over::<Fr>(sk),
+        #[cfg(feature = "halo2")]
+        Backend::Halo2 => over::<assay_circuits::halo2::Fp>(sk),
+        other => Err(super::unsupported(other)),
+    }
+}
+
 impl HolderFile {
-    /// A fresh holder: `sk` from 31 bytes of OS randomness (below the field modulus).
+    /// A fresh holder: `sk` from 31 bytes of OS randomness (below every field's modulus), with
+    /// its commitment on every backend this build supports.
     ///
     /// # Errors
     /// [`KycError::Random`].
@@ -56,45 +140,48 @@ impl HolderFile {
         let mut b = zeroize::Zeroizing::new([0u8; 31]);
         getrandom::fill(b.as_mut()).map_err(|e| KycError::Random(e.to_string()))?;
         let sk = <Fr as PrimeField>::from_be_bytes_mod_order(b.as_ref());
-        #[cfg_attr(not(feature = "halo2"), allow(unused_mut))]
-        let mut h = Self {
-            version: KYC_FORMAT_VERSION,
-            secret: fr_to_string(&sk),
-            commitment: fr_to_string(&holder_commitment(sk)),
-            commitment_halo2: None,
-        };
-        #[cfg(feature = "halo2")]
-        {
-            h.commitment_halo2 = Some(h.commitment_halo2()?);
-        }
-        Ok(h)
+        let commitments = super::backends()
+            .into_iter()
+            .map(|backend| Ok((backend, commitment_on(backend, sk)?)))
+            .collect::<Result<_, KycError>>()?;
+        Ok(Self {
+            version: KYC_FORMAT_V2,
+            secret: to_decimal(&sk),
+            commitments,
+        })
     }
 
-    /// The Halo2 commitment of the secret (decimal), checked against `commitment_halo2` if
-    /// the file has one.
+    /// The commitment of the secret on `backend` (decimal), checked against the file's
+    /// commitment for that backend if it has one.
     ///
     /// # Errors
-    /// [`KycError::Input`] if malformed or inconsistent.
-    #[cfg(feature = "halo2")]
-    pub fn commitment_halo2(&self) -> Result<String, KycError> {
-        let sk: assay_circuits::halo2::Fp = to_field(self.secret()?)?;
-        let hid = assay_circuits::field::to_decimal(&holder_commitment(sk));
-        if self.commitment_halo2.as_ref().is_some_and(|c| *c != hid) {
-            return Err(KycError::Input(
-                "holder: the Halo2 commitment is not the commitment of the secret".into(),
-            ));
+    /// [`KycError::Input`] if malformed or inconsistent, or the backend is not in this build.
+    pub fn commitment_for(&self, backend: Backend) -> Result<String, KycError> {
+        let hid = commitment_on(backend, self.secret_unchecked()?)?;
+        if self.commitments.get(&backend).is_some_and(|c| *c != hid) {
+            return Err(KycError::Input(format!(
+                "holder: the {backend} commitment is not the commitment of the secret"
+            )));
         }
         Ok(hid)
     }
 
-    /// The secret, checked against the commitment.
+    fn secret_unchecked(&self) -> Result<Fr, KycError> {
+        from_decimal::<Fr>(&self.secret).ok_or_else(|| {
+            KycError::Input(format!(
+                "holder: secret: `{}` is not a canonical decimal field element",
+                self.secret
+            ))
+        })
+    }
+
+    /// The secret, checked against the Groth16 commitment.
     ///
     /// # Errors
     /// [`KycError::Input`] if malformed or inconsistent.
     pub fn secret(&self) -> Result<Fr, KycError> {
-        let sk =
-            parse_fr(&self.secret).map_err(|m| KycError::Input(format!("holder: secret: {m}")))?;
-        if fr_to_string(&holder_commitment(sk)) != self.commitment {
+        let sk = self.secret_unchecked()?;
+        if self.commitments.get(&Backend::Groth16) != Some(&to_decimal(&holder_commitment(sk))) {
             return Err(KycError::Input(
                 "holder: the commitment is not the commitment of the secret".into(),
             ));
@@ -145,15 +232,17 @@ pub fn witness(
     inp: &ProveInputs<'_>,
     now: i64,
 ) -> Result<(KycWitness, assay_circuits::kyc::KycPublic), KycError> {
+    let b = Backend::Groth16;
+    let hid = inp.holder.commitment_for(b)?;
     let view = BackendView {
         name: BACKEND_GROTH16,
-        hid: Some(&inp.holder.commitment),
-        leaf: Some(&inp.credential.credential),
-        siblings: Some(&inp.path.siblings),
-        path_root: Some(&inp.path.root),
-        epoch_root: Some(&inp.epoch.root),
+        hid: Some(&hid),
+        leaf: inp.credential.leaf_for(b),
+        siblings: inp.path.siblings_for(b),
+        path_root: inp.path.root_for(b),
+        epoch_root: inp.epoch.root_for(b),
     };
-    if inp.credential.holder_commitment != inp.holder.commitment {
+    if inp.credential.holder_commitment_for(b) != Some(hid.as_str()) {
         return Err(KycError::Input(
             "the credential was issued to another holder commitment".into(),
         ));
@@ -177,9 +266,10 @@ pub fn witness_halo2(
     ),
     KycError,
 > {
-    let hid = inp.holder.commitment_halo2()?;
+    let b = Backend::Halo2;
+    let hid = inp.holder.commitment_for(b)?;
     let cred = inp.credential;
-    if cred.holder_commitment_halo2.as_deref() != Some(hid.as_str()) {
+    if cred.holder_commitment_for(b) != Some(hid.as_str()) {
         return Err(KycError::Input(
             "the credential has no Halo2 leaf for this holder: it was issued without \
              `--holder-commitment-halo2` (ask the issuer for a new credential)"
@@ -189,10 +279,10 @@ pub fn witness_halo2(
     let view = BackendView {
         name: BACKEND_HALO2,
         hid: Some(&hid),
-        leaf: cred.credential_halo2.as_deref(),
-        siblings: inp.path.siblings_halo2.as_deref(),
-        path_root: inp.path.root_halo2.as_deref(),
-        epoch_root: inp.epoch.root_halo2.as_deref(),
+        leaf: cred.leaf_for(b),
+        siblings: inp.path.siblings_for(b),
+        path_root: inp.path.root_for(b),
+        epoch_root: inp.epoch.root_for(b),
     };
     witness_in(inp, &view, now)
 }
@@ -336,12 +426,12 @@ pub fn prove(
         epoch: inp.epoch.epoch,
         policy: inp.policy.name.clone(),
         public_inputs: KycPublicInputs {
-            registry_root: fr_to_string(&public.registry_root),
-            policy_root: fr_to_string(&public.policy_root),
+            registry_root: to_decimal(&public.registry_root),
+            policy_root: to_decimal(&public.policy_root),
             today: public.today,
             scope: inp.challenge.scope.clone(),
             challenge: inp.challenge.nonce.clone(),
-            nullifier: fr_to_string(&public.nullifier),
+            nullifier: to_decimal(&public.nullifier),
         },
         proof: hex::encode(bytes),
     })

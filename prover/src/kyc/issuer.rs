@@ -5,7 +5,8 @@
 //! * `issuer-key.json`: the Ed25519 signing key, encrypted ([`crate::keystore`]);
 //! * `issuer-public.json`: the public key and the Groth16 verifying key (for relying parties);
 //! * `registry.sqlite`: credentials and epochs;
-//! * `keys/kyc-<vk_hash>.pk`, `.vk`: the Groth16 keys (the proving key goes to holders).
+//! * `keys/`: the Groth16 keys (`index.json`, `<vk_hash>.pk`, `<vk_hash>.vk`: the layout of
+//!   [`crate::keys::KeyCache`]; the folder goes to holders), and the cached IPA parameters.
 //!
 //! # Invariants
 //! * Issuing or revoking is one `IMMEDIATE` transaction: a crash at any point leaves either
@@ -14,24 +15,34 @@
 //!   reused; revocation sets the leaf to `0` from the next epoch on.
 //! * Epoch `e` names the hash of epoch `e - 1`; the chain is checked on every publish.
 //!
-//! # Two backends, two registries
-//! `R` is a hash, so each backend has its own registry over the same credentials: BN254
-//! leaves `cred` (Groth16) and Pasta leaves `H_pasta(TAG_CRED, hid_pasta, J, expiry, serial)`
-//! (Halo2). The issuer cannot derive `hid_pasta = H_pasta(TAG_HOLDER, sk, 0)` (it never sees
-//! `sk`), so the holder gives both commitments at issuance; a credential issued with only the
-//! BN254 one has an empty Halo2 leaf. Every epoch signs both roots (`root`, `root_halo2`).
+//! # One registry per backend
+//! `R` is a hash, so each backend has its own registry over the same credentials: leaf
+//! `H(TAG_CRED, hid, J, expiry, serial)` with that backend's field and hash (BN254 circomlib
+//! Poseidon for Groth16, Pasta `P128Pow5T3` for Halo2). The issuer cannot derive a holder's
+//! `hid = H(TAG_HOLDER, sk, 0)` on another backend (it never sees `sk`), so the holder gives
+//! one commitment per backend at issuance; a credential is empty (`0`) in the registries of
+//! the backends it has no commitment for. Every epoch signs the root of every backend this
+//! build supports (`roots`).
+//!
+//! # Schema
+//! `credentials (serial, jurisdiction, expiry_day, issued_at, revoked_from_epoch)`, and the
+//! per-backend `leaves (serial, backend, leaf, holder_commitment)`. A registry of the earlier
+//! schema (`leaf`, `holder_commitment`, `leaf_halo2`, `holder_commitment_halo2` columns in
+//! `credentials`) is migrated in place when opened, in one transaction.
 
-use super::{keys, now_unix, read_doc, write_doc, KycError};
+use super::{keys, now_unix, read_doc, unsupported, write_doc, KycError};
 use crate::keystore::Keystore;
 use assay_circuits::{
+    field::{from_decimal, to_decimal},
     kyc::{credential, jurisdiction::Jurisdiction, Registry},
-    Fr,
+    Fr, StatementField,
 };
 use assay_verifier::kyc::formats::{
-    epoch_message, fr_to_string, parse_fr, sha256_hex, Credential, Epoch, EpochFields, EpochLeaves,
-    IssuerPublic, RegistryPath, KYC_FORMAT_VERSION,
+    sha256_hex, BackendMap, Credential, CredentialEntry, Epoch, EpochLeaves, IssuerPublic,
+    LeavesEntry, RegistryPath, KYC_FORMAT_V2, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
+use assay_verifier::Backend;
 use ed25519_dalek::{Signer, SigningKey};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -49,12 +60,17 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS credentials (
     serial INTEGER PRIMARY KEY CHECK (serial >= 0 AND serial < 4294967296),
-    leaf TEXT NOT NULL,
-    holder_commitment TEXT NOT NULL,
     jurisdiction TEXT NOT NULL,
     expiry_day INTEGER NOT NULL,
     issued_at INTEGER NOT NULL,
     revoked_from_epoch INTEGER
+);
+CREATE TABLE IF NOT EXISTS leaves (
+    serial INTEGER NOT NULL REFERENCES credentials (serial),
+    backend TEXT NOT NULL,
+    leaf TEXT NOT NULL,
+    holder_commitment TEXT NOT NULL,
+    PRIMARY KEY (serial, backend)
 );
 CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY,
@@ -64,6 +80,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 CREATE TRIGGER IF NOT EXISTS credentials_never_deleted BEFORE DELETE ON credentials
 BEGIN SELECT RAISE(ABORT, 'credentials are never deleted: serials are never reused'); END;
+CREATE TRIGGER IF NOT EXISTS leaves_never_deleted BEFORE DELETE ON leaves
+BEGIN SELECT RAISE(ABORT, 'leaves are never deleted'); END;
 CREATE TRIGGER IF NOT EXISTS epochs_never_deleted BEFORE DELETE ON epochs
 BEGIN SELECT RAISE(ABORT, 'epochs are never deleted'); END;
 ";
@@ -76,66 +94,111 @@ pub struct Issuer {
     public: IssuerPublic,
 }
 
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, KycError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        params![table, column],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?)
+}
+
 fn open_db(path: &Path) -> Result<Connection, KycError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    migrate_leaf_columns(&mut conn)?;
     conn.execute_batch(SCHEMA)?;
-    // Registries created before Halo2 support get the Halo2 columns (NULL: no Halo2 leaf).
-    let has_halo2: bool = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('credentials') WHERE name = 'leaf_halo2'",
-        [],
-        |r| r.get::<_, i64>(0).map(|n| n > 0),
-    )?;
-    if !has_halo2 {
-        conn.execute_batch(
-            "ALTER TABLE credentials ADD COLUMN leaf_halo2 TEXT;
-             ALTER TABLE credentials ADD COLUMN holder_commitment_halo2 TEXT;",
-        )?;
-    }
     Ok(conn)
 }
 
-/// The Halo2 leaf `H_pasta(TAG_CRED, hid_pasta, J, expiry_day, serial)` (decimal).
-#[cfg(feature = "halo2")]
-fn halo2_leaf(hid: &str, j: u64, expiry_day: u64, serial: u64) -> Result<String, KycError> {
-    use assay_circuits::{field, halo2::Fp};
-    let h = field::from_decimal::<Fp>(hid).ok_or_else(|| {
-        KycError::Input(format!("`{hid}` is not a Halo2 (Pasta) holder commitment"))
-    })?;
-    Ok(field::to_decimal(&credential(
+/// Moves the leaves of a registry of the earlier schema (leaf and holder-commitment columns
+/// in `credentials`, the Halo2 ones possibly absent) into the `leaves` table, in one
+/// transaction. A registry of the current schema, or a new one, is left alone.
+fn migrate_leaf_columns(conn: &mut Connection) -> Result<(), KycError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if !has_column(&tx, "credentials", "leaf")? {
+        return Ok(());
+    }
+    tx.execute_batch(SCHEMA)?;
+    tx.execute(
+        "INSERT INTO leaves (serial, backend, leaf, holder_commitment)
+         SELECT serial, ?1, leaf, holder_commitment FROM credentials",
+        params![Backend::Groth16.name()],
+    )?;
+    let mut dropped = vec!["leaf", "holder_commitment"];
+    if has_column(&tx, "credentials", "leaf_halo2")? {
+        tx.execute(
+            "INSERT INTO leaves (serial, backend, leaf, holder_commitment)
+             SELECT serial, ?1, leaf_halo2, holder_commitment_halo2 FROM credentials
+             WHERE leaf_halo2 IS NOT NULL AND holder_commitment_halo2 IS NOT NULL",
+            params![Backend::Halo2.name()],
+        )?;
+        dropped.extend(["leaf_halo2", "holder_commitment_halo2"]);
+    }
+    for c in dropped {
+        // `c` is one of the literals above, never input.
+        tx.execute_batch(&format!("ALTER TABLE credentials DROP COLUMN {c}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The leaf `H(TAG_CRED, hid, J, expiry_day, serial)` over `F` (decimal) of the holder
+/// commitment `hid` (decimal).
+fn leaf_over<F: StatementField>(
+    backend: Backend,
+    hid: &str,
+    j: u64,
+    expiry_day: u64,
+    serial: u64,
+) -> Result<String, KycError> {
+    let h = from_decimal::<F>(hid)
+        .ok_or_else(|| KycError::Input(format!("`{hid}` is not a {backend} holder commitment")))?;
+    Ok(to_decimal(&credential(
         h,
-        Fp::from(j),
-        Fp::from(expiry_day),
-        Fp::from(serial),
+        F::from_u128(j.into()),
+        F::from_u128(expiry_day.into()),
+        F::from_u128(serial.into()),
     )))
 }
 
-#[cfg(not(feature = "halo2"))]
-fn halo2_leaf(_: &str, _: u64, _: u64, _: u64) -> Result<String, KycError> {
-    Err(KycError::Input(
-        "this build has no Halo2 support: issue without a Halo2 commitment".into(),
-    ))
+/// The leaf of `hid` in `backend`'s registry (decimal).
+fn leaf_on(
+    backend: Backend,
+    hid: &str,
+    j: u64,
+    expiry_day: u64,
+    serial: u64,
+) -> Result<String, KycError> {
+    match backend {
+        Backend::Groth16 => leaf_over::<Fr>(backend, hid, j, expiry_day, serial),
+        #[cfg(feature = "halo2")]
+        Backend::Halo2 => {
+            leaf_over::<assay_circuits::halo2::Fp>(backend, hid, j, expiry_day, serial)
+        }
+        other => Err(unsupported(other)),
+    }
 }
 
-/// The Halo2 root of the Halo2 leaves (decimal), `None` without Halo2 support.
-#[cfg(feature = "halo2")]
-fn halo2_root(leaves: &[String]) -> Result<Option<String>, KycError> {
-    use assay_circuits::{field, halo2::Fp};
-    let parsed = leaves
-        .iter()
-        .map(|l| {
-            field::from_decimal::<Fp>(l)
-                .ok_or_else(|| KycError::Input(format!("registry: `{l}` is not a Halo2 leaf")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(field::to_decimal(&Registry::new(parsed).root())))
-}
-
-#[cfg(not(feature = "halo2"))]
-fn halo2_root(_: &[String]) -> Result<Option<String>, KycError> {
-    Ok(None)
+/// The root of `backend`'s registry of `leaves` (decimal).
+fn root_on(backend: Backend, leaves: &[String]) -> Result<String, KycError> {
+    fn over<F: StatementField>(leaves: &[String]) -> Result<String, KycError> {
+        let parsed = leaves
+            .iter()
+            .map(|l| {
+                from_decimal::<F>(l)
+                    .ok_or_else(|| KycError::Input(format!("registry: `{l}` is not a leaf")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(to_decimal(&Registry::new(parsed).root()))
+    }
+    match backend {
+        Backend::Groth16 => over::<Fr>(leaves),
+        #[cfg(feature = "halo2")]
+        Backend::Halo2 => over::<assay_circuits::halo2::Fp>(leaves),
+        other => Err(unsupported(other)),
+    }
 }
 
 impl Issuer {
@@ -155,7 +218,7 @@ impl Issuer {
     }
 
     /// [`Self::init`] with explicit keystore costs and, optionally, existing Groth16 keys
-    /// (a folder holding `kyc-<hash>.pk`/`.vk` and the verifying key), for tests.
+    /// (a keys folder written by [`keys::generate`] and its verifying key), for tests.
     ///
     /// # Errors
     /// As [`Self::init`].
@@ -186,8 +249,8 @@ impl Issuer {
             Some((src, vk)) => {
                 let (_, hash) = keys::vk_bytes_and_hash(vk);
                 std::fs::create_dir_all(&keys_dir).map_err(|e| KycError::io(&keys_dir, e))?;
-                for ext in ["pk", "vk"] {
-                    let name = format!("kyc-{hash}.{ext}");
+                let [pk_file, vk_file] = keys::key_files(&hash);
+                for name in [pk_file, vk_file, "index.json".into()] {
                     std::fs::copy(src.join(&name), keys_dir.join(&name))
                         .map_err(|e| KycError::io(&src.join(&name), e))?;
                 }
@@ -247,31 +310,18 @@ impl Issuer {
         self.dir.join(KEYS_DIR)
     }
 
-    /// Issues a credential to the holder commitment `hid` for `jurisdiction`, valid until
-    /// `expiry_day` (exclusive: usable while `today < expiry_day`), at Unix time `now`.
+    /// Issues a credential for `jurisdiction`, valid until `expiry_day` (exclusive: usable
+    /// while `today < expiry_day`), at Unix time `now`, to the holder's commitments
+    /// (decimal, one per backend): the credential enters the registry of each of those
+    /// backends, and no other.
     ///
     /// # Errors
-    /// [`KycError::Input`] for an expiry not after today; database errors (then nothing was
+    /// [`KycError::Input`] for an expiry not after today, no commitment, a malformed one or
+    /// one for a backend this build does not support; database errors (then nothing was
     /// issued).
     pub fn issue(
         &mut self,
-        hid: Fr,
-        jurisdiction: Jurisdiction,
-        expiry_day: u64,
-        now: i64,
-    ) -> Result<Credential, KycError> {
-        self.issue_both(hid, None, jurisdiction, expiry_day, now)
-    }
-
-    /// [`Self::issue`] with the holder's Halo2 commitment `hid_halo2` (decimal) too: the
-    /// credential then also enters the Halo2 registry.
-    ///
-    /// # Errors
-    /// As [`Self::issue`]; [`KycError::Input`] for a malformed Halo2 commitment.
-    pub fn issue_both(
-        &mut self,
-        hid: Fr,
-        hid_halo2: Option<&str>,
+        holder_commitments: &BackendMap<String>,
         jurisdiction: Jurisdiction,
         expiry_day: u64,
         now: i64,
@@ -287,6 +337,11 @@ impl Issuer {
                 "expiry day {expiry_day} is out of range"
             )));
         }
+        if holder_commitments.is_empty() {
+            return Err(KycError::Input(
+                "no holder commitment: give one per backend".into(),
+            ));
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -296,41 +351,37 @@ impl Issuer {
             |r| r.get(0),
         )?;
         let serial_u = serial as u64;
-        let leaf = credential(
-            hid,
-            jurisdiction.to_fr(),
-            Fr::from(expiry_day),
-            Fr::from(serial_u),
-        );
-        let leaf_halo2 = hid_halo2
-            .map(|h| halo2_leaf(h, jurisdiction.packed(), expiry_day, serial_u))
-            .transpose()?;
+        let mut backends = BackendMap::new();
+        for (b, hid) in holder_commitments {
+            let leaf = leaf_on(*b, hid, jurisdiction.packed(), expiry_day, serial_u)?;
+            backends.insert(
+                *b,
+                CredentialEntry {
+                    holder_commitment: hid.clone(),
+                    leaf,
+                },
+            );
+        }
         tx.execute(
-            "INSERT INTO credentials (serial, leaf, holder_commitment, jurisdiction, expiry_day,
-                 issued_at, leaf_halo2, holder_commitment_halo2)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                serial,
-                fr_to_string(&leaf),
-                fr_to_string(&hid),
-                jurisdiction.code(),
-                expiry_day as i64,
-                now,
-                leaf_halo2,
-                hid_halo2
-            ],
+            "INSERT INTO credentials (serial, jurisdiction, expiry_day, issued_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![serial, jurisdiction.code(), expiry_day as i64, now],
         )?;
+        for (b, e) in &backends {
+            tx.execute(
+                "INSERT INTO leaves (serial, backend, leaf, holder_commitment)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![serial, b.name(), e.leaf, e.holder_commitment],
+            )?;
+        }
         tx.commit()?;
         Ok(Credential {
-            version: KYC_FORMAT_VERSION,
+            version: KYC_FORMAT_V2,
             issuer_id: self.public.issuer_id.clone(),
             serial: serial_u,
-            holder_commitment: fr_to_string(&hid),
             jurisdiction: jurisdiction.code(),
             expiry_day,
-            credential: fr_to_string(&leaf),
-            holder_commitment_halo2: hid_halo2.map(str::to_string),
-            credential_halo2: leaf_halo2,
+            backends,
         })
     }
 
@@ -373,40 +424,15 @@ impl Issuer {
         tx.commit()?;
         Ok(())
     }
-
-    /// The leaves as of epoch `epoch` (`None`: the current state), revoked ones as `0`.
-    fn leaves(&self, epoch: Option<i64>) -> Result<Vec<Fr>, KycError> {
-        leaves_at(&self.conn, epoch)
-    }
 }
 
-/// The leaves as of epoch `epoch` (`None`: the current state), revoked ones as `0`.
-fn leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<Fr>, KycError> {
-    column_at(conn, epoch, "leaf")?
-        .into_iter()
-        .map(|l| match l {
-            None => Ok(Fr::from(0u64)),
-            Some(l) => parse_fr(&l).map_err(|m| KycError::Input(format!("registry: {m}"))),
-        })
-        .collect()
-}
-
-/// The Halo2 leaves (decimal) as of epoch `epoch`: `0` for revoked credentials and for those
-/// issued without a Halo2 commitment.
-fn halo2_leaves_at(conn: &Connection, epoch: Option<i64>) -> Result<Vec<String>, KycError> {
-    Ok(column_at(conn, epoch, "leaf_halo2")?
-        .into_iter()
-        .map(|l| l.unwrap_or_else(|| "0".into()))
-        .collect())
-}
-
-/// The leaf column `column` (`leaf` or `leaf_halo2`) as of epoch `epoch` (`None`: the current
-/// state), `None` for revoked or absent leaves.
-fn column_at(
+/// `backend`'s leaves (decimal) as of epoch `epoch` (`None`: the current state): `0` for
+/// revoked credentials and for those issued without a commitment on that backend.
+fn leaves_at(
     conn: &Connection,
     epoch: Option<i64>,
-    column: &str,
-) -> Result<Vec<Option<String>>, KycError> {
+    backend: Backend,
+) -> Result<Vec<String>, KycError> {
     let (count, at) = match epoch {
         None => (i64::MAX, i64::MAX),
         Some(e) => (
@@ -418,11 +444,12 @@ fn column_at(
             e,
         ),
     };
-    // `column` is one of two literals of this module, never user input.
-    let mut stmt = conn.prepare(&format!(
-        "SELECT serial, {column}, revoked_from_epoch FROM credentials WHERE serial < ?1 ORDER BY serial"
-    ))?;
-    let rows = stmt.query_map(params![count], |r| {
+    let mut stmt = conn.prepare(
+        "SELECT c.serial, l.leaf, c.revoked_from_epoch FROM credentials c
+         LEFT JOIN leaves l ON l.serial = c.serial AND l.backend = ?2
+         WHERE c.serial < ?1 ORDER BY c.serial",
+    )?;
+    let rows = stmt.query_map(params![count, backend.name()], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, Option<String>>(1)?,
@@ -437,10 +464,9 @@ fn column_at(
                 "registry: serial {serial} out of sequence"
             )));
         }
-        out.push(if revoked.is_some_and(|r| r <= at) {
-            None
-        } else {
-            leaf
+        out.push(match leaf {
+            Some(l) if !revoked.is_some_and(|r| r <= at) => l,
+            _ => "0".into(),
         });
     }
     Ok(out)
@@ -474,7 +500,11 @@ impl Issuer {
         self.publish_with_key(&key, now)
     }
 
-    fn publish_with_key(&mut self, key: &SigningKey, now: i64) -> Result<Epoch, KycError> {
+    pub(crate) fn publish_with_key(
+        &mut self,
+        key: &SigningKey,
+        now: i64,
+    ) -> Result<Epoch, KycError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -495,35 +525,23 @@ impl Issuer {
         }
         let count: i64 = tx.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0))?;
         // Leaves as they will be in this epoch: every revocation so far applied.
-        let mut leaves = leaves_at(&tx, None)?;
-        leaves.truncate(count as usize);
-        let root = Registry::new(leaves).root();
-        let mut leaves_halo2 = halo2_leaves_at(&tx, None)?;
-        leaves_halo2.truncate(count as usize);
-        let root_halo2 = halo2_root(&leaves_halo2)?;
-        let fields = EpochFields {
-            root_halo2: root_halo2.clone(),
-            root,
-            time,
-            prev: match &last {
-                None => [0u8; 32],
-                Some((_, h, _)) => hex::decode(h)
-                    .ok()
-                    .and_then(|v| v.try_into().ok())
-                    .ok_or_else(|| KycError::Input("registry: stored epoch hash".into()))?,
-            },
-        };
-        let msg = epoch_message(&self.public.issuer_id, epoch as u64, &fields);
-        let doc = Epoch {
-            version: KYC_FORMAT_VERSION,
+        let mut roots = BackendMap::new();
+        for b in super::backends() {
+            let mut leaves = leaves_at(&tx, None, b)?;
+            leaves.truncate(count as usize);
+            roots.insert(b, root_on(b, &leaves)?);
+        }
+        let mut doc = Epoch {
+            version: KYC_FORMAT_V2,
             issuer_id: self.public.issuer_id.clone(),
             epoch: epoch as u64,
-            root: fr_to_string(&root),
-            root_halo2,
+            roots,
             time: time::format_rfc3339(time),
             prev_epoch_hash: last.as_ref().map(|l| l.1.clone()),
-            signature: hex::encode(key.sign(&msg).to_bytes()),
+            signature: String::new(),
         };
+        let msg = doc.message().map_err(|e| KycError::Input(e.to_string()))?;
+        doc.signature = hex::encode(key.sign(&msg).to_bytes());
         tx.execute(
             "INSERT INTO epochs (epoch, leaf_count, hash, json) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -574,17 +592,16 @@ impl Issuer {
         })?;
         let doc: Epoch = serde_json::from_str(&json)
             .map_err(|e| KycError::Input(format!("registry: stored epoch: {e}")))?;
+        let mut backends = BackendMap::new();
+        for (b, root) in doc.roots {
+            let leaves = leaves_at(&self.conn, Some(epoch), b)?;
+            backends.insert(b, LeavesEntry { root, leaves });
+        }
         Ok(EpochLeaves {
-            version: KYC_FORMAT_VERSION,
+            version: KYC_FORMAT_V2,
             issuer_id: self.public.issuer_id.clone(),
             epoch: epoch as u64,
-            root: doc.root,
-            leaves: self.leaves(Some(epoch))?.iter().map(fr_to_string).collect(),
-            leaves_halo2: match doc.root_halo2 {
-                Some(_) => Some(halo2_leaves_at(&self.conn, Some(epoch))?),
-                None => None,
-            },
-            root_halo2: doc.root_halo2,
+            backends,
         })
     }
 
@@ -600,22 +617,24 @@ impl Issuer {
         let epoch = last.ok_or_else(|| {
             KycError::Input("no epoch published yet (run `assay kyc publish`)".into())
         })?;
-        let leaves = self.leaves(Some(epoch))?;
-        match leaves.get(serial as usize) {
-            None => {
+        let leaves = self.latest_leaves()?;
+        let empty = |l: &String| l == "0";
+        let mut lists = leaves.backends.values().map(|e| &e.leaves);
+        match lists.clone().next().map(|l| l.get(serial as usize)) {
+            None | Some(None) => {
                 return Err(KycError::Input(format!(
                     "serial {serial} is not in epoch {epoch} (publish a new epoch after issuing)"
                 )))
             }
-            Some(l) if *l == Fr::from(0u64) => {
+            Some(Some(_)) if lists.all(|l| l.get(serial as usize).is_some_and(empty)) => {
                 return Err(KycError::Input(format!(
                     "credential {serial} is revoked in epoch {epoch}"
                 )))
             }
-            Some(_) => {}
+            Some(Some(_)) => {}
         }
-        // Both backends' paths, checked against the epoch's roots.
-        self.latest_leaves()?
+        // Every backend's path, checked against the epoch's roots.
+        leaves
             .path(serial)
             .map_err(|e| KycError::Input(format!("registry: {e}")))
     }

@@ -1,15 +1,21 @@
-//! Groth16 keys of the KYC circuit, generated locally and named by the hash of the verifying
-//! key (`kyc-<vk_hash>.pk` / `.vk`). Whoever knows the setup's randomness can forge proofs:
+//! Groth16 keys of the KYC circuit, generated locally, in the layout of the solvency key
+//! cache ([`crate::keys::KeyCache`]): `index.json` maps the shape [`KYC_SHAPE`] to the hash
+//! of the verifying key, `<hash>.vk` holds the verifying key (hex of its compressed bytes)
+//! and `<hash>.pk` the proving key. Keys folders of the earlier KYC layout (`kyc-<hash>.pk`,
+//! `kyc-<hash>.vk`) are still read. Whoever knows the setup's randomness can forge proofs:
 //! it is drawn from the operating system and dropped as soon as the keys exist.
 
 use super::KycError;
+use crate::keys::KeyCache;
 use ark_bn254::Bn254;
-use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
+use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use ark_snark::SNARK;
 use assay_circuits::kyc::constraints::KycCircuit;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
+
+/// The shape name of the KYC circuit's keys in a keys folder's `index.json`.
+pub const KYC_SHAPE: &str = "kyc-groth16";
 
 /// An RNG for arkworks (rand 0.8 world) seeded from the operating system.
 ///
@@ -21,7 +27,7 @@ pub fn os_seeded_rng() -> Result<rand_chacha::ChaCha20Rng, KycError> {
     Ok(rand_chacha::ChaCha20Rng::from_seed(seed))
 }
 
-/// The compressed bytes of a verifying key and their SHA-256 (hex).
+/// The compressed bytes of a verifying key and their SHA-256 (hex): the key's name.
 pub fn vk_bytes_and_hash(vk: &VerifyingKey<Bn254>) -> (Vec<u8>, String) {
     let mut b = Vec::new();
     // Serializing into a Vec cannot fail.
@@ -30,33 +36,68 @@ pub fn vk_bytes_and_hash(vk: &VerifyingKey<Bn254>) -> (Vec<u8>, String) {
     (b, h)
 }
 
-fn pk_path(dir: &Path, vk_hash: &str) -> PathBuf {
+/// The files of the keys named `vk_hash` in a keys folder: the proving key, the verifying key.
+pub fn key_files(vk_hash: &str) -> [String; 2] {
+    [format!("{vk_hash}.pk"), format!("{vk_hash}.vk")]
+}
+
+fn legacy_pk_path(dir: &Path, vk_hash: &str) -> PathBuf {
     dir.join(format!("kyc-{vk_hash}.pk"))
 }
 
-/// Runs the setup with fresh OS randomness and writes `kyc-<hash>.pk` and `.vk` into `dir`.
-/// Returns the verifying key.
+/// Runs the setup with fresh OS randomness and writes the keys into `dir` (see the module
+/// notes), unless `dir`'s index already names KYC keys, which are then loaded. Returns the
+/// verifying key.
 ///
 /// # Errors
-/// I/O, randomness or synthesis errors.
+/// I/O, randomness or synthesis errors, a corrupt key file.
 pub fn generate(dir: &Path) -> Result<VerifyingKey<Bn254>, KycError> {
-    // The RNG lives only inside this block: the setup's randomness goes with it.
-    let (pk, vk) = {
-        let mut rng = os_seeded_rng()?;
-        Groth16::<Bn254>::circuit_specific_setup(KycCircuit::blank(), &mut rng)
-            .map_err(|e| KycError::Proving(e.to_string()))?
-    };
-    std::fs::create_dir_all(dir).map_err(|e| KycError::io(dir, e))?;
-    let (vkb, hash) = vk_bytes_and_hash(&vk);
-    let mut pkb = Vec::new();
-    pk.serialize_uncompressed(&mut pkb)
-        .map_err(|e| KycError::Proving(e.to_string()))?;
-    super::write_file(&pk_path(dir, &hash), &pkb)?;
-    super::write_file(&dir.join(format!("kyc-{hash}.vk")), &vkb)?;
-    Ok(vk)
+    let pair = KeyCache::new(dir)
+        .get(KYC_SHAPE, KycCircuit::blank)
+        .map_err(|e| KycError::Proving(format!("KYC keys in {}: {e}", dir.display())))?;
+    Ok(pair.pk.vk.clone())
 }
 
-/// Loads the proving key named by `vk_hash` from `dir`, checking that it matches the hash.
+/// The hash of the only KYC proving key in `dir`: the one `index.json` names, else the only
+/// `kyc-<hash>.pk` of the earlier layout.
+///
+/// # Errors
+/// [`KycError::Input`] if there is none, or several of the earlier layout.
+pub fn find_single(dir: &Path) -> Result<String, KycError> {
+    let index = dir.join("index.json");
+    if index.exists() {
+        let text = std::fs::read(&index).map_err(|e| KycError::io(&index, e))?;
+        let map: std::collections::BTreeMap<String, String> = serde_json::from_slice(&text)
+            .map_err(|e| KycError::Input(format!("{}: {e}", index.display())))?;
+        if let Some(h) = map.get(KYC_SHAPE) {
+            return Ok(h.clone());
+        }
+    }
+    let rd = std::fs::read_dir(dir).map_err(|e| KycError::io(dir, e))?;
+    let mut found: Vec<String> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_prefix("kyc-")
+                .and_then(|n| n.strip_suffix(".pk"))
+                .map(str::to_string)
+        })
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(KycError::Input(format!(
+            "{}: no KYC proving key (no `{KYC_SHAPE}` in index.json)",
+            dir.display()
+        ))),
+        _ => Err(KycError::Input(format!(
+            "{}: several proving keys; pass --issuer-key to pick the issuer's",
+            dir.display()
+        ))),
+    }
+}
+
+/// Loads the proving key named by `vk_hash` from `dir` (either layout), checking that it
+/// matches the hash.
 ///
 /// # Errors
 /// [`KycError::Input`] if it is missing, unreadable or does not match.
@@ -64,16 +105,23 @@ pub fn load_proving_key(dir: &Path, vk_hash: &str) -> Result<ProvingKey<Bn254>, 
     if vk_hash.len() != 64 || !vk_hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(KycError::Input(format!("`{vk_hash}` is not a key hash")));
     }
-    let path = pk_path(dir, vk_hash);
-    let bytes = std::fs::read(&path).map_err(|e| KycError::io(&path, e))?;
-    // The proving key is the holder's own local file: read unchecked for speed, then
-    // compare its verifying key with the issuer's published hash.
-    let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&bytes[..])
-        .map_err(|e| KycError::Input(format!("{}: not a proving key: {e}", path.display())))?;
+    let legacy = legacy_pk_path(dir, vk_hash);
+    let pk = if !dir.join(&key_files(vk_hash)[0]).exists() && legacy.exists() {
+        let bytes = std::fs::read(&legacy).map_err(|e| KycError::io(&legacy, e))?;
+        // The proving key is the holder's own local file: read unchecked for speed, then
+        // compare its verifying key with the issuer's published hash.
+        ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(&bytes[..])
+            .map_err(|e| KycError::Input(format!("{}: not a proving key: {e}", legacy.display())))?
+    } else {
+        KeyCache::new(dir)
+            .load(vk_hash)
+            .map_err(|e| KycError::Input(format!("{}: {e}", dir.display())))?
+            .pk
+    };
     if vk_bytes_and_hash(&pk.vk).1 != vk_hash {
         return Err(KycError::Input(format!(
-            "{}: its verifying key does not hash to {vk_hash}",
-            path.display()
+            "{}: the proving key's verifying key does not hash to {vk_hash}",
+            dir.display()
         )));
     }
     Ok(pk)

@@ -1,10 +1,9 @@
-//! The KYC roles that hold state or secrets (DESIGN §2): the issuer (registry, epochs), the
-//! holder (secret, proof) and the relying party's challenge store. Verification itself lives
-//! in `assay_verifier::kyc`.
+//! The KYC roles that hold state or secrets (DESIGN §2): the issuer (registry, epochs) and the
+//! holder (secret, proof). Verification itself lives in `assay_verifier::kyc`, the relying
+//! party's challenge store in `assay-rp`.
 //!
 //! * [`issuer`]: the issuer's directory: encrypted signing key, SQLite registry, epochs.
 //! * [`holder`]: the holder's secret and the proof.
-//! * [`rp`]: the relying party's single-use challenges.
 //! * [`keys`]: the Groth16 keys of the KYC circuit.
 //! * [`halo2`] (feature `halo2`): the KYC circuit on Halo2: cached parameters and proving.
 
@@ -13,10 +12,24 @@ pub mod halo2;
 pub mod holder;
 pub mod issuer;
 pub mod keys;
-pub mod rp;
 
+use assay_verifier::Backend;
 use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
+
+/// The backends this build issues credentials and proves for (Halo2 with the `halo2`
+/// feature), in [`Backend::ALL`]'s order.
+pub fn backends() -> Vec<Backend> {
+    Backend::ALL
+        .into_iter()
+        .filter(|b| cfg!(feature = "halo2") || *b != Backend::Halo2)
+        .collect()
+}
+
+/// The error for a backend this build does not compile.
+pub(crate) fn unsupported(backend: Backend) -> KycError {
+    KycError::Input(format!("backend {backend} is not supported by this build"))
+}
 
 /// Why a KYC operation failed.
 #[derive(Debug, thiserror::Error)]

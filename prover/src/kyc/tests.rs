@@ -2,16 +2,17 @@
 
 use super::holder::{self, HolderFile, ProveInputs};
 use super::issuer::{Issuer, KEYSTORE_FILE};
-use super::rp::ChallengeStore;
 use super::*;
 use crate::keystore::{KdfCost, Keystore};
 use ark_bn254::Bn254;
 use ark_groth16::{ProvingKey, VerifyingKey};
 use assay_circuits::kyc::jurisdiction::Jurisdiction;
+use assay_rp::ChallengeStore;
 use assay_verifier::kyc::formats::{
-    from_json, parse_fr, verify_epoch_chain, Epoch, KycProof, Policy, KYC_FORMAT_VERSION,
+    from_json, verify_epoch_chain, BackendMap, Epoch, KycProof, Policy, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::{verify, KycVerifyError};
+use assay_verifier::Backend;
 use std::sync::OnceLock;
 
 const PASS: &str = "issuer passphrase";
@@ -48,6 +49,11 @@ fn new_issuer(dir: &Path) -> Issuer {
     .unwrap()
 }
 
+/// A Groth16-only holder commitment.
+fn g16(hid: assay_circuits::Fr) -> BackendMap<String> {
+    BackendMap::from([(Backend::Groth16, assay_circuits::field::to_decimal(&hid))])
+}
+
 fn sanctions() -> Policy {
     let text = include_str!("../../../fixtures/kyc/policy-sanctions-example.json");
     from_json("policy", text).unwrap()
@@ -69,7 +75,7 @@ fn flow(code: &str) -> Flow {
     for i in 0..3u64 {
         issuer
             .issue(
-                assay_circuits::Fr::from(100 + i),
+                &g16(assay_circuits::Fr::from(100 + i)),
                 Jurisdiction::parse("DE").unwrap(),
                 20_800,
                 NOW,
@@ -79,7 +85,10 @@ fn flow(code: &str) -> Flow {
     let holder = HolderFile::generate().unwrap();
     let credential = issuer
         .issue(
-            parse_fr(&holder.commitment).unwrap(),
+            &g16(holder
+                .secret()
+                .map(assay_circuits::kyc::holder_commitment)
+                .unwrap()),
             Jurisdiction::parse(code).unwrap(),
             20_800,
             NOW,
@@ -131,7 +140,7 @@ fn end_to_end_and_replay() {
         f.issuer.path(f.credential.serial).unwrap()
     );
     let mut bad = leaves.clone();
-    bad.leaves[0] = "5".into();
+    bad.backends.get_mut(&Backend::Groth16).unwrap().leaves[0] = "5".into();
     assert!(bad.path(f.credential.serial).is_err(), "tampered leaves");
     assert!(leaves.path(99).is_err());
     // The proof survives a JSON round trip with unknown fields refused.
@@ -140,14 +149,15 @@ fn end_to_end_and_replay() {
     f.store.check(&ch, NOW).unwrap();
     let ok = verify(&proof, &f.epoch, f.issuer.public(), &policy, &ch, NOW).unwrap();
     assert_eq!(ok.nullifier, proof.public_inputs.nullifier);
-    f.store.spend(&ok.nonce, NOW).unwrap();
+    f.store.spend(&ok.nonce, &ok.scope, NOW).unwrap();
     // Replay: the proof still verifies cryptographically, but the store refuses the nonce.
     assert!(f
         .store
         .check(&ch, NOW)
         .unwrap_err()
-        .contains("used already"));
-    assert!(f.store.spend(&ok.nonce, NOW).is_err());
+        .to_string()
+        .contains("already used"));
+    assert!(f.store.spend(&ok.nonce, &ok.scope, NOW).is_err());
     // A challenge this relying party never issued.
     let other = ChallengeStore::open(&f._tmp.path().join("other.sqlite"), true).unwrap();
     let foreign = other.issue("bank-a", 600, NOW).unwrap();
@@ -155,6 +165,7 @@ fn end_to_end_and_replay() {
         .store
         .check(&foreign, NOW)
         .unwrap_err()
+        .to_string()
         .contains("never issued"));
     // An expired one.
     let ch2 = f.store.issue("bank-a", 10, NOW).unwrap();
@@ -162,6 +173,7 @@ fn end_to_end_and_replay() {
         .store
         .check(&ch2, NOW + 11)
         .unwrap_err()
+        .to_string()
         .contains("expired"));
 }
 
@@ -193,7 +205,7 @@ fn verifier_reasons() {
 
     // Epoch signature: a forged epoch (root changed) and an epoch signed by another key.
     let mut forged = f.epoch.clone();
-    forged.root = "1".into();
+    forged.roots.insert(Backend::Groth16, "1".into());
     assert!(matches!(
         v(&proof, &forged, &policy, &ch, NOW),
         Err(KycVerifyError::EpochSignature(_))
@@ -201,7 +213,7 @@ fn verifier_reasons() {
     let tmp = tempfile::tempdir().unwrap();
     let mut other = new_issuer(tmp.path());
     let mut foreign_epoch = other.publish(PASS, NOW).unwrap();
-    foreign_epoch.root = f.epoch.root.clone();
+    foreign_epoch.roots = f.epoch.roots.clone();
     assert!(matches!(
         v(&proof, &foreign_epoch, &policy, &ch, NOW),
         Err(KycVerifyError::EpochSignature(_))
@@ -365,6 +377,7 @@ fn revocation_takes_effect_at_the_next_epoch() {
     forged[0].time = "2026-11-23T00:00:00Z".into();
     assert!(verify_epoch_chain(&forged, &key)
         .unwrap_err()
+        .to_string()
         .contains("signature"));
     let mut dropped = epochs.clone();
     let third = f.issuer.publish(PASS, NOW).unwrap();
@@ -380,11 +393,12 @@ fn issuing_refuses_bad_input() {
     let hid = assay_circuits::Fr::from(5u64);
     let fr = Jurisdiction::parse("FR").unwrap();
     assert!(issuer
-        .issue(hid, fr, 20_415, NOW)
+        .issue(&g16(hid), fr, 20_415, NOW)
         .unwrap_err()
         .to_string()
         .contains("not after today"));
-    assert!(issuer.issue(hid, fr, 1 << 40, NOW).is_err());
+    assert!(issuer.issue(&g16(hid), fr, 1 << 40, NOW).is_err());
+    assert!(issuer.issue(&BackendMap::new(), fr, 20_800, NOW).is_err());
     assert!(Jurisdiction::parse("XX-99").is_err());
     assert_eq!(issuer.issued_count().unwrap(), 0);
     assert!(issuer.path(0).unwrap_err().to_string().contains("no epoch"));
@@ -427,7 +441,7 @@ fn issuer_directory_holds_no_plaintext_key() {
     let mut issuer = new_issuer(tmp.path());
     issuer
         .issue(
-            assay_circuits::Fr::from(9u64),
+            &g16(assay_circuits::Fr::from(9u64)),
             Jurisdiction::parse("FR").unwrap(),
             20_800,
             NOW,
@@ -491,7 +505,7 @@ fn crash_child_issue_forever() {
     let fr = Jurisdiction::parse("FR-20R").unwrap();
     for i in 0u64.. {
         issuer
-            .issue(assay_circuits::Fr::from(i + 1), fr, 20_800, NOW)
+            .issue(&g16(assay_circuits::Fr::from(i + 1)), fr, 20_800, NOW)
             .unwrap();
     }
 }
@@ -526,7 +540,11 @@ fn kill_during_issue_leaves_whole_credentials() {
         let epoch = issuer.publish(PASS, NOW).unwrap();
         let conn = rusqlite::Connection::open(dir.join(super::issuer::REGISTRY_FILE)).unwrap();
         let mut stmt = conn
-            .prepare("SELECT serial, leaf, holder_commitment, jurisdiction, expiry_day FROM credentials ORDER BY serial")
+            .prepare(
+                "SELECT c.serial, l.leaf, l.holder_commitment, c.jurisdiction, c.expiry_day
+                 FROM credentials c JOIN leaves l ON l.serial = c.serial
+                 WHERE l.backend = 'groth16-bn254' ORDER BY c.serial",
+            )
             .unwrap();
         let rows: Vec<(i64, String, String, String, i64)> = stmt
             .query_map([], |r| {
@@ -539,7 +557,7 @@ fn kill_during_issue_leaves_whole_credentials() {
         for (i, (serial, leaf, hid, jur, exp)) in rows.iter().enumerate() {
             assert_eq!(*serial, i as i64, "serial gap or reuse");
             let expect = assay_circuits::kyc::credential(
-                parse_fr(hid).unwrap(),
+                assay_circuits::field::from_decimal(hid).unwrap(),
                 Jurisdiction::parse(jur).unwrap().to_fr(),
                 assay_circuits::Fr::from(*exp as u64),
                 assay_circuits::Fr::from(*serial as u64),
@@ -549,7 +567,7 @@ fn kill_during_issue_leaves_whole_credentials() {
         // The next issue continues the sequence.
         let c = issuer
             .issue(
-                assay_circuits::Fr::from(7u64),
+                &g16(assay_circuits::Fr::from(7u64)),
                 Jurisdiction::parse("FR").unwrap(),
                 20_800,
                 NOW,
@@ -564,4 +582,210 @@ fn kill_during_issue_leaves_whole_credentials() {
         "the child issued nothing ({total_before})"
     );
     let _ = KYC_FORMAT_VERSION;
+}
+
+/// Writes the public v1 KYC fixtures (`fixtures/kyc/v1/`) when `ASSAY_WRITE_KYC_V1_FIXTURES`
+/// names a folder: a pre-Halo2 epoch 0 (no `root_halo2`), epoch 1 with both roots, its leaves,
+/// two credentials (without and with a Halo2 leaf), their paths, and a registry database of
+/// the earlier schema (leaf columns in `credentials`) holding the same credentials and epochs.
+/// Only public files: the issuer's key and the holder's secret stay in a temporary folder.
+/// (The committed files were written by this helper's first version, with the v1 code.)
+#[test]
+fn write_v1_fixtures() {
+    let Some(out) = std::env::var_os("ASSAY_WRITE_KYC_V1_FIXTURES") else {
+        return;
+    };
+    use ed25519_dalek::Signer;
+    let out = std::path::PathBuf::from(out);
+    std::fs::create_dir_all(&out).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("issuer");
+    let mut issuer = new_issuer(&dir);
+    let key = Keystore::open(&dir.join(KEYSTORE_FILE), PASS).unwrap();
+    let v1_epoch = |epoch: u64, roots: BackendMap<String>, time: i64, prev: Option<String>| {
+        let mut e = Epoch {
+            version: KYC_FORMAT_VERSION,
+            issuer_id: "kyc-provider-1".into(),
+            epoch,
+            roots,
+            time: assay_verifier::kyc::time::format_rfc3339(time),
+            prev_epoch_hash: prev,
+            signature: String::new(),
+        };
+        e.signature = hex::encode(key.sign(&e.message().unwrap()).to_bytes());
+        e
+    };
+    let roots = |l: &assay_verifier::kyc::formats::EpochLeaves| -> BackendMap<String> {
+        l.backends
+            .iter()
+            .map(|(b, e)| (*b, e.root.clone()))
+            .collect()
+    };
+    // Credential 0: issued before Halo2 support (no Halo2 commitment).
+    let mut c0 = issuer
+        .issue(
+            &g16(assay_circuits::Fr::from(100u64)),
+            Jurisdiction::parse("DE").unwrap(),
+            20_800,
+            NOW,
+        )
+        .unwrap();
+    issuer.publish(PASS, NOW).unwrap();
+    let mut r0 = roots(&issuer.latest_leaves().unwrap());
+    r0.remove(&Backend::Halo2);
+    let e0 = v1_epoch(0, r0, NOW, None);
+    // Credential 1: with both commitments.
+    let holder = HolderFile::generate().unwrap();
+    let mut c1 = issuer
+        .issue(
+            &holder.commitments,
+            Jurisdiction::parse("UA-30").unwrap(),
+            20_800,
+            NOW,
+        )
+        .unwrap();
+    issuer.publish(PASS, NOW + 3600).unwrap();
+    let mut l1 = issuer.latest_leaves().unwrap();
+    assert_eq!(l1.backends.len(), 2);
+    let e1 = v1_epoch(1, roots(&l1), NOW + 3600, Some(e0.hash().unwrap()));
+    verify_epoch_chain(&[e0.clone(), e1.clone()], &issuer.public().key().unwrap()).unwrap();
+    let (mut p0, mut p1) = (l1.path(0).unwrap(), l1.path(1).unwrap());
+    // Version 1 writes the v1 shape.
+    (c0.version, c1.version, l1.version, p0.version, p1.version) = (1, 1, 1, 1, 1);
+    write_doc(&out.join("issuer-public.json"), issuer.public()).unwrap();
+    write_doc(&out.join("epoch-0.json"), &e0).unwrap();
+    write_doc(&out.join("epoch-1.json"), &e1).unwrap();
+    write_doc(&out.join("leaves-1.json"), &l1).unwrap();
+    write_doc(&out.join("credential-0.json"), &c0).unwrap();
+    write_doc(&out.join("credential-1.json"), &c1).unwrap();
+    write_doc(&out.join("path-0.json"), &p0).unwrap();
+    write_doc(&out.join("path-1.json"), &p1).unwrap();
+    drop(issuer);
+    let db = out.join("registry.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS new",
+        [dir.join(super::issuer::REGISTRY_FILE).to_str().unwrap()],
+    )
+    .unwrap();
+    // The schema before per-backend leaves (after the Halo2 columns were added).
+    conn.execute_batch(
+        "CREATE TABLE main.meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+         CREATE TABLE main.credentials (
+             serial INTEGER PRIMARY KEY CHECK (serial >= 0 AND serial < 4294967296),
+             leaf TEXT NOT NULL, holder_commitment TEXT NOT NULL, jurisdiction TEXT NOT NULL,
+             expiry_day INTEGER NOT NULL, issued_at INTEGER NOT NULL, revoked_from_epoch INTEGER,
+             leaf_halo2 TEXT, holder_commitment_halo2 TEXT);
+         CREATE TABLE main.epochs (epoch INTEGER PRIMARY KEY, leaf_count INTEGER NOT NULL,
+             hash TEXT NOT NULL, json TEXT NOT NULL);
+         CREATE TRIGGER main.credentials_never_deleted BEFORE DELETE ON credentials
+         BEGIN SELECT RAISE(ABORT, 'credentials are never deleted: serials are never reused'); END;
+         CREATE TRIGGER main.epochs_never_deleted BEFORE DELETE ON epochs
+         BEGIN SELECT RAISE(ABORT, 'epochs are never deleted'); END;
+         INSERT INTO main.meta SELECT * FROM new.meta;
+         INSERT INTO main.credentials
+             SELECT c.serial, g.leaf, g.holder_commitment, c.jurisdiction, c.expiry_day,
+                    c.issued_at, c.revoked_from_epoch, h.leaf, h.holder_commitment
+             FROM new.credentials c
+             JOIN new.leaves g ON g.serial = c.serial AND g.backend = 'groth16-bn254'
+             LEFT JOIN new.leaves h ON h.serial = c.serial AND h.backend = 'halo2-ipa-pasta';",
+    )
+    .unwrap();
+    for (e, count) in [(&e0, 1), (&e1, 2)] {
+        conn.execute(
+            "INSERT INTO main.epochs (epoch, leaf_count, hash, json) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                e.epoch as i64,
+                count,
+                e.hash().unwrap(),
+                serde_json::to_string(e).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+}
+
+/// A registry created with the earlier schema (leaf columns in `credentials`, frozen in
+/// `fixtures/kyc/v1/registry.sqlite`) is migrated in place: its epochs, leaves and paths are
+/// unchanged, and the next epoch (v2) chains to its last (v1) epoch.
+#[test]
+fn a_registry_of_the_earlier_schema_is_migrated_in_place() {
+    use super::issuer::{PUBLIC_FILE, REGISTRY_FILE};
+    use assay_verifier::kyc::formats::{EpochLeaves, RegistryPath};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let db = dir.join(REGISTRY_FILE);
+    std::fs::write(
+        &db,
+        include_bytes!("../../../fixtures/kyc/v1/registry.sqlite"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(PUBLIC_FILE),
+        include_str!("../../../fixtures/kyc/v1/issuer-public.json"),
+    )
+    .unwrap();
+    let columns = || -> Vec<String> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c
+            .prepare("SELECT name FROM pragma_table_info('credentials')")
+            .unwrap();
+        let names = st.query_map([], |r| r.get(0)).unwrap();
+        names.collect::<Result<_, _>>().unwrap()
+    };
+    assert!(columns().contains(&"leaf_halo2".to_string()));
+    let e0: Epoch = from_json(
+        "epoch",
+        include_str!("../../../fixtures/kyc/v1/epoch-0.json"),
+    )
+    .unwrap();
+    let e1: Epoch = from_json(
+        "epoch",
+        include_str!("../../../fixtures/kyc/v1/epoch-1.json"),
+    )
+    .unwrap();
+    let leaves: EpochLeaves = from_json(
+        "leaves",
+        include_str!("../../../fixtures/kyc/v1/leaves-1.json"),
+    )
+    .unwrap();
+    let p0: RegistryPath =
+        from_json("path", include_str!("../../../fixtures/kyc/v1/path-0.json")).unwrap();
+    let p1: RegistryPath =
+        from_json("path", include_str!("../../../fixtures/kyc/v1/path-1.json")).unwrap();
+
+    let mut issuer = Issuer::open(dir).unwrap();
+    let cols = columns();
+    for gone in [
+        "leaf",
+        "holder_commitment",
+        "leaf_halo2",
+        "holder_commitment_halo2",
+    ] {
+        assert!(!cols.contains(&gone.to_string()), "{gone} left in {cols:?}");
+    }
+    assert_eq!(issuer.epochs().unwrap(), vec![e0, e1.clone()]);
+    assert_eq!(issuer.latest_leaves().unwrap().backends, leaves.backends);
+    assert_eq!(issuer.path(0).unwrap().backends, p0.backends);
+    assert_eq!(issuer.path(1).unwrap().backends, p1.backends);
+    assert_eq!(issuer.issued_count().unwrap(), 2);
+    let rows: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM leaves", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3, "two Groth16 leaves and one Halo2 leaf");
+    // The next epoch is v2, has the same roots (nothing issued since) and names epoch 1's
+    // (v1) hash.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let e2 = issuer.publish_with_key(&key, NOW + 7200).unwrap();
+    assert_eq!(e2.version, assay_verifier::kyc::formats::KYC_FORMAT_V2);
+    assert_eq!(e2.roots, e1.roots);
+    assert_eq!(e2.prev_epoch_hash, Some(e1.hash().unwrap()));
+    assert!(e2.verify_signature(&key.verifying_key()).unwrap());
+    // Opening again changes nothing.
+    drop(issuer);
+    let issuer = Issuer::open(dir).unwrap();
+    assert_eq!(issuer.epochs().unwrap().len(), 3);
+    assert_eq!(issuer.path(1).unwrap().backends, p1.backends);
 }

@@ -12,9 +12,16 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The version of every KYC format this code writes and reads.
+/// The version of the KYC documents without per-backend values (issuer key, policy,
+/// challenge, proof): written and the only one read.
 pub const KYC_FORMAT_VERSION: u32 = 1;
+/// The version written for the documents with per-backend values (epoch, credential, path,
+/// leaves, holder file); they read version 1 too.
+pub const KYC_FORMAT_V2: u32 = 2;
 pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
+use crate::Backend;
+use assay_circuits::field::{from_decimal, to_decimal};
+use std::collections::BTreeMap;
 
 /// Checks the syntax of a decimal field element of a backend this build may not compile
 /// (digits only, no leading zero, at most 78 digits); its value is checked where it is used.
@@ -77,13 +84,18 @@ pub fn from_json<T: DeserializeOwned + Versioned>(
         what,
         message: e.to_string(),
     })?;
-    if doc.version() != KYC_FORMAT_VERSION {
+    if !T::VERSIONS.contains(&doc.version()) {
         return Err(field_err(
             what,
             "version",
             format!(
-                "{} is not supported (expected {KYC_FORMAT_VERSION})",
-                doc.version()
+                "{} is not supported (expected {})",
+                doc.version(),
+                T::VERSIONS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         ));
     }
@@ -92,6 +104,8 @@ pub fn from_json<T: DeserializeOwned + Versioned>(
 
 /// Documents that carry a format version.
 pub trait Versioned {
+    /// The versions this code reads.
+    const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION];
     /// The `version` field.
     fn version(&self) -> u32;
 }
@@ -99,39 +113,15 @@ pub trait Versioned {
 macro_rules! versioned {
     ($($t:ty),*) => {$(impl Versioned for $t { fn version(&self) -> u32 { self.version } })*};
 }
-versioned!(
-    IssuerPublic,
-    Epoch,
-    EpochLeaves,
-    Policy,
-    Challenge,
-    Credential,
-    RegistryPath,
-    KycProof
-);
+versioned!(IssuerPublic, Policy, Challenge, KycProof);
 
-/// Parses a canonical decimal field element.
-///
-/// # Errors
-/// A message if the text is not the canonical decimal form of an element of `Fr`.
-pub fn parse_fr(s: &str) -> Result<Fr, String> {
-    use std::str::FromStr;
-    if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("`{s}` is not a decimal field element"));
-    }
-    let x = Fr::from_str(s).map_err(|_| format!("`{s}` is not a decimal field element"))?;
-    if x.to_string() != s {
-        return Err(format!(
-            "`{s}` is not canonical (at least the field modulus, or a leading zero)"
-        ));
-    }
-    Ok(x)
+macro_rules! versioned_v2 {
+    ($($t:ty),*) => {$(impl Versioned for $t {
+        const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION, KYC_FORMAT_V2];
+        fn version(&self) -> u32 { self.version }
+    })*};
 }
-
-/// The decimal form of a field element.
-pub fn fr_to_string(x: &Fr) -> String {
-    x.to_string()
-}
+versioned_v2!(Epoch, EpochLeaves, Credential, RegistryPath);
 
 fn hex_array<const N: usize>(
     what: &'static str,
@@ -176,26 +166,63 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// `EPOCH.json`: a signed registry root.
+/// Per-backend values of a document, keyed by backend name in JSON
+/// (`{"groth16-bn254": …, "halo2-ipa-pasta": …}`), in [`Backend`]'s order.
+pub type BackendMap<T> = BTreeMap<Backend, T>;
+
+/// Checks a per-backend decimal: the Groth16 one is parsed as a BN254 element, the others
+/// (whose field this build may not compile) are checked for syntax.
+fn check_backend_decimal(
+    what: &'static str,
+    field: &'static str,
+    backend: Backend,
+    s: &str,
+) -> Result<(), FormatError> {
+    match backend {
+        Backend::Groth16 => parse_decimal::<Fr>(what, field, s).map(|_| ()),
+        _ => check_decimal(what, field, s),
+    }
+}
+
+/// Parses a canonical decimal element of `F`, naming the document and field on error.
+fn parse_decimal<F: StatementField>(
+    what: &'static str,
+    field: &'static str,
+    s: &str,
+) -> Result<F, FormatError> {
+    from_decimal::<F>(s).ok_or_else(|| {
+        field_err(
+            what,
+            field,
+            format!("`{s}` is not a canonical decimal element of the backend's field"),
+        )
+    })
+}
+
+/// The domain separator of the v1 epoch message.
+const EPOCH_DOMAIN_V1: &[u8] = b"assay/kyc/epoch/v1\0";
+/// The domain separator of the v2 epoch message.
+const EPOCH_DOMAIN_V2: &[u8] = b"assay/kyc/epoch/v2\0";
+
+/// `EPOCH.json`: a signed registry root per backend.
 ///
 /// The signature is Ed25519 over [`Epoch::message`]; the epoch's hash ([`Epoch::hash`]),
 /// which the next epoch names as `prev_epoch_hash`, is SHA-256 of the same message, so the
 /// epochs form a hash chain that cannot be rewritten without re-signing everything after.
+/// A v1 epoch (`root`, optional `root_halo2`) and a v2 epoch (`roots`) chain alike: each
+/// names the hash of its predecessor's own message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "EpochWire", into = "EpochWire")]
 pub struct Epoch {
-    /// Format version.
+    /// Format version (1 or 2; 2 is written).
     pub version: u32,
     /// The issuer's name.
     pub issuer_id: String,
     /// The epoch number (0 for the first).
     pub epoch: u64,
-    /// The registry root `R` (decimal).
-    pub root: String,
-    /// The registry root of the same credentials on the Halo2 backend (decimal, Pasta `Fp`):
-    /// absent in epochs of issuers without Halo2 support. Signed with the rest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_halo2: Option<String>,
+    /// The registry root `R` of each backend the issuer supports (decimal, in that backend's
+    /// field). Signed, every entry.
+    pub roots: BackendMap<String>,
     /// When the epoch was published (RFC 3339, UTC).
     pub time: String,
     /// The hash of the previous epoch (hex), `null` for epoch 0.
@@ -204,27 +231,156 @@ pub struct Epoch {
     pub signature: String,
 }
 
+/// The JSON of an epoch, either version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EpochWire {
+    version: u32,
+    issuer_id: String,
+    epoch: u64,
+    /// v1: the Groth16 root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    /// v1: the Halo2 root, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_halo2: Option<String>,
+    /// v2: every root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roots: Option<BackendMap<String>>,
+    time: String,
+    prev_epoch_hash: Option<String>,
+    signature: String,
+}
+
+/// v1 `root` (Groth16) and `root_halo2` into a map, refusing the v2 field.
+fn v1_pair<T>(
+    version: u32,
+    v1: Option<T>,
+    v1_halo2: Option<T>,
+    v2_present: bool,
+    v1_name: &str,
+    v2_name: &str,
+) -> Result<BackendMap<T>, String> {
+    if v2_present {
+        return Err(format!(
+            "`{v2_name}` is a v2 field; version {version} has `{v1_name}`"
+        ));
+    }
+    let first = v1.ok_or_else(|| format!("missing field `{v1_name}`"))?;
+    let mut m = BackendMap::from([(Backend::Groth16, first)]);
+    if let Some(h) = v1_halo2 {
+        m.insert(Backend::Halo2, h);
+    }
+    Ok(m)
+}
+
+/// The v2 map, refusing the v1 fields.
+fn v2_map<T>(
+    version: u32,
+    map: Option<BackendMap<T>>,
+    v1_present: bool,
+    v1_name: &str,
+    v2_name: &str,
+) -> Result<BackendMap<T>, String> {
+    if v1_present {
+        return Err(format!(
+            "`{v1_name}` is a v1 field; version {version} has `{v2_name}`"
+        ));
+    }
+    let m = map.ok_or_else(|| format!("missing field `{v2_name}`"))?;
+    if m.is_empty() {
+        return Err(format!("`{v2_name}` names no backend"));
+    }
+    Ok(m)
+}
+
+impl TryFrom<EpochWire> for Epoch {
+    type Error = String;
+    fn try_from(w: EpochWire) -> Result<Self, String> {
+        let roots = if w.version == 1 {
+            v1_pair(
+                w.version,
+                w.root,
+                w.root_halo2,
+                w.roots.is_some(),
+                "root",
+                "roots",
+            )?
+        } else {
+            let v1 = w.root.is_some() || w.root_halo2.is_some();
+            v2_map(w.version, w.roots, v1, "root", "roots")?
+        };
+        Ok(Self {
+            version: w.version,
+            issuer_id: w.issuer_id,
+            epoch: w.epoch,
+            roots,
+            time: w.time,
+            prev_epoch_hash: w.prev_epoch_hash,
+            signature: w.signature,
+        })
+    }
+}
+
+impl From<Epoch> for EpochWire {
+    fn from(e: Epoch) -> Self {
+        let mut roots = e.roots;
+        let (root, root_halo2, roots) = if e.version == 1 {
+            (
+                roots.remove(&Backend::Groth16),
+                roots.remove(&Backend::Halo2),
+                None,
+            )
+        } else {
+            (None, None, Some(roots))
+        };
+        Self {
+            version: e.version,
+            issuer_id: e.issuer_id,
+            epoch: e.epoch,
+            root,
+            root_halo2,
+            roots,
+            time: e.time,
+            prev_epoch_hash: e.prev_epoch_hash,
+            signature: e.signature,
+        }
+    }
+}
+
 /// An epoch whose fields have been checked (not its signature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochFields {
-    /// The registry root.
-    pub root: Fr,
     /// Unix seconds.
     pub time: i64,
     /// The previous epoch's hash (zeros for none).
     pub prev: [u8; 32],
-    /// The Halo2 registry root (decimal, syntax checked), if the epoch has one.
-    pub root_halo2: Option<String>,
 }
 
 impl Epoch {
+    /// The registry root of `backend` (decimal), if the epoch has one.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        self.roots.get(&backend).map(String::as_str)
+    }
+
+    /// The registry root of `backend` as an element of its field `F`.
+    ///
+    /// # Errors
+    /// [`FormatError`] if the epoch has no root for `backend` or it is not an element of `F`.
+    pub fn root_in<F: StatementField>(&self, backend: Backend) -> Result<F, FormatError> {
+        let r = self.root_for(backend).ok_or_else(|| {
+            field_err("epoch", "roots", format!("no {backend} root in this epoch"))
+        })?;
+        parse_decimal("epoch", "roots", r)
+    }
+
     /// Checks the fields' syntax.
     ///
     /// # Errors
     /// [`FormatError`] naming the field.
     pub fn fields(&self) -> Result<EpochFields, FormatError> {
-        let root = parse_fr(&self.root).map_err(|m| field_err("epoch", "root", m))?;
-        let time = time::parse_rfc3339(&self.time).map_err(|m| field_err("epoch", "time", m))?;
+        let time = time::parse_rfc3339(&self.time)
+            .map_err(|e| field_err("epoch", "time", e.to_string()))?;
         let prev = match (&self.prev_epoch_hash, self.epoch) {
             (None, 0) => [0u8; 32],
             (None, _) => {
@@ -243,31 +399,97 @@ impl Epoch {
                 "empty or longer than 256 bytes",
             ));
         }
-        if let Some(r) = &self.root_halo2 {
-            check_decimal("epoch", "root_halo2", r)?;
+        if self.roots.is_empty() {
+            return Err(field_err("epoch", "roots", "no backend"));
         }
-        Ok(EpochFields {
-            root,
-            time,
-            prev,
-            root_halo2: self.root_halo2.clone(),
-        })
+        for (b, r) in &self.roots {
+            check_backend_decimal("epoch", "roots", *b, r)?;
+        }
+        Ok(EpochFields { time, prev })
     }
 
-    /// The signed message: a domain separator and every field but the signature, each
-    /// length-prefixed or fixed-width.
+    /// The signed message.
+    ///
+    /// **v1** (unchanged, so that v1 signatures still verify): `"assay/kyc/epoch/v1\0"`, the
+    /// issuer id (u32 big-endian length, bytes), the epoch (u64 BE), the Groth16 root (32
+    /// bytes, little-endian), the time (i64 BE), the previous hash (32 bytes); an epoch with a
+    /// Halo2 root appends `"\0halo2-ipa-pasta\0"`, its length (u32 BE) and its decimal bytes.
+    ///
+    /// **v2**: `"assay/kyc/epoch/v2\0"`, the issuer id (u32 BE length, bytes), the epoch (u64
+    /// BE), the number of roots (u32 BE), then for each backend in the order of its name's
+    /// bytes: the name and the decimal root, each as u32 BE length and bytes; then the time
+    /// (i64 BE) and the previous hash (32 bytes). Every entry of `roots` is covered.
     ///
     /// # Errors
-    /// [`FormatError`] from [`Self::fields`].
+    /// [`FormatError`] from [`Self::fields`], an unknown version, or a v1 epoch with a root
+    /// of a backend v1 cannot sign.
     pub fn message(&self) -> Result<Vec<u8>, FormatError> {
         let f = self.fields()?;
-        Ok(epoch_message(&self.issuer_id, self.epoch, &f))
+        let mut m = match self.version {
+            1 => EPOCH_DOMAIN_V1.to_vec(),
+            2 => EPOCH_DOMAIN_V2.to_vec(),
+            v => {
+                return Err(field_err(
+                    "epoch",
+                    "version",
+                    format!("{v} is not supported (expected 1 or 2)"),
+                ))
+            }
+        };
+        m.extend_from_slice(&(self.issuer_id.len() as u32).to_be_bytes());
+        m.extend_from_slice(self.issuer_id.as_bytes());
+        m.extend_from_slice(&self.epoch.to_be_bytes());
+        if self.version == 1 {
+            if self
+                .roots
+                .keys()
+                .any(|b| !matches!(b, Backend::Groth16 | Backend::Halo2))
+            {
+                return Err(field_err(
+                    "epoch",
+                    "roots",
+                    "a v1 epoch has Groth16 and Halo2 roots only",
+                ));
+            }
+            use ark_serialize::CanonicalSerialize;
+            let root: Fr = self.root_in(Backend::Groth16)?;
+            let mut bytes = Vec::with_capacity(32);
+            // Serializing a field element into a Vec cannot fail.
+            let _ = root.serialize_compressed(&mut bytes);
+            m.extend_from_slice(&bytes);
+            m.extend_from_slice(&f.time.to_be_bytes());
+            m.extend_from_slice(&f.prev);
+            if let Some(r) = self.root_for(Backend::Halo2) {
+                m.extend_from_slice(b"\0");
+                m.extend_from_slice(BACKEND_HALO2.as_bytes());
+                m.extend_from_slice(b"\0");
+                m.extend_from_slice(&(r.len() as u32).to_be_bytes());
+                m.extend_from_slice(r.as_bytes());
+            }
+        } else {
+            let mut entries: Vec<(&str, &str)> = self
+                .roots
+                .iter()
+                .map(|(b, r)| (b.name(), r.as_str()))
+                .collect();
+            entries.sort_unstable();
+            m.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+            for (name, root) in entries {
+                m.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                m.extend_from_slice(name.as_bytes());
+                m.extend_from_slice(&(root.len() as u32).to_be_bytes());
+                m.extend_from_slice(root.as_bytes());
+            }
+            m.extend_from_slice(&f.time.to_be_bytes());
+            m.extend_from_slice(&f.prev);
+        }
+        Ok(m)
     }
 
     /// SHA-256 of [`Self::message`], hex: what the next epoch names as its predecessor.
     ///
     /// # Errors
-    /// [`FormatError`] from [`Self::fields`].
+    /// As [`Self::message`].
     pub fn hash(&self) -> Result<String, FormatError> {
         Ok(sha256_hex(&self.message()?))
     }
@@ -284,66 +506,74 @@ impl Epoch {
     }
 }
 
-/// The bytes an epoch's signature covers. The v1 fields come first, fixed-width after the
-/// length-prefixed issuer id; an epoch with a Halo2 root appends `"\0halo2-ipa-pasta\0"`, the
-/// length (u32, big-endian) and the decimal bytes of that root. An epoch without one signs
-/// exactly the v1 message, so earlier epochs and their signatures are unchanged.
-pub fn epoch_message(issuer_id: &str, epoch: u64, f: &EpochFields) -> Vec<u8> {
-    use ark_serialize::CanonicalSerialize;
-    let mut m = b"assay/kyc/epoch/v1\0".to_vec();
-    m.extend_from_slice(&(issuer_id.len() as u32).to_be_bytes());
-    m.extend_from_slice(issuer_id.as_bytes());
-    m.extend_from_slice(&epoch.to_be_bytes());
-    let mut root = Vec::with_capacity(32);
-    // Serializing a field element into a Vec cannot fail.
-    let _ = f.root.serialize_compressed(&mut root);
-    m.extend_from_slice(&root);
-    m.extend_from_slice(&f.time.to_be_bytes());
-    m.extend_from_slice(&f.prev);
-    if let Some(r) = &f.root_halo2 {
-        m.extend_from_slice(b"\0");
-        m.extend_from_slice(BACKEND_HALO2.as_bytes());
-        m.extend_from_slice(b"\0");
-        m.extend_from_slice(&(r.len() as u32).to_be_bytes());
-        m.extend_from_slice(r.as_bytes());
-    }
-    m
+/// Why a sequence of epochs is not an unbroken signed chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EpochChainError {
+    /// An epoch is malformed.
+    #[error("epoch #{index}: {source}")]
+    Format {
+        /// Its position in the sequence.
+        index: usize,
+        /// What is wrong.
+        source: FormatError,
+    },
+    /// An epoch is not signed by the key.
+    #[error("epoch {0}: bad signature")]
+    Signature(u64),
+    /// Two epochs are not consecutive (or of different issuers).
+    #[error("epoch {epoch} follows epoch {prev}: numbers must be consecutive")]
+    NotConsecutive {
+        /// The later epoch.
+        epoch: u64,
+        /// The one before it in the sequence.
+        prev: u64,
+    },
+    /// An epoch does not name its predecessor's hash.
+    #[error("epoch {epoch}: prev_epoch_hash does not match epoch {prev}")]
+    PrevHash {
+        /// The later epoch.
+        epoch: u64,
+        /// Its predecessor.
+        prev: u64,
+    },
+    /// An epoch is dated before its predecessor.
+    #[error("epoch {0}: time goes backwards")]
+    TimeBackwards(u64),
 }
 
 /// Checks that `epochs` (oldest first) form an unbroken signed chain: consecutive numbers,
-/// each naming its predecessor's hash, each signed by `key`, times non-decreasing.
+/// each naming its predecessor's hash, each signed by `key`, times non-decreasing. v1 and v2
+/// epochs may follow each other.
 ///
 /// # Errors
-/// A message naming the first bad epoch.
-pub fn verify_epoch_chain(epochs: &[Epoch], key: &VerifyingKey) -> Result<(), String> {
-    let mut prev: Option<(&Epoch, i64)> = None;
-    for (i, e) in epochs.iter().enumerate() {
-        let f = e.fields().map_err(|m| format!("epoch #{i}: {m}"))?;
-        if !e
-            .verify_signature(key)
-            .map_err(|m| format!("epoch #{i}: {m}"))?
-        {
-            return Err(format!("epoch {}: bad signature", e.epoch));
+/// [`EpochChainError`] naming the first bad epoch.
+pub fn verify_epoch_chain(epochs: &[Epoch], key: &VerifyingKey) -> Result<(), EpochChainError> {
+    let mut prev: Option<(&Epoch, i64, String)> = None;
+    for (index, e) in epochs.iter().enumerate() {
+        let fmt = |source| EpochChainError::Format { index, source };
+        let f = e.fields().map_err(fmt)?;
+        if !e.verify_signature(key).map_err(fmt)? {
+            return Err(EpochChainError::Signature(e.epoch));
         }
-        if let Some((p, ptime)) = prev {
+        if let Some((p, ptime, ph)) = &prev {
             if e.epoch != p.epoch + 1 || e.issuer_id != p.issuer_id {
-                return Err(format!(
-                    "epoch {} follows epoch {}: numbers must be consecutive",
-                    e.epoch, p.epoch
-                ));
+                return Err(EpochChainError::NotConsecutive {
+                    epoch: e.epoch,
+                    prev: p.epoch,
+                });
             }
-            let ph = p.hash().map_err(|m| m.to_string())?;
             if e.prev_epoch_hash.as_deref() != Some(ph.as_str()) {
-                return Err(format!(
-                    "epoch {}: prev_epoch_hash does not match epoch {}",
-                    e.epoch, p.epoch
-                ));
+                return Err(EpochChainError::PrevHash {
+                    epoch: e.epoch,
+                    prev: p.epoch,
+                });
             }
-            if f.time < ptime {
-                return Err(format!("epoch {}: time goes backwards", e.epoch));
+            if f.time < *ptime {
+                return Err(EpochChainError::TimeBackwards(e.epoch));
             }
         }
-        prev = Some((e, f.time));
+        prev = Some((e, f.time, e.hash().map_err(fmt)?));
     }
     Ok(())
 }
@@ -465,9 +695,10 @@ impl Challenge {
         }
         let scope = assay_circuits::kyc::scope_to_field(&self.scope)
             .map_err(|e| field_err("challenge", "scope", e.to_string()))?;
-        time::parse_rfc3339(&self.issued_at).map_err(|m| field_err("challenge", "issued_at", m))?;
+        time::parse_rfc3339(&self.issued_at)
+            .map_err(|e| field_err("challenge", "issued_at", e.to_string()))?;
         let expires_at = time::parse_rfc3339(&self.expires_at)
-            .map_err(|m| field_err("challenge", "expires_at", m))?;
+            .map_err(|e| field_err("challenge", "expires_at", e.to_string()))?;
         Ok(ChallengeFields {
             nonce,
             scope,
@@ -477,177 +708,464 @@ impl Challenge {
     }
 }
 
-/// `CREDENTIAL.json`: what the issuer hands the holder (private to the holder).
+/// One backend's part of a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct CredentialEntry {
+    /// The holder's commitment on this backend, `H(TAG_HOLDER, sk, 0)` (decimal).
+    pub holder_commitment: String,
+    /// The registry leaf `H(TAG_CRED, hid, J, expiry_day, serial)` (decimal).
+    pub leaf: String,
+}
+
+/// `CREDENTIAL.json`: what the issuer hands the holder (private to the holder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CredentialWire", into = "CredentialWire")]
 pub struct Credential {
-    /// Format version.
+    /// Format version (1 or 2; 2 is written).
     pub version: u32,
     /// The issuer's name.
     pub issuer_id: String,
     /// The serial (registry leaf index).
     pub serial: u64,
-    /// The holder's commitment `hid` (decimal).
-    pub holder_commitment: String,
     /// The jurisdiction code (`UA-30`, `FR`).
     pub jurisdiction: String,
     /// The expiry day (UTC days since 1970-01-01).
     pub expiry_day: u64,
-    /// The credential hash `cred` (decimal), the registry leaf.
-    pub credential: String,
-    /// The holder's Halo2 commitment `H_pasta(TAG_HOLDER, sk, 0)` (decimal), if the holder
-    /// gave one: then the credential is also in the issuer's Halo2 registry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub holder_commitment_halo2: Option<String>,
-    /// The Halo2 registry leaf (decimal), with `holder_commitment_halo2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential_halo2: Option<String>,
+    /// Per backend the holder committed to: its commitment and the credential's leaf in that
+    /// backend's registry.
+    pub backends: BackendMap<CredentialEntry>,
 }
 
-/// `PATH.json`: a registry path under one epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialWire {
+    version: u32,
+    issuer_id: String,
+    serial: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder_commitment: Option<String>,
+    jurisdiction: String,
+    expiry_day: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credential: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder_commitment_halo2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credential_halo2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backends: Option<BackendMap<CredentialEntry>>,
+}
+
+/// Two optional v1 strings that come together.
+fn both<A, B>(a: Option<A>, b: Option<B>, names: &str) -> Result<Option<(A, B)>, String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        _ => Err(format!("{names} come together")),
+    }
+}
+
+impl TryFrom<CredentialWire> for Credential {
+    type Error = String;
+    fn try_from(w: CredentialWire) -> Result<Self, String> {
+        let backends = if w.version == 1 {
+            let g = both(
+                w.holder_commitment,
+                w.credential,
+                "`holder_commitment` and `credential`",
+            )?;
+            let h = both(
+                w.holder_commitment_halo2,
+                w.credential_halo2,
+                "`holder_commitment_halo2` and `credential_halo2`",
+            )?;
+            let entry = |(holder_commitment, leaf)| CredentialEntry {
+                holder_commitment,
+                leaf,
+            };
+            v1_pair(
+                w.version,
+                g.map(entry),
+                h.map(entry),
+                w.backends.is_some(),
+                "holder_commitment",
+                "backends",
+            )?
+        } else {
+            let v1 = w.holder_commitment.is_some()
+                || w.credential.is_some()
+                || w.holder_commitment_halo2.is_some()
+                || w.credential_halo2.is_some();
+            v2_map(w.version, w.backends, v1, "holder_commitment", "backends")?
+        };
+        Ok(Self {
+            version: w.version,
+            issuer_id: w.issuer_id,
+            serial: w.serial,
+            jurisdiction: w.jurisdiction,
+            expiry_day: w.expiry_day,
+            backends,
+        })
+    }
+}
+
+impl From<Credential> for CredentialWire {
+    fn from(c: Credential) -> Self {
+        let mut b = c.backends;
+        let mut w = Self {
+            version: c.version,
+            issuer_id: c.issuer_id,
+            serial: c.serial,
+            holder_commitment: None,
+            jurisdiction: c.jurisdiction,
+            expiry_day: c.expiry_day,
+            credential: None,
+            holder_commitment_halo2: None,
+            credential_halo2: None,
+            backends: None,
+        };
+        if c.version == 1 {
+            if let Some(e) = b.remove(&Backend::Groth16) {
+                (w.holder_commitment, w.credential) = (Some(e.holder_commitment), Some(e.leaf));
+            }
+            if let Some(e) = b.remove(&Backend::Halo2) {
+                (w.holder_commitment_halo2, w.credential_halo2) =
+                    (Some(e.holder_commitment), Some(e.leaf));
+            }
+        } else {
+            w.backends = Some(b);
+        }
+        w
+    }
+}
+
+impl Credential {
+    /// The holder commitment the credential was issued to on `backend` (decimal), if any.
+    pub fn holder_commitment_for(&self, backend: Backend) -> Option<&str> {
+        self.backends
+            .get(&backend)
+            .map(|e| e.holder_commitment.as_str())
+    }
+
+    /// The registry leaf of `backend` (decimal), if the credential is in that registry.
+    pub fn leaf_for(&self, backend: Backend) -> Option<&str> {
+        self.backends.get(&backend).map(|e| e.leaf.as_str())
+    }
+}
+
+/// One backend's registry path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PathEntry {
+    /// The root the path leads to (decimal).
+    pub root: String,
+    /// The 32 siblings from the leaf up (decimal).
+    pub siblings: Vec<String>,
+}
+
+/// `PATH.json`: a credential's registry paths under one epoch, one per backend whose registry
+/// holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PathWire", into = "PathWire")]
 pub struct RegistryPath {
-    /// Format version.
+    /// Format version (1 or 2; 2 is written).
     pub version: u32,
     /// The issuer's name.
     pub issuer_id: String,
     /// The serial.
     pub serial: u64,
-    /// The root the path leads to (decimal).
+    /// The path in each backend's registry.
+    pub backends: BackendMap<PathEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathWire {
+    version: u32,
+    issuer_id: String,
+    serial: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    siblings: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_halo2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    siblings_halo2: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backends: Option<BackendMap<PathEntry>>,
+}
+
+impl TryFrom<PathWire> for RegistryPath {
+    type Error = String;
+    fn try_from(w: PathWire) -> Result<Self, String> {
+        let backends = if w.version == 1 {
+            let entry = |(root, siblings)| PathEntry { root, siblings };
+            v1_pair(
+                w.version,
+                both(w.root, w.siblings, "`root` and `siblings`")?.map(entry),
+                both(
+                    w.root_halo2,
+                    w.siblings_halo2,
+                    "`root_halo2` and `siblings_halo2`",
+                )?
+                .map(entry),
+                w.backends.is_some(),
+                "root",
+                "backends",
+            )?
+        } else {
+            let v1 = w.root.is_some()
+                || w.siblings.is_some()
+                || w.root_halo2.is_some()
+                || w.siblings_halo2.is_some();
+            v2_map(w.version, w.backends, v1, "root", "backends")?
+        };
+        Ok(Self {
+            version: w.version,
+            issuer_id: w.issuer_id,
+            serial: w.serial,
+            backends,
+        })
+    }
+}
+
+impl From<RegistryPath> for PathWire {
+    fn from(p: RegistryPath) -> Self {
+        let mut b = p.backends;
+        let mut w = Self {
+            version: p.version,
+            issuer_id: p.issuer_id,
+            serial: p.serial,
+            root: None,
+            siblings: None,
+            root_halo2: None,
+            siblings_halo2: None,
+            backends: None,
+        };
+        if p.version == 1 {
+            if let Some(e) = b.remove(&Backend::Groth16) {
+                (w.root, w.siblings) = (Some(e.root), Some(e.siblings));
+            }
+            if let Some(e) = b.remove(&Backend::Halo2) {
+                (w.root_halo2, w.siblings_halo2) = (Some(e.root), Some(e.siblings));
+            }
+        } else {
+            w.backends = Some(b);
+        }
+        w
+    }
+}
+
+impl RegistryPath {
+    /// The root the path of `backend` leads to (decimal), if there is such a path.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        self.backends.get(&backend).map(|e| e.root.as_str())
+    }
+
+    /// The siblings of the path of `backend`, from the leaf up (decimal).
+    pub fn siblings_for(&self, backend: Backend) -> Option<&[String]> {
+        self.backends.get(&backend).map(|e| e.siblings.as_slice())
+    }
+}
+
+/// One backend's registry in a [`EpochLeaves`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeavesEntry {
+    /// The epoch's registry root on this backend (decimal).
     pub root: String,
-    /// The 32 siblings from the leaf up (decimal).
-    pub siblings: Vec<String>,
-    /// The Halo2 registry root the Halo2 path leads to (decimal), if the credential is in it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_halo2: Option<String>,
-    /// The 32 Halo2 siblings from the leaf up (decimal), with `root_halo2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub siblings_halo2: Option<Vec<String>>,
+    /// Leaf `i` is credential `i`'s leaf, or `0` if revoked or not in this registry (decimal).
+    pub leaves: Vec<String>,
 }
 
 /// `LEAVES.json`: every registry leaf of one epoch. The leaves are hiding commitments, so the
 /// issuer publishes them, and a holder computes a fresh path ([`EpochLeaves::path`]) without
 /// telling anyone its serial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "LeavesWire", into = "LeavesWire")]
 pub struct EpochLeaves {
-    /// Format version.
+    /// Format version (1 or 2; 2 is written).
     pub version: u32,
     /// The issuer's name.
     pub issuer_id: String,
     /// The epoch number.
     pub epoch: u64,
-    /// The epoch's registry root (decimal).
-    pub root: String,
-    /// Leaf `i` is credential `i`, or `0` if revoked (decimal).
-    pub leaves: Vec<String>,
-    /// The epoch's Halo2 registry root (decimal), if it has one.
+    /// Each backend's registry: its root and leaves (as many on every backend).
+    pub backends: BackendMap<LeavesEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeavesWire {
+    version: u32,
+    issuer_id: String,
+    epoch: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_halo2: Option<String>,
-    /// The Halo2 leaves (decimal; `0` for revoked credentials and for credentials issued
-    /// without a Halo2 commitment), with `root_halo2`.
+    root: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leaves_halo2: Option<Vec<String>>,
+    leaves: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_halo2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leaves_halo2: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backends: Option<BackendMap<LeavesEntry>>,
+}
+
+impl TryFrom<LeavesWire> for EpochLeaves {
+    type Error = String;
+    fn try_from(w: LeavesWire) -> Result<Self, String> {
+        let backends = if w.version == 1 {
+            let entry = |(root, leaves)| LeavesEntry { root, leaves };
+            v1_pair(
+                w.version,
+                both(w.root, w.leaves, "`root` and `leaves`")?.map(entry),
+                both(
+                    w.root_halo2,
+                    w.leaves_halo2,
+                    "`root_halo2` and `leaves_halo2`",
+                )?
+                .map(entry),
+                w.backends.is_some(),
+                "root",
+                "backends",
+            )?
+        } else {
+            let v1 = w.root.is_some()
+                || w.leaves.is_some()
+                || w.root_halo2.is_some()
+                || w.leaves_halo2.is_some();
+            v2_map(w.version, w.backends, v1, "root", "backends")?
+        };
+        Ok(Self {
+            version: w.version,
+            issuer_id: w.issuer_id,
+            epoch: w.epoch,
+            backends,
+        })
+    }
+}
+
+impl From<EpochLeaves> for LeavesWire {
+    fn from(l: EpochLeaves) -> Self {
+        let mut b = l.backends;
+        let mut w = Self {
+            version: l.version,
+            issuer_id: l.issuer_id,
+            epoch: l.epoch,
+            root: None,
+            leaves: None,
+            root_halo2: None,
+            leaves_halo2: None,
+            backends: None,
+        };
+        if l.version == 1 {
+            if let Some(e) = b.remove(&Backend::Groth16) {
+                (w.root, w.leaves) = (Some(e.root), Some(e.leaves));
+            }
+            if let Some(e) = b.remove(&Backend::Halo2) {
+                (w.root_halo2, w.leaves_halo2) = (Some(e.root), Some(e.leaves));
+            }
+        } else {
+            w.backends = Some(b);
+        }
+        w
+    }
 }
 
 impl EpochLeaves {
-    /// The path of `serial`, checked against the published root.
+    /// The epoch's registry root of `backend` (decimal), if it has one.
+    pub fn root_for(&self, backend: Backend) -> Option<&str> {
+        self.backends.get(&backend).map(|e| e.root.as_str())
+    }
+
+    /// The leaves of `backend`'s registry (decimal, `0` for empty), if the epoch has them.
+    pub fn leaves_for(&self, backend: Backend) -> Option<&[String]> {
+        self.backends.get(&backend).map(|e| e.leaves.as_slice())
+    }
+
+    /// The paths of `serial`, one per backend whose registry holds it, each checked against
+    /// that backend's published root. Backends this build does not compile are passed over.
     ///
     /// # Errors
-    /// [`FormatError`] for a bad leaf, a root mismatch, a missing or revoked serial.
+    /// [`FormatError`] for a bad leaf, a root mismatch, leaf lists of different lengths, a
+    /// missing serial, or a serial revoked (empty) in every registry.
     pub fn path(&self, serial: u64) -> Result<RegistryPath, FormatError> {
-        use assay_circuits::kyc::Registry;
-        let leaves = self
-            .leaves
-            .iter()
-            .map(|l| parse_fr(l))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|m| field_err("leaves", "leaves", m))?;
-        if leaves.len() as u64 > 1 << assay_circuits::kyc::REGISTRY_DEPTH {
-            return Err(field_err("leaves", "leaves", "more than 2^32 leaves"));
-        }
-        let root = parse_fr(&self.root).map_err(|m| field_err("leaves", "root", m))?;
-        match leaves.get(serial as usize) {
-            None => return Err(field_err("leaves", "leaves", format!("no leaf {serial}"))),
-            Some(l) if *l == Fr::from(0u64) => {
+        let mut count = None;
+        for e in self.backends.values() {
+            if *count.get_or_insert(e.leaves.len()) != e.leaves.len() {
                 return Err(field_err(
                     "leaves",
                     "leaves",
-                    format!("leaf {serial} is revoked"),
-                ))
+                    "the backends' leaf lists differ in length",
+                ));
             }
-            Some(_) => {}
         }
-        let reg = Registry::new(leaves);
-        if reg.root() != root {
+        let count = count.unwrap_or(0) as u64;
+        if count > 1 << assay_circuits::kyc::REGISTRY_DEPTH {
+            return Err(field_err("leaves", "leaves", "more than 2^32 leaves"));
+        }
+        if serial >= count {
+            return Err(field_err("leaves", "leaves", format!("no leaf {serial}")));
+        }
+        let mut backends = BackendMap::new();
+        for (b, e) in &self.backends {
+            let p = match b {
+                Backend::Groth16 => path_in::<Fr>(e, serial)?,
+                #[cfg(feature = "halo2")]
+                Backend::Halo2 => path_in::<assay_circuits::halo2::Fp>(e, serial)?,
+                #[cfg(not(feature = "halo2"))]
+                Backend::Halo2 => None,
+            };
+            if let Some(p) = p {
+                backends.insert(*b, p);
+            }
+        }
+        if backends.is_empty() {
             return Err(field_err(
                 "leaves",
-                "root",
-                "the leaves do not hash to the root",
+                "leaves",
+                format!("leaf {serial} is revoked"),
             ));
         }
-        let (root_halo2, siblings_halo2) = self.path_halo2(serial)?;
         Ok(RegistryPath {
-            version: KYC_FORMAT_VERSION,
+            version: KYC_FORMAT_V2,
             issuer_id: self.issuer_id.clone(),
             serial,
-            root: self.root.clone(),
-            siblings: reg.path(serial).iter().map(fr_to_string).collect(),
-            root_halo2,
-            siblings_halo2,
+            backends,
         })
     }
+}
 
-    /// The Halo2 root and siblings of `serial`, checked against `root_halo2`; `(None, None)`
-    /// when there are no Halo2 leaves or this serial's is empty.
-    #[cfg(feature = "halo2")]
-    fn path_halo2(
-        &self,
-        serial: u64,
-    ) -> Result<(Option<String>, Option<Vec<String>>), FormatError> {
-        use assay_circuits::{field::from_decimal, field::to_decimal, halo2::Fp, kyc::Registry};
-        let (Some(root), Some(leaves)) = (&self.root_halo2, &self.leaves_halo2) else {
-            return Ok((None, None));
-        };
-        let parse = |field: &'static str, s: &str| {
-            from_decimal::<Fp>(s)
-                .ok_or_else(|| field_err("leaves", field, format!("`{s}` is not an Fp element")))
-        };
-        let leaves = leaves
-            .iter()
-            .map(|l| parse("leaves_halo2", l))
-            .collect::<Result<Vec<_>, _>>()?;
-        if leaves.len() != self.leaves.len() {
-            return Err(field_err(
-                "leaves",
-                "leaves_halo2",
-                "not as many leaves as `leaves`",
-            ));
-        }
-        let reg = Registry::new(leaves);
-        if reg.root() != parse("root_halo2", root)? {
-            return Err(field_err(
-                "leaves",
-                "root_halo2",
-                "the Halo2 leaves do not hash to the Halo2 root",
-            ));
-        }
-        if reg.leaf(serial) == Fp::from(0u64) {
-            return Ok((None, None));
-        }
-        let siblings = reg.path(serial).iter().map(to_decimal).collect();
-        Ok((Some(root.clone()), Some(siblings)))
+/// The path of `serial` in one backend's registry over `F`, checked against its root; `None`
+/// if the leaf is empty (revoked, or not in this registry).
+fn path_in<F: StatementField>(
+    e: &LeavesEntry,
+    serial: u64,
+) -> Result<Option<PathEntry>, FormatError> {
+    use assay_circuits::kyc::Registry;
+    let leaves = e
+        .leaves
+        .iter()
+        .map(|l| parse_decimal::<F>("leaves", "leaves", l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reg = Registry::new(leaves);
+    if reg.root() != parse_decimal::<F>("leaves", "root", &e.root)? {
+        return Err(field_err(
+            "leaves",
+            "root",
+            "the leaves do not hash to the root",
+        ));
     }
-
-    /// Without Halo2 support the Halo2 leaves are passed over.
-    #[cfg(not(feature = "halo2"))]
-    fn path_halo2(
-        &self,
-        _serial: u64,
-    ) -> Result<(Option<String>, Option<Vec<String>>), FormatError> {
-        Ok((None, None))
+    if reg.leaf(serial) == F::zero() {
+        return Ok(None);
     }
+    Ok(Some(PathEntry {
+        root: e.root.clone(),
+        siblings: reg.path(serial).iter().map(to_decimal).collect(),
+    }))
 }
 
 /// The public inputs of a KYC proof, as written in `PROOF.json`.
@@ -715,7 +1233,7 @@ impl KycPublicInputs {
     /// [`FormatError`] naming the field.
     pub fn parse_in<F: StatementField>(&self) -> Result<ParsedInputs<F>, FormatError> {
         let f = |field: &'static str, s: &str| {
-            assay_circuits::field::from_decimal::<F>(s).ok_or_else(|| {
+            from_decimal::<F>(s).ok_or_else(|| {
                 field_err(
                     "proof",
                     field,
@@ -738,3 +1256,6 @@ impl KycPublicInputs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

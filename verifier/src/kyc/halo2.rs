@@ -75,7 +75,7 @@ pub fn verify_with(
         )));
     }
     // A Groth16 presentation relabelled: its registry root is the epoch's BN254 root.
-    if proof.public_inputs.registry_root == epoch.root {
+    if epoch.root_for(crate::Backend::Groth16) == Some(proof.public_inputs.registry_root.as_str()) {
         return Err(KycVerifyError::Backend(format!(
             "mismatch: the proof's registry root is epoch {}'s {BACKEND_GROTH16} root: a \
              Groth16 presentation labelled {BACKEND_HALO2}",
@@ -92,7 +92,7 @@ pub fn verify_with(
         )));
     }
     let inputs = presentation_checks::<Fp>(proof, epoch, issuer, policy, challenge, now, || {
-        let r = epoch.root_halo2.as_deref().ok_or_else(|| {
+        let r = epoch.root_for(crate::Backend::Halo2).ok_or_else(|| {
             KycVerifyError::Backend(format!(
                 "epoch {} publishes no {BACKEND_HALO2} registry root (the issuer does not \
                  support Halo2, or the epoch predates it)",

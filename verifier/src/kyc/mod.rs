@@ -296,7 +296,7 @@ fn verify_groth16(
     now: i64,
 ) -> Result<VerifiedPresentation, KycVerifyError> {
     // A Halo2 presentation relabelled: its registry root is the epoch's Pasta root.
-    if epoch.root_halo2.as_ref() == Some(&proof.public_inputs.registry_root) {
+    if epoch.root_for(crate::Backend::Halo2) == Some(proof.public_inputs.registry_root.as_str()) {
         return Err(KycVerifyError::Backend(format!(
             "mismatch: the proof's registry root is epoch {}'s {BACKEND_HALO2} root: a Halo2 \
              presentation labelled {BACKEND_GROTH16}",
@@ -315,7 +315,7 @@ fn verify_groth16(
     let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
         .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
     let inputs = presentation_checks::<Fr>(proof, epoch, issuer, policy, challenge, now, || {
-        Ok(epoch.fields()?.root)
+        Ok(epoch.root_in::<Fr>(crate::Backend::Groth16)?)
     })?;
     // 7. The verifying key.
     if proof.vk_hash != issuer.vk_hash {
@@ -362,8 +362,7 @@ mod tests {
             version: KYC_FORMAT_VERSION,
             issuer_id: s(),
             epoch: 0,
-            root: "1".into(),
-            root_halo2: None,
+            roots: [(crate::Backend::Groth16, "1".to_string())].into(),
             time: s(),
             prev_epoch_hash: None,
             signature: s(),
@@ -419,7 +418,7 @@ mod tests {
     #[test]
     fn halo2_root_under_a_groth16_label_is_a_backend_mismatch() {
         let (mut p, mut e, i, pol, c) = docs(BACKEND_GROTH16);
-        e.root_halo2 = Some("1".into());
+        e.roots.insert(crate::Backend::Halo2, "1".into());
         p.public_inputs.registry_root = "1".into();
         let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
         assert!(matches!(err, KycVerifyError::Backend(_)), "{err}");

@@ -44,18 +44,23 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// A text that is not an RFC 3339 timestamp (the text is kept for the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an RFC 3339 timestamp (e.g. 2026-11-23T10:00:00Z)")]
+pub struct BadTimestamp(pub String);
+
 /// Parses an RFC 3339 timestamp (`2026-11-23T10:00:00Z`, `...+02:00`, optional fraction,
 /// which is dropped) into Unix seconds.
 ///
 /// # Errors
-/// A message saying what is wrong with the text.
-pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not an RFC 3339 timestamp (e.g. 2026-11-23T10:00:00Z)");
+/// [`BadTimestamp`] naming the text.
+pub fn parse_rfc3339(s: &str) -> Result<i64, BadTimestamp> {
+    let bad = || BadTimestamp(s.to_string());
     let b = s.as_bytes();
     if b.len() < 20 || !s.is_ascii() {
         return Err(bad());
     }
-    let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
+    let num = |r: std::ops::Range<usize>| -> Result<i64, BadTimestamp> {
         let t = &s[r];
         if t.bytes().all(|c| c.is_ascii_digit()) {
             t.parse::<i64>().map_err(|_| bad())

@@ -8,10 +8,10 @@ use crate::keystore::KdfCost;
 use crate::kyc::holder::{self, HolderFile};
 use crate::kyc::issuer::Issuer;
 use crate::kyc::keys;
-use crate::kyc::rp::ChallengeStore;
 use assay_circuits::{field::from_decimal, halo2::Fp, kyc::jurisdiction::Jurisdiction};
+use assay_rp::ChallengeStore;
 use assay_verifier::halo2::{params, write_params, Halo2Error};
-use assay_verifier::kyc::formats::{from_json, parse_fr, Challenge, Credential, Epoch, Policy};
+use assay_verifier::kyc::formats::{from_json, Challenge, Credential, Epoch, Policy};
 use assay_verifier::kyc::{halo2::verify_with, verify, KycVerifyError};
 use ff::Field;
 use std::sync::OnceLock;
@@ -82,12 +82,11 @@ fn flow(code: &str, with_halo2: bool) -> Flow {
         Some((gdir.path(), gvk)),
     )
     .unwrap();
-    for i in 0..3u64 {
+    for _ in 0..3u64 {
         let other = HolderFile::generate().unwrap();
         issuer
-            .issue_both(
-                assay_circuits::Fr::from(100 + i),
-                other.commitment_halo2.as_deref(),
+            .issue(
+                &other.commitments,
                 Jurisdiction::parse("DE").unwrap(),
                 20_800,
                 NOW,
@@ -96,9 +95,10 @@ fn flow(code: &str, with_halo2: bool) -> Flow {
     }
     let holder = HolderFile::generate().unwrap();
     let credential = issuer
-        .issue_both(
-            parse_fr(&holder.commitment).unwrap(),
-            holder.commitment_halo2.as_deref().filter(|_| with_halo2),
+        .issue(
+            &(holder.commitments.clone().into_iter())
+                .filter(|(b, _)| with_halo2 || *b != assay_verifier::Backend::Halo2)
+                .collect(),
             Jurisdiction::parse(code).unwrap(),
             20_800,
             NOW,
@@ -251,7 +251,7 @@ fn halo2_presentation_verifies_and_every_tampering_is_rejected() {
 
     // Replay is the store's business, as on Groth16.
     f.store.check(&ch, NOW).unwrap();
-    f.store.spend(&ok.nonce, NOW).unwrap();
+    f.store.spend(&ok.nonce, &ok.scope, NOW).unwrap();
     assert!(f.store.check(&ch, NOW).is_err());
 }
 
@@ -311,7 +311,7 @@ fn credentials_and_epochs_without_halo2_fields_are_refused_with_a_reason() {
     let g = flow("FR", true);
     let proof = prove_halo2(&g, &policy, &ch).unwrap();
     let mut old = g.epoch.clone();
-    old.root_halo2 = None;
+    old.roots.remove(&assay_verifier::Backend::Halo2);
     let e = verify_with(
         &proof,
         &old,

@@ -1,0 +1,290 @@
+//! The per-backend documents: v1 files (frozen in `fixtures/kyc/v1/`) still read and verify,
+//! v2 epochs sign their whole map, and the two chain.
+
+use super::*;
+use ed25519_dalek::{Signer, SigningKey};
+
+/// A fixed test key (its bytes are public: it signs only these tests' epochs).
+fn test_key() -> SigningKey {
+    SigningKey::from_bytes(&[7u8; 32])
+}
+
+fn signed(mut e: Epoch, key: &SigningKey) -> Epoch {
+    e.signature = hex::encode(key.sign(&e.message().unwrap()).to_bytes());
+    e
+}
+
+fn epoch(version: u32, n: u64, roots: &[(Backend, &str)], prev: Option<String>) -> Epoch {
+    Epoch {
+        version,
+        issuer_id: "issuer-1".into(),
+        epoch: n,
+        roots: roots.iter().map(|(b, r)| (*b, r.to_string())).collect(),
+        time: time::format_rfc3339(1_700_000_000 + 60 * n as i64),
+        prev_epoch_hash: prev,
+        signature: String::new(),
+    }
+}
+
+#[test]
+fn the_v1_message_is_unchanged() {
+    let e = epoch(
+        1,
+        3,
+        &[(Backend::Groth16, "12345"), (Backend::Halo2, "678")],
+        Some("ab".repeat(32)),
+    );
+    // Built by hand, as the v1 code did.
+    let mut m = b"assay/kyc/epoch/v1\0".to_vec();
+    m.extend_from_slice(&8u32.to_be_bytes());
+    m.extend_from_slice(b"issuer-1");
+    m.extend_from_slice(&3u64.to_be_bytes());
+    let mut root = [0u8; 32];
+    root[..2].copy_from_slice(&12345u16.to_le_bytes());
+    m.extend_from_slice(&root);
+    m.extend_from_slice(&(1_700_000_180i64).to_be_bytes());
+    m.extend_from_slice(&[0xab; 32]);
+    let without_halo2 = m.clone();
+    m.extend_from_slice(b"\0halo2-ipa-pasta\0");
+    m.extend_from_slice(&3u32.to_be_bytes());
+    m.extend_from_slice(b"678");
+    assert_eq!(e.message().unwrap(), m);
+    let mut g = e.clone();
+    g.roots.remove(&Backend::Halo2);
+    assert_eq!(g.message().unwrap(), without_halo2);
+    // v2 signs another message, under another domain.
+    let mut v2 = e.clone();
+    v2.version = KYC_FORMAT_V2;
+    let m2 = v2.message().unwrap();
+    assert!(m2.starts_with(b"assay/kyc/epoch/v2\0"), "{m2:?}");
+    assert_ne!(v2.hash().unwrap(), e.hash().unwrap());
+}
+
+#[test]
+fn a_v2_epoch_signs_every_entry_of_its_map() {
+    let key = test_key();
+    let e = signed(
+        epoch(
+            2,
+            0,
+            &[(Backend::Groth16, "11"), (Backend::Halo2, "22")],
+            None,
+        ),
+        &key,
+    );
+    let vk = key.verifying_key();
+    assert!(e.verify_signature(&vk).unwrap());
+    let tamper: [&dyn Fn(&mut Epoch); 4] = [
+        &|e| {
+            e.roots.insert(Backend::Halo2, "23".into());
+        },
+        &|e| {
+            e.roots.insert(Backend::Groth16, "12".into());
+        },
+        &|e| {
+            e.roots.remove(&Backend::Halo2);
+        },
+        &|e| e.version = 1,
+    ];
+    for (i, t) in tamper.iter().enumerate() {
+        let mut bad = e.clone();
+        t(&mut bad);
+        assert!(
+            !bad.verify_signature(&vk).unwrap(),
+            "tampering #{i} verified"
+        );
+        assert!(matches!(
+            verify_epoch_chain(&[bad], &vk),
+            Err(EpochChainError::Signature(0))
+        ));
+    }
+    // Through JSON: a tampered map entry in the file fails the signature.
+    let text = serde_json::to_string(&e).unwrap();
+    assert!(
+        text.contains(r#""roots":{"groth16-bn254":"11","halo2-ipa-pasta":"22"}"#),
+        "{text}"
+    );
+    let forged: Epoch = from_json("epoch", &text.replace("\"22\"", "\"21\"")).unwrap();
+    assert!(!forged.verify_signature(&vk).unwrap());
+}
+
+#[test]
+fn v1_epochs_chain_into_v2_epochs() {
+    let key = test_key();
+    let vk = key.verifying_key();
+    let e0 = signed(epoch(1, 0, &[(Backend::Groth16, "5")], None), &key);
+    let e1 = signed(
+        epoch(
+            1,
+            1,
+            &[(Backend::Groth16, "6"), (Backend::Halo2, "7")],
+            Some(e0.hash().unwrap()),
+        ),
+        &key,
+    );
+    let e2 = signed(
+        epoch(
+            2,
+            2,
+            &[(Backend::Groth16, "8"), (Backend::Halo2, "9")],
+            Some(e1.hash().unwrap()),
+        ),
+        &key,
+    );
+    let e3 = signed(
+        epoch(2, 3, &[(Backend::Groth16, "8")], Some(e2.hash().unwrap())),
+        &key,
+    );
+    let chain = [e0, e1, e2, e3];
+    verify_epoch_chain(&chain, &vk).unwrap();
+    // Each file keeps its version's shape through JSON.
+    for e in &chain {
+        let text = serde_json::to_string(e).unwrap();
+        assert_eq!(text.contains("\"roots\""), e.version == 2, "{text}");
+        assert_eq!(&from_json::<Epoch>("epoch", &text).unwrap(), e);
+    }
+    // A v2 epoch naming the v1 predecessor's hash under the v2 message does not link.
+    let mut relinked = chain.clone();
+    let mut as_v2 = chain[1].clone();
+    as_v2.version = 2;
+    relinked[2] = signed(
+        Epoch {
+            prev_epoch_hash: Some(as_v2.hash().unwrap()),
+            ..chain[2].clone()
+        },
+        &key,
+    );
+    assert!(matches!(
+        verify_epoch_chain(&relinked[..3], &vk),
+        Err(EpochChainError::PrevHash { epoch: 2, prev: 1 })
+    ));
+}
+
+#[test]
+fn each_version_refuses_the_other_versions_fields() {
+    let v1 = r#"{"version":1,"issuer_id":"i","epoch":0,"roots":{"groth16-bn254":"1"},"time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
+    let e = from_json::<Epoch>("epoch", v1).unwrap_err().to_string();
+    assert!(e.contains("v2 field"), "{e}");
+    let v2 = r#"{"version":2,"issuer_id":"i","epoch":0,"root":"1","time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
+    let e = from_json::<Epoch>("epoch", v2).unwrap_err().to_string();
+    assert!(e.contains("v1 field"), "{e}");
+    let empty = r#"{"version":2,"issuer_id":"i","epoch":0,"roots":{},"time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
+    assert!(from_json::<Epoch>("epoch", empty).is_err());
+    let unknown = r#"{"version":2,"issuer_id":"i","epoch":0,"roots":{"plonk":"1"},"time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
+    let e = from_json::<Epoch>("epoch", unknown)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("plonk"), "{e}");
+    let v3 = r#"{"version":3,"issuer_id":"i","epoch":0,"roots":{"groth16-bn254":"1"},"time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
+    let e = from_json::<Epoch>("epoch", v3).unwrap_err().to_string();
+    assert!(e.contains("version"), "{e}");
+    // Policies, challenges and proofs stay version 1 only.
+    let p = r#"{"version":2,"name":"x","countries":[],"regions":[],"max_epoch_age_seconds":1}"#;
+    assert!(from_json::<Policy>("policy", p).is_err());
+    let c = r#"{"version":1,"issuer_id":"i","serial":0,"holder_commitment":"1","jurisdiction":"FR","expiry_day":1,"credential":"2","holder_commitment_halo2":"3"}"#;
+    let e = from_json::<Credential>("credential", c)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("come together"), "{e}");
+}
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!("../../../../fixtures/kyc/v1/", $name))
+    };
+}
+
+/// Parses a frozen v1 file and checks that writing it back gives the same JSON.
+fn v1<T: serde::de::DeserializeOwned + Serialize + Versioned>(what: &'static str, text: &str) -> T {
+    let doc: T = from_json(what, text).unwrap();
+    assert_eq!(doc.version(), 1);
+    let back = serde_json::to_value(&doc).unwrap();
+    let orig: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(back, orig, "{what} does not round-trip");
+    doc
+}
+
+#[test]
+fn frozen_v1_files_still_read_and_verify() {
+    let issuer: IssuerPublic = from_json("issuer key", fixture!("issuer-public.json")).unwrap();
+    let key = issuer.key().unwrap();
+    let e0: Epoch = v1("epoch", fixture!("epoch-0.json"));
+    let e1: Epoch = v1("epoch", fixture!("epoch-1.json"));
+    assert_eq!(e0.roots.len(), 1, "epoch 0 predates Halo2");
+    assert_eq!(e1.roots.len(), 2);
+    // Their signatures (over the unchanged v1 message) and their chain.
+    assert!(e0.verify_signature(&key).unwrap() && e1.verify_signature(&key).unwrap());
+    verify_epoch_chain(&[e0.clone(), e1.clone()], &key).unwrap();
+    // A v2 successor links to the v1 epoch.
+    let other = test_key();
+    let e2 = signed(
+        Epoch {
+            version: KYC_FORMAT_V2,
+            epoch: 2,
+            prev_epoch_hash: Some(e1.hash().unwrap()),
+            ..e1.clone()
+        },
+        &other,
+    );
+    assert_eq!(
+        e2.prev_epoch_hash.as_deref(),
+        Some(e1.hash().unwrap().as_str())
+    );
+    assert!(e2.verify_signature(&other.verifying_key()).unwrap());
+
+    let leaves: EpochLeaves = v1("leaves", fixture!("leaves-1.json"));
+    let c0: Credential = v1("credential", fixture!("credential-0.json"));
+    let c1: Credential = v1("credential", fixture!("credential-1.json"));
+    let p0: RegistryPath = v1("path", fixture!("path-0.json"));
+    let p1: RegistryPath = v1("path", fixture!("path-1.json"));
+    assert_eq!(c0.backends.len(), 1, "credential 0 has no Halo2 leaf");
+    assert_eq!(c1.backends.len(), 2);
+    assert_eq!(p0.backends.len(), 1);
+    assert_eq!(p1.backends.len(), 2);
+    for (b, r) in &e1.roots {
+        assert_eq!(leaves.root_for(*b), Some(r.as_str()));
+        assert_eq!(p1.root_for(*b), Some(r.as_str()));
+    }
+    // The published leaves give the frozen paths again (the backends this build computes).
+    for (serial, frozen) in [(0, &p0), (1, &p1)] {
+        let p = leaves.path(serial).unwrap();
+        assert_eq!(p.version, KYC_FORMAT_V2);
+        assert!(!p.backends.is_empty());
+        for (b, entry) in &p.backends {
+            assert_eq!(frozen.backends.get(b), Some(entry), "{b} path of {serial}");
+        }
+    }
+    // Each credential's fields hash to its Groth16 leaf, which is in the published leaves
+    // and under the epoch's root by the frozen path.
+    for c in [&c0, &c1] {
+        let j = Jurisdiction::parse(&c.jurisdiction).unwrap();
+        let hid: Fr = from_decimal(c.holder_commitment_for(Backend::Groth16).unwrap()).unwrap();
+        let leaf = assay_circuits::kyc::credential(
+            hid,
+            j.to_fr(),
+            Fr::from(c.expiry_day),
+            Fr::from(c.serial),
+        );
+        assert_eq!(
+            c.leaf_for(Backend::Groth16),
+            Some(to_decimal(&leaf).as_str())
+        );
+        let published = leaves.leaves_for(Backend::Groth16).unwrap();
+        assert_eq!(published[c.serial as usize], to_decimal(&leaf));
+    }
+    let siblings: Vec<Fr> = p1
+        .siblings_for(Backend::Groth16)
+        .unwrap()
+        .iter()
+        .map(|s| from_decimal(s).unwrap())
+        .collect();
+    let leaf: Fr = from_decimal(c1.leaf_for(Backend::Groth16).unwrap()).unwrap();
+    assert_eq!(
+        assay_circuits::merkle::root_from_path(leaf, 1, &siblings),
+        e1.root_in::<Fr>(Backend::Groth16).unwrap()
+    );
+    // A v1 epoch whose map is tampered with fails its signature.
+    let mut bad = e1.clone();
+    bad.roots.insert(Backend::Halo2, "1".into());
+    assert!(!bad.verify_signature(&key).unwrap());
+}
