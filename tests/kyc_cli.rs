@@ -210,7 +210,7 @@ fn kyc_flow_and_exit_codes() {
     // Replay: the challenge is spent.
     let o = verify("proof.json", "ch.json");
     assert_eq!(code(&o), 1);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("used already"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("already used"));
 
     // Bad input: unknown code, expiry in the past, wrong passphrase.
     let o = assay(
@@ -391,7 +391,7 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     // Replay: the challenge is spent.
     let o = verify("proof.json", "ch.json");
     assert_eq!(code(&o), 1);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("used already"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("already used"));
     // A Groth16 proof relabelled as Halo2: refused, naming the mismatch; the challenge stays.
     ok(prove("groth16", "ch2.json", "g.json"));
     let mut g: serde_json::Value =

@@ -33,7 +33,7 @@ pub const DEFAULT_TTL_SECONDS: i64 = 600;
 #[non_exhaustive]
 pub enum RpError {
     /// This relying party never issued the challenge (for that scope).
-    #[error("this relying party never issued that challenge")]
+    #[error("the challenge was not issued by this relying party")]
     UnknownChallenge,
     /// The challenge was issued for another scope.
     #[error("the challenge was issued for scope `{0}`")]

@@ -166,7 +166,7 @@ fn end_to_end_and_replay() {
         .check(&foreign, NOW)
         .unwrap_err()
         .to_string()
-        .contains("never issued"));
+        .contains("not issued"));
     // An expired one.
     let ch2 = f.store.issue("bank-a", 10, NOW).unwrap();
     assert!(f

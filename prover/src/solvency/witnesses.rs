@@ -96,3 +96,26 @@ impl<F: StatementField> Work<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assay_circuits::{field::to_decimal, Fr};
+
+    #[test]
+    fn salts_and_blinds_of_a_seed_never_change() {
+        // A resumed run, every shard and older work folders derive the same ones.
+        let salt: Fr = derive(&[0u8; 32], "salt", 5, 0);
+        assert_eq!(to_decimal(&salt), PINNED_SALT);
+        let others: [Fr; 4] = [
+            derive(&[0u8; 32], "salt", 6, 0),
+            derive(&[0u8; 32], "batch-blind", 5, 0),
+            derive(&[0u8; 32], "salt", 5, 1),
+            derive(&[1u8; 32], "salt", 5, 0),
+        ];
+        assert!(others.iter().all(|o| *o != salt));
+    }
+
+    const PINNED_SALT: &str =
+        "9485354112184554752252722879973031854378279792659147690453377583947042945213";
+}
