@@ -13,7 +13,7 @@ use assay_verifier::{
     amount,
     solvency::{
         level_sizes, BalanceEntry, CheckedConfig, InclusionRecord, ProofEntry, RoundBundle,
-        RoundConfig, RoundOptions, BACKEND_GROTH16, RECORD_DOMAIN, ROUND_DOMAIN, ROUND_VERSION,
+        RoundConfig, BACKEND_GROTH16, RECORD_DOMAIN, ROUND_DOMAIN, ROUND_VERSION,
     },
 };
 use ed25519_dalek::{Signer, SigningKey};
@@ -683,9 +683,10 @@ impl<F: StatementField> Work<F> {
             .ok_or_else(|| ProverError::Proving("no top proof".into()))?;
         let global_root = top.entry.public_inputs[st::IN_ROOT].clone();
         let mut bundle = RoundBundle {
-            version: ROUND_VERSION,
+            version: assay_verifier::solvency::BUNDLE_VERSION,
             backend: backend.name().into(),
-            halo2: backend.halo2_section(self.shape, &self.cfg, batches),
+            halo2: None,
+            circuits: Some(backend.circuits(self.shape, &self.cfg, batches)),
             config: self.cfg.clone(),
             leaf_count: info.leaf_count,
             global_root,
@@ -701,12 +702,7 @@ impl<F: StatementField> Work<F> {
         let msg = assay_verifier::signing::message(ROUND_DOMAIN, &bundle.signed_body());
         bundle.signature = hex::encode(signer.sign(&msg).to_bytes());
         // The auditor's check, run by the prover before anything is published.
-        let mut opts = RoundOptions::default();
-        #[cfg(feature = "halo2")]
-        {
-            opts.halo2_params = backend.params_source();
-        }
-        assay_verifier::solvency::verify_round(&bundle, &opts)
+        assay_verifier::solvency::verify_round(&bundle, &backend.check_options())
             .map_err(|e| ProverError::Proving(format!("the round does not verify: {e}")))?;
         let records = self.write_records(&bundle, signer, batches)?;
         fsutil::write_json(&self.out.join("round.json"), &bundle)?;
