@@ -4,15 +4,13 @@
 
 mod common;
 
-use assay_prover::{
-    halo2::ParamsCache,
-    solvency::{record_file_name, BackendChoice},
-};
+use assay_prover::solvency::{record_file_name, BackendChoice};
 use assay_verifier::{
+    halo2::ParamsCache,
     signing,
     solvency::{
-        verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundOptions,
-        BACKEND_GROTH16, BACKEND_HALO2, ROUND_DOMAIN,
+        verify_inclusion_with, verify_round, Circuits, Halo2Circuits, InclusionRecord, RoundBundle,
+        RoundOptions, BACKEND_GROTH16, BACKEND_HALO2, BUNDLE_VERSION, ROUND_DOMAIN,
     },
     FormatError, VerifyError,
 };
@@ -80,6 +78,25 @@ fn resign(b: &mut RoundBundle) {
     b.signature = hex::encode(common::test_signer().sign(&msg).to_bytes());
 }
 
+/// The Halo2 section of a (version 2) Halo2 bundle.
+fn h2(b: &mut RoundBundle) -> &mut Halo2Circuits {
+    match b.circuits.as_mut() {
+        Some(Circuits::Halo2(h)) => h,
+        other => panic!("not a Halo2 section: {other:?}"),
+    }
+}
+
+/// The same bundle in the version 1 shape (a `halo2` field for Halo2, nothing for Groth16),
+/// signed again, as a build before version 2 would have written it.
+fn to_v1(b: &mut RoundBundle) {
+    b.version = 1;
+    b.halo2 = match b.circuits.take() {
+        Some(Circuits::Halo2(h)) => Some(h),
+        _ => None,
+    };
+    resign(b);
+}
+
 fn flip_hex(s: &mut String, i: usize) {
     let mut b = s.clone().into_bytes();
     b[i] = if b[i] == b'0' { b'1' } else { b'0' };
@@ -90,7 +107,8 @@ fn flip_hex(s: &mut String, i: usize) {
 fn a_halo2_round_verifies_with_its_circuits_named() {
     let b = halo2_bundle();
     assert_eq!(b.backend, BACKEND_HALO2);
-    let h = b.halo2.as_ref().expect("a halo2 section");
+    assert_eq!(b.version, BUNDLE_VERSION);
+    let h = h2(&mut b.clone()).clone();
     assert_eq!(h.layout, "compact");
     assert_eq!(h.aggregation_k.len(), 2);
     assert_eq!(
@@ -191,8 +209,16 @@ fn changed_public_inputs_are_rejected() {
 fn the_bundle_must_name_the_circuits_it_was_proven_with() {
     // Another k for the batch circuit: refused before any parameter is generated.
     let mut b = halo2_bundle();
-    b.halo2.as_mut().unwrap().batch_k += 8;
+    h2(&mut b).batch_k += 8;
     resign(&mut b);
+    match verify_round(&b, &opts()) {
+        Err(VerifyError::Format(FormatError::Field { field, .. })) => {
+            assert_eq!(field, "circuits.batch_k")
+        }
+        other => panic!("{other:?}"),
+    }
+    // ... and in a version 1 bundle, named by its version 1 field.
+    to_v1(&mut b);
     match verify_round(&b, &opts()) {
         Err(VerifyError::Format(FormatError::Field { field, .. })) => {
             assert_eq!(field, "halo2.batch_k")
@@ -201,18 +227,18 @@ fn the_bundle_must_name_the_circuits_it_was_proven_with() {
     }
     // Another layout: other circuits, other keys, other k.
     let mut b = halo2_bundle();
-    b.halo2.as_mut().unwrap().layout = "balanced".into();
+    h2(&mut b).layout = "balanced".into();
     resign(&mut b);
     assert!(matches!(
         verify_round(&b, &opts()),
         Err(VerifyError::Format(FormatError::Field { .. }))
     ));
     let mut b = halo2_bundle();
-    b.halo2.as_mut().unwrap().layout = "fastest".into();
+    h2(&mut b).layout = "fastest".into();
     resign(&mut b);
     match verify_round(&b, &opts()) {
         Err(VerifyError::Format(FormatError::Field { field, .. })) => {
-            assert_eq!(field, "halo2.layout")
+            assert_eq!(field, "circuits.layout")
         }
         other => panic!("{other:?}"),
     }
@@ -237,24 +263,39 @@ fn the_bundle_must_name_the_circuits_it_was_proven_with() {
 
 #[test]
 fn neither_backend_accepts_the_other() {
-    // A Halo2 bundle relabelled as Groth16: its `halo2` section betrays it.
+    // A Halo2 bundle relabelled as Groth16: its section names Halo2, in either version.
     let mut b = halo2_bundle();
     b.backend = BACKEND_GROTH16.into();
     resign(&mut b);
     let e = verify_round(&b, &opts()).unwrap_err().to_string();
-    assert!(e.contains("mislabelled"), "{e}");
-    // ... and without the section, its keys are not Groth16 keys.
-    b.halo2 = None;
+    assert!(e.contains("mislabelled") && e.contains("`circuits`"), "{e}");
+    let mut v1 = b.clone();
+    to_v1(&mut v1);
+    let e = verify_round(&v1, &opts()).unwrap_err().to_string();
+    assert!(e.contains("mislabelled") && e.contains("`halo2`"), "{e}");
+    // ... and with a Groth16 section, its keys are not Groth16 keys.
+    b.circuits = Some(Circuits::Groth16(Default::default()));
     resign(&mut b);
     assert!(verify_round(&b, &opts()).is_err());
-    // A Groth16 bundle relabelled as Halo2: no circuits named.
+    v1.halo2 = None;
+    resign(&mut v1);
+    assert!(verify_round(&v1, &opts()).is_err());
+    // A Groth16 bundle relabelled as Halo2: its section names Groth16 (version 2), or it
+    // names no circuits (version 1).
     let mut g = groth16_bundle();
     g.backend = BACKEND_HALO2.into();
     resign(&mut g);
     let e = verify_round(&g, &opts()).unwrap_err().to_string();
+    assert!(
+        e.contains("mislabelled") && e.contains("groth16-bn254"),
+        "{e}"
+    );
+    let mut g1 = g.clone();
+    to_v1(&mut g1);
+    let e = verify_round(&g1, &opts()).unwrap_err().to_string();
     assert!(e.contains("needs its `halo2` section"), "{e}");
     // ... and with the Halo2 round's section added, the keys are not the circuits' keys.
-    g.halo2 = halo2_bundle().halo2;
+    g.circuits = halo2_bundle().circuits;
     resign(&mut g);
     assert!(matches!(
         verify_round(&g, &opts()),
@@ -281,4 +322,73 @@ fn neither_backend_accepts_the_other() {
         verify_round(&b, &opts()).unwrap_err().to_string(),
         "backend `plonky9` is not supported by this verifier"
     );
+}
+
+#[test]
+fn v2_bundles_round_trip_and_verify_and_their_v1_shape_still_verifies() {
+    for b in [halo2_bundle(), groth16_bundle()] {
+        let name = b.backend.clone();
+        assert_eq!(b.version, BUNDLE_VERSION, "{name}");
+        assert!(b.halo2.is_none(), "{name}: no version 1 field");
+        let section = b.circuits.clone().expect("a circuits section");
+        assert_eq!(section.backend().name(), name);
+        // Round trip: the same bundle, the same hash, and it verifies.
+        let text = serde_json::to_string_pretty(&b).unwrap();
+        assert!(
+            text.contains(&format!("\"circuits\": {{\n    \"backend\": \"{name}\"")),
+            "{text}"
+        );
+        let back = RoundBundle::parse(text.as_bytes(), "round").unwrap();
+        assert_eq!(back, b);
+        assert_eq!(back.hash(), b.hash());
+        assert_eq!(verify_round(&back, &opts()).unwrap().backend, name);
+        // The version 1 shape of the same round: written and read as version 1, it verifies.
+        let mut v1 = b.clone();
+        to_v1(&mut v1);
+        let text = serde_json::to_string(&v1).unwrap();
+        assert!(text.starts_with("{\"version\":1,"), "{text}");
+        assert!(!text.contains("circuits"), "{text}");
+        assert_eq!(text.contains("\"halo2\":"), name == BACKEND_HALO2, "{text}");
+        let v1 = RoundBundle::parse(text.as_bytes(), "round").unwrap();
+        assert_eq!(verify_round(&v1, &opts()).unwrap().backend, name);
+        // A version 2 bundle whose section names the other backend: refused, with the reason.
+        let mut x = b.clone();
+        x.circuits = Some(match section {
+            Circuits::Halo2(_) => Circuits::Groth16(Default::default()),
+            _ => halo2_bundle().circuits.unwrap(),
+        });
+        resign(&mut x);
+        let other = x.circuits.as_ref().unwrap().backend().name();
+        match verify_round(&x, &opts()) {
+            Err(VerifyError::Structure(m)) => assert_eq!(
+                m,
+                format!(
+                    "a {name} bundle carries a `circuits` section for {other}: mislabelled or mixed bundle"
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A version 2 bundle without its section, or with version 1's field: refused.
+        let mut x = b.clone();
+        x.circuits = None;
+        resign(&mut x);
+        match verify_round(&x, &opts()) {
+            Err(VerifyError::Format(FormatError::Field { field, .. })) => {
+                assert_eq!(field, "circuits")
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut x = b.clone();
+        x.halo2 = halo2_bundle().circuits.and_then(|c| match c {
+            Circuits::Halo2(h) => Some(h),
+            _ => None,
+        });
+        resign(&mut x);
+        match verify_round(&x, &opts()) {
+            Err(VerifyError::Format(FormatError::Field { field, .. })) => {
+                assert_eq!(field, "halo2")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

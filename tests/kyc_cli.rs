@@ -11,6 +11,8 @@ fn assay(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("ASSAY_PASSPHRASE", PASS)
+        // Halo2 parameters: one cache for both statements, here inside the test's folder.
+        .env("ASSAY_PARAMS_DIR", dir.join("params"))
         .output()
         .expect("the assay binary runs")
 }
@@ -363,7 +365,10 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
         )
     };
     ok(prove("halo2", "ch.json", "proof.json"));
-    assert!(d.join("iss/keys").join("halo2-params-k11.bin").exists());
+    // The parameters are cached in the parameters folder (`$ASSAY_PARAMS_DIR`), not beside the
+    // issuer's keys.
+    assert!(d.join("params").join("halo2-params-k11.bin").exists());
+    assert!(!d.join("iss/keys").join("halo2-params-k11.bin").exists());
     let p: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
     assert_eq!(p["backend"], "halo2-ipa-pasta");

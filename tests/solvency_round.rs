@@ -297,7 +297,8 @@ fn trusted_keys_pin_the_setup() {
 #[test]
 fn unknown_fields_are_refused() {
     let text = fs::read_to_string(fixture().out.join("round.json")).unwrap();
-    let bad = text.replacen("\"version\": 1", "\"version\": 1, \"extra\": true", 1);
+    let bad = text.replacen("\"version\": 2", "\"version\": 2, \"extra\": true", 1);
+    assert_ne!(bad, text, "a version 2 bundle");
     let e = RoundBundle::parse(bad.as_bytes(), "round").unwrap_err();
     assert!(e.to_string().contains("unknown field `extra`"), "{e}");
 }

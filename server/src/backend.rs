@@ -4,13 +4,14 @@
 //! (unknown fields refused) and verifies. Parsing errors become 400/422, verification results
 //! a [`Verdict`].
 
-use crate::{config::ServerConfig, error::AppError, store::Store};
+use crate::{config::ServerConfig, error::AppError, error::StartError, store::Store};
 use assay_verifier::{
     kyc::{
         self,
         formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, KYC_FORMAT_VERSION},
     },
     solvency::{self, InclusionRecord, InclusionReport, RoundBundle},
+    Backend as ProofSystem,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -44,7 +45,11 @@ pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
             r.round_id
         ),
     ];
-    v.extend(r.proofs_checked.iter().map(|p| format!("{p} verifies")));
+    v.extend(
+        r.proofs_checked
+            .iter()
+            .map(|p| format!("{p} verifies ({})", r.backend)),
+    );
     v
 }
 
@@ -166,9 +171,13 @@ pub struct AssayBackend {
 fn read_doc<T: DeserializeOwned + kyc::formats::Versioned>(
     path: &std::path::Path,
     what: &'static str,
-) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    kyc::formats::from_json(what, &text).map_err(|e| format!("{}: {e}", path.display()))
+) -> Result<T, StartError> {
+    let bad = |message: String| StartError::KycFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    kyc::formats::from_json(what, &text).map_err(|e| bad(e.to_string()))
 }
 
 impl AssayBackend {
@@ -181,23 +190,23 @@ impl AssayBackend {
     ///
     /// # Errors
     /// A configured file cannot be read or parsed.
-    pub fn from_config(config: &ServerConfig) -> Result<Self, String> {
+    pub fn from_config(config: &ServerConfig) -> Result<Self, StartError> {
+        let bad = |path: &std::path::Path, e: &dyn std::fmt::Display| StartError::KycFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
         match (&config.kyc_policy, &config.kyc_issuer_key) {
             (Some(p), Some(k)) => {
                 let settings = KycSettings {
                     policy: read_doc(p, "policy")?,
                     issuer: read_doc(k, "issuer key")?,
                 };
-                settings
-                    .policy
-                    .tree()
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
-                kyc::issuer_verifying_key(&settings.issuer)
-                    .map_err(|e| format!("{}: {e}", k.display()))?;
+                settings.policy.tree().map_err(|e| bad(p, &e))?;
+                kyc::issuer_verifying_key(&settings.issuer).map_err(|e| bad(k, &e))?;
                 Ok(Self::with_kyc(settings))
             }
             (None, None) => Ok(Self::default()),
-            _ => Err("KYC needs both a policy and the issuer's public key".into()),
+            _ => Err(StartError::KycIncomplete),
         }
     }
 }
@@ -221,7 +230,11 @@ pub fn kyc_checks(v: &kyc::VerifiedPresentation) -> Vec<String> {
             "the proof answers challenge {} for scope {:?}",
             v.nonce, v.scope
         ),
-        "the Groth16 proof verifies under the issuer's verifying key".into(),
+        format!(
+            "the {} proof verifies under {}",
+            v.backend.proof_system(),
+            v.verified_under
+        ),
     ]
 }
 
@@ -235,16 +248,32 @@ pub(crate) fn random_nonce() -> Result<String, AppError> {
     Ok(hex::encode(b))
 }
 
-/// The backends this server verifies: Groth16 only. A Halo2 bundle makes the verifier derive
-/// keys and IPA parameters whose size the bundle chooses (minutes for large batches), which a
-/// public endpoint must not do per request; auditors verify Halo2 rounds with the CLI.
+/// The backends whose solvency rounds this server verifies: Groth16 only. A Halo2 bundle
+/// makes the verifier derive keys and IPA parameters whose size the bundle chooses (minutes
+/// for large batches), which a public endpoint must not do per request; auditors verify Halo2
+/// rounds with the CLI.
+pub const SERVED_ROUNDS: &[ProofSystem] = &[ProofSystem::Groth16];
+
+/// The backends whose KYC presentations this server verifies: every backend its verifier is
+/// built with (the KYC circuit is small and fixed, so its Halo2 parameters are generated once
+/// per process, `k = 11`).
+pub fn served_kyc() -> Vec<ProofSystem> {
+    assay_verifier::verified_backends()
+}
+
+/// `None` if the bundle's backend is served, else the verdict refusing it.
 fn served(bundle: &RoundBundle) -> Option<Verdict> {
-    (bundle.backend != solvency::BACKEND_GROTH16).then(|| {
+    let ok = ProofSystem::from_name(&bundle.backend).is_some_and(|b| SERVED_ROUNDS.contains(&b));
+    (!ok).then(|| {
         Verdict::invalid(
             format!(
                 "backend `{}` is not served by this endpoint (only {}): verify it with `assay solvency verify`",
                 bundle.backend,
-                solvency::BACKEND_GROTH16
+                SERVED_ROUNDS
+                    .iter()
+                    .map(|b| b.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Vec::new(),
         )
@@ -262,8 +291,8 @@ impl Backend for AssayBackend {
                 Ok(r) => Verdict::valid(vec![
                     "the bundle's signature under its publication key".into(),
                     format!(
-                        "{} batch proofs and {} aggregation proofs, every public input",
-                        r.batch_proofs, r.aggregation_proofs
+                        "{} batch proofs and {} aggregation proofs ({}), every public input",
+                        r.batch_proofs, r.aggregation_proofs, r.backend
                     ),
                     format!(
                         "liabilities within reserves ({})",

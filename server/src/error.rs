@@ -93,3 +93,34 @@ impl IntoResponse for AppError {
         resp
     }
 }
+
+/// Why the server could not start or stopped serving.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Database(#[from] crate::store::StoreError),
+    /// A configured KYC file (policy, issuer key) cannot be read or is not valid.
+    #[error("{path}: {message}")]
+    KycFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Only one of the KYC policy and the issuer's public key is configured.
+    #[error("KYC needs both a policy and the issuer's public key")]
+    KycIncomplete,
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// An I/O error of the listener.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

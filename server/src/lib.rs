@@ -33,7 +33,7 @@ pub mod store;
 
 pub use backend::{AssayBackend, Backend};
 pub use config::ServerConfig;
-pub use error::AppError;
+pub use error::{AppError, StartError};
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::Semaphore;
@@ -90,12 +90,11 @@ impl AppState {
     ///
     /// # Errors
     /// The database cannot be opened or the configured KYC files cannot be read.
-    pub fn from_config(config: ServerConfig) -> Result<Self, String> {
+    pub fn from_config(config: ServerConfig) -> Result<Self, StartError> {
         let store = match &config.database {
             Some(path) => store::Store::open(path),
             None => store::Store::in_memory(),
-        }
-        .map_err(|e| format!("database: {e}"))?;
+        }?;
         let backend = AssayBackend::from_config(&config)?;
         Ok(Self::new(config, Arc::new(backend), store))
     }
@@ -122,12 +121,12 @@ pub fn init_logging() {
 ///
 /// # Errors
 /// The address cannot be bound, or the state cannot be built (see [`AppState::from_config`]).
-pub async fn serve(addr: SocketAddr, config: ServerConfig) -> Result<(), String> {
+pub async fn serve(addr: SocketAddr, config: ServerConfig) -> Result<(), StartError> {
     let state = AppState::from_config(config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr()?;
     tracing::info!(addr = %local, "assay-server listening");
     serve_on(listener, state, shutdown_signal()).await
 }
@@ -141,14 +140,13 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     tracing::info!("assay-server stopped");
     Ok(())
 }

@@ -807,3 +807,81 @@ async fn load_full_kyc_2000_x_64() {
         lat[(n * 99) / 100 - 1]
     );
 }
+
+/// The server crate alone (its own Cargo features, not the workspace's unification with the
+/// prover) verifies Halo2 KYC presentations: a Halo2-labelled presentation reaches the Halo2
+/// verifier, which refuses this one by name (its registry root is the epoch's Groth16 root),
+/// instead of answering that the build does not support the backend.
+#[tokio::test]
+async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
+    use assay_verifier::Backend as ProofSystem;
+    assert_eq!(
+        assay_server::backend::served_kyc(),
+        ProofSystem::ALL.to_vec(),
+        "every backend is compiled into the server's verifier"
+    );
+    let mut p: Value = serde_json::from_str(&kyc_fixture("proof.json")).unwrap();
+    p["backend"] = ProofSystem::Halo2.name().into();
+    let body = format!(
+        "{{\"proof\": {p}, \"epoch\": {}}}",
+        kyc_fixture("epoch.json")
+    );
+    let (s, v) = send(&real_kyc_app(true), "POST", "/v1/kyc/verify", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], false, "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("a Groth16 presentation labelled halo2-ipa-pasta"),
+        "{reason}"
+    );
+    // A Halo2 proof for another registry root: the Halo2 checks run (this epoch publishes no
+    // Halo2 root).
+    p["public_inputs"]["registry_root"] = "5".into();
+    let body = format!(
+        "{{\"proof\": {p}, \"epoch\": {}}}",
+        kyc_fixture("epoch.json")
+    );
+    let (_, v) = send(&real_kyc_app(true), "POST", "/v1/kyc/verify", body).await;
+    assert_eq!(v["valid"], false, "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("publishes no halo2-ipa-pasta registry root"),
+        "{reason}"
+    );
+    // The valid Groth16 presentation's check list names the backend that verified it.
+    let (_, v) = send(
+        &real_kyc_app(true),
+        "POST",
+        "/v1/kyc/verify",
+        real_kyc_body("proof.json"),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
+    let checks = v["checks"].to_string();
+    assert!(
+        checks.contains("the Groth16 proof verifies under the issuer's verifying key"),
+        "{checks}"
+    );
+}
+
+/// Halo2 rounds are refused by the endpoint with its reason (the bundle would choose the size
+/// of the parameters the server derives per request).
+#[tokio::test]
+async fn halo2_rounds_are_refused_with_the_reason() {
+    let app = router();
+    // A served round's check list names the backend that verified it.
+    let (_, v) = send(&app, "POST", "/v1/solvency/verify", fixture("round.json")).await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["checks"].to_string().contains("(groth16-bn254)"), "{v}");
+    let mut round: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    round["backend"] = "halo2-ipa-pasta".into();
+    let (s, v) = send(&app, "POST", "/v1/solvency/verify", round.to_string()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains(
+            "backend `halo2-ipa-pasta` is not served by this endpoint (only groth16-bn254)"
+        ),
+        "{v}"
+    );
+}

@@ -200,9 +200,12 @@ fn generate() {
 
     let sk = SigningKey::from_bytes(&[7u8; 32]);
     let mut bundle = RoundBundle {
-        version: 1,
+        version: assay_verifier::solvency::BUNDLE_VERSION,
         backend: BACKEND_GROTH16.into(),
         halo2: None,
+        circuits: Some(assay_verifier::solvency::Circuits::Groth16(
+            Default::default(),
+        )),
         config,
         leaf_count: n_leaves as u64,
         global_root: field::to_dec(&merkle::root(&leaf_hashes)),

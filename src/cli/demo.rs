@@ -120,7 +120,7 @@ fn halo2_round(
     signer: &ed25519_dalek::SigningKey,
     groth16: &assay_verifier::solvency::RoundBundle,
 ) -> Result<(), Failure> {
-    use assay_prover::halo2::ParamsCache;
+    use assay_verifier::halo2::ParamsCache;
     println!();
     println!("== The same round on Halo2 (IPA over Pasta: no trusted setup) ==");
     let round_dir = out.join("solvency-round-halo2");

@@ -5,9 +5,9 @@
 
 use super::{verdict, Failure};
 use assay_circuits::{kyc::jurisdiction::Jurisdiction, Fr};
+use assay_prover::dispatch::{kyc_prover, KycKeys};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
-    halo2::KycHalo2Prover,
     holder::{self, HolderFile, ProveInputs},
     issuer::Issuer,
     keys, now_unix, read_doc, write_doc, write_private_doc, KycError,
@@ -16,11 +16,11 @@ use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
 use assay_verifier::kyc::{
     formats::{
         BackendMap, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
-        RegistryPath, BACKEND_GROTH16, BACKEND_HALO2,
+        RegistryPath,
     },
-    time, verify,
+    time, verify_with_options, KycOptions,
 };
-use assay_verifier::Backend;
+use assay_verifier::{halo2::ParamsCache, Backend};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -198,9 +198,13 @@ pub struct ProveArgs {
     #[arg(long)]
     issuer_key: Option<PathBuf>,
     /// The proof system: `groth16` (BN254, the issuer's keys) or `halo2` (IPA over Pasta, no
-    /// setup; its parameters are cached in the keys folder as `halo2-params-k<K>.bin`).
+    /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`).
     #[arg(long, default_value = "groth16")]
     backend: String,
+    /// Where Halo2 IPA parameters are cached (public and deterministic; shared with
+    /// `assay solvency`): default `$ASSAY_PARAMS_DIR`, else `~/.cache/assay/halo2-params`.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
 }
 
 /// `assay kyc verify`.
@@ -223,9 +227,14 @@ pub struct VerifyArgs {
     /// The relying party's challenge store (SQLite): the nonce is spent on success.
     #[arg(long, default_value = DEFAULT_STORE)]
     store: PathBuf,
-    /// Where the Halo2 parameters are cached for Halo2 proofs (default: `keys/` beside
-    /// --issuer-key; if it cannot be written they are generated in memory).
+    /// Where Halo2 IPA parameters are cached for Halo2 proofs (shared with `assay solvency`):
+    /// default `$ASSAY_PARAMS_DIR`, else `~/.cache/assay/halo2-params`; if the cache cannot be
+    /// written they are generated in memory.
     #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Ignored (Halo2 parameters were cached in the issuer's keys folder before
+    /// --params-dir); kept so that existing scripts still run.
+    #[arg(long, hide = true)]
     keys: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
@@ -242,29 +251,8 @@ fn rp_input(e: assay_rp::RpError) -> Failure {
 
 /// Parses a field element given as decimal or `0x`-hex (big-endian, canonical).
 fn parse_commitment(s: &str) -> Result<Fr, Failure> {
-    use ark_ff::{BigInteger, PrimeField};
-    let bad = || {
-        Failure::Input(format!(
-            "--holder-commitment: `{s}` is not a field element (decimal or 0x-hex)"
-        ))
-    };
-    if let Some(h) = s.strip_prefix("0x") {
-        let bytes = hex::decode(h).map_err(|_| bad())?;
-        if bytes.len() > 32 {
-            return Err(bad());
-        }
-        let x = Fr::from_be_bytes_mod_order(&bytes);
-        let mut back = x.into_bigint().to_bytes_be();
-        let mut padded = vec![0u8; back.len().saturating_sub(bytes.len())];
-        padded.extend_from_slice(&bytes);
-        back.truncate(padded.len().max(back.len()));
-        if back != padded {
-            return Err(bad());
-        }
-        Ok(x)
-    } else {
-        assay_circuits::field::from_decimal::<Fr>(s).ok_or_else(bad)
-    }
+    assay_verifier::field::parse_commitment(s, "--holder-commitment")
+        .map_err(|e| Failure::Input(e.to_string()))
 }
 
 /// Runs one `assay kyc` subcommand.
@@ -407,14 +395,12 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         Some(p) => Some(read_doc(p, "issuer key").map_err(input)?),
         None => None,
     };
+    let backend = Backend::parse(&a.backend)
+        .map_err(|e| Failure::Input(format!("--backend: {e} (groth16 or halo2)")))?;
     let keys_dir = match (&a.keys, &a.issuer_key) {
-        (Some(k), _) => k.clone(),
-        (None, Some(p)) => p.parent().unwrap_or(Path::new(".")).join("keys"),
-        (None, None) => {
-            return Err(Failure::Input(
-                "pass --keys DIR (the issuer's keys folder) or --issuer-key FILE".into(),
-            ))
-        }
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(p)) => Some(p.parent().unwrap_or(Path::new(".")).join("keys")),
+        (None, None) => None,
     };
     let inputs = ProveInputs {
         holder: &holder,
@@ -425,25 +411,16 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         challenge: &challenge,
     };
     let start = std::time::Instant::now();
-    let proof = match a.backend.as_str() {
-        "groth16" | BACKEND_GROTH16 => {
-            let vk_hash = match &issuer {
-                Some(i) => i.vk_hash.clone(),
-                None => keys::find_single(&keys_dir).map_err(input)?,
-            };
-            let pk = keys::load_proving_key(&keys_dir, &vk_hash).map_err(input)?;
-            holder::prove(&inputs, issuer.as_ref(), &pk, now_unix()).map_err(input)?
-        }
-        "halo2" | BACKEND_HALO2 => {
-            let prover = KycHalo2Prover::from_cache(&keys_dir).map_err(input)?;
-            assay_prover::kyc::halo2::prove(&inputs, &prover, now_unix()).map_err(input)?
-        }
-        other => {
-            return Err(Failure::Input(format!(
-                "--backend: `{other}` is not a backend (groth16 or halo2)"
-            )))
-        }
-    };
+    let prover = kyc_prover(
+        backend,
+        &KycKeys {
+            keys_dir: keys_dir.as_deref(),
+            issuer: issuer.as_ref(),
+            params_dir: a.params_dir.as_deref(),
+        },
+    )
+    .map_err(input)?;
+    let proof = prover.prove(&inputs, now_unix()).map_err(input)?;
     write_doc(&a.out, &proof).map_err(input)?;
     println!(
         "proof for scope `{}` under policy `{}` written to {} ({:.2} s)",
@@ -455,7 +432,7 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Verifies with the backend the proof names; Halo2 parameters come from the keys folder's
+/// Verifies with the backend the proof names; Halo2 parameters come from the parameters
 /// cache (written on first use) or, if it cannot be used, from memory.
 fn verify_any(
     a: &VerifyArgs,
@@ -466,21 +443,12 @@ fn verify_any(
     challenge: &Challenge,
     now: i64,
 ) -> Result<assay_verifier::kyc::VerifiedPresentation, assay_verifier::kyc::KycVerifyError> {
-    if proof.backend == BACKEND_HALO2 {
-        let dir = match &a.keys {
-            Some(k) => k.clone(),
-            None => a.issuer_key.parent().unwrap_or(Path::new(".")).join("keys"),
-        };
-        let k = assay_verifier::kyc::halo2::kyc_k();
-        if let Ok(params) = assay_prover::kyc::halo2::load_or_create_params(&dir, k) {
-            if let Ok(v) = assay_verifier::kyc::halo2::kyc_verifier(params) {
-                return assay_verifier::kyc::halo2::verify_with(
-                    proof, epoch, issuer, policy, challenge, now, &v,
-                );
-            }
-        }
-    }
-    verify(proof, epoch, issuer, policy, challenge, now)
+    let cache = ParamsCache::at(a.params_dir.clone()).best_effort();
+    let opts = KycOptions {
+        halo2_params: Some(&cache),
+        ..KycOptions::default()
+    };
+    verify_with_options(proof, epoch, issuer, policy, challenge, now, &opts)
 }
 
 fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {

@@ -100,5 +100,5 @@ pub fn run(a: ServeArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Input(format!("cannot start the runtime: {e}")))?;
     rt.block_on(assay_server::serve(a.addr, config))
-        .map_err(Failure::Input)
+        .map_err(|e| Failure::Input(e.to_string()))
 }

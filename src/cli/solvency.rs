@@ -2,13 +2,14 @@
 
 use super::{verdict, Failure};
 use assay_prover::{
-    halo2::ParamsCache,
     keystore::{passphrase_from_env_or_prompt, Keystore},
     solvency::{self, ProveOptions},
 };
+use assay_verifier::halo2::ParamsCache;
 use assay_verifier::solvency::{
     verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundOptions,
 };
+use assay_verifier::Backend;
 use clap::{Args, Subcommand, ValueEnum};
 use std::{
     collections::BTreeSet,
@@ -27,14 +28,6 @@ pub enum SolvencyCommand {
     Verify(VerifyArgs),
     /// A customer's check of their inclusion record against the round.
     InclusionVerify(InclusionArgs),
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Backend {
-    /// Groth16 on BN254 (arkworks).
-    Groth16,
-    /// Halo2 with IPA on Pasta (transparent setup).
-    Halo2,
 }
 
 /// The column layout of the Halo2 circuits (see docs/halo2.md).
@@ -58,19 +51,16 @@ impl Layout {
     }
 }
 
-/// Where Halo2 IPA parameters are cached: `--params-dir`, else `$ASSAY_PARAMS_DIR`, else
-/// `$XDG_CACHE_HOME/assay/halo2-params`, else `~/.cache/assay/halo2-params`.
+/// Where Halo2 IPA parameters are cached: `--params-dir`, else
+/// [`ParamsCache::default_dir`] (`$ASSAY_PARAMS_DIR`, else `$XDG_CACHE_HOME/assay/halo2-params`,
+/// else `~/.cache/assay/halo2-params`).
 pub fn params_dir(given: Option<PathBuf>) -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    given
-        .or_else(|| env("ASSAY_PARAMS_DIR"))
-        .or_else(|| env("XDG_CACHE_HOME").map(|c| c.join("assay").join("halo2-params")))
-        .or_else(|| env("HOME").map(|h| h.join(".cache").join("assay").join("halo2-params")))
-        .unwrap_or_else(|| PathBuf::from(".assay-params"))
+    given.unwrap_or_else(ParamsCache::default_dir)
+}
+
+/// `--backend`: a backend's command-line or format name.
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    Backend::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -84,8 +74,8 @@ pub struct ProveArgs {
     /// The output folder.
     #[arg(long)]
     out: PathBuf,
-    /// The proof system.
-    #[arg(long, value_enum, default_value = "groth16")]
+    /// The proof system: `groth16` (BN254) or `halo2` (IPA over Pasta, no setup).
+    #[arg(long, value_parser = parse_backend, default_value = "groth16")]
     backend: Backend,
     /// The column layout of the Halo2 circuits (with --backend halo2).
     #[arg(long, value_enum, default_value = "balanced")]
@@ -225,19 +215,29 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 .signing_key
                 .clone()
                 .unwrap_or_else(|| a.out.join("private").join("publication-key.json"));
+            // Groth16 keys live in the keys folder; Halo2 needs only the public parameters.
+            let (backend, keys) = match a.backend {
+                Backend::Groth16 => (
+                    solvency::BackendChoice::Groth16,
+                    a.keys.unwrap_or_else(|| a.out.join("keys")),
+                ),
+                Backend::Halo2 => (
+                    solvency::BackendChoice::Halo2 {
+                        layout: a.layout.name().into(),
+                    },
+                    params_dir(a.params_dir),
+                ),
+                other => {
+                    return Err(Failure::Input(format!(
+                        "--backend: {other} does not prove rounds in this build"
+                    )))
+                }
+            };
             let opts = ProveOptions {
                 balances: a.balances,
                 config: a.config,
-                keys: match a.backend {
-                    Backend::Groth16 => a.keys.unwrap_or_else(|| a.out.join("keys")),
-                    Backend::Halo2 => params_dir(a.params_dir),
-                },
-                backend: match a.backend {
-                    Backend::Groth16 => solvency::BackendChoice::Groth16,
-                    Backend::Halo2 => solvency::BackendChoice::Halo2 {
-                        layout: a.layout.name().into(),
-                    },
-                },
+                keys,
+                backend,
                 out: a.out,
                 shard: a.shard,
                 resume: a.resume,

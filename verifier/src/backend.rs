@@ -66,6 +66,12 @@ impl Backend {
         }
     }
 
+    /// The backend whose format name is `name` (the command line's short names are not format
+    /// names: a file saying `"backend": "groth16"` names no backend).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == name)
+    }
+
     /// Parses a backend from its format name or its command-line name.
     ///
     /// # Errors

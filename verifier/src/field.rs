@@ -25,6 +25,41 @@ pub fn from_dec<F: StatementField>(s: &str, field: &str) -> Result<F, FormatErro
     })
 }
 
+/// Parses a BN254 field element typed by a person (a holder's commitment, say): canonical
+/// decimal, or `0x`-hex of its big-endian bytes (at most 32 bytes, below the modulus).
+///
+/// # Errors
+/// [`FormatError::Field`] naming `field` when the text is neither.
+pub fn parse_commitment(s: &str, field: &str) -> Result<Fr, FormatError> {
+    let Some(h) = s.strip_prefix("0x") else {
+        return from_dec(s, field);
+    };
+    let bad = || {
+        FormatError::field(
+            field,
+            format!("`{s}` is not a field element (decimal or 0x-hex)"),
+        )
+    };
+    let bytes = hex::decode(h).map_err(|_| bad())?;
+    if bytes.len() > 32 {
+        return Err(bad());
+    }
+    let x = <Fr as ark_ff::PrimeField>::from_be_bytes_mod_order(&bytes);
+    // Canonical: the element's bytes, without leading zeros, are the given ones without
+    // theirs (so a value at or above the modulus is refused, not reduced).
+    let back = ark_ff::BigInteger::to_bytes_be(&ark_ff::PrimeField::into_bigint(x));
+    let strip = |b: &[u8]| {
+        b.iter()
+            .skip_while(|&&v| v == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
+    if strip(&back) != strip(&bytes) {
+        return Err(bad());
+    }
+    Ok(x)
+}
+
 /// The field image of a 32-byte hash: its big-endian integer reduced modulo `p`.
 pub fn from_hash(bytes: &[u8; 32]) -> Fr {
     <Fr as StatementField>::from_be_bytes_mod_order(bytes)
@@ -33,6 +68,23 @@ pub fn from_hash(bytes: &[u8; 32]) -> Fr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commitments_parse_as_decimal_or_canonical_hex() {
+        assert_eq!(parse_commitment("255", "c").unwrap(), Fr::from(255u64));
+        assert_eq!(parse_commitment("0xff", "c").unwrap(), Fr::from(255u64));
+        assert_eq!(parse_commitment("0x00ff", "c").unwrap(), Fr::from(255u64));
+        for bad in [
+            "0xzz",
+            "-1",
+            "0255",
+            &format!("0x{}", "ff".repeat(32)),
+            &format!("0x{}", "00".repeat(33)),
+        ] {
+            let e = parse_commitment(bad, "--holder-commitment").unwrap_err();
+            assert!(e.to_string().contains("--holder-commitment"), "{bad}: {e}");
+        }
+    }
     use ark_ff::{Field, One, PrimeField};
 
     #[test]

@@ -14,13 +14,21 @@
 //!   relying party's verification.
 //! * [`signing`]: Ed25519 signatures of the publisher over bundles and records.
 //! * [`snarkjs`]: export of a Groth16 proof, key and inputs to snarkjs's JSON formats.
-//! * [`halo2`] (feature `halo2`): Halo2 (IPA over Pasta) verification.
+//! * [`halo2`] (feature `halo2`): Halo2 (IPA over Pasta) verification, and the on-disk cache
+//!   of its public parameters ([`halo2::ParamsCache`]).
+//! * [`fsutil`]: atomic file writes.
+//!
+//! Each backend is one module (`groth16`, `halo2`) verifying both statements behind one
+//! trait; the backend a file names selects its module in one place ([`verified_backends`]
+//! lists what this build verifies).
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod amount;
 pub mod backend;
+mod dispatch;
 pub mod error;
 pub mod field;
+pub mod fsutil;
 pub mod groth16;
 pub mod kyc;
 pub mod signing;
@@ -32,6 +40,7 @@ pub mod solvency;
 pub mod halo2;
 
 pub use backend::{Backend, UnknownBackend};
+pub use dispatch::verified_backends;
 pub use error::{FormatError, VerifyError};
 
 /// The scalar field of BN254 (re-exported from `assay-circuits`).

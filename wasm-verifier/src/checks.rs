@@ -61,7 +61,11 @@ pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
             r.round_id
         ),
     ];
-    v.extend(r.proofs_checked.iter().map(|p| format!("{p}: verified")));
+    v.extend(
+        r.proofs_checked
+            .iter()
+            .map(|p| format!("{p}: verified ({})", r.backend)),
+    );
     v
 }
 
@@ -110,7 +114,11 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
                 ),
                 format!("neither the holder's region nor their country is in policy {:?}", v.policy),
                 format!("the proof answers your challenge for scope {:?}", v.scope),
-                "the Groth16 proof verifies under the issuer's verifying key".into(),
+                format!(
+                    "the {} proof verifies under {}",
+                    v.backend.proof_system(),
+                    v.verified_under
+                ),
                 format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
             ],
         },

@@ -244,12 +244,17 @@ fn parse_args() -> Args {
                     .map(str::to_string)
                     .collect()
             }
-            "--backend" => match it.next().as_deref() {
-                Some("groth16") => (a.groth16, a.halo2) = (true, false),
-                Some("halo2") => (a.groth16, a.halo2) = (false, true),
-                Some("both") => (a.groth16, a.halo2) = (true, true),
-                _ => die(format!("--backend: groth16|halo2|both\n{USAGE}")),
-            },
+            "--backend" => {
+                let v = it.next().unwrap_or_default();
+                let only = |b| (v == "both" || assay_verifier::Backend::parse(&v) == Ok(b));
+                (a.groth16, a.halo2) = (
+                    only(assay_verifier::Backend::Groth16),
+                    only(assay_verifier::Backend::Halo2),
+                );
+                if !(a.groth16 || a.halo2) {
+                    die(format!("--backend: groth16|halo2|both\n{USAGE}"));
+                }
+            }
             "--verify-reps" => a.verify_reps = num("--verify-reps", it.next()).max(1),
             "--seed" => a.seed = num("--seed", it.next()) as u64,
             "--no-estimates" => a.estimates = false,

@@ -1,135 +1,20 @@
-//! The KYC circuit on Halo2 (IPA over Pasta, no trusted setup): cached parameters, the
-//! prover and the holder's Halo2 presentation.
-//!
-//! The IPA parameters are deterministic ([`assay_verifier::halo2::params`]); generating them
-//! takes a while, so they are cached as `halo2-params-k{K}.bin` in a keys folder, written
-//! atomically and read back; a missing, unreadable or corrupt file (or
-//! one for another `k`) is regenerated. A corrupt cache cannot make a bad proof verify: the
-//! relying party's verifying key is derived from its own copy of the parameters.
+//! The KYC circuit on Halo2: see [`crate::halo2::kyc`] (the Halo2 backend's module).
 
-use super::{
-    holder::{witness_halo2, ProveInputs},
-    KycError,
-};
-use crate::halo2::Halo2Prover;
-use assay_circuits::{
-    field::to_decimal,
-    kyc::{
+pub use crate::halo2::kyc::*;
+
+#[cfg(test)]
+use {
+    crate::kyc::{holder::ProveInputs, KycError},
+    assay_circuits::kyc::{
         halo2::{Compact, KycHalo2Circuit},
         NUM_PUBLIC_INPUTS,
     },
+    assay_verifier::halo2::Halo2Verifier,
+    assay_verifier::kyc::{
+        formats::{KycProof, BACKEND_HALO2},
+        halo2::{kyc_k, kyc_verifier},
+    },
 };
-use assay_verifier::halo2::{Halo2Params, Halo2Verifier};
-use assay_verifier::kyc::{
-    formats::{KycProof, KycPublicInputs, BACKEND_HALO2, KYC_FORMAT_VERSION},
-    halo2::{kyc_k, kyc_verifier, kyc_vk_hash},
-};
-use std::path::{Path, PathBuf};
-
-/// The cache file of the parameters for `k` in `dir` (see [`crate::halo2::ParamsCache`]).
-pub fn params_path(dir: &Path, k: u32) -> PathBuf {
-    crate::halo2::ParamsCache::new(dir).path(k)
-}
-
-/// The IPA parameters for `k`, read from `dir`'s cache or generated and cached there (the
-/// same cache as the solvency rounds': [`crate::halo2::ParamsCache`]).
-///
-/// # Errors
-/// [`KycError::Proving`] for an unusable `k` or a cache that cannot be written.
-pub fn load_or_create_params(dir: &Path, k: u32) -> Result<Halo2Params, KycError> {
-    use assay_verifier::halo2::ParamsSource;
-    crate::halo2::ParamsCache::new(dir)
-        .params(k)
-        .map_err(|e| KycError::Proving(format!("IPA parameters in {}: {e}", dir.display())))
-}
-
-/// The KYC Halo2 prover: proving key of [`KycHalo2Circuit`] at `k =` [`kyc_k`].
-#[derive(Debug)]
-pub struct KycHalo2Prover {
-    inner: Halo2Prover,
-}
-
-impl KycHalo2Prover {
-    /// Generates the proving key for `params` (which must be for [`kyc_k`]).
-    ///
-    /// # Errors
-    /// [`KycError::Proving`] for parameters of another `k`.
-    pub fn new(params: Halo2Params) -> Result<Self, KycError> {
-        let inner = Halo2Prover::new(
-            params,
-            &KycHalo2Circuit::<Compact>::blank(),
-            kyc_k(),
-            NUM_PUBLIC_INPUTS,
-        )
-        .map_err(|e| KycError::Proving(e.to_string()))?;
-        Ok(Self { inner })
-    }
-
-    /// [`Self::new`] with the parameters cached in `dir`.
-    ///
-    /// # Errors
-    /// As [`load_or_create_params`] and [`Self::new`].
-    pub fn from_cache(dir: &Path) -> Result<Self, KycError> {
-        Self::new(load_or_create_params(dir, kyc_k())?)
-    }
-
-    /// The underlying prover.
-    pub fn inner(&self) -> &Halo2Prover {
-        &self.inner
-    }
-
-    /// A verifier re-deriving the key from the same parameters (as a relying party does).
-    ///
-    /// # Errors
-    /// [`KycError::Proving`] if the key cannot be derived.
-    pub fn verifier(&self) -> Result<Halo2Verifier, KycError> {
-        kyc_verifier(self.inner.params().clone()).map_err(|e| KycError::Proving(e.to_string()))
-    }
-
-    /// The verifying key's hash (hex), as written in proofs.
-    ///
-    /// # Errors
-    /// As [`Self::verifier`].
-    pub fn vk_hash(&self) -> Result<String, KycError> {
-        Ok(kyc_vk_hash(&self.verifier()?))
-    }
-}
-
-/// Proves the holder's statement on Halo2 (fresh OS randomness) and writes the presentation.
-///
-/// # Errors
-/// As [`witness_halo2`], and proving errors.
-pub fn prove(
-    inp: &ProveInputs<'_>,
-    prover: &KycHalo2Prover,
-    now: i64,
-) -> Result<KycProof, KycError> {
-    let (w, public) = witness_halo2(inp, now)?;
-    let proof = prover
-        .inner
-        .prove_os_rng(
-            KycHalo2Circuit::<Compact>::new(Some(w)),
-            &public.to_inputs(),
-        )
-        .map_err(|e| KycError::Proving(e.to_string()))?;
-    Ok(KycProof {
-        version: KYC_FORMAT_VERSION,
-        backend: BACKEND_HALO2.into(),
-        vk_hash: prover.vk_hash()?,
-        issuer_id: inp.epoch.issuer_id.clone(),
-        epoch: inp.epoch.epoch,
-        policy: inp.policy.name.clone(),
-        public_inputs: KycPublicInputs {
-            registry_root: to_decimal(&public.registry_root),
-            policy_root: to_decimal(&public.policy_root),
-            today: public.today,
-            scope: inp.challenge.scope.clone(),
-            challenge: inp.challenge.nonce.clone(),
-            nullifier: to_decimal(&public.nullifier),
-        },
-        proof: hex::encode(proof),
-    })
-}
 
 #[cfg(test)]
 mod tests;

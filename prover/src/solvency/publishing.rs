@@ -18,7 +18,7 @@ use assay_circuits::{
 use assay_verifier::{
     amount,
     solvency::{
-        BalanceEntry, InclusionRecord, RoundBundle, RoundOptions, RECORD_DOMAIN, ROUND_DOMAIN,
+        BalanceEntry, InclusionRecord, RoundBundle, BUNDLE_VERSION, RECORD_DOMAIN, ROUND_DOMAIN,
         ROUND_VERSION,
     },
 };
@@ -75,9 +75,10 @@ impl<F: StatementField> Work<F> {
             .ok_or_else(|| ProverError::Proving("no top proof".into()))?;
         let global_root = top.entry.public_inputs[st::IN_ROOT].clone();
         let mut bundle = RoundBundle {
-            version: ROUND_VERSION,
+            version: BUNDLE_VERSION,
             backend: backend.name().into(),
-            halo2: backend.halo2_section(self.shape, &self.cfg, batches),
+            halo2: None,
+            circuits: Some(backend.circuits(self.shape, &self.cfg, batches)),
             config: self.cfg.clone(),
             leaf_count: info.leaf_count,
             global_root,
@@ -94,12 +95,7 @@ impl<F: StatementField> Work<F> {
         let msg = assay_verifier::signing::message(ROUND_DOMAIN, &bundle.signed_body());
         bundle.signature = hex::encode(signer.sign(&msg).to_bytes());
         // The auditor's check, run by the prover before anything is published.
-        let mut opts = RoundOptions::default();
-        #[cfg(feature = "halo2")]
-        {
-            opts.halo2_params = backend.params_source();
-        }
-        assay_verifier::solvency::verify_round(&bundle, &opts)
+        assay_verifier::solvency::verify_round(&bundle, &backend.check_options())
             .map_err(|e| ProverError::Proving(format!("the round does not verify: {e}")))?;
         Ok(bundle)
     }

@@ -12,27 +12,29 @@
 //! 8. the proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
 //!
 //! The proof names its backend ([`formats::BACKEND_GROTH16`], [`formats::BACKEND_HALO2`]);
-//! `R`, `P` and `nf` are hashes, so each backend has its own: `R` is the epoch's `root` or
-//! `root_halo2`, and `P` is recomputed from the policy file over the backend's field. Halo2
-//! verification needs the crate feature `halo2` (off in the wasm build, which answers
-//! "backend halo2-ipa-pasta is not supported by this build").
+//! `R`, `P` and `nf` are hashes, so each backend has its own: `R` is the epoch's root of that
+//! backend, and `P` is recomputed from the policy file over the backend's field. Before any
+//! check, a proof whose registry root is the epoch's root of *another* backend is refused as
+//! a relabelled presentation. Halo2 verification needs the crate feature `halo2` (off in the
+//! wasm build, which answers "backend halo2-ipa-pasta is not supported by this build").
 //!
 //! That the challenge is used once is the relying party's store's business (it records the
 //! nonce as spent after a successful verification): this crate holds no state.
 
 pub mod formats;
-#[cfg(feature = "halo2")]
-pub mod halo2;
 pub mod time;
 
+/// Verification of Halo2 KYC presentations with a verifier of the caller's (feature `halo2`).
+#[cfg(feature = "halo2")]
+pub use crate::halo2::kyc as halo2;
+
+use crate::dispatch::{dispatch, Presentation, VerifyingBackend, Visitor};
+use crate::Backend;
 use ark_bn254::Bn254;
-use ark_groth16::{Groth16, Proof, VerifyingKey};
+use ark_groth16::VerifyingKey;
 use ark_serialize::CanonicalDeserialize;
-use ark_snark::SNARK;
-use assay_circuits::{Fr, StatementField};
-use formats::{
-    Challenge, Epoch, IssuerPublic, KycProof, ParsedInputs, Policy, BACKEND_GROTH16, BACKEND_HALO2,
-};
+use assay_circuits::StatementField;
+use formats::{Challenge, Epoch, IssuerPublic, KycProof, ParsedInputs, Policy};
 
 /// How far in the future an epoch's time may be (clock skew), in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
@@ -120,6 +122,45 @@ pub struct VerifiedPresentation {
     pub today: u64,
     /// The challenge nonce (hex), for the relying party's store to mark as spent.
     pub nonce: String,
+    /// The backend that verified the proof.
+    pub backend: Backend,
+    /// The key the proof verified under, in words (`the issuer's verifying key`).
+    pub verified_under: &'static str,
+}
+
+/// Options of [`verify_with_options`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KycOptions<'a> {
+    /// Where Halo2 IPA parameters come from (a [`crate::halo2::ParamsCache`], say); `None`
+    /// generates them in memory once per process.
+    #[cfg(feature = "halo2")]
+    pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
+}
+
+/// The epoch's registry root for `backend` (decimal), if it publishes one.
+pub(crate) fn epoch_root(epoch: &Epoch, backend: Backend) -> Option<&str> {
+    epoch.root_for(backend)
+}
+
+/// Refuses a presentation whose registry root is the epoch's root of another backend than
+/// its label: a presentation relabelled (checked before its bytes are read).
+pub(crate) fn check_label(p: &Presentation<'_>, label: Backend) -> Result<(), KycVerifyError> {
+    let root = p.proof.public_inputs.registry_root.as_str();
+    for other in Backend::ALL.into_iter().filter(|b| *b != label) {
+        if epoch_root(p.epoch, other) == Some(root) {
+            return Err(KycVerifyError::Backend(format!(
+                "mismatch: the proof's registry root is epoch {}'s {} root: a {} presentation \
+                 labelled {}",
+                p.epoch.epoch,
+                other.name(),
+                other.proof_system(),
+                label.name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the issuer's verifying key.
@@ -157,43 +198,71 @@ pub fn verify(
     challenge: &Challenge,
     now: i64,
 ) -> Result<VerifiedPresentation, KycVerifyError> {
-    match proof.backend.as_str() {
-        BACKEND_GROTH16 => verify_groth16(proof, epoch, issuer, policy, challenge, now),
-        BACKEND_HALO2 => {
-            #[cfg(feature = "halo2")]
-            {
-                let v = halo2::default_verifier()?;
-                halo2::verify_with(proof, epoch, issuer, policy, challenge, now, v)
-            }
-            #[cfg(not(feature = "halo2"))]
-            {
-                Err(KycVerifyError::Backend(format!(
-                    "{BACKEND_HALO2} is not supported by this build"
-                )))
-            }
-        }
-        other => Err(formats::FormatError::Field {
-            what: "proof",
-            field: "backend",
-            message: format!(
-                "`{other}` is not a backend (expected {BACKEND_GROTH16} or {BACKEND_HALO2})"
-            ),
-        }
-        .into()),
-    }
+    verify_with_options(
+        proof,
+        epoch,
+        issuer,
+        policy,
+        challenge,
+        now,
+        &KycOptions::default(),
+    )
 }
 
-/// Checks 1–6 of the module notes over the backend's field `F`, `registry_root` being the
-/// epoch's root for that backend; returns the parsed public inputs.
-pub(crate) fn presentation_checks<F: StatementField>(
+/// [`verify`] with options (where Halo2 parameters come from).
+///
+/// # Errors
+/// The first failed check, as a [`KycVerifyError`].
+pub fn verify_with_options(
     proof: &KycProof,
     epoch: &Epoch,
     issuer: &IssuerPublic,
     policy: &Policy,
     challenge: &Challenge,
     now: i64,
+    opts: &KycOptions<'_>,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    let backend =
+        Backend::from_name(&proof.backend).ok_or_else(|| formats::FormatError::Field {
+            what: "proof",
+            field: "backend",
+            message: format!(
+                "`{}` is not a backend (expected {})",
+                proof.backend,
+                Backend::ALL.map(Backend::name).join(" or ")
+            ),
+        })?;
+    struct V<'a>(&'a Presentation<'a>, &'a KycOptions<'a>);
+    impl Visitor for V<'_> {
+        type Output = Result<VerifiedPresentation, KycVerifyError>;
+        fn visit<B: VerifyingBackend>(self) -> Self::Output {
+            check_label(self.0, B::BACKEND)?;
+            B::verify_kyc(self.0, self.1)
+        }
+    }
+    let p = Presentation {
+        proof,
+        epoch,
+        issuer,
+        policy,
+        challenge,
+        now,
+    };
+    dispatch(backend, V(&p, opts)).unwrap_or_else(|| {
+        Err(KycVerifyError::Backend(format!(
+            "{backend} is not supported by this build"
+        )))
+    })
+}
+
+/// Checks 1–6 of the module notes over the backend's field `F`, `registry_root` being the
+/// epoch's root for that backend; returns the parsed public inputs.
+pub(crate) fn presentation_checks<F: StatementField>(
+    p: &Presentation<'_>,
     registry_root: impl FnOnce() -> Result<F, KycVerifyError>,
 ) -> Result<ParsedInputs<F>, KycVerifyError> {
+    let (proof, epoch, issuer, policy, challenge, now) =
+        (p.proof, p.epoch, p.issuer, p.policy, p.challenge, p.now);
     let key = issuer.key()?;
     let ef = epoch.fields()?;
     let cf = challenge.fields()?;
@@ -268,70 +337,22 @@ pub(crate) fn presentation_checks<F: StatementField>(
 
 /// What a valid presentation establishes, from its checked inputs.
 pub(crate) fn verified<F: StatementField>(
-    proof: &KycProof,
-    epoch: &Epoch,
-    issuer: &IssuerPublic,
-    policy: &Policy,
-    challenge: &Challenge,
+    p: &Presentation<'_>,
     inputs: &ParsedInputs<F>,
+    backend: Backend,
+    verified_under: &'static str,
 ) -> VerifiedPresentation {
     VerifiedPresentation {
-        nullifier: proof.public_inputs.nullifier.clone(),
-        scope: challenge.scope.clone(),
-        issuer_id: issuer.issuer_id.clone(),
-        epoch: epoch.epoch,
-        policy: policy.name.clone(),
+        nullifier: p.proof.public_inputs.nullifier.clone(),
+        scope: p.challenge.scope.clone(),
+        issuer_id: p.issuer.issuer_id.clone(),
+        epoch: p.epoch.epoch,
+        policy: p.policy.name.clone(),
         today: inputs.public.today,
-        nonce: challenge.nonce.clone(),
+        nonce: p.challenge.nonce.clone(),
+        backend,
+        verified_under,
     }
-}
-
-/// The Groth16 path of [`verify`].
-fn verify_groth16(
-    proof: &KycProof,
-    epoch: &Epoch,
-    issuer: &IssuerPublic,
-    policy: &Policy,
-    challenge: &Challenge,
-    now: i64,
-) -> Result<VerifiedPresentation, KycVerifyError> {
-    // A Halo2 presentation relabelled: its registry root is the epoch's Pasta root.
-    if epoch.root_for(crate::Backend::Halo2) == Some(proof.public_inputs.registry_root.as_str()) {
-        return Err(KycVerifyError::Backend(format!(
-            "mismatch: the proof's registry root is epoch {}'s {BACKEND_HALO2} root: a Halo2 \
-             presentation labelled {BACKEND_GROTH16}",
-            epoch.epoch
-        )));
-    }
-    // Shapes first, before any cryptography.
-    let bytes = hex::decode(&proof.proof)
-        .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
-    if bytes.len() != 128 {
-        return Err(KycVerifyError::MalformedProof(format!(
-            "{} bytes, a compressed Groth16 proof on BN254 has 128",
-            bytes.len()
-        )));
-    }
-    let groth = Proof::<Bn254>::deserialize_compressed(&bytes[..])
-        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
-    let inputs = presentation_checks::<Fr>(proof, epoch, issuer, policy, challenge, now, || {
-        Ok(epoch.root_in::<Fr>(crate::Backend::Groth16)?)
-    })?;
-    // 7. The verifying key.
-    if proof.vk_hash != issuer.vk_hash {
-        return Err(KycVerifyError::VerifyingKey {
-            proof: proof.vk_hash.clone(),
-            issuer: issuer.vk_hash.clone(),
-        });
-    }
-    let vk = issuer_verifying_key(issuer)?;
-    // 8. The proof.
-    let ok = Groth16::<Bn254>::verify(&vk, &inputs.public.to_inputs(), &groth)
-        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
-    if !ok {
-        return Err(KycVerifyError::Proof);
-    }
-    Ok(verified(proof, epoch, issuer, policy, challenge, &inputs))
 }
 
 #[cfg(test)]
@@ -417,7 +438,7 @@ mod tests {
     /// read as a Groth16 proof.
     #[test]
     fn halo2_root_under_a_groth16_label_is_a_backend_mismatch() {
-        let (mut p, mut e, i, pol, c) = docs(BACKEND_GROTH16);
+        let (mut p, mut e, i, pol, c) = docs(formats::BACKEND_GROTH16);
         e.roots.insert(crate::Backend::Halo2, "1".into());
         p.public_inputs.registry_root = "1".into();
         let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();

@@ -3,9 +3,17 @@ use assay_circuits::{encoding, solvency::Shape, Fr, StatementField};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The version of the round formats this build writes and reads.
+/// The version of the round configuration and of inclusion records this build writes and
+/// reads.
 pub const ROUND_VERSION: u32 = 1;
+/// The version of the round bundle this build writes: 2 (one backend-tagged `circuits`
+/// section). Version 1 bundles (with or without their `halo2` field) are still read and
+/// verified.
+pub const BUNDLE_VERSION: u32 = 2;
+/// The bundle versions this build reads.
+pub const BUNDLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=BUNDLE_VERSION;
 pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
+use crate::Backend;
 /// Signature domain of a round bundle.
 pub const ROUND_DOMAIN: &str = "assay/round/v1";
 /// Signature domain of an inclusion record.
@@ -98,6 +106,17 @@ pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
         what: what.into(),
         message: e.to_string(),
     })
+}
+
+fn check_bundle_version(found: u32, what: &str) -> Result<(), FormatError> {
+    if !BUNDLE_VERSIONS.contains(&found) {
+        return Err(FormatError::Version {
+            what: what.into(),
+            found,
+            supported: BUNDLE_VERSION,
+        });
+    }
+    Ok(())
 }
 
 fn check_version(found: u32, what: &str) -> Result<(), FormatError> {
@@ -239,9 +258,10 @@ pub struct ProofEntry {
     pub public_inputs: Vec<String>,
 }
 
-/// The Halo2 circuits of a round: their column layout and size. Present exactly when the
-/// bundle's backend is [`BACKEND_HALO2`]. Everything a verifier needs to re-derive the
-/// verifying keys (Halo2 keys are transparent: blank circuit + deterministic IPA parameters).
+/// The Halo2 circuits of a round: their column layout and size: everything a verifier needs
+/// to re-derive the verifying keys (Halo2 keys are transparent: blank circuit + deterministic
+/// IPA parameters). The [`Circuits::Halo2`] section of a version 2 bundle, and the `halo2`
+/// field of a version 1 bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Halo2Circuits {
@@ -253,18 +273,53 @@ pub struct Halo2Circuits {
     pub aggregation_k: Vec<u32>,
 }
 
-/// `round.json`: the public bundle of one round (version 1).
+/// The Groth16 circuits of a round: nothing beyond the bundle's configuration (their keys are
+/// in [`RoundBundle::verifying_keys`], named by the hash of their bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Groth16Circuits {}
+
+/// The `circuits` section of a version 2 bundle: which backend its proofs are for, and what
+/// that backend needs to know about its circuits (`{"backend": "halo2-ipa-pasta", "layout":
+/// ..., "batch_k": ..., "aggregation_k": [...]}`). The section names its backend, so a bundle
+/// relabelled as another backend is refused by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "backend")]
+#[non_exhaustive]
+pub enum Circuits {
+    /// Groth16 on BN254: `{"backend": "groth16-bn254"}`.
+    #[serde(rename = "groth16-bn254")]
+    Groth16(Groth16Circuits),
+    /// Halo2 over Pasta: layout and `k` of every circuit.
+    #[serde(rename = "halo2-ipa-pasta")]
+    Halo2(Halo2Circuits),
+}
+
+impl Circuits {
+    /// The backend the section is for.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Circuits::Groth16(_) => Backend::Groth16,
+            Circuits::Halo2(_) => Backend::Halo2,
+        }
+    }
+}
+
+/// `round.json`: the public bundle of one round (version 2; version 1 is still read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoundBundle {
-    /// Format version: 1.
+    /// Format version: 2 ([`BUNDLE_VERSION`]), or 1 for bundles of earlier builds.
     pub version: u32,
     /// The proof system: [`BACKEND_GROTH16`] or [`BACKEND_HALO2`].
     pub backend: String,
-    /// The Halo2 circuits (layout and `k`): present for [`BACKEND_HALO2`] only, absent from
-    /// Groth16 bundles (whose bytes are unchanged by this field).
+    /// Version 1 only: the Halo2 circuits (layout and `k`), present for [`BACKEND_HALO2`]
+    /// only. Version 2 bundles carry [`RoundBundle::circuits`] instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub halo2: Option<Halo2Circuits>,
+    /// Version 2 only (required there): the backend-tagged section of the round's circuits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuits: Option<Circuits>,
     /// The round's configuration (all of it is public).
     pub config: RoundConfig,
     /// Leaves in the tree, real and padding: a power of two, at least `batch_size`.
@@ -285,6 +340,45 @@ pub struct RoundBundle {
     pub signature: String,
 }
 
+/// The circuits section of a bundle, whichever version carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section<'a> {
+    /// The section, if the bundle has one (a version 1 Groth16 bundle has none).
+    pub circuits: Option<CircuitsRef<'a>>,
+    /// The section's field name in the bundle (`halo2` in version 1, `circuits` in version 2),
+    /// for error messages.
+    pub field: &'static str,
+}
+
+/// A borrowed view of [`Circuits`] (version 1's `halo2` field is a Halo2 section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CircuitsRef<'a> {
+    /// See [`Circuits::Groth16`].
+    Groth16(&'a Groth16Circuits),
+    /// See [`Circuits::Halo2`].
+    Halo2(&'a Halo2Circuits),
+}
+
+impl CircuitsRef<'_> {
+    /// The backend the section is for.
+    pub fn backend(&self) -> Backend {
+        match self {
+            CircuitsRef::Groth16(_) => Backend::Groth16,
+            CircuitsRef::Halo2(_) => Backend::Halo2,
+        }
+    }
+}
+
+impl<'a> From<&'a Circuits> for CircuitsRef<'a> {
+    fn from(c: &'a Circuits) -> Self {
+        match c {
+            Circuits::Groth16(g) => CircuitsRef::Groth16(g),
+            Circuits::Halo2(h) => CircuitsRef::Halo2(h),
+        }
+    }
+}
+
 impl RoundBundle {
     /// Parses `round.json`.
     ///
@@ -292,8 +386,47 @@ impl RoundBundle {
     /// [`FormatError::Json`] or [`FormatError::Version`].
     pub fn parse(bytes: &[u8], what: &str) -> Result<Self, FormatError> {
         let b: Self = parse_json(bytes, what)?;
-        check_version(b.version, what)?;
+        check_bundle_version(b.version, what)?;
         Ok(b)
+    }
+
+    /// The bundle's circuits section: version 2's `circuits` (required), or version 1's
+    /// `halo2` field (absent from Groth16 bundles).
+    ///
+    /// # Errors
+    /// [`FormatError::Version`] for an unread version; [`FormatError::Field`] if a version 2
+    /// bundle lacks `circuits` or carries version 1's `halo2`, or a version 1 bundle carries
+    /// `circuits`.
+    pub fn section(&self) -> Result<Section<'_>, FormatError> {
+        check_bundle_version(self.version, "round bundle")?;
+        if self.version == 1 {
+            if self.circuits.is_some() {
+                return Err(FormatError::field(
+                    "circuits",
+                    "a version 1 bundle names its circuits in `halo2`, not `circuits`",
+                ));
+            }
+            return Ok(Section {
+                circuits: self.halo2.as_ref().map(CircuitsRef::Halo2),
+                field: "halo2",
+            });
+        }
+        if self.halo2.is_some() {
+            return Err(FormatError::field(
+                "halo2",
+                "version 1's section: a version 2 bundle names its circuits in `circuits`",
+            ));
+        }
+        let c = self.circuits.as_ref().ok_or_else(|| {
+            FormatError::field(
+                "circuits",
+                "missing: a version 2 bundle names its backend's circuits",
+            )
+        })?;
+        Ok(Section {
+            circuits: Some(c.into()),
+            field: "circuits",
+        })
     }
 
     /// The bytes the signature covers: the canonical JSON with an empty signature.
@@ -363,5 +496,119 @@ impl InclusionRecord {
         let mut c = self.clone();
         c.signature.clear();
         serde_json::to_vec(&c).expect("serializable")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn halo2() -> Halo2Circuits {
+        Halo2Circuits {
+            layout: "compact".into(),
+            batch_k: 9,
+            aggregation_k: vec![8, 9],
+        }
+    }
+
+    #[test]
+    fn the_circuits_section_is_tagged_with_its_backend() {
+        let h = Circuits::Halo2(halo2());
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(
+            json,
+            r#"{"backend":"halo2-ipa-pasta","layout":"compact","batch_k":9,"aggregation_k":[8,9]}"#
+        );
+        assert_eq!(serde_json::from_str::<Circuits>(&json).unwrap(), h);
+        let g = Circuits::Groth16(Groth16Circuits {});
+        let json = serde_json::to_string(&g).unwrap();
+        assert_eq!(json, r#"{"backend":"groth16-bn254"}"#);
+        assert_eq!(serde_json::from_str::<Circuits>(&json).unwrap(), g);
+        assert_eq!(g.backend(), Backend::Groth16);
+        assert_eq!(h.backend(), Backend::Halo2);
+        // Unknown fields stay refused inside the section, and unknown backends too.
+        for bad in [
+            r#"{"backend":"groth16-bn254","layout":"compact"}"#,
+            r#"{"backend":"halo2-ipa-pasta","layout":"compact","batch_k":9,"aggregation_k":[],"x":1}"#,
+            r#"{"backend":"plonky9"}"#,
+            r#"{"layout":"compact","batch_k":9,"aggregation_k":[]}"#,
+        ] {
+            assert!(serde_json::from_str::<Circuits>(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn bundle(version: u32) -> RoundBundle {
+        RoundBundle {
+            version,
+            backend: BACKEND_HALO2.into(),
+            halo2: None,
+            circuits: None,
+            config: RoundConfig {
+                version: 1,
+                round_id: "r".into(),
+                balance_bits: 64,
+                batch_size: 2,
+                fan_in: 2,
+                assets: vec![],
+                previous_round: None,
+            },
+            leaf_count: 2,
+            global_root: "0".into(),
+            verifying_keys: BTreeMap::new(),
+            batches: vec![],
+            aggregations: vec![],
+            publication_key: String::new(),
+            signature: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_version_reads_its_own_section_only() {
+        // Version 1: `halo2` (or nothing, for Groth16).
+        let mut b = bundle(1);
+        assert_eq!(b.section().unwrap().circuits, None);
+        b.halo2 = Some(halo2());
+        let s = b.section().unwrap();
+        assert_eq!(s.field, "halo2");
+        assert_eq!(s.circuits.map(|c| c.backend()), Some(Backend::Halo2));
+        b.circuits = Some(Circuits::Halo2(halo2()));
+        assert!(b.section().is_err());
+        // Version 2: `circuits`, required; `halo2` refused.
+        let mut b = bundle(2);
+        assert!(b.section().is_err());
+        b.circuits = Some(Circuits::Groth16(Groth16Circuits {}));
+        let s = b.section().unwrap();
+        assert_eq!(s.field, "circuits");
+        assert_eq!(s.circuits.map(|c| c.backend()), Some(Backend::Groth16));
+        b.halo2 = Some(halo2());
+        assert!(b.section().is_err());
+        // Version 3 is not read.
+        assert!(matches!(
+            bundle(3).section(),
+            Err(FormatError::Version { found: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn a_v2_bundle_round_trips_and_a_v1_bundle_keeps_its_bytes() {
+        let mut b = bundle(2);
+        b.circuits = Some(Circuits::Halo2(halo2()));
+        let json = serde_json::to_vec(&b).unwrap();
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert!(
+            text.contains(r#""circuits":{"backend":"halo2-ipa-pasta""#),
+            "{text}"
+        );
+        assert!(!text.contains(r#""halo2":"#), "{text}");
+        assert_eq!(RoundBundle::parse(&json, "round").unwrap(), b);
+        // A version 1 bundle serializes as before: no `circuits` key.
+        let mut v1 = bundle(1);
+        v1.halo2 = Some(halo2());
+        let text = serde_json::to_string(&v1).unwrap();
+        assert!(
+            text.starts_with(r#"{"version":1,"backend":"halo2-ipa-pasta","halo2":{"#),
+            "{text}"
+        );
+        assert!(!text.contains("circuits"), "{text}");
     }
 }

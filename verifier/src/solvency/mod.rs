@@ -7,18 +7,16 @@
 //! * [`verify_inclusion`]: the customer's check of one record against the round.
 //!
 //! Both backends are checked by the same code: [`RoundBundle::backend`] selects Groth16 on BN254
-//! (keys in the bundle) or Halo2 (keys re-derived from the circuits named in
-//! [`RoundBundle::halo2`] and deterministic IPA parameters); a bundle whose proofs, keys or
+//! (keys in the bundle) or Halo2 (keys re-derived from the circuits named in the bundle's
+//! [`Circuits`] section and deterministic IPA parameters); a bundle whose proofs, keys or
 //! sections do not match its backend is refused with the reason.
 //!
 //! The formats are documented in `docs/formats.md`; the protocol in `docs/solvency.md`.
 
 mod formats;
-#[cfg(feature = "halo2")]
-mod halo2;
 mod verify;
 
-pub use formats::*;
 #[cfg(feature = "halo2")]
-pub use halo2::{halo2_circuits, halo2_key_description, MAX_HALO2_PROOF_BYTES};
+pub use crate::halo2::solvency::{halo2_circuits, halo2_key_description, MAX_HALO2_PROOF_BYTES};
+pub use formats::*;
 pub use verify::*;

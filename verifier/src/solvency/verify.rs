@@ -1,13 +1,14 @@
 use super::formats::*;
-use crate::{amount, groth16, signing, FormatError, VerifyError};
+use crate::dispatch::{dispatch, CircuitId, VerifyingBackend, Visitor};
+use crate::{amount, signing, Backend, FormatError, VerifyError};
 use assay_circuits::{
     encoding,
     field::{from_decimal, to_decimal},
     merkle,
     solvency::{self as st, Shape},
-    Fr, StatementField,
+    StatementField,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What a valid round establishes, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -39,6 +40,8 @@ pub struct InclusionReport {
     pub round_id: String,
     /// The customer.
     pub user_id: String,
+    /// The proof system whose verifier checked the proofs (`groth16-bn254`, `halo2-ipa-pasta`).
+    pub backend: String,
     /// The balances proven to be counted.
     pub balances: Vec<BalanceEntry>,
     /// The proofs checked on the record's path.
@@ -61,94 +64,11 @@ pub struct RoundOptions<'a> {
     pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
 }
 
-/// Which circuit of the round a proof belongs to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum CircuitId {
-    Batch,
-    /// Aggregation level (0 = just above the batches; the last is the top).
-    Aggregation(#[cfg_attr(not(feature = "halo2"), allow(dead_code))] usize),
-}
-
-/// What differs between backends: how a proof entry is checked against its circuit's key.
-pub(crate) trait Backend: Sized {
-    /// The field of the statement.
-    type F: StatementField;
-    /// Decodes or derives the round's keys (checking their names and the trusted set).
-    fn open(
-        b: &RoundBundle,
-        cfg: &CheckedConfig<Self::F>,
-        opts: &RoundOptions<'_>,
-    ) -> Result<Self, VerifyError>;
-    /// Verifies one proof whose public inputs were already checked.
-    fn verify(
-        &self,
-        e: &ProofEntry,
-        inputs: &[Self::F],
-        circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError>;
-}
-
-/// Groth16 on BN254: keys are in the bundle, named by the hash of their bytes.
-struct Groth16Keys {
-    keys: BTreeMap<String, groth16::Key>,
-}
-
-impl Backend for Groth16Keys {
-    type F = Fr;
-
-    fn open(
-        b: &RoundBundle,
-        _cfg: &CheckedConfig<Fr>,
-        opts: &RoundOptions<'_>,
-    ) -> Result<Self, VerifyError> {
-        if b.halo2.is_some() {
-            return Err(VerifyError::Structure(format!(
-                "a {BACKEND_GROTH16} bundle carries a `halo2` section: mislabelled or mixed bundle"
-            )));
-        }
-        let mut keys = BTreeMap::new();
-        for (hash, hexkey) in &b.verifying_keys {
-            let actual = groth16::vk_hash_of_hex(hexkey)?;
-            if &actual != hash {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: format!("its bytes hash to {actual}"),
-                });
-            }
-            if opts.trusted_keys.is_some_and(|t| !t.contains(hash)) {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: "not among the trusted keys".into(),
-                });
-            }
-            let vk = groth16::decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
-            keys.insert(hash.clone(), groth16::Key::new(&vk));
-        }
-        Ok(Self { keys })
-    }
-
-    fn verify(
-        &self,
-        e: &ProofEntry,
-        inputs: &[Fr],
-        _circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError> {
-        let key = self.keys.get(&e.key).ok_or_else(|| VerifyError::Key {
-            hash: e.key.clone(),
-            message: format!("named by {what} but not in the bundle"),
-        })?;
-        let proof = groth16::decode_proof(&e.proof, &format!("{what}.proof"))?;
-        key.verify(&proof, inputs, what)
-    }
-}
-
 /// A bundle with its configuration checked and its keys decoded.
-struct Round<'b, B: Backend> {
+struct Round<'b, B: VerifyingBackend> {
     b: &'b RoundBundle,
     cfg: CheckedConfig<B::F>,
-    keys: B,
+    keys: B::RoundKeys,
     /// Proof counts per aggregation level.
     depth_batch: u32,
 }
@@ -202,16 +122,9 @@ fn expect_input<F: StatementField>(
     Ok(())
 }
 
-impl<'b, B: Backend> Round<'b, B> {
+impl<'b, B: VerifyingBackend> Round<'b, B> {
     fn open(b: &'b RoundBundle, opts: &RoundOptions<'_>) -> Result<Self, VerifyError> {
-        if b.version != ROUND_VERSION {
-            return Err(FormatError::Version {
-                what: "round bundle".into(),
-                found: b.version,
-                supported: ROUND_VERSION,
-            }
-            .into());
-        }
+        let section = b.section()?;
         let cfg = CheckedConfig::convert::<B::F>(&b.config)?;
         let bsz = b.config.batch_size as u64;
         if !b.leaf_count.is_power_of_two() || b.leaf_count < bsz || b.leaf_count > 1 << 32 {
@@ -236,7 +149,17 @@ impl<'b, B: Backend> Round<'b, B> {
                 b.config.fan_in
             )));
         }
-        let keys = B::open(b, &cfg, opts)?;
+        if let Some(c) = section.circuits {
+            if c.backend() != B::BACKEND {
+                return Err(VerifyError::Structure(format!(
+                    "a {} bundle carries a `{}` section for {}: mislabelled or mixed bundle",
+                    B::BACKEND,
+                    section.field,
+                    c.backend()
+                )));
+            }
+        }
+        let keys = B::open_round(b, section, &cfg, opts)?;
         Ok(Self {
             b,
             cfg,
@@ -350,7 +273,7 @@ impl<'b, B: Backend> Round<'b, B> {
         circuit: CircuitId,
         what: &str,
     ) -> Result<(), VerifyError> {
-        self.keys.verify(e, inputs, circuit, what)
+        B::verify_round_proof(&self.keys, e, inputs, circuit, what)
     }
 
     fn check_signature(&self) -> Result<(), VerifyError> {
@@ -385,15 +308,27 @@ pub fn level_sizes(batches: usize, f: usize) -> Vec<usize> {
 /// # Errors
 /// The first failed check, naming the proof and input.
 pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
-    match b.backend.as_str() {
-        BACKEND_GROTH16 => verify_round_as::<Groth16Keys>(b, opts),
-        #[cfg(feature = "halo2")]
-        BACKEND_HALO2 => verify_round_as::<super::halo2::Halo2Keys>(b, opts),
-        other => Err(VerifyError::Backend(other.into())),
+    struct V<'a>(&'a RoundBundle, &'a RoundOptions<'a>);
+    impl Visitor for V<'_> {
+        type Output = Result<RoundReport, VerifyError>;
+        fn visit<B: VerifyingBackend>(self) -> Self::Output {
+            verify_round_as::<B>(self.0, self.1)
+        }
     }
+    with_backend(b, V(b, opts))
 }
 
-fn verify_round_as<B: Backend>(
+/// Runs `v` with the verifier of the bundle's backend.
+fn with_backend<V: Visitor<Output = Result<T, VerifyError>>, T>(
+    b: &RoundBundle,
+    v: V,
+) -> Result<T, VerifyError> {
+    let unsupported = || VerifyError::Backend(b.backend.clone());
+    let backend = Backend::from_name(&b.backend).ok_or_else(unsupported)?;
+    dispatch(backend, v).unwrap_or_else(|| Err(unsupported()))
+}
+
+fn verify_round_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<RoundReport, VerifyError> {
@@ -426,7 +361,7 @@ fn verify_round_as<B: Backend>(
     }
     Ok(RoundReport {
         round_id: b.config.round_id.clone(),
-        backend: b.backend.clone(),
+        backend: B::BACKEND.name().into(),
         bundle_hash: b.hash(),
         leaf_count: b.leaf_count,
         batch_proofs: b.batches.len(),
@@ -465,15 +400,17 @@ pub fn verify_inclusion_with(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
-    match b.backend.as_str() {
-        BACKEND_GROTH16 => verify_inclusion_as::<Groth16Keys>(r, b, opts),
-        #[cfg(feature = "halo2")]
-        BACKEND_HALO2 => verify_inclusion_as::<super::halo2::Halo2Keys>(r, b, opts),
-        other => Err(VerifyError::Backend(other.into())),
+    struct V<'a>(&'a InclusionRecord, &'a RoundBundle, &'a RoundOptions<'a>);
+    impl Visitor for V<'_> {
+        type Output = Result<InclusionReport, VerifyError>;
+        fn visit<B: VerifyingBackend>(self) -> Self::Output {
+            verify_inclusion_as::<B>(self.0, self.1, self.2)
+        }
     }
+    with_backend(b, V(r, b, opts))
 }
 
-fn verify_inclusion_as<B: Backend>(
+fn verify_inclusion_as<B: VerifyingBackend>(
     r: &InclusionRecord,
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
@@ -609,6 +546,7 @@ fn verify_inclusion_as<B: Backend>(
     Ok(InclusionReport {
         round_id: r.round_id.clone(),
         user_id: r.user_id.clone(),
+        backend: B::BACKEND.name().into(),
         balances: r.balances.clone(),
         proofs_checked: checked,
         global_root: b.global_root.clone(),

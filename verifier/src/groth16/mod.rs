@@ -4,8 +4,18 @@
 //! (a proof is 128 bytes). Decoding validates every point: on the curve and in the prime-order
 //! subgroup, so a point off the curve is a [`FormatError`], never a panic. A key is named by
 //! the SHA-256 of its bytes.
+//!
+//! The backend `Groth16Backend` verifies both statements: a round's proofs under the keys the
+//! bundle carries (checked by hash, optionally against a trusted set) and a KYC presentation
+//! under the issuer's verifying key.
 
-use crate::{FormatError, VerifyError};
+mod kyc;
+mod solvency;
+
+use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
+use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
+use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions, Section};
+use crate::{Backend, FormatError, VerifyError};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
@@ -126,5 +136,41 @@ impl Key {
                 backend: "Groth16",
             }),
         }
+    }
+}
+
+/// The Groth16/BN254 backend of the verifier (see the module notes).
+pub(crate) struct Groth16Backend;
+
+impl VerifyingBackend for Groth16Backend {
+    const BACKEND: Backend = Backend::Groth16;
+    type F = Fr;
+    type RoundKeys = solvency::Groth16Keys;
+    const KYC_KEY: &'static str = "the issuer's verifying key";
+
+    fn open_round(
+        b: &RoundBundle,
+        _section: Section<'_>,
+        _cfg: &CheckedConfig<Fr>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self::RoundKeys, VerifyError> {
+        solvency::Groth16Keys::open(b, opts)
+    }
+
+    fn verify_round_proof(
+        keys: &Self::RoundKeys,
+        e: &ProofEntry,
+        inputs: &[Fr],
+        circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        keys.verify(e, inputs, circuit, what)
+    }
+
+    fn verify_kyc(
+        p: &Presentation<'_>,
+        _opts: &KycOptions<'_>,
+    ) -> Result<VerifiedPresentation, KycVerifyError> {
+        kyc::verify(p, Self::KYC_KEY)
     }
 }

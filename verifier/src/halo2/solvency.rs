@@ -7,10 +7,12 @@
 //! parameters of an absurd size), derives each key, and requires every proof entry and the
 //! bundle's `verifying_keys` to name exactly those keys (SHA-256 of the pinned key).
 
-use super::formats::{Halo2Circuits, ProofEntry, RoundBundle, RoundConfig, BACKEND_HALO2};
-use super::verify::{level_sizes, Backend, CircuitId, RoundOptions};
-use super::CheckedConfig;
+use crate::dispatch::CircuitId;
 use crate::halo2::{vk_hash, Generate, Halo2Error, Halo2Params, Halo2Verifier, ParamsSource};
+use crate::solvency::{
+    level_sizes, CheckedConfig, CircuitsRef, Halo2Circuits, ProofEntry, RoundBundle, RoundConfig,
+    RoundOptions, Section, BACKEND_HALO2,
+};
 use crate::{FormatError, VerifyError};
 use assay_circuits::halo2::Fp;
 use assay_circuits::solvency::halo2::{AggregateCircuit, BatchCircuit, Layout};
@@ -90,22 +92,24 @@ enum CircuitSpec {
     Aggregation { fan_in: usize, top: bool },
 }
 
-impl Backend for Halo2Keys {
-    type F = Fp;
-
-    fn open(
+impl Halo2Keys {
+    /// Checks the section's layout and every `k` against the round's circuits, derives each
+    /// key, and requires the bundle to name exactly those keys.
+    pub(crate) fn open(
         b: &RoundBundle,
+        section: Section<'_>,
         cfg: &CheckedConfig<Fp>,
         opts: &RoundOptions<'_>,
     ) -> Result<Self, VerifyError> {
-        let h = b.halo2.as_ref().ok_or_else(|| {
-            VerifyError::Structure(format!(
-                "a {BACKEND_HALO2} bundle needs its `halo2` section (layout and k of every circuit)"
-            ))
-        })?;
+        let sf = section.field;
+        let Some(CircuitsRef::Halo2(h)) = section.circuits else {
+            return Err(VerifyError::Structure(format!(
+                "a {BACKEND_HALO2} bundle needs its `{sf}` section (layout and k of every circuit)"
+            )));
+        };
         let layout = Layout::parse(&h.layout).ok_or_else(|| {
             FormatError::field(
-                "halo2.layout",
+                format!("{sf}.layout"),
                 format!(
                     "{:?} is not a layout (compact, balanced, throughput)",
                     h.layout
@@ -116,7 +120,7 @@ impl Backend for Halo2Keys {
         let expected = halo2_circuits(shape, &b.config, b.batches.len(), layout);
         if h.batch_k != expected.batch_k {
             return Err(FormatError::field(
-                "halo2.batch_k",
+                format!("{sf}.batch_k"),
                 format!(
                     "{}: the batch circuit of this round in layout {} has k = {}",
                     h.batch_k, h.layout, expected.batch_k
@@ -126,7 +130,7 @@ impl Backend for Halo2Keys {
         }
         if h.aggregation_k != expected.aggregation_k {
             return Err(FormatError::field(
-                "halo2.aggregation_k",
+                format!("{sf}.aggregation_k"),
                 format!(
                     "{:?}: the aggregation circuits of this round in layout {} have k = {:?}",
                     h.aggregation_k, h.layout, expected.aggregation_k
@@ -229,7 +233,8 @@ impl Backend for Halo2Keys {
         })
     }
 
-    fn verify(
+    /// Verifies one proof under its circuit's derived key.
+    pub(crate) fn verify(
         &self,
         e: &ProofEntry,
         inputs: &[Fp],

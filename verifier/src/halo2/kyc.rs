@@ -1,15 +1,20 @@
 //! Verification of Halo2 KYC presentations (backend [`BACKEND_HALO2`]).
 //!
+//! Re-exported as `assay_verifier::kyc::halo2`.
+//!
 //! The circuit is [`KycHalo2Circuit`] with the [`Compact`] tuning at `k =`
 //! [`kyc_k`]. There is no setup: the verifying key is derived from the public circuit and the
 //! deterministic IPA parameters ([`crate::halo2::params`]), so a relying party needs nothing
-//! from the issuer but its signed epoch, which carries the Halo2 registry root `root_halo2`.
+//! from the issuer but its signed epoch, which carries the Halo2 registry root (its `roots` entry `halo2-ipa-pasta`).
 
-use super::{
-    formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, BACKEND_GROTH16, BACKEND_HALO2},
-    presentation_checks, verified, KycVerifyError, VerifiedPresentation,
-};
+use crate::dispatch::Presentation;
 use crate::halo2::{params, vk_hash, Halo2Error, Halo2Params, Halo2Verifier};
+use crate::kyc::{
+    check_label, epoch_root,
+    formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, BACKEND_HALO2},
+    presentation_checks, verified, KycOptions, KycVerifyError, VerifiedPresentation,
+};
+use crate::Backend;
 use assay_circuits::{
     field::from_decimal,
     halo2::Fp,
@@ -55,7 +60,7 @@ pub fn default_verifier() -> Result<&'static Halo2Verifier, KycVerifyError> {
         .map_err(|e| KycVerifyError::Backend(format!("{BACKEND_HALO2}: {e}")))
 }
 
-/// Verifies a Halo2 presentation with `verifier` (see [`super::verify`] for the checks).
+/// Verifies a Halo2 presentation with `verifier` (see [`crate::kyc::verify`] for the checks).
 ///
 /// # Errors
 /// The first failed check.
@@ -74,14 +79,48 @@ pub fn verify_with(
             proof.backend
         )));
     }
-    // A Groth16 presentation relabelled: its registry root is the epoch's BN254 root.
-    if epoch.root_for(crate::Backend::Groth16) == Some(proof.public_inputs.registry_root.as_str()) {
-        return Err(KycVerifyError::Backend(format!(
-            "mismatch: the proof's registry root is epoch {}'s {BACKEND_GROTH16} root: a \
-             Groth16 presentation labelled {BACKEND_HALO2}",
-            epoch.epoch
-        )));
+    let p = Presentation {
+        proof,
+        epoch,
+        issuer,
+        policy,
+        challenge,
+        now,
+    };
+    check_label(&p, Backend::Halo2)?;
+    verify_presentation(
+        &p,
+        verifier,
+        <super::Halo2Backend as crate::dispatch::VerifyingBackend>::KYC_KEY,
+    )
+}
+
+/// The verifier of the KYC circuit: from `opts`' parameters if given, else the process-wide
+/// [`default_verifier`].
+pub(crate) fn verify_opts(
+    p: &Presentation<'_>,
+    opts: &KycOptions<'_>,
+    key: &'static str,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    match opts.halo2_params {
+        Some(source) => {
+            let v = source
+                .params(kyc_k())
+                .and_then(kyc_verifier)
+                .map_err(|e| KycVerifyError::Backend(format!("{BACKEND_HALO2}: {e}")))?;
+            verify_presentation(p, &v, key)
+        }
+        None => verify_presentation(p, default_verifier()?, key),
     }
+}
+
+/// Checks 1 to 8 for a presentation whose label was checked.
+fn verify_presentation(
+    p: &Presentation<'_>,
+    verifier: &Halo2Verifier,
+    key: &'static str,
+) -> Result<VerifiedPresentation, KycVerifyError> {
+    let (proof, epoch) = (p.proof, p.epoch);
     // Shapes first, before any cryptography.
     let bytes = hex::decode(&proof.proof)
         .map_err(|e| KycVerifyError::MalformedProof(format!("not hex: {e}")))?;
@@ -91,8 +130,8 @@ pub fn verify_with(
             bytes.len()
         )));
     }
-    let inputs = presentation_checks::<Fp>(proof, epoch, issuer, policy, challenge, now, || {
-        let r = epoch.root_for(crate::Backend::Halo2).ok_or_else(|| {
+    let inputs = presentation_checks::<Fp>(p, || {
+        let r = epoch_root(epoch, Backend::Halo2).ok_or_else(|| {
             KycVerifyError::Backend(format!(
                 "epoch {} publishes no {BACKEND_HALO2} registry root (the issuer does not \
                  support Halo2, or the epoch predates it)",
@@ -100,9 +139,9 @@ pub fn verify_with(
             ))
         })?;
         from_decimal::<Fp>(r).ok_or_else(|| {
-            super::formats::FormatError::Field {
+            crate::kyc::formats::FormatError::Field {
                 what: "epoch",
-                field: "root_halo2",
+                field: "roots",
                 message: format!("`{r}` is not a Pasta field element"),
             }
             .into()
@@ -120,5 +159,5 @@ pub fn verify_with(
     verifier
         .verify(&inputs.public.to_inputs(), &bytes)
         .map_err(|e| KycVerifyError::Halo2Proof(e.to_string()))?;
-    Ok(verified(proof, epoch, issuer, policy, challenge, &inputs))
+    Ok(verified(p, &inputs, Backend::Halo2, key))
 }

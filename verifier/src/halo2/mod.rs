@@ -12,6 +12,22 @@
 //!   the number of public inputs against the statement's.
 //!
 //! Verification costs an MSM of size `2^k` (IPA): keep customer-facing circuits small.
+//!
+//! The backend `Halo2Backend` verifies both statements: a round's proofs under keys re-derived
+//! from the circuits the bundle names ([`crate::solvency::Halo2Circuits`]), and a KYC
+//! presentation under the KYC circuit's derived key ([`kyc`]). Parameters come from a
+//! [`ParamsSource`]: [`Generate`] (in memory) or a [`ParamsCache`] on disk.
+
+mod cache;
+pub mod kyc;
+pub(crate) mod solvency;
+
+pub use cache::ParamsCache;
+
+use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
+use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
+use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions, Section};
+use crate::{Backend, VerifyError};
 
 use assay_circuits::halo2::Fp;
 use halo2_proofs::{
@@ -191,5 +207,42 @@ impl Halo2Verifier {
             &mut transcript,
         )
         .map_err(|e| Halo2Error::InvalidProof(format!("{e:?}")))
+    }
+}
+
+/// The Halo2 (IPA over Pasta) backend of the verifier (see the module notes).
+pub(crate) struct Halo2Backend;
+
+impl VerifyingBackend for Halo2Backend {
+    const BACKEND: Backend = Backend::Halo2;
+    type F = Fp;
+    type RoundKeys = solvency::Halo2Keys;
+    const KYC_KEY: &'static str =
+        "the KYC circuit's verifying key, re-derived from the public circuit (no setup)";
+
+    fn open_round(
+        b: &RoundBundle,
+        section: Section<'_>,
+        cfg: &CheckedConfig<Fp>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self::RoundKeys, VerifyError> {
+        solvency::Halo2Keys::open(b, section, cfg, opts)
+    }
+
+    fn verify_round_proof(
+        keys: &Self::RoundKeys,
+        e: &ProofEntry,
+        inputs: &[Fp],
+        circuit: CircuitId,
+        what: &str,
+    ) -> Result<(), VerifyError> {
+        keys.verify(e, inputs, circuit, what)
+    }
+
+    fn verify_kyc(
+        p: &Presentation<'_>,
+        opts: &KycOptions<'_>,
+    ) -> Result<VerifiedPresentation, KycVerifyError> {
+        kyc::verify_opts(p, opts, Self::KYC_KEY)
     }
 }

@@ -5,6 +5,18 @@
 //! them on disk with `write_params`/`read_params`). The proof is the transcript's bytes.
 //! Proving randomness is this crate's own RNG world (rand 0.10): pass a `CryptoRng`, or use
 //! [`Halo2Prover::prove_os_rng`].
+//!
+//! The Halo2 backend of the prover, for both statements: [`Halo2Backend`] proves a round's
+//! batches and aggregations ([`crate::solvency::backend::RoundBackend`]) and [`kyc`] the KYC
+//! presentation ([`crate::dispatch::KycProver`]). Parameters are public: they come from the
+//! verifier's [`ParamsCache`] (one `--params-dir` for both statements).
+
+pub mod kyc;
+mod solvency;
+
+/// The on-disk cache of IPA parameters (the verifier's: parameters are public).
+pub use assay_verifier::halo2::ParamsCache;
+pub use solvency::{Halo2Backend, Halo2Key};
 
 use assay_circuits::halo2::Fp;
 use assay_verifier::halo2::{Curve, Halo2Error, Halo2Params, Halo2Verifier, Halo2VerifyingKey};
@@ -126,67 +138,6 @@ impl Halo2Prover {
     /// As [`Halo2Verifier::new`].
     pub fn verifier<C: Circuit<Fp>>(&self, blank: &C) -> Result<Halo2Verifier, Halo2Error> {
         Halo2Verifier::new(self.params.clone(), blank, self.params.k(), self.num_public)
-    }
-}
-
-/// IPA parameters cached on disk: `<dir>/halo2-params-k<k>.bin`, written atomically.
-///
-/// Parameters are public and deterministic ([`assay_verifier::halo2::params`]); the cache only
-/// saves time (`Params::new(16)` takes minutes on two cores). A missing file is generated and
-/// written; a file that does not parse, or is for another `k`, is regenerated and replaced.
-/// One process keeps what it loaded in memory.
-#[derive(Debug)]
-pub struct ParamsCache {
-    dir: std::path::PathBuf,
-    loaded: std::sync::Mutex<std::collections::BTreeMap<u32, Halo2Params>>,
-}
-
-impl ParamsCache {
-    /// A cache over `dir` (created on first write).
-    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            loaded: std::sync::Mutex::new(Default::default()),
-        }
-    }
-
-    /// The file of `k`'s parameters.
-    pub fn path(&self, k: u32) -> std::path::PathBuf {
-        self.dir.join(format!("halo2-params-k{k}.bin"))
-    }
-
-    fn load_or_make(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
-        let path = self.path(k);
-        if let Ok(bytes) = std::fs::read(&path) {
-            if let Ok(p) = assay_verifier::halo2::read_params(&mut bytes.as_slice()) {
-                if p.k() == k {
-                    return Ok(p);
-                }
-            }
-        }
-        let p = assay_verifier::halo2::params(k)?;
-        let mut bytes = Vec::new();
-        assay_verifier::halo2::write_params(&p, &mut bytes)?;
-        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| Halo2Error::Io(e.to_string()))?;
-        Ok(p)
-    }
-}
-
-impl assay_verifier::halo2::ParamsSource for ParamsCache {
-    fn params(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
-        if !assay_verifier::halo2::K_RANGE.contains(&k) {
-            return Err(Halo2Error::BadK(k));
-        }
-        let mut loaded = self
-            .loaded
-            .lock()
-            .map_err(|_| Halo2Error::Io("parameter cache lock poisoned".into()))?;
-        if let Some(p) = loaded.get(&k) {
-            return Ok(p.clone());
-        }
-        let p = self.load_or_make(k)?;
-        loaded.insert(k, p.clone());
-        Ok(p)
     }
 }
 

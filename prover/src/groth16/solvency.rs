@@ -1,0 +1,151 @@
+//! Groth16 rounds: keys from a circuit-specific setup, cached in the keys folder.
+
+use crate::solvency::backend::{entry, CircuitKind, RoundBackend};
+use crate::{keys::KeyCache, ProverError};
+use ark_bn254::Bn254;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
+use assay_circuits::{
+    solvency::{
+        constraints::{AggregateCircuit, BatchCircuit},
+        AggregateEvaluation, AggregateWitness, BatchEvaluation, BatchWitness, Shape,
+    },
+    Fr,
+};
+use assay_verifier::solvency::{Circuits, Groth16Circuits, ProofEntry, RoundConfig};
+use assay_verifier::Backend;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use std::sync::Arc;
+
+/// Groth16 on BN254 with keys from the keys folder.
+pub struct Groth16Backend {
+    keys: KeyCache,
+}
+
+impl Groth16Backend {
+    /// Keys are read from (or generated into) `keys`.
+    pub fn new(keys: KeyCache) -> Self {
+        Self { keys }
+    }
+}
+
+/// A Groth16 key pair and the prepared verifying key of the self-check.
+pub struct Groth16Key {
+    pair: Arc<crate::keys::KeyPair>,
+    check: assay_verifier::groth16::Key,
+}
+
+impl Groth16Backend {
+    fn prove_checked<C: ark_relations::gr1cs::ConstraintSynthesizer<Fr>>(
+        &self,
+        key: &Groth16Key,
+        circuit: C,
+        inputs: &[Fr],
+        what: &str,
+    ) -> Result<ProofEntry, ProverError> {
+        let mut rng = ChaCha20Rng::from_entropy();
+        let proof = Groth16::<Bn254>::prove(&key.pair.pk, circuit, &mut rng)
+            .map_err(|e| ProverError::Proving(format!("{what}: {e}")))?;
+        key.check
+            .verify(&proof, inputs, what)
+            .map_err(|e| ProverError::Proving(format!("self-check failed: {e}")))?;
+        Ok(entry(
+            &key.pair.vk_hash,
+            assay_verifier::groth16::encode_proof(&proof),
+            inputs,
+        ))
+    }
+}
+
+impl RoundBackend for Groth16Backend {
+    type F = Fr;
+    type Key = Groth16Key;
+
+    fn backend(&self) -> Backend {
+        Backend::Groth16
+    }
+
+    fn key(&self, shape: Shape, kind: CircuitKind) -> Result<Groth16Key, ProverError> {
+        let pair = match kind {
+            CircuitKind::Batch { batch_size } => {
+                let name = format!(
+                    "solvency-batch-K{}-w{}-B{batch_size}",
+                    shape.num_assets, shape.balance_bits
+                );
+                self.keys.get(&name, || BatchCircuit {
+                    shape,
+                    batch_size,
+                    public: None,
+                    witness: None,
+                })?
+            }
+            CircuitKind::Aggregation { fan_in, top } => {
+                let name = format!(
+                    "solvency-{}-K{}-w{}-f{fan_in}",
+                    if top { "top" } else { "agg" },
+                    shape.num_assets,
+                    shape.balance_bits
+                );
+                self.keys.get(&name, || AggregateCircuit {
+                    shape,
+                    fan_in,
+                    top,
+                    public: None,
+                    witness: None,
+                })?
+            }
+        };
+        let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
+            .map_err(|e| ProverError::Proving(e.to_string()))?;
+        Ok(Groth16Key {
+            check: assay_verifier::groth16::Key::new(&vk),
+            pair,
+        })
+    }
+
+    fn key_entry(&self, key: &Groth16Key) -> (String, String) {
+        (key.pair.vk_hash.clone(), key.pair.vk_hex.clone())
+    }
+
+    fn prove_batch(
+        &self,
+        key: &Groth16Key,
+        shape: Shape,
+        witness: &BatchWitness<Fr>,
+        eval: &BatchEvaluation<Fr>,
+        what: &str,
+    ) -> Result<ProofEntry, ProverError> {
+        let circuit = BatchCircuit {
+            shape,
+            batch_size: witness.leaves.len(),
+            public: Some(eval.public),
+            witness: Some(witness.clone()),
+        };
+        let inputs = eval.public.to_inputs();
+        self.prove_checked(key, circuit, &inputs, what)
+    }
+
+    fn prove_aggregate(
+        &self,
+        key: &Groth16Key,
+        shape: Shape,
+        witness: &AggregateWitness<Fr>,
+        eval: &AggregateEvaluation<Fr>,
+        what: &str,
+    ) -> Result<ProofEntry, ProverError> {
+        let circuit = AggregateCircuit {
+            shape,
+            fan_in: witness.children.len(),
+            top: witness.top.is_some(),
+            public: Some(eval.public.clone()),
+            witness: Some(witness.clone()),
+        };
+        let inputs = eval.public.to_inputs();
+        self.prove_checked(key, circuit, &inputs, what)
+    }
+
+    fn circuits(&self, _shape: Shape, _config: &RoundConfig, _batches: usize) -> Circuits {
+        Circuits::Groth16(Groth16Circuits {})
+    }
+}
