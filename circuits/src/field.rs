@@ -6,7 +6,7 @@
 //! | backend | field | `H` |
 //! |---|---|---|
 //! | Groth16 | BN254 `Fr` | circomlib Poseidon, one parameter set per arity ([`crate::poseidon`]) |
-//! | Halo2 | Pasta `Fp` | Poseidon `P128Pow5T3`, `ConstantLength` sponge ([`crate::halo2::poseidon`]) |
+//! | Halo2 | Pasta `Fp` | Poseidon `P128Pow5T3`, `ConstantLength` sponge ([`crate::poseidon::pasta`]) |
 //!
 //! Hence balances, sums, days and jurisdiction codes are equal integers on both backends, while
 //! every hash output (leaves, roots, commitments, nullifiers) differs.
@@ -144,7 +144,15 @@ impl StatementField for crate::halo2::Fp {
         <Self as ff::PrimeField>::from_u128(v)
     }
     fn from_be31(bytes: &[u8]) -> Self {
-        crate::halo2::from_be_bytes(bytes)
+        debug_assert!(bytes.len() <= 31);
+        // The last 31 bytes (all of them, for tags and 31-byte chunks), little-endian in the
+        // low 31 bytes of the representation: below 2^248 < p, always canonical.
+        let tail = &bytes[bytes.len().saturating_sub(31)..];
+        let mut repr = [0u8; 32];
+        for (i, b) in tail.iter().rev().enumerate() {
+            repr[i] = *b;
+        }
+        Option::from(<Self as ff::PrimeField>::from_repr(repr)).unwrap_or(<Self as ff::Field>::ZERO)
     }
     fn to_le_bytes(&self) -> [u8; 32] {
         ff::PrimeField::to_repr(self)
@@ -163,10 +171,10 @@ impl StatementField for crate::halo2::Fp {
             + Self::from_u128(u128::from_be_bytes(lo))
     }
     fn hash2(left: Self, right: Self) -> Self {
-        crate::halo2::merkle::node(left, right)
+        crate::poseidon::pasta::hash(&[left, right])
     }
     fn hash_tagged(tag: &str, inputs: &[Self]) -> Self {
-        crate::halo2::poseidon::hash_tagged(tag, inputs)
+        crate::poseidon::pasta::hash_tagged(tag, inputs)
     }
 }
 

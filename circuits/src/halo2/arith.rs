@@ -1,4 +1,10 @@
-//! Running sums and the comparisons `a <= b`, `a < b` and `low < code < next`.
+//! Running sums and the comparisons `a <= b`, `a < b` and `low < code < next` over Pasta `Fp`,
+//! shared by the Halo2 circuits of both statements (the R1CS circuits compare with
+//! [`crate::range::constraints::enforce_bits`] directly).
+//!
+//! **Proven**: the cell [`SumInstructions::sum`] returns holds the sum of its input cells (in
+//! `Fp`); after [`enforce_leq`], [`enforce_lt`] or [`enforce_strictly_between`] the compared
+//! cells, integers below `2^n`, are ordered as integers.
 //!
 //! One gate, `running sum`: `acc_{i+1} = acc_i + x_i` on rows where `q_add` is on.
 //! * [`SumInstructions::sum`] lays `acc_0 = 0` (a constant), `x_i = t_i` (copies) and returns
@@ -16,10 +22,8 @@
 //! | i | `t_i` | `t_0 + .. + t_{i-1}` | 1 |
 //! | n | – | `sum t_i` | 0 |
 
-use super::{
-    range::{RangeCheckChip, RangeCheckInstructions},
-    Cell, Fp,
-};
+use super::{Cell, Fp};
+use crate::range::halo2::{RangeCheckChip, RangeCheckInstructions};
 use ff::Field;
 use halo2_proofs::{
     circuit::{Chip, Layouter, Value},
@@ -234,10 +238,8 @@ pub fn enforce_leq(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::halo2::{
-        range::{RangeCheckConfig, RangeCheckInstructions},
-        testing::failures,
-    };
+    use crate::halo2::testing::failures;
+    use crate::range::halo2::{RangeCheckConfig, RangeCheckInstructions};
     use halo2_proofs::{
         circuit::SimpleFloorPlanner,
         dev::MockProver,

@@ -46,13 +46,13 @@ use super::{
 };
 use crate::halo2::{
     arith::{enforce_lt, enforce_strictly_between, SumChip, SumConfig},
-    merkle::{MerklePathChip, MerklePathConfig, MerklePathInstructions},
-    poseidon::{
-        witness, PoseidonChip, PoseidonConfig, PoseidonHashInstructions, ROWS_PER_ABSORPTION,
-    },
-    range::{RangeCheckChip, RangeCheckConfig, RangeCheckInstructions},
     Cell, Fp,
 };
+use crate::merkle::halo2::{MerklePathChip, MerklePathConfig, MerklePathInstructions};
+use crate::poseidon::halo2::{
+    witness, PoseidonChip, PoseidonConfig, PoseidonHashInstructions, ROWS_PER_ABSORPTION,
+};
+use crate::range::halo2::{RangeCheckChip, RangeCheckConfig, RangeCheckInstructions};
 pub use crate::solvency::halo2::{Balanced, Compact, Throughput, Tuning};
 use crate::tags;
 use ff::Field;

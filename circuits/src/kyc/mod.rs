@@ -24,6 +24,8 @@
 //! Nothing else is revealed: `hid`, `J`, `expiry_day` and `serial` stay hidden, and the
 //! nullifier depends on the scope, so two relying parties see unrelated nullifiers.
 
+#[cfg(test)]
+pub(crate) mod attacks;
 pub mod constraints;
 pub mod jurisdiction;
 pub mod policy;

@@ -1,10 +1,17 @@
 //! Binary Merkle trees with the node hash `H(left, right)` of the field's backend
-//! ([`StatementField::hash2`]: circomlib Poseidon with 2 inputs on BN254).
+//! ([`StatementField::hash2`]: circomlib Poseidon with 2 inputs on BN254, `P128Pow5T3` with 2
+//! inputs on Pasta), natively and beside their circuit twins:
+//!
+//! * this module: roots, levels and paths over any [`StatementField`];
+//! * [`constraints`]: the R1CS gadgets over BN254 (a root of `2^k` leaves, a root from a path);
+//! * [`halo2`] (feature `halo2`): the same two as Halo2 chips over Pasta `Fp`.
 //!
 //! Leaves are indexed from 0 at the left; a path lists the siblings from the leaf upwards, and
 //! bit `i` of the leaf index says whether the node at height `i` is a right child.
 
 pub mod constraints;
+#[cfg(feature = "halo2")]
+pub mod halo2;
 
 use crate::StatementField;
 
@@ -75,9 +82,8 @@ mod tests {
     use super::*;
     use crate::Fr;
 
-    #[test]
-    fn paths_lead_to_the_root() {
-        let leaves: Vec<Fr> = (0..16u64).map(Fr::from).collect();
+    fn paths_lead_to_the_root_in<F: StatementField>() {
+        let leaves: Vec<F> = (0..16u128).map(F::from_u128).collect();
         let lv = levels(&leaves);
         let r = root(&leaves);
         assert_eq!(lv.last().unwrap()[0], r);
@@ -87,5 +93,16 @@ mod tests {
             assert_eq!(root_from_path(*leaf, i as u64, &p), r);
             assert_ne!(root_from_path(*leaf, (i ^ 1) as u64, &p), r, "index binds");
         }
+    }
+
+    #[test]
+    fn paths_lead_to_the_root() {
+        paths_lead_to_the_root_in::<Fr>();
+    }
+
+    #[cfg(feature = "halo2")]
+    #[test]
+    fn paths_lead_to_the_root_on_pasta() {
+        paths_lead_to_the_root_in::<crate::halo2::Fp>();
     }
 }

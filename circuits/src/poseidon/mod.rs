@@ -1,5 +1,15 @@
-//! Poseidon over BN254 with circomlib's parameters (x^5 S-box, `t = n + 1`, state[0] out).
+//! The hash `H` of every statement, one instance per backend, each beside its circuit twin.
 //!
+//! * This module: Poseidon over BN254 with circomlib's parameters (x^5 S-box, `t = n + 1`,
+//!   state[0] out), the `H` of the Groth16 backend. [`constraints`] is its R1CS gadget.
+//! * [`pasta`] (feature `halo2`): Poseidon `P128Pow5T3` over Pasta `Fp` as a `ConstantLength`
+//!   sponge, the `H` of the Halo2 backend. [`halo2`] is its chip.
+//!
+//! Each gadget or chip proves that its output is the native function of its inputs, so a
+//! digest computed natively (by a prover, a verifier or anyone with the published parameters)
+//! is the one the proof binds.
+//!
+//! # BN254 (circomlib)
 //! `hash(&[x_1, ..., x_n])` for `1 <= n <= 12` is exactly circomlib's `Poseidon(n)`
 //! (`poseidon([1, 2]) = 78532001...13530`), so anyone can recompute a leaf with circomlibjs.
 //! For `n > 12` (many assets), inputs are absorbed in a chain that stays within circomlib's
@@ -7,10 +17,14 @@
 //! The arity of every hash is fixed by its context (the number of assets of a round), so
 //! chained and direct hashes of different lengths are never compared.
 //!
-//! The gadget twin is [`constraints`]; both run the same permutation code path on the same
-//! parameters, taken from `light-poseidon` (which ships circomlib's constants).
+//! The gadget [`constraints`] runs the same permutation code path on the same parameters,
+//! taken from `light-poseidon` (which ships circomlib's constants).
 
 pub mod constraints;
+#[cfg(feature = "halo2")]
+pub mod halo2;
+#[cfg(feature = "halo2")]
+pub mod pasta;
 
 use crate::Fr;
 use ark_ff::Zero;

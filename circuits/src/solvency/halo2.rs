@@ -32,13 +32,13 @@ use super::{
 };
 use crate::halo2::{
     arith::{enforce_leq, SumChip, SumConfig, SumInstructions},
-    merkle::merkle_root,
-    poseidon::{
-        witness, PoseidonChip, PoseidonConfig, PoseidonHashInstructions, ROWS_PER_ABSORPTION,
-    },
-    range::{RangeCheckChip, RangeCheckConfig, RangeCheckInstructions},
     Cell, Fp,
 };
+use crate::merkle::halo2::merkle_root;
+use crate::poseidon::halo2::{
+    witness, PoseidonChip, PoseidonConfig, PoseidonHashInstructions, ROWS_PER_ABSORPTION,
+};
+use crate::range::halo2::{RangeCheckChip, RangeCheckConfig, RangeCheckInstructions};
 use crate::tags;
 use ff::Field;
 use halo2_proofs::{

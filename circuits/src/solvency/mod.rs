@@ -19,6 +19,8 @@
 //! Public inputs, in order: batch `[round, r_j, c_j]`; aggregation
 //! `[round, root, commitment, digest]`, and for the top also `[previous, reserves_1..K]`.
 
+#[cfg(test)]
+pub(crate) mod attacks;
 pub mod constraints;
 #[cfg(feature = "halo2")]
 pub mod halo2;

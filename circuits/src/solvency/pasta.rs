@@ -3,7 +3,7 @@
 //! The statement types of [`super`] are generic over the field ([`crate::StatementField`]);
 //! these are their Pasta instances. Same notation, same tagged structure and same public-input
 //! order as the BN254 instances; only the hash differs: `H` is Poseidon `P128Pow5T3` as a
-//! `ConstantLength` sponge ([`crate::halo2::poseidon`]), and tags map into `Fp` big-endian.
+//! `ConstantLength` sponge ([`crate::poseidon::pasta`]), and tags map into `Fp` big-endian.
 //! Hence every hash output differs from the BN254 backend's, while balances, sums and the
 //! checks (`b < 2^w`, `S < 2^{w+32}`, `reserves - S in [0, 2^{w+32})`) are the same integers.
 

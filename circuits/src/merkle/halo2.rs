@@ -1,74 +1,28 @@
-//! Binary Merkle trees over Pasta with the node hash `H(left, right)` (untagged Poseidon of 2).
+//! The Merkle chips over Pasta `Fp`: the Halo2 twins of [`super::root`] and
+//! [`super::root_from_path`], with the node hash `H(left, right)` of [`crate::poseidon::pasta`]
+//! (untagged Poseidon of 2), as [`crate::StatementField::hash2`] computes it natively.
 //!
-//! * [`root`] / [`merkle_root`]: the root of `2^k` leaves (`2^k - 1` node hashes);
-//! * [`path_root`] / [`MerklePathChip`]: the root reached from a leaf through its siblings,
-//!   bit `i` of the index saying whether the node at height `i` is a right child. The
-//!   `merkle swap` gate orders each pair: `bit` boolean, `left = cur + bit (sib - cur)`,
-//!   `right = sib + bit (cur - sib)`.
+//! **Proven**:
+//! * [`merkle_root`]: the output cell holds the root of the `2^k` leaf cells (`2^k - 1` node
+//!   hashes in the Poseidon chip);
+//! * [`MerklePathChip`]: the output cell holds the root reached from the leaf cell through the
+//!   siblings, bit `i` of the index saying whether the node at height `i` is a right child;
+//!   each returned bit cell is boolean. The `merkle swap` gate orders each pair: `bit`
+//!   boolean, `left = cur + bit (sib - cur)`, `right = sib + bit (cur - sib)`.
 //!
 //! # Layout (`merkle swap`, one row per level, then the node hash in the Poseidon lanes)
 //! | `bit` | `cur` | `sib` | `left` | `right` | `q_swap` |
 //! |---|---|---|---|---|---|
 //! | `b_i` | `n_i` | `s_i` | `b_i ? s_i : n_i` | `b_i ? n_i : s_i` | 1 |
 
-use super::{
-    poseidon::{self, PoseidonHashInstructions},
-    Cell, Fp,
-};
+use crate::halo2::{Cell, Fp};
+use crate::poseidon::halo2::PoseidonHashInstructions;
 use ff::Field;
 use halo2_proofs::{
     circuit::{Chip, Layouter, Value},
     plonk::{Advice, Column, ConstraintSystem, Constraints, Error, Expression, Selector},
     poly::Rotation,
 };
-
-/// The node hash.
-pub fn node(left: Fp, right: Fp) -> Fp {
-    poseidon::hash(&[left, right])
-}
-
-/// Every level of the tree over `leaves` (level 0: the leaves; the last: the root).
-/// `None` unless `leaves.len()` is a power of two.
-pub fn levels(leaves: &[Fp]) -> Option<Vec<Vec<Fp>>> {
-    if !leaves.len().is_power_of_two() {
-        return None;
-    }
-    let mut out = vec![leaves.to_vec()];
-    while let Some(last) = out.last().filter(|l| l.len() > 1) {
-        let next = last.chunks(2).map(|p| node(p[0], p[1])).collect();
-        out.push(next);
-    }
-    Some(out)
-}
-
-/// The root of `leaves`, `None` unless their number is a power of two.
-pub fn root(leaves: &[Fp]) -> Option<Fp> {
-    levels(leaves).and_then(|l| l.last().map(|r| r[0]))
-}
-
-/// The siblings of leaf `index`, bottom up.
-pub fn path(levels: &[Vec<Fp>], index: usize) -> Vec<Fp> {
-    let mut i = index;
-    levels[..levels.len().saturating_sub(1)]
-        .iter()
-        .map(|level| {
-            let s = level.get(i ^ 1).copied().unwrap_or(Fp::ZERO);
-            i >>= 1;
-            s
-        })
-        .collect()
-}
-
-/// The root reached from `leaf` at `index` through `siblings`.
-pub fn path_root(leaf: Fp, index: u64, siblings: &[Fp]) -> Fp {
-    siblings.iter().enumerate().fold(leaf, |cur, (h, s)| {
-        if (index >> h) & 1 == 1 {
-            node(*s, cur)
-        } else {
-            node(cur, *s)
-        }
-    })
-}
 
 /// The root of assigned `leaves` (a power of two), constrained with the Poseidon chip.
 ///
@@ -228,28 +182,14 @@ impl MerklePathInstructions for MerklePathChip {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::halo2::{
-        poseidon::{witness, PoseidonChip, PoseidonConfig},
-        testing::failures,
-    };
+    use crate::halo2::testing::failures;
+    use crate::merkle::{levels, path};
+    use crate::poseidon::halo2::{witness, PoseidonChip, PoseidonConfig};
     use halo2_proofs::{
         circuit::SimpleFloorPlanner,
         dev::MockProver,
         plonk::{Circuit, Instance},
     };
-
-    #[test]
-    fn native_paths_lead_to_the_root() {
-        let leaves: Vec<Fp> = (0..8u64).map(Fp::from).collect();
-        let lv = levels(&leaves).unwrap();
-        let r = root(&leaves).unwrap();
-        for (i, leaf) in leaves.iter().enumerate() {
-            let p = path(&lv, i);
-            assert_eq!(path_root(*leaf, i as u64, &p), r);
-            assert_ne!(path_root(*leaf, (i ^ 1) as u64, &p), r);
-        }
-        assert!(root(&leaves[..3]).is_none());
-    }
 
     #[derive(Clone)]
     struct Config {
@@ -333,7 +273,7 @@ mod tests {
 
     fn tree_case(index: usize, forge_bit: bool, claimed_index: usize) -> (TreeCircuit, Vec<Fp>) {
         let leaves: Vec<Fp> = (0..4u64).map(|i| Fp::from(100 + i)).collect();
-        let lv = levels(&leaves).unwrap();
+        let lv = levels(&leaves);
         let sib = path(&lv, index);
         let c = TreeCircuit {
             leaves: leaves.iter().map(|v| Value::known(*v)).collect(),

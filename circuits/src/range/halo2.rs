@@ -1,4 +1,8 @@
-//! Range checks `0 <= x < 2^n` by a running sum of `L`-bit limbs looked up in a fixed table.
+//! The range-check chip over Pasta `Fp`, the Halo2 twin of [`super::fits`]: `0 <= x < 2^n` by
+//! a running sum of `L`-bit limbs looked up in a fixed table.
+//!
+//! **Proven**: every cell passed to [`RangeCheckInstructions::witness_checked`] or
+//! [`RangeCheckInstructions::copy_checked`] with `bits = n` holds an integer in `[0, 2^n)`.
 //!
 //! With `m = ceil(n / L)` limbs, the chip writes `z_0 = x` and `z_{i+1} = (z_i - l_i) / 2^L`
 //! down one column, so that `x = sum_i l_i 2^{L i}` as integers, and looks up
@@ -20,7 +24,7 @@
 //!
 //! The table column holds `0..2^L`, so the circuit needs `k > L`.
 
-use super::{Cell, Fp};
+use crate::halo2::{Cell, Fp};
 use ff::{Field, PrimeField};
 use halo2_proofs::{
     circuit::{Chip, Layouter, Value},
