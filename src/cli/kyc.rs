@@ -8,7 +8,7 @@ use assay_circuits::{kyc::jurisdiction::Jurisdiction, Fr};
 use assay_prover::dispatch::{kyc_prover, KycKeys};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
-    holder::{self, HolderFile, ProveInputs},
+    holder::{HolderFile, ProveInputs},
     issuer::Issuer,
     now_unix, read_doc,
     rp::{ChallengeStore, DEFAULT_TTL_SECONDS},
@@ -16,8 +16,7 @@ use assay_prover::kyc::{
 };
 use assay_verifier::kyc::{
     formats::{
-        parse_fr, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
-        RegistryPath,
+        Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy, RegistryPath,
     },
     time, verify_with_options, KycOptions,
 };
