@@ -98,9 +98,7 @@ pub fn with_round_backend<V: RoundVisitor>(
         #[cfg(feature = "halo2")]
         BackendChoice::Halo2 { layout } => {
             let l = assay_circuits::solvency::halo2::Layout::parse(layout).ok_or_else(|| {
-                ProverError::Inconsistent(format!(
-                    "unknown Halo2 layout {layout:?} (compact, balanced, throughput)"
-                ))
+                ProverError::UnknownLayout(layout.clone())
             })?;
             v.visit(&crate::halo2::Halo2Backend::new(
                 l,
@@ -108,9 +106,7 @@ pub fn with_round_backend<V: RoundVisitor>(
             ))
         }
         #[cfg(not(feature = "halo2"))]
-        BackendChoice::Halo2 { .. } => Err(ProverError::Inconsistent(
-            "this build of assay-prover has no Halo2 backend (feature `halo2`)".into(),
-        )),
+        BackendChoice::Halo2 { .. } => Err(ProverError::BackendUnavailable("halo2")),
     }
 }
 

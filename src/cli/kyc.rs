@@ -8,7 +8,7 @@ use assay_circuits::{kyc::jurisdiction::Jurisdiction, Fr};
 use assay_prover::dispatch::{kyc_prover, KycKeys};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
-    holder::{self, HolderFile, ProveInputs},
+    holder::{HolderFile, ProveInputs},
     issuer::Issuer,
     keys, now_unix, read_doc, write_doc, write_private_doc, KycError,
 };

@@ -70,7 +70,10 @@ impl ParamsCache {
         let path = self.path(k);
         // The file starts with its `k` (u32, little-endian): checked before parsing, since
         // `Params::read` of a garbled `k` overflows instead of failing.
-        let file_k = |b: &[u8]| b.get(..4).map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        let file_k = |b: &[u8]| {
+            b.get(..4)
+                .map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]))
+        };
         if let Some(bytes) = std::fs::read(&path).ok().filter(|b| file_k(b) == Some(k)) {
             if let Ok(p) = read_params(&mut bytes.as_slice()) {
                 if p.k() == k {
