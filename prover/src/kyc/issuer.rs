@@ -465,7 +465,7 @@ fn leaves_at(
             )));
         }
         out.push(match leaf {
-            Some(l) if !revoked.is_some_and(|r| r <= at) => l,
+            Some(l) if revoked.is_none_or(|r| r > at) => l,
             _ => "0".into(),
         });
     }
