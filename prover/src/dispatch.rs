@@ -97,9 +97,8 @@ pub fn with_round_backend<V: RoundVisitor>(
         )),
         #[cfg(feature = "halo2")]
         BackendChoice::Halo2 { layout } => {
-            let l = assay_circuits::solvency::halo2::Layout::parse(layout).ok_or_else(|| {
-                ProverError::UnknownLayout(layout.clone())
-            })?;
+            let l = assay_circuits::solvency::halo2::Layout::parse(layout)
+                .ok_or_else(|| ProverError::UnknownLayout(layout.clone()))?;
             v.visit(&crate::halo2::Halo2Backend::new(
                 l,
                 crate::halo2::ParamsCache::new(params),

@@ -10,7 +10,7 @@ use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
     holder::{HolderFile, ProveInputs},
     issuer::Issuer,
-    keys, now_unix, read_doc, write_doc, write_private_doc, KycError,
+    now_unix, read_doc, write_doc, write_private_doc, KycError,
 };
 use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
 use assay_verifier::kyc::{

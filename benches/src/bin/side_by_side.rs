@@ -246,7 +246,7 @@ fn parse_args() -> Args {
             }
             "--backend" => {
                 let v = it.next().unwrap_or_default();
-                let only = |b| (v == "both" || assay_verifier::Backend::parse(&v) == Ok(b));
+                let only = |b| v == "both" || assay_verifier::Backend::parse(&v) == Ok(b);
                 (a.groth16, a.halo2) = (
                     only(assay_verifier::Backend::Groth16),
                     only(assay_verifier::Backend::Halo2),

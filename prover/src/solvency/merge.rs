@@ -3,12 +3,12 @@
 //! same round (secret, config, balances) and backend.
 
 use super::{
-    backend::{Groth16Backend, RoundBackend},
-    prove::halo2_backend,
+    backend::RoundBackend,
     workdir::{read_json, same_folder, BackendFile, SpoolInfo, Work, WorkDir},
     BackendChoice, Summary,
 };
-use crate::{fsutil, keys::KeyCache, ProverError};
+use crate::dispatch::{with_round_backend, RoundVisitor};
+use crate::{fsutil, ProverError};
 use ed25519_dalek::SigningKey;
 use std::{
     fs,
@@ -76,15 +76,28 @@ pub fn merge(
     if !same_folder(out, first) {
         fsutil::write_json(&out_dir.backend(), &backend_file)?;
     }
-    match backend_file.choice(&first_dir.backend())? {
-        BackendChoice::Groth16 => {
-            let backend = Groth16Backend::new(KeyCache::new(keys));
-            merge_as(&backend, &out_dir, shards, signer, progress)
-        }
-        BackendChoice::Halo2 { layout } => {
-            let backend = halo2_backend(&layout, params)?;
-            merge_as(&backend, &out_dir, shards, signer, progress)
-        }
+    let choice = backend_file.choice(&first_dir.backend())?;
+    let run = MergeWith {
+        out: &out_dir,
+        shards,
+        signer,
+        progress,
+    };
+    with_round_backend(&choice, keys, params, run)
+}
+
+/// [`merge_as`] for the backend [`with_round_backend`] picks.
+struct MergeWith<'a> {
+    out: &'a WorkDir,
+    shards: &'a [PathBuf],
+    signer: &'a SigningKey,
+    progress: bool,
+}
+
+impl RoundVisitor for MergeWith<'_> {
+    type Output = Summary;
+    fn visit<B: RoundBackend>(self, backend: &B) -> Result<Summary, ProverError> {
+        merge_as(backend, self.out, self.shards, self.signer, self.progress)
     }
 }
 

@@ -1,14 +1,14 @@
 //! `assay solvency prove`: the steps of a round in order, on the chosen backend.
 
 use super::{
-    backend::{Groth16Backend, RoundBackend},
+    backend::RoundBackend,
     spool::{self, Prepared},
     workdir::{BackendFile, Config, Work, WorkDir},
-    BackendChoice, ProveOptions, Summary,
+    ProveOptions, Summary,
 };
-use crate::{fsutil, keys::KeyCache, ProverError};
+use crate::dispatch::{with_round_backend, RoundVisitor};
+use crate::{fsutil, ProverError};
 use ed25519_dalek::SigningKey;
-use std::path::Path;
 
 /// `assay solvency prove`: the whole round, or one shard of its batch proofs.
 ///
@@ -32,35 +32,29 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             asked: chosen.describe(),
         });
     }
-    match &opts.backend {
-        BackendChoice::Groth16 => {
-            let backend = Groth16Backend::new(KeyCache::new(&opts.keys));
-            prove_as(&backend, &dir, opts, signer, &chosen)
-        }
-        BackendChoice::Halo2 { layout } => {
-            let backend = halo2_backend(layout, &opts.keys)?;
-            prove_as(&backend, &dir, opts, signer, &chosen)
-        }
+    // Halo2 parameters are cached in the keys folder given to `prove`.
+    let run = ProveWith {
+        dir: &dir,
+        opts,
+        signer,
+        chosen: &chosen,
+    };
+    with_round_backend(&opts.backend, &opts.keys, &opts.keys, run)
+}
+
+/// [`prove_as`] for the backend [`with_round_backend`] picks.
+struct ProveWith<'a> {
+    dir: &'a WorkDir,
+    opts: &'a ProveOptions,
+    signer: Option<&'a SigningKey>,
+    chosen: &'a BackendFile,
+}
+
+impl RoundVisitor for ProveWith<'_> {
+    type Output = Summary;
+    fn visit<B: RoundBackend>(self, backend: &B) -> Result<Summary, ProverError> {
+        prove_as(backend, self.dir, self.opts, self.signer, self.chosen)
     }
-}
-
-/// The Halo2 backend in the named layout, parameters cached in `keys`.
-#[cfg(feature = "halo2")]
-pub(super) fn halo2_backend(
-    layout: &str,
-    keys: &Path,
-) -> Result<super::backend::Halo2Backend, ProverError> {
-    let l = assay_circuits::solvency::halo2::Layout::parse(layout)
-        .ok_or_else(|| ProverError::UnknownLayout(layout.to_string()))?;
-    Ok(super::backend::Halo2Backend::new(
-        l,
-        crate::halo2::ParamsCache::new(keys),
-    ))
-}
-
-#[cfg(not(feature = "halo2"))]
-pub(super) fn halo2_backend(_layout: &str, _keys: &Path) -> Result<Groth16Backend, ProverError> {
-    Err(ProverError::BackendUnavailable("halo2"))
 }
 
 fn prove_as<B: RoundBackend>(
