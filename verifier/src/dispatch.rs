@@ -98,6 +98,28 @@ pub(crate) fn dispatch<V: Visitor>(backend: Backend, v: V) -> Option<V::Output> 
     }
 }
 
+/// Work over the field a backend's statements are evaluated in (native hashing: registry
+/// leaves and roots, holder commitments, paths), run by [`with_field`].
+pub trait FieldVisitor {
+    /// The work's result.
+    type Output;
+    /// Runs the work over the statement field `F`.
+    fn visit<F: StatementField>(self) -> Self::Output;
+}
+
+/// Runs `v` over the statement field of `backend` (through [`dispatch`], so a backend is
+/// still matched in one place); `None` if this build does not have that backend.
+pub fn with_field<V: FieldVisitor>(backend: Backend, v: V) -> Option<V::Output> {
+    struct Field<V>(V);
+    impl<V: FieldVisitor> Visitor for Field<V> {
+        type Output = V::Output;
+        fn visit<B: VerifyingBackend>(self) -> V::Output {
+            self.0.visit::<B::F>()
+        }
+    }
+    dispatch(backend, Field(v))
+}
+
 /// The backends this build verifies (both statements), in [`Backend::ALL`] order.
 pub fn verified_backends() -> Vec<Backend> {
     struct Present;

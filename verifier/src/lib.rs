@@ -40,7 +40,7 @@ pub mod solvency;
 pub mod halo2;
 
 pub use backend::{Backend, UnknownBackend};
-pub use dispatch::verified_backends;
+pub use dispatch::{verified_backends, with_field, FieldVisitor};
 pub use error::{FormatError, VerifyError};
 
 /// The scalar field of BN254 (re-exported from `assay-circuits`).

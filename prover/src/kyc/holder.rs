@@ -122,12 +122,15 @@ fn commitment_on(backend: Backend, sk: Fr) -> Result<String, KycError> {
     fn over<F: StatementField>(sk: Fr) -> Result<String, KycError> {
         Ok(to_decimal(&holder_commitment(to_field::<F>(sk)?)))
     }
-    match backend {
-        Backend::Groth16 => over::<Fr>(sk),
-        #[cfg(feature = "halo2")]
-        Backend::Halo2 => over::<assay_circuits::halo2::Fp>(sk),
-        other => Err(super::unsupported(other)),
+    struct Commitment(Fr);
+    impl assay_verifier::FieldVisitor for Commitment {
+        type Output = Result<String, KycError>;
+        fn visit<F: StatementField>(self) -> Self::Output {
+            over::<F>(self.0)
+        }
     }
+    assay_verifier::with_field(backend, Commitment(sk))
+        .unwrap_or_else(|| Err(super::unsupported(backend)))
 }
 
 impl HolderFile {

@@ -35,14 +35,14 @@ use crate::keystore::Keystore;
 use assay_circuits::{
     field::{from_decimal, to_decimal},
     kyc::{credential, jurisdiction::Jurisdiction, Registry},
-    Fr, StatementField,
+    StatementField,
 };
 use assay_verifier::kyc::formats::{
     sha256_hex, BackendMap, Credential, CredentialEntry, Epoch, EpochLeaves, IssuerPublic,
     LeavesEntry, RegistryPath, KYC_FORMAT_V2, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
-use assay_verifier::Backend;
+use assay_verifier::{with_field, Backend, FieldVisitor};
 use ed25519_dalek::{Signer, SigningKey};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -171,14 +171,15 @@ fn leaf_on(
     expiry_day: u64,
     serial: u64,
 ) -> Result<String, KycError> {
-    match backend {
-        Backend::Groth16 => leaf_over::<Fr>(backend, hid, j, expiry_day, serial),
-        #[cfg(feature = "halo2")]
-        Backend::Halo2 => {
-            leaf_over::<assay_circuits::halo2::Fp>(backend, hid, j, expiry_day, serial)
+    struct Leaf<'a>(Backend, &'a str, u64, u64, u64);
+    impl FieldVisitor for Leaf<'_> {
+        type Output = Result<String, KycError>;
+        fn visit<F: StatementField>(self) -> Self::Output {
+            leaf_over::<F>(self.0, self.1, self.2, self.3, self.4)
         }
-        other => Err(unsupported(other)),
     }
+    with_field(backend, Leaf(backend, hid, j, expiry_day, serial))
+        .unwrap_or_else(|| Err(unsupported(backend)))
 }
 
 /// The root of `backend`'s registry of `leaves` (decimal).
@@ -193,12 +194,14 @@ fn root_on(backend: Backend, leaves: &[String]) -> Result<String, KycError> {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(to_decimal(&Registry::new(parsed).root()))
     }
-    match backend {
-        Backend::Groth16 => over::<Fr>(leaves),
-        #[cfg(feature = "halo2")]
-        Backend::Halo2 => over::<assay_circuits::halo2::Fp>(leaves),
-        other => Err(unsupported(other)),
+    struct Root<'a>(&'a [String]);
+    impl FieldVisitor for Root<'_> {
+        type Output = Result<String, KycError>;
+        fn visit<F: StatementField>(self) -> Self::Output {
+            over::<F>(self.0)
+        }
     }
+    with_field(backend, Root(leaves)).unwrap_or_else(|| Err(unsupported(backend)))
 }
 
 impl Issuer {

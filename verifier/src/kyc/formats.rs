@@ -1111,14 +1111,18 @@ impl EpochLeaves {
             return Err(field_err("leaves", "leaves", format!("no leaf {serial}")));
         }
         let mut backends = BackendMap::new();
+        struct PathIn<'a>(&'a LeavesEntry, u64);
+        impl crate::FieldVisitor for PathIn<'_> {
+            type Output = Result<Option<PathEntry>, FormatError>;
+            fn visit<F: StatementField>(self) -> Self::Output {
+                path_in::<F>(self.0, self.1)
+            }
+        }
         for (b, e) in &self.backends {
-            let p = match b {
-                Backend::Groth16 => path_in::<Fr>(e, serial)?,
-                #[cfg(feature = "halo2")]
-                Backend::Halo2 => path_in::<assay_circuits::halo2::Fp>(e, serial)?,
-                #[cfg(not(feature = "halo2"))]
-                Backend::Halo2 => None,
-            };
+            // A backend this build does not have gives no path (its leaves are kept as read).
+            let p = crate::with_field(*b, PathIn(e, serial))
+                .transpose()?
+                .flatten();
             if let Some(p) = p {
                 backends.insert(*b, p);
             }
