@@ -1,7 +1,8 @@
 //! The streaming, validating reader of balances files.
 //!
 //! Header: `user_id,<ASSET>,...` with every asset of the round exactly once, in any order.
-//! Each row: a user id (1 to 256 bytes of UTF-8, unique in the file) and one amount per asset
+//! Each row: a user id (1 to 256 bytes of UTF-8 without control characters, unique in the
+//! file) and one amount per asset
 //! in the display unit. Rows are read one at a time; nothing holds the file whole. Every
 //! error names the file, the line and the column. The reader also hashes the bytes it reads,
 //! so that one pass both validates a file and fingerprints it ([`BalancesReader::finish`]).
@@ -188,6 +189,18 @@ impl BalancesReader {
         if user_id.is_empty() || user_id.len() > assay_circuits::encoding::MAX_ID_BYTES {
             return Err(self.err(line, 0, "a user id is 1 to 256 bytes".into()));
         }
+        // A control character (NUL, a newline inside quotes, an escape sequence, C1 codes)
+        // would be printed, logged or shown to the customer as something else.
+        if let Some((at, c)) = user_id.char_indices().find(|(_, c)| c.is_control()) {
+            return Err(self.err(
+                line,
+                0,
+                format!(
+                    "a user id may not contain control characters (U+{:04X} at byte {at})",
+                    u32::from(c)
+                ),
+            ));
+        }
         let mut balances = Vec::with_capacity(self.columns.len());
         for (a, &c) in self.columns.iter().enumerate() {
             let t = text(c).map_err(|_| self.err(line, c, "not valid UTF-8".into()))?;
@@ -296,6 +309,18 @@ mod tests {
                 ":2:3 (USDT): not a decimal",
             ),
             (b"id,BTC,USDT\n", "first column must be `user_id`"),
+            (
+                b"user_id,BTC,USDT\nali\0ce,1,1\n",
+                ":2:1 (user_id): a user id may not contain control characters (U+0000 at byte 3)",
+            ),
+            (
+                b"user_id,BTC,USDT\n\"a\nb\",1,1\n",
+                ":2:1 (user_id): a user id may not contain control characters (U+000A at byte 1)",
+            ),
+            (
+                "user_id,BTC,USDT\nbob\u{9b}31m,1,1\n".as_bytes(),
+                ":2:1 (user_id): a user id may not contain control characters (U+009B at byte 3)",
+            ),
         ];
         for (input, expected) in cases {
             let e = read_all(input).unwrap_err();
