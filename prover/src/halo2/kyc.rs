@@ -14,16 +14,13 @@ use crate::kyc::{
     holder::{witness_halo2, ProveInputs},
     KycError,
 };
-use assay_circuits::{
-    field::to_decimal,
-    kyc::{
-        halo2::{Compact, KycHalo2Circuit},
-        NUM_PUBLIC_INPUTS,
-    },
+use assay_circuits::kyc::{
+    halo2::{Compact, KycHalo2Circuit},
+    NUM_PUBLIC_INPUTS,
 };
 use assay_verifier::halo2::{Halo2Params, Halo2Verifier};
 use assay_verifier::kyc::{
-    formats::{KycProof, KycPublicInputs, BACKEND_HALO2, KYC_FORMAT_VERSION},
+    formats::{KycProof, BACKEND_HALO2},
     halo2::{kyc_k, kyc_verifier, kyc_vk_hash},
 };
 use assay_verifier::Backend;
@@ -127,23 +124,13 @@ pub fn prove(
             &public.to_inputs(),
         )
         .map_err(|e| KycError::Proving(e.to_string()))?;
-    Ok(KycProof {
-        version: KYC_FORMAT_VERSION,
-        backend: BACKEND_HALO2.into(),
-        vk_hash: prover.vk_hash()?,
-        issuer_id: inp.epoch.issuer_id.clone(),
-        epoch: inp.epoch.epoch,
-        policy: inp.policy.name.clone(),
-        public_inputs: KycPublicInputs {
-            registry_root: to_decimal(&public.registry_root),
-            policy_root: to_decimal(&public.policy_root),
-            today: public.today,
-            scope: inp.challenge.scope.clone(),
-            challenge: inp.challenge.nonce.clone(),
-            nullifier: to_decimal(&public.nullifier),
-        },
-        proof: hex::encode(proof),
-    })
+    Ok(crate::kyc::holder::presentation(
+        BACKEND_HALO2,
+        prover.vk_hash()?,
+        inp,
+        &public,
+        &proof,
+    ))
 }
 
 impl KycProver for KycHalo2Prover {

@@ -421,9 +421,21 @@ pub fn prove(
     proof
         .serialize_compressed(&mut bytes)
         .map_err(|e| KycError::Proving(e.to_string()))?;
-    Ok(KycProof {
+    Ok(presentation(BACKEND_GROTH16, vk_hash, inp, &public, &bytes))
+}
+
+/// `PROOF.json` of a `backend` proof (`proof` bytes) of the statement `public`, under the
+/// verifying key named `vk_hash`: every public input as the relying party re-derives it.
+pub(crate) fn presentation<F: StatementField>(
+    backend: &str,
+    vk_hash: String,
+    inp: &ProveInputs<'_>,
+    public: &assay_circuits::kyc::KycPublic<F>,
+    proof: &[u8],
+) -> KycProof {
+    KycProof {
         version: KYC_FORMAT_VERSION,
-        backend: BACKEND_GROTH16.into(),
+        backend: backend.into(),
         vk_hash,
         issuer_id: inp.epoch.issuer_id.clone(),
         epoch: inp.epoch.epoch,
@@ -436,6 +448,6 @@ pub fn prove(
             challenge: inp.challenge.nonce.clone(),
             nullifier: to_decimal(&public.nullifier),
         },
-        proof: hex::encode(bytes),
-    })
+        proof: hex::encode(proof),
+    }
 }
