@@ -505,9 +505,7 @@ fn halo2_rounds_prove_in_shards_merge_and_verify_from_the_command_line() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], true);
-    let rec = merged
-        .join("inclusion")
-        .join(assay_prover::solvency::record_file_name("user-4"));
+    let rec = assay_prover::solvency::record_path(&merged, "user-4").unwrap();
     let o = assay(&[
         "solvency",
         "inclusion-verify",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use assay_prover::solvency::{record_file_name, BackendChoice};
+use assay_prover::solvency::{record_path, BackendChoice};
 use assay_verifier::{
     halo2::ParamsCache,
     signing,
@@ -69,7 +69,7 @@ fn opts() -> RoundOptions<'static> {
 }
 
 fn record(dir: &std::path::Path, user: &str) -> InclusionRecord {
-    let p = dir.join("inclusion").join(record_file_name(user));
+    let p = record_path(dir, user).unwrap();
     InclusionRecord::parse(&fs::read(p).unwrap(), "record").unwrap()
 }
 

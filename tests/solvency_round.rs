@@ -3,7 +3,7 @@
 
 mod common;
 
-use assay_prover::solvency::record_file_name;
+use assay_prover::solvency::{record_file_name, record_path};
 use assay_verifier::{
     signing,
     solvency::{
@@ -38,7 +38,7 @@ fn bundle() -> RoundBundle {
 }
 
 fn record(user: &str) -> InclusionRecord {
-    let p = fixture().out.join("inclusion").join(record_file_name(user));
+    let p = record_path(&fixture().out, user).unwrap();
     InclusionRecord::parse(&fs::read(p).unwrap(), "record").unwrap()
 }
 
@@ -297,8 +297,44 @@ fn trusted_keys_pin_the_setup() {
 #[test]
 fn unknown_fields_are_refused() {
     let text = fs::read_to_string(fixture().out.join("round.json")).unwrap();
-    let bad = text.replacen("\"version\": 2", "\"version\": 2, \"extra\": true", 1);
-    assert_ne!(bad, text, "a version 2 bundle");
+    let bad = text.replacen("\"version\": 3", "\"version\": 3, \"extra\": true", 1);
+    assert_ne!(bad, text, "a version 3 bundle");
     let e = RoundBundle::parse(bad.as_bytes(), "round").unwrap_err();
     assert!(e.to_string().contains("unknown field `extra`"), "{e}");
+}
+
+/// Issue 11, defect 9: record names are keyed by the round secret. Without it, the unkeyed
+/// name of a guessed id (SHA-256 of the id, the old rule) or the name under another round's
+/// secret finds no file; with it, every customer's record is found.
+#[test]
+fn record_names_are_keyed_by_the_round_secret() {
+    use sha2::{Digest, Sha256};
+    let inclusion = fixture().out.join("inclusion");
+    let names: std::collections::BTreeSet<String> = fs::read_dir(&inclusion)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 13);
+    for i in 0..13 {
+        let user = format!("user-{i}");
+        let found = record_path(&fixture().out, &user).unwrap();
+        assert!(found.exists(), "{user}");
+        assert_eq!(record(&user).user_id, user);
+        let unkeyed = format!(
+            "{}.json",
+            &hex::encode(Sha256::digest(user.as_bytes()))[..32]
+        );
+        assert!(
+            !names.contains(&unkeyed),
+            "{user}: a guess by unkeyed hash finds the record"
+        );
+        assert!(
+            !names.contains(&record_file_name(&[0u8; 32], &user)),
+            "{user}: another secret names it"
+        );
+    }
+    // The exchange's lookup needs the round secret: without it, a clear error.
+    let copy = tempfile::tempdir().unwrap();
+    let e = record_path(copy.path(), "user-1").unwrap_err();
+    assert!(e.to_string().contains("round secret"), "{e}");
 }

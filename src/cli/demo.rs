@@ -90,9 +90,8 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
         t.elapsed().as_secs_f64() * 1e3,
         r.reserves.iter().map(|(s, v)| format!("{s} ({v})")).collect::<Vec<_>>().join(", ")
     );
-    let rec_path = round_dir
-        .join("inclusion")
-        .join(solvency::record_file_name("customer-0007"));
+    let rec_path = solvency::record_path(&round_dir, "customer-0007")
+        .map_err(|e| Failure::Input(e.to_string()))?;
     let rec = InclusionRecord::parse(&fs::read(&rec_path).map_err(io)?, "inclusion record")
         .map_err(|e| Failure::Input(e.to_string()))?;
     let t = Instant::now();
@@ -163,9 +162,8 @@ fn halo2_round(
         r.aggregation_proofs,
         t.elapsed().as_secs_f64() * 1e3,
     );
-    let rec_path = round_dir
-        .join("inclusion")
-        .join(solvency::record_file_name("customer-0007"));
+    let rec_path = solvency::record_path(&round_dir, "customer-0007")
+        .map_err(|e| Failure::Input(e.to_string()))?;
     let rec = InclusionRecord::parse(
         &fs::read(&rec_path).map_err(|e| Failure::Input(e.to_string()))?,
         "inclusion record",

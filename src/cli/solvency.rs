@@ -28,6 +28,9 @@ pub enum SolvencyCommand {
     Verify(VerifyArgs),
     /// A customer's check of their inclusion record against the round.
     InclusionVerify(InclusionArgs),
+    /// The exchange's lookup: print the path of a customer's inclusion record. Records are
+    /// named by a keyed hash of the user id, so this needs the round's private folder.
+    RecordPath(RecordPathArgs),
 }
 
 /// The column layout of the Halo2 circuits (see docs/halo2.md).
@@ -155,6 +158,15 @@ pub struct InclusionArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordPathArgs {
+    /// The round folder written by `prove` or `merge` (with its private/ folder).
+    #[arg(long)]
+    round: PathBuf,
+    /// The customer's user id, as in the balances file.
+    user_id: String,
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -333,6 +345,19 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 .map(|r| serde_json::to_value(r).unwrap_or_default())
                 .map_err(|e| e.to_string());
             verdict(a.json, details, text.as_deref().unwrap_or(""))
+        }
+        SolvencyCommand::RecordPath(a) => {
+            let p = solvency::record_path(&a.round, &a.user_id)
+                .map_err(|e| Failure::Input(e.to_string()))?;
+            if !p.exists() {
+                return Err(Failure::Input(format!(
+                    "no inclusion record for {:?} in {} (not in this round, or the round is not written yet)",
+                    a.user_id,
+                    a.round.display()
+                )));
+            }
+            println!("{}", p.display());
+            Ok(())
         }
     }
 }

@@ -4,7 +4,7 @@
 //! linear and free. The first S-box layer acts on a constant capacity element for free: two inputs (`t = 3`)
 //! cost 240 constraints.
 
-use super::{params, MAX_ARITY};
+use super::{chain_blocks, params};
 use crate::{Fr, SynthesisError};
 use ark_ff::Zero;
 use ark_r1cs_std::fields::{fp::FpVar, FieldVar};
@@ -64,17 +64,16 @@ pub fn hash_var(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     if inputs.is_empty() {
         return Err(SynthesisError::Unsatisfiable);
     }
-    if inputs.len() <= MAX_ARITY {
-        return hash_direct_var(inputs);
+    let mut acc: Option<FpVar<Fr>> = None;
+    let mut at = 0;
+    for block in chain_blocks(inputs.len()) {
+        let mut call = Vec::with_capacity(block + 1);
+        call.extend(acc);
+        call.extend_from_slice(&inputs[at..at + block]);
+        acc = Some(hash_direct_var(&call)?);
+        at += block;
     }
-    let mut acc = hash_direct_var(&inputs[..MAX_ARITY])?;
-    for chunk in inputs[MAX_ARITY..].chunks(MAX_ARITY - 1) {
-        let mut next = Vec::with_capacity(chunk.len() + 1);
-        next.push(acc);
-        next.extend_from_slice(chunk);
-        acc = hash_direct_var(&next)?;
-    }
-    Ok(acc)
+    acc.ok_or(SynthesisError::Unsatisfiable)
 }
 
 /// In-circuit [`super::hash_tagged`].

@@ -13,7 +13,13 @@
 //! `hash(&[x_1, ..., x_n])` for `1 <= n <= 12` is exactly circomlib's `Poseidon(n)`
 //! (`poseidon([1, 2]) = 78532001...13530`), so anyone can recompute a leaf with circomlibjs.
 //! For `n > 12` (many assets), inputs are absorbed in a chain that stays within circomlib's
-//! widths: `h_1 = Poseidon(x_1..x_12)`, then `h_{i+1} = Poseidon(h_i, next <= 11 inputs)`.
+//! widths: `h_1 = Poseidon(x_1..x_m)`, then `h_{i+1} = Poseidon(h_i, next <= 11 inputs)`
+//! ([`chain_blocks`]). The first block takes `m = 12` inputs, except when that would leave a
+//! last block of a single input: then it takes `m = 11`, so the last call has arity 3. A chain
+//! therefore never ends in a call of arity 2, the arity of the untagged Merkle node
+//! `H(left, right)` (see [`crate::tags`]): a chained hash can never equal a Merkle node.
+//! (Chain v1, before bundle format 3, always took 12 first and ended in arity 2 for
+//! `n = 13, 24, 35, ...`, i.e. leaves and sum commitments of rounds with 11, 22, 33, ... assets.)
 //! The arity of every hash is fixed by its context (the number of assets of a round), so
 //! chained and direct hashes of different lengths are never compared.
 //!
@@ -106,17 +112,44 @@ fn hash_direct(inputs: &[Fr]) -> Fr {
 /// On an empty input: every hash of Assay has at least one input.
 pub fn hash(inputs: &[Fr]) -> Fr {
     assert!(!inputs.is_empty(), "Poseidon of nothing");
-    if inputs.len() <= MAX_ARITY {
-        return hash_direct(inputs);
+    let mut acc: Option<Fr> = None;
+    let mut at = 0;
+    for block in chain_blocks(inputs.len()) {
+        let mut call = Vec::with_capacity(block + 1);
+        call.extend(acc);
+        call.extend_from_slice(&inputs[at..at + block]);
+        acc = Some(hash_direct(&call));
+        at += block;
     }
-    let mut acc = hash_direct(&inputs[..MAX_ARITY]);
-    for chunk in inputs[MAX_ARITY..].chunks(MAX_ARITY - 1) {
-        let mut next = Vec::with_capacity(chunk.len() + 1);
-        next.push(acc);
-        next.extend_from_slice(chunk);
-        acc = hash_direct(&next);
+    acc.expect("at least one block")
+}
+
+/// How [`hash`] (and its gadget) splits `n >= 1` inputs: the number of *new* inputs each
+/// Poseidon call absorbs, in order. The first call takes its block alone; every later call
+/// takes the previous output followed by its block, so its arity is `block + 1`.
+///
+/// Guarantees (tested for every `n` up to 80): the blocks sum to `n`; every arity is within
+/// `1..=12`; for `n > 12` the last call's arity is at least 3, never the Merkle node's 2.
+pub fn chain_blocks(n: usize) -> Vec<usize> {
+    if n <= MAX_ARITY {
+        return vec![n];
     }
-    acc
+    let step = MAX_ARITY - 1;
+    // A first block of 12 leaves `n - 12`; if that would end in a block of one input (an
+    // arity-2 call), the first block gives one input to the last block.
+    let first = if (n - MAX_ARITY) % step == 1 {
+        MAX_ARITY - 1
+    } else {
+        MAX_ARITY
+    };
+    let mut blocks = vec![first];
+    let mut rest = n - first;
+    while rest > 0 {
+        let b = rest.min(step);
+        blocks.push(b);
+        rest -= b;
+    }
+    blocks
 }
 
 /// The tagged hash `H(tag, inputs...)` (see [`crate::tags`]).
@@ -172,6 +205,43 @@ mod tests {
             let mut reference = Poseidon::<Fr>::new_circom(n).unwrap();
             assert_eq!(hash(&inputs), reference.hash(&inputs).unwrap(), "arity {n}");
         }
+    }
+
+    /// Issue 11, defect 7: no chained hash ends in the Merkle node's arity (2). Fails with the
+    /// v1 chain (first block always 12) at n = 13, 24, 35, ... (11, 22, 33, ... assets).
+    #[test]
+    fn chain_never_ends_in_the_merkle_arity() {
+        for n in 1..=80usize {
+            let blocks = chain_blocks(n);
+            assert_eq!(blocks.iter().sum::<usize>(), n, "n = {n}");
+            let arities: Vec<usize> = blocks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| if i == 0 { *b } else { b + 1 })
+                .collect();
+            assert!(
+                arities.iter().all(|a| (1..=MAX_ARITY).contains(a)),
+                "n = {n}: {arities:?}"
+            );
+            if n > MAX_ARITY {
+                assert!(*arities.last().unwrap() >= 3, "n = {n}: {arities:?}");
+            }
+        }
+        // Every leaf `H(TAG_LEAF, id, b_1..b_K)` and sum commitment `H(TAG_SUM, S_1..S_K, blind)`
+        // of K = 1..=64 assets: n = K + 2.
+        for k in 1..=64usize {
+            let last = chain_blocks(k + 2).len();
+            let arity = if last == 1 {
+                k + 2
+            } else {
+                chain_blocks(k + 2)[last - 1] + 1
+            };
+            assert_ne!(arity, 2, "K = {k}");
+        }
+        // Lengths whose split is unchanged from v1 hash as before (n = 14: 12 + 2).
+        assert_eq!(chain_blocks(14), vec![12, 2]);
+        assert_eq!(chain_blocks(13), vec![11, 2]);
+        assert_eq!(chain_blocks(24), vec![11, 11, 2]);
     }
 
     #[test]

@@ -281,6 +281,33 @@ pub(crate) fn attacks<F: StatementField>() -> Vec<Attack<F>> {
         );
     }
 
+    // Aggregation output: the commitment to the totals `H(TAG_SUM, S_1..S_K, blind)` claims
+    // other totals, or the right totals under another blind, than the children add up to; on
+    // an inner aggregation and on the top one (whose totals the reserves are checked against).
+    for top in [false, true] {
+        let level = if top { "top" } else { "inner" };
+        let w = honest_agg::<F>(top);
+        let e = w.evaluate_unchecked().expect("well-sized");
+        let mut smaller = e.sums.clone();
+        smaller[1] = smaller[1] - fe(3);
+        let mut public = e.public.clone();
+        public.commitment = super::commit_sums(&smaller, w.blind);
+        push(
+            format!("{level} aggregation commits to smaller totals"),
+            Clause::Public(IN_COMMITMENT),
+            Case::Aggregate(w.clone(), public),
+            Native::OtherPublic,
+        );
+        let mut public = e.public;
+        public.commitment = super::commit_sums(&e.sums, w.blind + one);
+        push(
+            format!("{level} aggregation commits under another blind"),
+            Clause::Public(IN_COMMITMENT),
+            Case::Aggregate(w, public),
+            Native::OtherPublic,
+        );
+    }
+
     let w = honest_agg::<F>(false);
     let mut public = w.evaluate_unchecked().expect("well-sized").public;
     let mut swapped = w.clone();
@@ -397,7 +424,7 @@ mod tests {
             assert_eq!(case.native(), Ok(()), "{name}");
         }
         let list = attacks::<F>();
-        assert_named_once(list.iter().map(|a| a.name.as_str()), 14);
+        assert_named_once(list.iter().map(|a| a.name.as_str()), 18);
         for a in &list {
             assert_eq!(a.case.native(), Err(a.native.clone()), "{}", a.name);
         }

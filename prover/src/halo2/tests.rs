@@ -167,7 +167,7 @@ fn proofs_are_randomized_and_a_malicious_witness_does_not_verify() {
 }
 
 #[test]
-fn top_aggregation_binds_the_previous_round_hash() {
+fn top_aggregation_binds_the_round_the_previous_round_hash_and_every_input() {
     let children: Vec<ChildOpening> = (1..=2u64)
         .map(|s| {
             let w = batch(s);
@@ -208,6 +208,20 @@ fn top_aggregation_binds_the_previous_round_hash() {
         verifier.verify(&swapped, &proof),
         Err(Halo2Error::InvalidProof(_))
     ));
+    // Every other public input is bound too (issue 11: the round id of aggregation proofs,
+    // which no relation involves, the root, the totals' commitment, the digest, the reserves).
+    assert_eq!(public.len(), 5 + SHAPE.num_assets);
+    for row in 0..public.len() {
+        let mut tampered = public.clone();
+        tampered[row] += Fp::ONE;
+        assert!(
+            matches!(
+                verifier.verify(&tampered, &proof),
+                Err(Halo2Error::InvalidProof(_))
+            ),
+            "aggregation public input {row} (IN_ROUND = {IN_ROUND}) is not bound"
+        );
+    }
 
     // The batch verifier (another key) refuses the aggregation's proof.
     let f = batch_fixture();

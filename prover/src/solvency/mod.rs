@@ -29,7 +29,7 @@ mod workdir;
 
 pub use merge::merge;
 pub use prove::prove;
-pub use publishing::record_file_name;
+pub use publishing::{record_file_name, record_path};
 pub use spool::check_inputs;
 
 use indicatif::{ProgressBar, ProgressStyle};

@@ -6,7 +6,7 @@ use super::{
     backend::RoundBackend,
     bar,
     proving::Proofs,
-    workdir::{SpoolInfo, Work},
+    workdir::{SpoolInfo, Work, WorkDir},
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::{
@@ -23,17 +23,39 @@ use assay_verifier::{
     },
 };
 use ed25519_dalek::{Signer, SigningKey};
+use hmac::{Hmac, Mac};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::fs;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
-/// The file name of a customer's inclusion record: the first 32 hex digits of
-/// SHA-256(user_id), so that ids with any characters make safe file names.
-pub fn record_file_name(user_id: &str) -> String {
-    format!(
-        "{}.json",
-        &hex::encode(Sha256::digest(user_id.as_bytes()))[..32]
-    )
+/// The file name of a customer's inclusion record in `inclusion/`: the first 32 hex digits of
+/// `HMAC-SHA256(k, user_id)`, with `k = SHA-256("assay/record-name/v1" || seed)` from the
+/// round's secret seed. Names are safe file names for ids of any characters, and say nothing
+/// about the id to whoever lacks the round secret: a folder of records served by name cannot
+/// be probed with guessed ids (an unkeyed hash of the id could).
+pub fn record_file_name(seed: &[u8; 32], user_id: &str) -> String {
+    let key = Sha256::new()
+        .chain_update(b"assay/record-name/v1")
+        .chain_update(seed)
+        .finalize();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key size");
+    mac.update(user_id.as_bytes());
+    format!("{}.json", &hex::encode(mac.finalize().into_bytes())[..32])
+}
+
+/// Where the inclusion record of `user_id` is in the round folder `out` (the exchange's side:
+/// it reads the round secret from `out/private/round-secret.json`). The file exists if the
+/// customer is in the round and the round is written.
+///
+/// # Errors
+/// A missing or malformed round secret.
+pub fn record_path(out: &Path, user_id: &str) -> Result<PathBuf, ProverError> {
+    let dir = WorkDir::new(out);
+    let seed = dir.seed(false)?;
+    Ok(out.join("inclusion").join(record_file_name(&seed, user_id)))
 }
 
 impl<F: StatementField> Work<F> {
@@ -157,7 +179,7 @@ impl<F: StatementField> Work<F> {
                     };
                     let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
                     rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-                    fsutil::write_json(&dir.join(record_file_name(&user_id)), &rec)?;
+                    fsutil::write_json(&dir.join(record_file_name(&self.seed, &user_id)), &rec)?;
                     n += 1;
                 }
                 pb.inc(1);

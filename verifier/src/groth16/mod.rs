@@ -154,6 +154,7 @@ impl VerifyingBackend for Groth16Backend {
         _cfg: &CheckedConfig<Fr>,
         opts: &RoundOptions<'_>,
     ) -> Result<Self::RoundKeys, VerifyError> {
+        refuse_chain_v1(b)?;
         solvency::Groth16Keys::open(b, opts)
     }
 
@@ -173,4 +174,21 @@ impl VerifyingBackend for Groth16Backend {
     ) -> Result<VerifiedPresentation, KycVerifyError> {
         kyc::verify(p, Self::KYC_KEY)
     }
+}
+
+/// Bundles before version 3 hashed leaves and sum commitments of `11, 22, 33, ...` assets with
+/// Poseidon chain v1, whose last call has the Merkle node's arity (no domain separation between
+/// a leaf and a node; issue 11, defect 7). Such a round cannot be checked with this build's
+/// hashes and is refused by name; every other asset count hashes identically in v1 and v3.
+fn refuse_chain_v1(b: &RoundBundle) -> Result<(), VerifyError> {
+    let k = b.config.assets.len();
+    if b.version < 3 && k % (assay_circuits::poseidon::MAX_ARITY - 1) == 0 {
+        return Err(VerifyError::Structure(format!(
+            "bundle version {} with {k} assets: its leaves were hashed with Poseidon chain v1, \
+             which ends in the Merkle node's arity (no domain separation); re-prove the round \
+             with bundle version 3",
+            b.version
+        )));
+    }
+    Ok(())
 }

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 /// The version of the round configuration and of inclusion records this build writes and
 /// reads.
 pub const ROUND_VERSION: u32 = 1;
-/// The version of the round bundle this build writes: 2 (one backend-tagged `circuits`
-/// section). Version 1 bundles (with or without their `halo2` field) are still read and
-/// verified.
-pub const BUNDLE_VERSION: u32 = 2;
+/// The version of the round bundle this build writes: 3 (Groth16 leaves and sum commitments of
+/// 11, 22, ... assets hashed with Poseidon chain v2, which never ends in the Merkle node's
+/// arity; otherwise as version 2: one backend-tagged `circuits` section). Versions 1 and 2 are
+/// still read and verified, except Groth16 rounds of 11, 22, ... assets (refused by name).
+pub const BUNDLE_VERSION: u32 = 3;
 /// The bundle versions this build reads.
 pub const BUNDLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=BUNDLE_VERSION;
 pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
@@ -414,13 +415,13 @@ impl RoundBundle {
         if self.halo2.is_some() {
             return Err(FormatError::field(
                 "halo2",
-                "version 1's section: a version 2 bundle names its circuits in `circuits`",
+                "version 1's section: bundles from version 2 on name their circuits in `circuits`",
             ));
         }
         let c = self.circuits.as_ref().ok_or_else(|| {
             FormatError::field(
                 "circuits",
-                "missing: a version 2 bundle names its backend's circuits",
+                "missing: bundles from version 2 on name their backend's circuits",
             )
         })?;
         Ok(Section {
