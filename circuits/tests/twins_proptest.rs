@@ -151,8 +151,12 @@ mod pasta {
         halo2::{witness, PoseidonChip, PoseidonConfig, PoseidonHashInstructions},
         pasta,
     };
+    use assay_circuits::range::{
+        self,
+        halo2::{RangeCheckChip, RangeCheckConfig, RangeCheckInstructions},
+    };
     use assay_circuits::{halo2::Fp, merkle};
-    use ff::FromUniformBytes;
+    use ff::{FromUniformBytes, PrimeField};
     use halo2_proofs::{
         circuit::{Layouter, SimpleFloorPlanner, Value},
         dev::MockProver,
@@ -231,6 +235,56 @@ mod pasta {
             .unwrap()
             .verify()
             .is_ok()
+    }
+
+    /// Range-checks one private value to `bits` with the chip (8-bit limbs).
+    #[derive(Clone)]
+    struct RangeCircuit {
+        value: Value<Fp>,
+        bits: usize,
+    }
+
+    impl Circuit<Fp> for RangeCircuit {
+        type Config = RangeCheckConfig;
+        type FloorPlanner = SimpleFloorPlanner;
+        fn without_witnesses(&self) -> Self {
+            Self {
+                value: Value::unknown(),
+                bits: self.bits,
+            }
+        }
+        fn configure(meta: &mut ConstraintSystem<Fp>) -> RangeCheckConfig {
+            RangeCheckChip::configure(meta, 1, 8)
+        }
+        fn synthesize(
+            &self,
+            config: RangeCheckConfig,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
+            let chip = RangeCheckChip::construct(config);
+            chip.load_table(&mut layouter)?;
+            chip.witness_checked(&mut layouter, "value", self.value, self.bits)?;
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(cases(16))]
+
+        /// Halo2 range chip: satisfied exactly when the native `fits(x, n)` holds, for values
+        /// below, at and above `2^n` and "negative" values `p - x`.
+        #[test]
+        fn range_pasta_chip_agrees_with_fits(n in 1usize..=64, raw in any::<u64>(), kind in 0u8..4) {
+            let x = match kind {
+                0 => Fp::from(raw & ((1u128 << n) - 1) as u64),
+                1 => Fp::from_u128(1u128 << n),
+                2 => Fp::from(raw),
+                _ => -Fp::from(raw | 1),
+            };
+            let c = RangeCircuit { value: Value::known(x), bits: n };
+            let ok = MockProver::run(10, &c, vec![]).unwrap().verify().is_ok();
+            prop_assert_eq!(ok, range::fits(&x, n), "x = {:?}, n = {}", x, n);
+        }
     }
 
     proptest! {
