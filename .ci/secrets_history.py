@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Secrets in the history: every blob ever committed on the branches of this clone is scanned
+with detect-secrets (the same plugins as the tree scan). A finding fails unless its hashed
+secret is in the reviewed baseline of the tree (.secrets.baseline) or in the reviewed list of
+historical findings (.ci/secrets-history.allow.json: values that were public, e.g. signatures,
+public keys and verifying-key hashes of fixtures since regenerated).
+
+  python3 .ci/secrets_history.py            check (exit 1 on a new finding)
+  python3 .ci/secrets_history.py --update   write the list anew from what is found (review it!)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from detect_secrets import SecretsCollection
+from detect_secrets.settings import transient_settings
+
+ROOT = subprocess.check_output(["git", "rev-parse", "--show-toplevel"], text=True).strip()
+ALLOW = os.path.join(ROOT, ".ci", "secrets-history.allow.json")
+BASELINE = os.path.join(ROOT, ".secrets.baseline")
+
+
+def blobs():
+    """(sha, path) of every blob reachable from any ref, each once."""
+    out = subprocess.check_output(["git", "rev-list", "--objects", "--all"], cwd=ROOT, text=True)
+    seen = set()
+    pairs = [line.split(" ", 1) for line in out.splitlines() if " " in line]
+    shas = [p[0] for p in pairs]
+    kinds = subprocess.run(
+        ["git", "cat-file", "--batch-check=%(objecttype) %(objectname)"],
+        cwd=ROOT, input="\n".join(shas) + "\n", capture_output=True, text=True, check=True,
+    ).stdout.split()
+    types = dict(zip(kinds[1::2], kinds[0::2]))
+    for sha, path in pairs:
+        if types.get(sha) == "blob" and sha not in seen:
+            seen.add(sha)
+            yield sha, path
+
+
+def main():
+    update = "--update" in sys.argv
+    with open(BASELINE) as f:
+        baseline = json.load(f)
+    known = {s["hashed_secret"] for v in baseline["results"].values() for s in v}
+    allowed = {}
+    if os.path.exists(ALLOW) and not update:
+        with open(ALLOW) as f:
+            allowed = {a["hashed_secret"]: a for a in json.load(f)["allowed"]}
+    plugins = {"plugins_used": baseline["plugins_used"], "filters_used": baseline["filters_used"]}
+    found = {}
+    n = 0
+    with tempfile.TemporaryDirectory() as tmp, transient_settings(plugins):
+        for sha, path in blobs():
+            if path.startswith(("target/", "web/node_modules/", "web/pkg/")):
+                continue
+            n += 1
+            data = subprocess.check_output(["git", "cat-file", "blob", sha], cwd=ROOT)
+            dest = os.path.join(tmp, sha[:12], path)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "wb") as f:
+                f.write(data)
+            coll = SecretsCollection(root=os.path.join(tmp, sha[:12]))
+            coll.scan_file(path)
+            for _, secret in coll:
+                if secret.secret_hash not in known:
+                    found.setdefault(secret.secret_hash, (secret.type, path, sha))
+    if update:
+        entries = [
+            {"hashed_secret": h, "type": t, "first_seen": p, "blob": s,
+             "reason": "reviewed: a public value of a fixture (hash, key, proof or signature)"}
+            for h, (t, p, s) in sorted(found.items(), key=lambda x: (x[1][1], x[0]))
+        ]
+        with open(ALLOW, "w") as f:
+            json.dump({"version": 1, "allowed": entries}, f, indent=1)
+            f.write("\n")
+        print(f"history: {n} blobs scanned; {len(entries)} findings written to {ALLOW}: review them")
+        return 0
+    new = {h: v for h, v in found.items() if h not in allowed}
+    print(f"history: {n} blobs scanned; {len(found)} findings outside the tree baseline, "
+          f"{len(found) - len(new)} reviewed, {len(new)} new")
+    for h, (t, p, s) in sorted(new.items(), key=lambda x: x[1][1]):
+        print(f"  NEW {t} in {p} (blob {s[:12]}, hashed secret {h})")
+    return 1 if new else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
