@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Secrets gate: detect-secrets (PyPI, pinned) over the tracked tree against the reviewed
-# baseline (.secrets.baseline), then over every blob of the history (.ci/secrets_history.py).
+# baseline (.secrets.baseline), then over every blob of the history (.ci/secrets_check.py).
 # A new finding fails CI. After reviewing a finding that is not a secret (a public hash, key,
 # proof or signature of a fixture): `detect-secrets scan --baseline .secrets.baseline` to add
-# it to the baseline (history: `python3 .ci/secrets_history.py --update`). See docs/ci.md.
+# it to the baseline (history: `python3 .ci/secrets_check.py --update`). See docs/ci.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import detect_secrets' 2>/dev/null || [ "$(detect-secrets --version)" != "1.5.0" ]; then
   python3 -m pip install --quiet --disable-pip-version-check 'detect-secrets==1.5.0'
 fi
-echo "tree: $(git ls-files | wc -l) tracked files"
-git ls-files -z | xargs -0 detect-secrets-hook --baseline .secrets.baseline
-python3 .ci/secrets_history.py
+python3 .ci/secrets_check.py

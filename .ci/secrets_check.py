@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Secrets in the history: every blob ever committed on the branches of this clone is scanned
-with detect-secrets (the same plugins as the tree scan). A finding fails unless its hashed
-secret is in the reviewed baseline of the tree (.secrets.baseline) or in the reviewed list of
-historical findings (.ci/secrets-history.allow.json: values that were public, e.g. signatures,
-public keys and verifying-key hashes of fixtures since regenerated).
+"""Secrets in the tree and in the history, with detect-secrets and its plugins as configured in
+the reviewed baseline (.secrets.baseline). The tracked files of the work tree, then every blob
+ever committed on the branches of this clone, are scanned. A finding fails unless its hashed
+secret is in the baseline or in the reviewed list of historical findings
+(.ci/secrets-history.allow.json: values that were public, e.g. signatures, public keys and
+verifying-key hashes of fixtures since regenerated). Findings are compared by hashed secret,
+not by line, so moving a reviewed value does not fail.
 
-  python3 .ci/secrets_history.py            check (exit 1 on a new finding)
-  python3 .ci/secrets_history.py --update   write the list anew from what is found (review it!)
+  python3 .ci/secrets_check.py            check (exit 1 on a new finding)
+  python3 .ci/secrets_check.py --update   write the history list anew (review it!); the tree's
+                                          baseline: detect-secrets scan --baseline .secrets.baseline
 """
 import json
 import os
@@ -69,6 +72,21 @@ def main():
             for _, secret in coll:
                 if secret.secret_hash not in known:
                     found.setdefault(secret.secret_hash, (secret.type, path, sha))
+    tree_new = []
+    with transient_settings(plugins):
+        files = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT).split(b"\0")
+        coll = SecretsCollection(root=ROOT)
+        for f in files:
+            f = f.decode()
+            if f and f not in (".secrets.baseline", ".ci/secrets-history.allow.json") and \
+                    os.path.isfile(os.path.join(ROOT, f)):
+                coll.scan_file(f)
+        for filename, secret in coll:
+            if secret.secret_hash not in known:
+                tree_new.append((filename, secret.line_number, secret.type))
+    print(f"tree: {len(files) - 1} tracked files; {len(tree_new)} findings not in the baseline")
+    for f, line, t in tree_new:
+        print(f"  NEW {t} at {f}:{line}")
     if update:
         entries = [
             {"hashed_secret": h, "type": t, "first_seen": p, "blob": s,
@@ -85,7 +103,7 @@ def main():
           f"{len(found) - len(new)} reviewed, {len(new)} new")
     for h, (t, p, s) in sorted(new.items(), key=lambda x: x[1][1]):
         print(f"  NEW {t} in {p} (blob {s[:12]}, hashed secret {h})")
-    return 1 if new else 0
+    return 1 if new or tree_new else 0
 
 
 if __name__ == "__main__":
