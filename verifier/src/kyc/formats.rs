@@ -612,8 +612,14 @@ impl PublishedEpochs {
                     if p.hash() == e.hash() && p.signature == e.signature {
                         continue;
                     }
-                    e.fields()
-                        .map_err(|source| EpochChainError::Format { index, source })?;
+                    for x in [p, &e] {
+                        if !x
+                            .verify_signature(key)
+                            .map_err(|source| EpochChainError::Format { index, source })?
+                        {
+                            return Err(EpochChainError::Signature(x.epoch));
+                        }
+                    }
                     return Err(EpochChainError::Fork {
                         epoch: e.epoch,
                         first: pname.clone(),
@@ -731,6 +737,24 @@ pub struct Policy {
     pub regions: Vec<String>,
     /// The oldest registry epoch accepted, in seconds (revocation takes effect within it).
     pub max_epoch_age_seconds: u64,
+    /// Version 2: the policy author's choice for each restricted code that ISO lists both as
+    /// a country and as another country's subdivision (`TW` and `CN-TW`, `PR` and `US-PR`),
+    /// keyed by the code as listed. A policy restricting such a code without a choice is
+    /// refused, naming the code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dual_codes: BTreeMap<String, DualCodeChoice>,
+}
+
+/// What a policy restricting one form of a dual code (`TW` / `CN-TW`) does with the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DualCodeChoice {
+    /// Restrict every ISO form of the territory: a listed country also restricts its
+    /// subdivision forms (`TW` adds `CN-TW`), a listed subdivision also restricts the whole
+    /// country of its own code (`CN-TW` adds `TW`).
+    EveryForm,
+    /// Restrict only the form listed (credentials naming the other form pass).
+    ListedOnly,
 }
 
 impl Policy {
@@ -766,6 +790,60 @@ impl Policy {
         }
         if self.name.is_empty() {
             return Err(field_err("policy", "name", "empty"));
+        }
+        self.resolve_dual_codes(out)
+    }
+
+    /// Applies `dual_codes` to the listed jurisdictions (see [`DualCodeChoice`]).
+    fn resolve_dual_codes(
+        &self,
+        listed: Vec<Jurisdiction>,
+    ) -> Result<Vec<Jurisdiction>, FormatError> {
+        let bad = |m: String| field_err("policy", "dual_codes", m);
+        if self.version < POLICY_FORMAT_V2 && !self.dual_codes.is_empty() {
+            return Err(bad(format!(
+                "a version {POLICY_FORMAT_V2} field; this policy is version {}",
+                self.version
+            )));
+        }
+        for code in self.dual_codes.keys() {
+            let dual = Jurisdiction::parse(code)
+                .ok()
+                .filter(|j| listed.contains(j) && !j.dual_forms().is_empty());
+            if dual.is_none() {
+                return Err(bad(format!(
+                    "`{code}` is not a restricted code that ISO also lists in another form"
+                )));
+            }
+        }
+        let mut out = listed.clone();
+        for j in &listed {
+            let forms = j.dual_forms();
+            if forms.is_empty() {
+                continue;
+            }
+            let names = forms.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>();
+            match self.dual_codes.get(&j.code()) {
+                None => {
+                    return Err(bad(format!(
+                        "`{j}` is also listed by ISO as {}: say what the policy restricts with \
+                         \"dual_codes\": {{\"{j}\": \"every-form\"}} (also {}) or \
+                         {{\"{j}\": \"listed-only\"}} (only `{j}`), in a version \
+                         {POLICY_FORMAT_V2} policy",
+                        names.join(" and "),
+                        names.join(" and ")
+                    )))
+                }
+                Some(DualCodeChoice::ListedOnly) => {}
+                Some(DualCodeChoice::EveryForm) => {
+                    for f in forms {
+                        let form = if j.is_country_only() { f } else { f.country() };
+                        if !out.contains(&form) {
+                            out.push(form);
+                        }
+                    }
+                }
+            }
         }
         Ok(out)
     }

@@ -437,6 +437,7 @@ mod tests {
             countries: vec![],
             regions: vec![],
             max_epoch_age_seconds: 1,
+            dual_codes: Default::default(),
         };
         let challenge = Challenge {
             version: KYC_FORMAT_VERSION,
