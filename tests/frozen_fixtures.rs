@@ -109,9 +109,16 @@ impl Presentation {
     /// was issued: epochs and challenges age, frozen proofs must not).
     fn verify(&self) -> Result<kyc::VerifiedPresentation, KycVerifyError> {
         let now = time::parse_rfc3339(&self.challenge.issued_at).unwrap() + 1;
+        // The frozen folder publishes one epoch: it is the issuer's whole published chain.
+        let published = kyc::formats::PublishedEpochs::verify(
+            vec![("epoch.json".into(), self.epoch.clone())],
+            &self.issuer.key().unwrap(),
+        )
+        .unwrap();
         kyc::verify(
             &self.proof,
             &self.epoch,
+            &published,
             &self.issuer,
             &self.policy,
             &self.challenge,

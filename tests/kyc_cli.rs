@@ -32,6 +32,19 @@ fn ok(o: Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn kyc_flow_and_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -88,8 +101,31 @@ fn kyc_flow_and_exit_codes() {
             "epoch.json",
             "--leaves",
             "leaves.json",
+            "--chain",
+            "chain",
         ],
     ));
+    // A copy of the issuer's folder (same key, same epoch 0): it will fork the chain.
+    copy_dir(&d.join("iss"), &d.join("iss-fork"));
+    let issue_by = |iss: &str, out: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "issue",
+                "--issuer",
+                iss,
+                "--holder-commitment",
+                hid,
+                "--country",
+                "FR",
+                "--expires",
+                "2099-01-01T00:00:00Z",
+                "--out",
+                out,
+            ],
+        )
+    };
     ok(assay(
         d,
         &[
@@ -131,9 +167,18 @@ fn kyc_flow_and_exit_codes() {
     ));
     ok(assay(
         d,
-        &["kyc", "challenge", "--scope", "bank-a", "--out", "ch.json"],
+        &[
+            "kyc",
+            "challenge",
+            "--scope",
+            "bank-a",
+            "--backend",
+            "groth16",
+            "--out",
+            "ch.json",
+        ],
     ));
-    let prove = |cred: &str, path: &str, out: &str| {
+    let prove_as = |cred: &str, path: &str, out: &str, epoch: &str, ch: &str, scope: &str| {
         assay(
             d,
             &[
@@ -146,18 +191,40 @@ fn kyc_flow_and_exit_codes() {
                 "--path",
                 path,
                 "--epoch",
-                "epoch.json",
+                epoch,
                 "--policy",
                 policy,
                 "--challenge",
-                "ch.json",
+                ch,
                 "--issuer-key",
                 "iss/issuer-public.json",
+                "--expect-scope",
+                scope,
                 "--out",
                 out,
             ],
         )
     };
+    let prove = |cred: &str, path: &str, out: &str| {
+        prove_as(cred, path, out, "epoch.json", "ch.json", "bank-a")
+    };
+    // A challenge for another scope than the holder's relying party: refused before proving.
+    let o = prove_as(
+        "cred.json",
+        "path.json",
+        "x.json",
+        "epoch.json",
+        "ch.json",
+        "bank-b",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("names scope `bank-a`, but this relying party is `bank-b`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!d.join("x.json").exists());
     ok(prove("cred.json", "path.json", "proof.json"));
     // The holder's own path from the published leaves equals the issuer's.
     assert_eq!(
@@ -169,7 +236,7 @@ fn kyc_flow_and_exit_codes() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("restricted"));
 
-    let verify = |proof: &str, ch: &str| {
+    let verify_in = |proof: &str, ch: &str, epoch: &str| {
         assay(
             d,
             &[
@@ -177,7 +244,9 @@ fn kyc_flow_and_exit_codes() {
                 "verify",
                 proof,
                 "--epoch",
-                "epoch.json",
+                epoch,
+                "--epochs",
+                "chain",
                 "--policy",
                 policy,
                 "--challenge",
@@ -188,6 +257,7 @@ fn kyc_flow_and_exit_codes() {
             ],
         )
     };
+    let verify = |proof: &str, ch: &str| verify_in(proof, ch, "epoch.json");
     // A truncated proof is bad input, and does not spend the challenge.
     let mut p: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
@@ -213,6 +283,121 @@ fn kyc_flow_and_exit_codes() {
     let o = verify("proof.json", "ch.json");
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stdout).contains("already used"));
+
+    // An epoch the issuer signed for this holder alone (not in its published chain): the
+    // presentation under it is refused, naming the chain.
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss",
+            "--out",
+            "private-epoch.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "path",
+            "--issuer",
+            "iss",
+            "--serial",
+            "0",
+            "--out",
+            "path-private.json",
+        ],
+    ));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "challenge",
+            "--scope",
+            "bank-a",
+            "--out",
+            "ch-private.json",
+        ],
+    ));
+    ok(prove_as(
+        "cred.json",
+        "path-private.json",
+        "proof-private.json",
+        "private-epoch.json",
+        "ch-private.json",
+        "bank-a",
+    ));
+    let o = verify_in(
+        "proof-private.json",
+        "ch-private.json",
+        "private-epoch.json",
+    );
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is signed by the issuer but is not the epoch 1 of its published chain"),
+        "{v}"
+    );
+    // The published chain checks; a fork (another epoch 1 signed by the same key, from a copy
+    // of the issuer's folder) is reported with both files.
+    let epochs_verify = |dir: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "epochs",
+                "verify",
+                dir,
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--json",
+            ],
+        )
+    };
+    let v: serde_json::Value = serde_json::from_str(&ok(epochs_verify("chain"))).unwrap();
+    assert_eq!(
+        (v["valid"].clone(), v["epochs"].clone()),
+        (true.into(), 1.into())
+    );
+    std::fs::copy(
+        d.join("private-epoch.json"),
+        d.join("chain/epoch-00000001.json"),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(epochs_verify("chain"))).unwrap();
+    assert_eq!(v["last"], 1);
+    ok(issue_by("iss-fork", "cred-fork.json"));
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss-fork",
+            "--out",
+            "fork.json",
+            "--chain",
+            "fork",
+        ],
+    ));
+    std::fs::copy(
+        d.join("fork/epoch-00000001.json"),
+        d.join("chain/epoch-00000001-other.json"),
+    )
+    .unwrap();
+    let o = epochs_verify("chain");
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("fork") && reason.contains("epoch-00000001-other.json"),
+        "{reason}"
+    );
 
     // Bad input: unknown code, expiry in the past, wrong passphrase.
     let o = assay(
@@ -308,6 +493,8 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
             "epoch.json",
             "--leaves",
             "leaves.json",
+            "--chain",
+            "chain",
         ],
     ));
     let epoch: serde_json::Value =
@@ -329,15 +516,23 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
             "path.json",
         ],
     ));
-    let challenge = |out: &str| {
-        ok(assay(
-            d,
-            &["kyc", "challenge", "--scope", "bank-a", "--out", out],
-        ))
+    // Each scope accepts one backend: bank-h Halo2, bank-g Groth16.
+    let challenge = |scope: &str, backend: Option<&str>, out: &str| {
+        let mut args = vec!["kyc", "challenge", "--scope", scope, "--out", out];
+        if let Some(b) = backend {
+            args.extend(["--backend", b]);
+        }
+        assay(d, &args)
     };
-    challenge("ch.json");
-    challenge("ch2.json");
+    ok(challenge("bank-h", Some("halo2"), "ch.json"));
+    ok(challenge("bank-g", Some("groth16"), "ch2.json"));
+    let scope_of = |ch: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join(ch)).unwrap()).unwrap();
+        v["scope"].as_str().unwrap().to_string()
+    };
     let prove = |backend: &str, ch: &str, out: &str| {
+        let scope = scope_of(ch);
         assay(
             d,
             &[
@@ -359,6 +554,8 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
                 "iss/issuer-public.json",
                 "--backend",
                 backend,
+                "--expect-scope",
+                &scope,
                 "--out",
                 out,
             ],
@@ -381,6 +578,8 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
                 proof,
                 "--epoch",
                 "epoch.json",
+                "--epochs",
+                "chain",
                 "--policy",
                 policy,
                 "--challenge",
@@ -416,4 +615,46 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     // An unknown backend is bad input.
     let o = prove("plonk", "ch2.json", "x.json");
     assert_eq!(code(&o), 2);
+
+    // One holder, one account per scope (issue 11, defect 2): the holder's Groth16 account in
+    // bank-g exists (g.json); Halo2 in bank-g is refused at every step, with the reason.
+    let o = challenge("bank-g", Some("halo2"), "x.json");
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("accepts only groth16-bn254"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    ok(challenge("bank-g", None, "ch3.json"));
+    let o = prove("halo2", "ch3.json", "h3.json");
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("accepts only groth16-bn254"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A holder who edits the challenge to prove with Halo2 anyway: the relying party's
+    // verifier (with its own challenge) and its store (with the edited one) both refuse.
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("ch3.json")).unwrap()).unwrap();
+    edited["backend"] = "halo2-ipa-pasta".into();
+    std::fs::write(d.join("ch3-edited.json"), edited.to_string()).unwrap();
+    ok(prove("halo2", "ch3-edited.json", "h3.json"));
+    let o = verify("h3.json", "ch3.json");
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("accepts only groth16-bn254"));
+    let o = verify("h3.json", "ch3-edited.json");
+    assert_eq!(code(&o), 1);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("scope `bank-g` accepts only groth16-bn254"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The challenge was not spent: the holder's Groth16 presentation still answers it, with
+    // the same nullifier as its first one (one account).
+    ok(prove("groth16", "ch3.json", "g3.json"));
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("g.json")).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(verify("g3.json", "ch3.json"))).unwrap();
+    assert_eq!(v["nullifier"], first["public_inputs"]["nullifier"]);
 }

@@ -1,50 +1,57 @@
 use super::*;
 
+const G: Backend = Backend::Groth16;
+const H: Backend = Backend::Halo2;
+
 #[test]
 fn challenge_is_single_use_and_expires() {
     let s = ChallengeStore::in_memory().unwrap();
-    s.record("n1", "rp", 100, 200).unwrap();
+    s.record("n1", "rp", G, 100, 200).unwrap();
     assert!(matches!(
-        s.consume("n0", "rp", "x", false, 150),
+        s.consume("n0", "rp", G, "x", false, 150),
         Err(RpError::UnknownChallenge)
     ));
     assert!(matches!(
-        s.consume("n1", "other", "x", false, 150),
+        s.consume("n1", "other", G, "x", false, 150),
         Err(RpError::WrongScope(_))
     ));
-    assert_eq!(s.consume("n1", "rp", "x", false, 150).unwrap().uses, 1);
+    assert_eq!(s.consume("n1", "rp", G, "x", false, 150).unwrap().uses, 1);
     assert!(matches!(
-        s.consume("n1", "rp", "x", false, 151),
+        s.consume("n1", "rp", G, "x", false, 151),
         Err(RpError::ChallengeUsed)
     ));
     assert!(matches!(
         s.spend("n1", "rp", 151),
         Err(RpError::ChallengeUsed)
     ));
-    s.record("n2", "rp", 100, 200).unwrap();
+    s.record("n2", "rp", G, 100, 200).unwrap();
     assert!(matches!(
-        s.consume("n2", "rp", "x", false, 201),
+        s.consume("n2", "rp", G, "x", false, 201),
         Err(RpError::ChallengeExpired)
     ));
-    s.record("n3", "rp", 100, 200).unwrap();
-    assert_eq!(s.consume("n3", "rp", "x", false, 150).unwrap().uses, 2);
-    s.record("n4", "rp", 100, 200).unwrap();
+    s.record("n3", "rp", G, 100, 200).unwrap();
+    assert_eq!(s.consume("n3", "rp", G, "x", false, 150).unwrap().uses, 2);
+    s.record("n4", "rp", G, 100, 200).unwrap();
     assert!(matches!(
-        s.consume("n4", "rp", "x", true, 150),
+        s.consume("n4", "rp", G, "x", true, 150),
         Err(RpError::NullifierSeen)
     ));
     // The refused attempt left n4 unspent.
-    assert_eq!(s.consume("n4", "rp", "y", true, 150).unwrap().uses, 1);
+    assert_eq!(s.consume("n4", "rp", G, "y", true, 150).unwrap().uses, 1);
 }
 
 #[test]
 fn issued_challenges_check_then_spend_once() {
     let s = ChallengeStore::in_memory().unwrap();
-    let ch = s.issue("bank-a", 600, 1_000).unwrap();
+    let ch = s.issue("bank-a", Some(G), 600, 1_000).unwrap();
     assert_eq!(ch.nonce.len(), 62);
     assert_eq!(
         s.challenge(&ch.nonce, "bank-a").unwrap(),
-        Some((1_000, 1_600))
+        Some(IssuedChallenge {
+            issued_at: 1_000,
+            expires_at: 1_600,
+            backend: Some(G)
+        })
     );
     s.check(&ch, 1_100).unwrap();
     assert!(matches!(
@@ -57,11 +64,11 @@ fn issued_challenges_check_then_spend_once() {
     assert!(e.to_string().contains("already used"), "{e}");
     assert!(s.spend(&ch.nonce, "bank-a", 1_100).is_err());
     assert!(matches!(
-        s.issue("", 600, 1_000),
+        s.issue("", Some(G), 600, 1_000),
         Err(RpError::BadRequest(_))
     ));
     assert!(matches!(
-        s.issue("x", 0, 1_000),
+        s.issue("x", Some(G), 0, 1_000),
         Err(RpError::BadRequest(_))
     ));
 }
@@ -76,14 +83,14 @@ fn a_missing_file_is_refused_unless_created() {
     ));
     let ch = ChallengeStore::open(&path, true)
         .unwrap()
-        .issue("rp", 60, 10)
+        .issue("rp", Some(G), 60, 10)
         .unwrap();
     // Another handle on the file (another process) sees it, and the spend.
     let a = ChallengeStore::open(&path, false).unwrap();
     let b = ChallengeStore::open(&path, false).unwrap();
     a.spend(&ch.nonce, "rp", 20).unwrap();
     assert!(matches!(
-        b.consume(&ch.nonce, "rp", "nf", false, 21),
+        b.consume(&ch.nonce, "rp", G, "nf", false, 21),
         Err(RpError::ChallengeUsed)
     ));
 }
@@ -109,4 +116,64 @@ fn the_servers_earlier_schema_is_migrated() {
         Err(RpError::ChallengeUsed)
     ));
     s.spend("fresh", "rp", 10).unwrap();
+}
+
+/// One backend per scope (issue 11, defect 2): the scope is bound on first use, a
+/// presentation of the other backend is refused with the reason, and the refused attempt
+/// leaves its challenge unspent. Without the binding, the Halo2 presentation would be recorded
+/// as a second nullifier (a second account) in the scope.
+#[test]
+fn a_scope_accepts_one_backend() {
+    let s = ChallengeStore::in_memory().unwrap();
+    assert!(matches!(
+        s.issue("bank-a", None, 600, 1_000),
+        Err(RpError::BadRequest(_))
+    ));
+    let c1 = s.issue("bank-a", Some(G), 600, 1_000).unwrap();
+    assert_eq!(c1.backend, Some(G));
+    assert_eq!(c1.version, CHALLENGE_FORMAT_V2);
+    assert_eq!(s.scope_backend("bank-a").unwrap(), Some(G));
+    // A challenge without naming the backend takes the bound one; the other is refused.
+    assert_eq!(
+        s.issue("bank-a", None, 600, 1_000).unwrap().backend,
+        Some(G)
+    );
+    let e = s.issue("bank-a", Some(H), 600, 1_000).unwrap_err();
+    assert!(matches!(e, RpError::ScopeBackend { .. }), "{e}");
+    assert!(e.to_string().contains("accepts only groth16"), "{e}");
+    s.consume(&c1.nonce, "bank-a", G, "nf-groth16", false, 1_001)
+        .unwrap();
+    // The same holder, on Halo2, answering a challenge of the scope: refused, nothing spent.
+    let c2 = s.issue("bank-a", None, 600, 1_000).unwrap();
+    let e = s
+        .consume(&c2.nonce, "bank-a", H, "nf-halo2", false, 1_002)
+        .unwrap_err();
+    assert!(matches!(e, RpError::ScopeBackend { .. }), "{e}");
+    s.check(&c2, 1_002).unwrap();
+    // A challenge recorded for Halo2 elsewhere cannot enter the Groth16 scope either.
+    assert!(matches!(
+        s.record("n-h", "bank-a", H, 1_000, 1_600),
+        Err(RpError::ScopeBackend { .. })
+    ));
+    // Configuration binds a fresh scope; another scope may use another backend.
+    s.bind_scope("bank-b", H, 1_000).unwrap();
+    s.bind_scope("bank-b", H, 1_000).unwrap();
+    assert!(s.bind_scope("bank-b", G, 1_000).is_err());
+    assert_eq!(
+        s.issue("bank-b", None, 600, 1_000).unwrap().backend,
+        Some(H)
+    );
+}
+
+/// A challenge issued for one backend is not answered with another even in an unbound scope
+/// of an old store (rows without a backend are checked by the scope alone).
+#[test]
+fn a_challenge_names_its_backend() {
+    let s = ChallengeStore::in_memory().unwrap();
+    s.record("n1", "rp", G, 100, 200).unwrap();
+    assert_eq!(s.challenge("n1", "rp").unwrap().unwrap().backend, Some(G));
+    assert!(matches!(
+        s.consume("n1", "rp", H, "x", false, 150),
+        Err(RpError::ScopeBackend { .. })
+    ));
 }

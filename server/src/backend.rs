@@ -8,7 +8,10 @@ use crate::{config::ServerConfig, error::AppError, error::StartError, store::Sto
 use assay_verifier::{
     kyc::{
         self,
-        formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy, KYC_FORMAT_VERSION},
+        formats::{
+            Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs, CHALLENGE_FORMAT_V2,
+            KYC_FORMAT_VERSION,
+        },
     },
     solvency::{self, InclusionRecord, InclusionReport, RoundBundle},
     Backend as ProofSystem,
@@ -94,6 +97,9 @@ pub struct KycVerdict {
     pub challenge: Option<String>,
     /// The proof's nullifier for this scope.
     pub nullifier: Option<String>,
+    /// The backend of the proof: the store records its nullifier only if the scope accepts
+    /// that backend (one backend per scope, so one nullifier per person).
+    pub backend: Option<ProofSystem>,
 }
 
 /// A freshly made challenge: its key in the database and the document sent to the client.
@@ -133,13 +139,15 @@ pub trait Backend: Send + Sync + 'static {
         now: u64,
     ) -> Result<KycVerdict, AppError>;
 
-    /// Makes a new single-use challenge for `scope`, valid until `expires_at`.
+    /// Makes a new single-use challenge for `scope`, naming the one `backend` the scope
+    /// accepts, valid until `expires_at`.
     ///
     /// # Errors
     /// No randomness, or KYC is not configured.
     fn new_challenge(
         &self,
         scope: &str,
+        backend: ProofSystem,
         now: u64,
         expires_at: u64,
     ) -> Result<NewChallenge, AppError>;
@@ -153,19 +161,51 @@ struct KycBody {
     epoch: Epoch,
 }
 
-/// What this relying party enforces: its policy and the issuer it trusts.
+/// What this relying party enforces: its policy, the issuer it trusts and the issuer's
+/// published epoch chain.
 #[derive(Debug, Clone)]
 pub struct KycSettings {
     /// The restricted list and the maximum epoch age.
     pub policy: Policy,
     /// The issuer's public key and verifying key.
     pub issuer: IssuerPublic,
+    /// The issuer's published epoch chain, checked: only its epochs are accepted.
+    pub published: PublishedEpochs,
+    /// The folder the chain is re-read from when a presentation names an epoch the chain
+    /// does not hold yet (the issuer published since); `None`: never re-read.
+    pub epochs_dir: Option<std::path::PathBuf>,
 }
 
 /// Assay's own verifiers (`assay_verifier`).
 #[derive(Debug, Default)]
 pub struct AssayBackend {
     kyc: Option<KycSettings>,
+    /// The latest published chain read (starts as the settings' chain).
+    chain: std::sync::RwLock<Option<PublishedEpochs>>,
+}
+
+/// Reads and checks the published epoch chain in `dir` (every `*.json` file an epoch).
+///
+/// # Errors
+/// A file cannot be read or parsed, or the epochs are not one chain signed by `issuer`.
+pub fn read_published_epochs(
+    dir: &std::path::Path,
+    issuer: &IssuerPublic,
+) -> Result<PublishedEpochs, StartError> {
+    let bad = |message: String| StartError::KycFile {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let mut epochs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| bad(e.to_string()))? {
+        let file = entry.map_err(|e| bad(e.to_string()))?.path();
+        if file.extension().is_some_and(|x| x == "json") {
+            let e: Epoch = read_doc(&file, "epoch")?;
+            epochs.push((file.display().to_string(), e));
+        }
+    }
+    let key = issuer.key().map_err(|e| bad(e.to_string()))?;
+    PublishedEpochs::verify(epochs, &key).map_err(|e| bad(format!("published epoch chain: {e}")))
 }
 
 fn read_doc<T: DeserializeOwned + kyc::formats::Versioned>(
@@ -183,7 +223,31 @@ fn read_doc<T: DeserializeOwned + kyc::formats::Versioned>(
 impl AssayBackend {
     /// A backend that also verifies KYC proofs under `kyc`.
     pub fn with_kyc(kyc: KycSettings) -> Self {
-        Self { kyc: Some(kyc) }
+        Self {
+            chain: std::sync::RwLock::new(Some(kyc.published.clone())),
+            kyc: Some(kyc),
+        }
+    }
+
+    /// The chain to check `epoch` against: the cached one, re-read from the folder if it does
+    /// not hold that epoch (a newer publication), or an error naming the folder.
+    fn chain_for(&self, k: &KycSettings, epoch: &Epoch) -> Result<PublishedEpochs, String> {
+        let cached = self
+            .chain
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| k.published.clone());
+        let Some(dir) = k.epochs_dir.as_deref().filter(|_| !cached.contains(epoch)) else {
+            return Ok(cached);
+        };
+        match read_published_epochs(dir, &k.issuer) {
+            Ok(fresh) => {
+                *self.chain.write().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) => Err(format!("epoch chain: {e}")),
+        }
     }
 
     /// The backend for `config` (reads the KYC policy and issuer key files it names).
@@ -197,13 +261,27 @@ impl AssayBackend {
         };
         match (&config.kyc_policy, &config.kyc_issuer_key) {
             (Some(p), Some(k)) => {
-                let settings = KycSettings {
-                    policy: read_doc(p, "policy")?,
-                    issuer: read_doc(k, "issuer key")?,
+                if config.kyc_scope.as_deref().is_none_or(str::is_empty) {
+                    return Err(StartError::KycSetting(
+                        "a scope (--kyc-scope NAME, the relying party's stable name): there is no default",
+                    ));
+                }
+                let Some(epochs) = &config.kyc_epochs else {
+                    return Err(StartError::KycSetting(
+                        "the issuer's published epoch chain (--kyc-epochs DIR)",
+                    ));
                 };
-                settings.policy.tree().map_err(|e| bad(p, &e))?;
-                kyc::issuer_verifying_key(&settings.issuer).map_err(|e| bad(k, &e))?;
-                Ok(Self::with_kyc(settings))
+                let policy: Policy = read_doc(p, "policy")?;
+                let issuer: IssuerPublic = read_doc(k, "issuer key")?;
+                policy.tree().map_err(|e| bad(p, &e))?;
+                kyc::issuer_verifying_key(&issuer).map_err(|e| bad(k, &e))?;
+                let published = read_published_epochs(epochs, &issuer)?;
+                Ok(Self::with_kyc(KycSettings {
+                    policy,
+                    issuer,
+                    published,
+                    epochs_dir: Some(epochs.clone()),
+                }))
             }
             (None, None) => Ok(Self::default()),
             _ => Err(StartError::KycIncomplete),
@@ -215,7 +293,7 @@ impl AssayBackend {
 pub fn kyc_checks(v: &kyc::VerifiedPresentation) -> Vec<String> {
     vec![
         format!(
-            "epoch {} is signed by issuer {:?} and recent enough",
+            "epoch {} is signed by issuer {:?}, in its published chain, and recent enough",
             v.epoch, v.issuer_id
         ),
         format!(
@@ -349,30 +427,41 @@ impl Backend for AssayBackend {
             verdict: Verdict::invalid(reason, Vec::new()),
             challenge: None,
             nullifier: None,
+            backend: None,
         };
         let issued = store
             .challenge(&nonce, scope)
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let Some((issued_at, expires_at)) = issued else {
+        let Some((issued_at, expires_at, backend)) = issued else {
             return Ok(invalid(
                 "challenge: this relying party never issued that challenge".into(),
             ));
         };
         let challenge = Challenge {
-            version: KYC_FORMAT_VERSION,
+            version: if backend.is_some() {
+                CHALLENGE_FORMAT_V2
+            } else {
+                KYC_FORMAT_VERSION
+            },
             scope: scope.into(),
+            backend,
             nonce: nonce.clone(),
             issued_at: kyc::time::format_rfc3339(issued_at as i64),
             expires_at: kyc::time::format_rfc3339(expires_at as i64),
         };
         let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let published = match self.chain_for(k, &req.epoch) {
+            Ok(c) => c,
+            Err(reason) => return Ok(invalid(reason)),
+        };
         match kyc::verify(
-            &req.proof, &req.epoch, &k.issuer, &k.policy, &challenge, now,
+            &req.proof, &req.epoch, &published, &k.issuer, &k.policy, &challenge, now,
         ) {
             Ok(v) => Ok(KycVerdict {
                 verdict: Verdict::valid(kyc_checks(&v)),
                 challenge: Some(nonce),
                 nullifier: Some(v.nullifier),
+                backend: Some(v.backend),
             }),
             Err(e) if e.is_bad_input() => Err(AppError::Invalid(e.to_string())),
             Err(e) => Ok(invalid(e.to_string())),
@@ -382,6 +471,7 @@ impl Backend for AssayBackend {
     fn new_challenge(
         &self,
         scope: &str,
+        backend: ProofSystem,
         now: u64,
         expires_at: u64,
     ) -> Result<NewChallenge, AppError> {
@@ -392,8 +482,9 @@ impl Backend for AssayBackend {
         }
         let nonce = random_nonce()?;
         let doc = Challenge {
-            version: KYC_FORMAT_VERSION,
+            version: CHALLENGE_FORMAT_V2,
             scope: scope.into(),
+            backend: Some(backend),
             nonce: nonce.clone(),
             issued_at: kyc::time::format_rfc3339(now as i64),
             expires_at: kyc::time::format_rfc3339(expires_at as i64),

@@ -27,8 +27,15 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// SQLite file of challenges and nullifiers; `None` keeps them in memory.
     pub database: Option<PathBuf>,
-    /// This relying party's scope (the KYC nullifier's domain).
-    pub kyc_scope: String,
+    /// This relying party's scope (the KYC nullifier's domain). There is no default: a server
+    /// configured for KYC refuses to start without one.
+    pub kyc_scope: Option<String>,
+    /// The one backend the scope accepts (bound in the database on first start; afterwards it
+    /// may be omitted, and another one is refused at start).
+    pub kyc_backend: Option<assay_verifier::Backend>,
+    /// The issuer's published epoch chain (a folder of EPOCH.json files): only its epochs are
+    /// accepted; it is re-read when a presentation names an epoch it does not hold yet.
+    pub kyc_epochs: Option<PathBuf>,
     /// Lifetime of a KYC challenge.
     pub challenge_ttl: Duration,
     /// Refuse a KYC proof whose nullifier was already seen (one person, one account).
@@ -55,7 +62,9 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             cors_origins: Vec::new(),
             database: None,
-            kyc_scope: "assay-relying-party".into(),
+            kyc_scope: None,
+            kyc_backend: None,
+            kyc_epochs: None,
             challenge_ttl: Duration::from_secs(300),
             unique_nullifiers: false,
             kyc_policy: None,

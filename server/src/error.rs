@@ -112,6 +112,10 @@ pub enum StartError {
     /// Only one of the KYC policy and the issuer's public key is configured.
     #[error("KYC needs both a policy and the issuer's public key")]
     KycIncomplete,
+    /// KYC is configured without what a relying party must name (its scope, the backend
+    /// the scope accepts, the issuer's published epoch chain).
+    #[error("KYC needs {0}")]
+    KycSetting(&'static str),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -96,6 +96,23 @@ impl AppState {
             None => store::Store::in_memory(),
         }?;
         let backend = AssayBackend::from_config(&config)?;
+        if let (Some(scope), Some(_)) = (&config.kyc_scope, &config.kyc_policy) {
+            // One backend per scope: bind it now, or refuse a configuration that changes it.
+            match config.kyc_backend {
+                Some(b) => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    store.challenges().bind_scope(scope, b, now)?;
+                }
+                None if store.challenges().scope_backend(scope)?.is_none() => {
+                    return Err(StartError::KycSetting(
+                        "the one backend its scope accepts (--kyc-backend groth16|halo2) on first start",
+                    ))
+                }
+                None => {}
+            }
+        }
         Ok(Self::new(config, Arc::new(backend), store))
     }
 }

@@ -178,6 +178,15 @@ pub(crate) async fn solvency_inclusion(
     Ok(respond(&s, "inclusion", v, secs))
 }
 
+/// This relying party's scope: none configured means KYC is off (there is no default scope).
+fn kyc_scope(s: &AppState) -> Result<String, AppError> {
+    s.config.kyc_scope.clone().ok_or_else(|| {
+        AppError::Unavailable(
+            "KYC verification is not configured on this server (no --kyc-scope)".into(),
+        )
+    })
+}
+
 /// A new single-use challenge for this relying party's scope.
 #[utoipa::path(post, path = "/v1/kyc/challenge", tag = "kyc",
     request_body(content = ChallengeRequest, description = "Empty, or `{}`"),
@@ -196,12 +205,22 @@ pub(crate) async fn kyc_challenge(
     }
     let now = (s.clock)();
     let expires = now + s.config.challenge_ttl.as_secs();
-    let scope = s.config.kyc_scope.clone();
+    let scope = kyc_scope(&s)?;
+    let configured = s.config.kyc_backend;
     let (backend, store) = (s.backend.clone(), s.store.clone());
     let doc = tokio::task::spawn_blocking(move || {
-        let c = backend.new_challenge(&scope, now, expires)?;
+        let bound = store
+            .challenges()
+            .scope_backend(&scope)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let Some(proof_system) = bound.or(configured) else {
+            return Err(AppError::Unavailable(format!(
+                "KYC scope `{scope}` accepts no backend yet: start the server with --kyc-backend"
+            )));
+        };
+        let c = backend.new_challenge(&scope, proof_system, now, expires)?;
         store
-            .issue(&c.nonce, &scope, now, expires)
+            .issue(&c.nonce, &scope, proof_system, now, expires)
             .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok::<_, AppError>(c.document)
     })
@@ -227,7 +246,7 @@ pub(crate) async fn kyc_verify(
 ) -> Result<Json<KycVerifyResponse>, AppError> {
     let b = body(b, s.config.max_kyc_body)?;
     let now = (s.clock)();
-    let scope = s.config.kyc_scope.clone();
+    let scope = kyc_scope(&s)?;
     let unique = s.config.unique_nullifiers;
     let (backend, store) = (s.backend.clone(), s.store.clone());
     let ((mut v, nullifier, uses), secs) = verify_blocking(&s, move || {
@@ -236,12 +255,14 @@ pub(crate) async fn kyc_verify(
         if !v.valid {
             return Ok((v, None, None));
         }
-        let (Some(challenge), Some(nullifier)) = (k.challenge, k.nullifier) else {
+        let (Some(challenge), Some(nullifier), Some(proof_system)) =
+            (k.challenge, k.nullifier, k.backend)
+        else {
             return Err(AppError::Internal(
                 "valid KYC verdict without challenge".into(),
             ));
         };
-        match store.consume(&challenge, &scope, &nullifier, unique, now) {
+        match store.consume(&challenge, &scope, proof_system, &nullifier, unique, now) {
             Ok(u) => {
                 v.checks
                     .push("challenge issued by this server, unexpired, first use".into());

@@ -10,6 +10,7 @@
 use std::path::Path;
 
 pub use assay_rp::{ChallengeStore, NullifierUse, RpError as StoreError};
+use assay_verifier::Backend;
 
 /// A handle on the database, cheap to clone. Calls block: run them off the async workers.
 #[derive(Debug, Clone)]
@@ -55,10 +56,12 @@ impl Store {
         &self,
         nonce: &str,
         scope: &str,
+        backend: Backend,
         now: u64,
         expires_at: u64,
     ) -> Result<(), StoreError> {
-        self.inner.record(nonce, scope, secs(now), secs(expires_at))
+        self.inner
+            .record(nonce, scope, backend, secs(now), secs(expires_at))
     }
 
     /// The issue and expiry times (UNIX seconds) of challenge `nonce` for `scope`, if this
@@ -66,11 +69,18 @@ impl Store {
     ///
     /// # Errors
     /// SQLite failed.
-    pub fn challenge(&self, nonce: &str, scope: &str) -> Result<Option<(u64, u64)>, StoreError> {
-        Ok(self
-            .inner
-            .challenge(nonce, scope)?
-            .map(|(i, e)| (i.max(0) as u64, e.max(0) as u64)))
+    pub fn challenge(
+        &self,
+        nonce: &str,
+        scope: &str,
+    ) -> Result<Option<(u64, u64, Option<Backend>)>, StoreError> {
+        Ok(self.inner.challenge(nonce, scope)?.map(|c| {
+            (
+                c.issued_at.max(0) as u64,
+                c.expires_at.max(0) as u64,
+                c.backend,
+            )
+        }))
     }
 
     /// Consumes `nonce` for `scope` and records `nullifier`, in one transaction.
@@ -82,12 +92,13 @@ impl Store {
         &self,
         nonce: &str,
         scope: &str,
+        backend: Backend,
         nullifier: &str,
         unique: bool,
         now: u64,
     ) -> Result<NullifierUse, StoreError> {
         self.inner
-            .consume(nonce, scope, nullifier, unique, secs(now))
+            .consume(nonce, scope, backend, nullifier, unique, secs(now))
     }
 }
 
@@ -95,25 +106,27 @@ impl Store {
 mod tests {
     use super::*;
 
+    const G: Backend = Backend::Groth16;
+
     #[test]
     fn challenge_is_single_use_and_expires() {
         let s = Store::in_memory().unwrap();
-        s.issue("n1", "rp", 100, 200).unwrap();
+        s.issue("n1", "rp", G, 100, 200).unwrap();
         assert!(matches!(
-            s.consume("n0", "rp", "x", false, 150),
+            s.consume("n0", "rp", G, "x", false, 150),
             Err(StoreError::UnknownChallenge)
         ));
-        assert_eq!(s.consume("n1", "rp", "x", false, 150).unwrap().uses, 1);
+        assert_eq!(s.consume("n1", "rp", G, "x", false, 150).unwrap().uses, 1);
         assert!(matches!(
-            s.consume("n1", "rp", "x", false, 151),
+            s.consume("n1", "rp", G, "x", false, 151),
             Err(StoreError::ChallengeUsed)
         ));
-        s.issue("n2", "rp", 100, 200).unwrap();
+        s.issue("n2", "rp", G, 100, 200).unwrap();
         assert!(matches!(
-            s.consume("n2", "rp", "x", false, 201),
+            s.consume("n2", "rp", G, "x", false, 201),
             Err(StoreError::ChallengeExpired)
         ));
-        assert_eq!(s.challenge("n2", "rp").unwrap(), Some((100, 200)));
+        assert_eq!(s.challenge("n2", "rp").unwrap(), Some((100, 200, Some(G))));
     }
 
     /// One database file, two surfaces: whichever spends a challenge first, the other
@@ -128,9 +141,9 @@ mod tests {
         // The command line's handle (`assay kyc challenge` / `assay kyc verify`).
         let cli = ChallengeStore::open(&path, false).unwrap();
         // Issued by the command line, spent by the server, replayed on the command line.
-        let a = cli.issue("rp", 600, 1_000).unwrap();
+        let a = cli.issue("rp", Some(G), 600, 1_000).unwrap();
         server
-            .consume(&a.nonce, "rp", "nf-a", false, 1_010)
+            .consume(&a.nonce, "rp", G, "nf-a", false, 1_010)
             .unwrap();
         assert!(matches!(
             cli.check(&a, 1_020),
@@ -141,10 +154,10 @@ mod tests {
             Err(StoreError::ChallengeUsed)
         ));
         // Issued by the server, spent by the command line, replayed on the server.
-        server.issue("b", "rp", 1_000, 1_600).unwrap();
-        cli.consume("b", "rp", "nf-b", false, 1_010).unwrap();
+        server.issue("b", "rp", G, 1_000, 1_600).unwrap();
+        cli.consume("b", "rp", G, "nf-b", false, 1_010).unwrap();
         assert!(matches!(
-            server.consume("b", "rp", "nf-b", false, 1_020),
+            server.consume("b", "rp", G, "nf-b", false, 1_020),
             Err(StoreError::ChallengeUsed)
         ));
         let _ = std::fs::remove_dir_all(&dir);

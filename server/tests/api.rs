@@ -12,6 +12,7 @@ use assay_server::{
     store::Store,
     AppError, AppState, AssayBackend, Backend, ServerConfig,
 };
+use assay_verifier::Backend as ProofSystem;
 use axum::{
     body::{Body, Bytes},
     extract::ConnectInfo,
@@ -63,6 +64,8 @@ struct FakeProof {
     challenge: String,
     nullifier: String,
     ok: bool,
+    #[serde(default)]
+    backend: Option<ProofSystem>,
 }
 
 impl Backend for TestBackend {
@@ -87,16 +90,24 @@ impl Backend for TestBackend {
                 verdict: Verdict::valid(vec!["the proof".into()]),
                 challenge: Some(k.proof.challenge),
                 nullifier: Some(k.proof.nullifier),
+                backend: Some(k.proof.backend.unwrap_or(ProofSystem::Groth16)),
             }
         } else {
             KycVerdict {
                 verdict: Verdict::invalid("the Groth16 proof does not verify", vec![]),
                 challenge: None,
                 nullifier: None,
+                backend: None,
             }
         })
     }
-    fn new_challenge(&self, scope: &str, now: u64, exp: u64) -> Result<NewChallenge, AppError> {
+    fn new_challenge(
+        &self,
+        scope: &str,
+        _backend: ProofSystem,
+        now: u64,
+        exp: u64,
+    ) -> Result<NewChallenge, AppError> {
         use rand::RngCore;
         let mut b = [0u8; 31];
         rand::rngs::OsRng.fill_bytes(&mut b);
@@ -121,6 +132,8 @@ fn state_with(config: ServerConfig, delay: Duration) -> AppState {
 
 fn test_config() -> ServerConfig {
     ServerConfig {
+        kyc_scope: Some("test-rp".into()),
+        kyc_backend: Some(ProofSystem::Groth16),
         rate_per_second: 1000.0,
         rate_burst: 1000.0,
         cors_origins: vec!["https://exchange.example".into()],
@@ -686,9 +699,20 @@ fn real_kyc_app(issue_challenge: bool) -> Router {
     use assay_verifier::kyc::{formats, time};
     let challenge: formats::Challenge =
         formats::from_json("challenge", &kyc_fixture("challenge.json")).unwrap();
+    let issuer: formats::IssuerPublic =
+        formats::from_json("issuer key", &kyc_fixture("issuer-public.json")).unwrap();
+    let epoch: formats::Epoch = formats::from_json("epoch", &kyc_fixture("epoch.json")).unwrap();
+    // The fixture's folder publishes one epoch: the issuer's whole published chain.
+    let published = formats::PublishedEpochs::verify(
+        vec![("epoch.json".into(), epoch)],
+        &issuer.key().unwrap(),
+    )
+    .unwrap();
     let settings = assay_server::backend::KycSettings {
         policy: formats::from_json("policy", &kyc_fixture("policy.json")).unwrap(),
-        issuer: formats::from_json("issuer key", &kyc_fixture("issuer-public.json")).unwrap(),
+        issuer,
+        published,
+        epochs_dir: None,
     };
     let now: u64 = kyc_fixture("now.txt").trim().parse().unwrap();
     let store = Store::in_memory().unwrap();
@@ -697,19 +721,204 @@ fn real_kyc_app(issue_challenge: bool) -> Router {
             .issue(
                 &challenge.nonce,
                 &challenge.scope,
+                ProofSystem::Groth16,
                 time::parse_rfc3339(&challenge.issued_at).unwrap() as u64,
                 time::parse_rfc3339(&challenge.expires_at).unwrap() as u64,
             )
             .unwrap();
     }
     let config = ServerConfig {
-        kyc_scope: challenge.scope.clone(),
+        kyc_scope: Some(challenge.scope.clone()),
         ..test_config()
     };
     app(
         AppState::new(config, Arc::new(AssayBackend::with_kyc(settings)), store)
             .with_clock(move || now),
     )
+}
+
+/// One holder, one account per scope (issue 11, defect 2): the scope is bound to Groth16, so a
+/// presentation of the same holder on Halo2 (another nullifier) is refused with the reason and
+/// no second nullifier is recorded. Without the store's binding it would be a second account.
+#[tokio::test]
+async fn kyc_a_scope_accepts_one_backend() {
+    let app = router();
+    let c = challenge(&app).await;
+    let body = |c: &str, nf: &str, backend: &str| {
+        json!({"proof": {"challenge": c, "nullifier": nf, "ok": true, "backend": backend},
+               "epoch": {}})
+        .to_string()
+    };
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        body(&c, "nf-g", "groth16-bn254"),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
+    let c = challenge(&app).await;
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        body(&c, "nf-h", "halo2-ipa-pasta"),
+    )
+    .await;
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("scope `test-rp` accepts only groth16-bn254"),
+        "{v}"
+    );
+    // The refusal left the challenge unspent: the Groth16 presentation still answers it, and
+    // its nullifier is the one account's (second use).
+    let (_, v) = send(
+        &app,
+        "POST",
+        "/v1/kyc/verify",
+        body(&c, "nf-g", "groth16-bn254"),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["nullifier_uses"], 2);
+}
+
+/// There is no default scope: a server configured for KYC without one (or without the
+/// issuer's published epoch chain, or without the backend of a fresh scope) refuses to start,
+/// and a configuration changing a scope's backend is refused too.
+#[test]
+fn kyc_needs_a_scope_a_chain_and_a_backend() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/fixtures/kyc");
+    let tmp = std::env::temp_dir().join(format!("assay-kyc-start-{}", std::process::id()));
+    let chain = tmp.join("chain");
+    std::fs::create_dir_all(&chain).unwrap();
+    std::fs::copy(dir.join("epoch.json"), chain.join("epoch-00000000.json")).unwrap();
+    let db = tmp.join("rp.sqlite");
+    let _ = std::fs::remove_file(&db);
+    let base = ServerConfig {
+        kyc_policy: Some(dir.join("policy.json")),
+        kyc_issuer_key: Some(dir.join("issuer-public.json")),
+        kyc_scope: Some("bank-a".into()),
+        kyc_epochs: Some(chain.clone()),
+        kyc_backend: Some(ProofSystem::Groth16),
+        database: Some(db.clone()),
+        ..ServerConfig::default()
+    };
+    let start = |c: ServerConfig| {
+        AppState::from_config(c)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let e = start(ServerConfig {
+        kyc_scope: None,
+        ..base.clone()
+    })
+    .unwrap_err();
+    assert!(e.contains("scope") && e.contains("no default"), "{e}");
+    let e = start(ServerConfig {
+        kyc_epochs: None,
+        ..base.clone()
+    })
+    .unwrap_err();
+    assert!(e.contains("published epoch chain"), "{e}");
+    let e = start(ServerConfig {
+        kyc_backend: None,
+        ..base.clone()
+    })
+    .unwrap_err();
+    assert!(e.contains("--kyc-backend"), "{e}");
+    start(base.clone()).unwrap();
+    // Bound now: restarting without --kyc-backend keeps Groth16; switching is refused.
+    start(ServerConfig {
+        kyc_backend: None,
+        ..base.clone()
+    })
+    .unwrap();
+    let e = start(ServerConfig {
+        kyc_backend: Some(ProofSystem::Halo2),
+        ..base
+    })
+    .unwrap_err();
+    assert!(e.contains("accepts only groth16-bn254"), "{e}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Epochs are accepted only from the issuer's published chain (issue 11, defect 6). The
+/// fixture's registry root is re-signed by a test issuer key: as the published epoch it is
+/// accepted; as a later epoch the issuer signed but did not publish (one made for a single
+/// holder), it is refused, naming the chain. Without the chain check it would be accepted.
+#[tokio::test]
+async fn kyc_an_epoch_outside_the_published_chain_is_refused() {
+    use assay_verifier::kyc::formats;
+    use ed25519_dalek::{Signer, SigningKey};
+    let key = SigningKey::from_bytes(&[9u8; 32]);
+    let sign = |mut e: formats::Epoch| {
+        e.signature = hex::encode(key.sign(&e.message().unwrap()).to_bytes());
+        e
+    };
+    let mut issuer: formats::IssuerPublic =
+        formats::from_json("issuer key", &kyc_fixture("issuer-public.json")).unwrap();
+    issuer.public_key = hex::encode(key.verifying_key().to_bytes());
+    let base: formats::Epoch = formats::from_json("epoch", &kyc_fixture("epoch.json")).unwrap();
+    let published_epoch = sign(base.clone());
+    let mut unpublished = base.clone();
+    unpublished.epoch += 1;
+    unpublished.prev_epoch_hash = Some(published_epoch.hash().unwrap());
+    let unpublished = sign(unpublished);
+    let published = formats::PublishedEpochs::verify(
+        vec![("epoch-0.json".into(), published_epoch.clone())],
+        &key.verifying_key(),
+    )
+    .unwrap();
+    let challenge: formats::Challenge =
+        formats::from_json("challenge", &kyc_fixture("challenge.json")).unwrap();
+    let now: u64 = kyc_fixture("now.txt").trim().parse().unwrap();
+    let make = || {
+        let store = Store::in_memory().unwrap();
+        store
+            .issue(
+                &challenge.nonce,
+                &challenge.scope,
+                ProofSystem::Groth16,
+                assay_verifier::kyc::time::parse_rfc3339(&challenge.issued_at).unwrap() as u64,
+                assay_verifier::kyc::time::parse_rfc3339(&challenge.expires_at).unwrap() as u64,
+            )
+            .unwrap();
+        let settings = assay_server::backend::KycSettings {
+            policy: formats::from_json("policy", &kyc_fixture("policy.json")).unwrap(),
+            issuer: issuer.clone(),
+            published: published.clone(),
+            epochs_dir: None,
+        };
+        let config = ServerConfig {
+            kyc_scope: Some(challenge.scope.clone()),
+            ..test_config()
+        };
+        app(
+            AppState::new(config, Arc::new(AssayBackend::with_kyc(settings)), store)
+                .with_clock(move || now),
+        )
+    };
+    let body = |e: &formats::Epoch| {
+        format!(
+            "{{\"proof\": {}, \"epoch\": {}}}",
+            kyc_fixture("proof.json"),
+            serde_json::to_string(e).unwrap()
+        )
+    };
+    let (_, v) = send(&make(), "POST", "/v1/kyc/verify", body(&unpublished)).await;
+    assert_eq!(v["valid"], false, "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("is signed by the issuer but is not the epoch")
+            && reason.contains("published chain"),
+        "{reason}"
+    );
+    let (_, v) = send(&make(), "POST", "/v1/kyc/verify", body(&published_epoch)).await;
+    assert_eq!(v["valid"], true, "{v}");
 }
 
 fn real_kyc_body(proof: &str) -> String {
@@ -769,7 +978,8 @@ async fn kyc_real_tampered_and_unissued_are_refused() {
     // A real challenge document comes from a configured server.
     let (s, v) = send(&app, "POST", "/v1/kyc/challenge", "").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["backend"], "groth16-bn254");
     assert_eq!(v["nonce"].as_str().unwrap().len(), 62);
 }
 

@@ -281,6 +281,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "issuer",
             "--out",
             "epoch.json",
+            "--chain",
+            "epochs",
         ],
     )?;
     step(
@@ -296,10 +298,11 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "path.json",
         ],
     )?;
-    // One presentation per backend: a fresh nonce, the proof, the relying party's check.
-    for (backend, suffix, first_use) in [
-        ("groth16", "", "key generation"),
-        ("halo2", "-halo2", "IPA parameters"),
+    // One presentation per backend, each to its own relying party (a scope accepts one
+    // backend): a fresh nonce, the proof, the relying party's check.
+    for (backend, suffix, first_use, scope) in [
+        ("groth16", "", "key generation", "demo-bank"),
+        ("halo2", "-halo2", "IPA parameters", "demo-exchange"),
     ] {
         if !suffix.is_empty() {
             println!();
@@ -313,7 +316,9 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
                 "kyc",
                 "challenge",
                 "--scope",
-                "demo-bank",
+                scope,
+                "--backend",
+                backend,
                 "--out",
                 &challenge,
             ],
@@ -340,6 +345,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
                 &challenge,
                 "--issuer-key",
                 "issuer/issuer-public.json",
+                "--expect-scope",
+                scope,
                 "--out",
                 &proof,
             ],
@@ -357,6 +364,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
                 &proof,
                 "--epoch",
                 "epoch.json",
+                "--epochs",
+                "epochs",
                 "--policy",
                 "policy.json",
                 "--challenge",

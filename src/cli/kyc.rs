@@ -16,7 +16,7 @@ use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
 use assay_verifier::kyc::{
     formats::{
         BackendMap, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
-        RegistryPath,
+        PublishedEpochs, RegistryPath,
     },
     time, verify_with_options, KycOptions,
 };
@@ -50,6 +50,27 @@ pub enum KycCommand {
     Prove(ProveArgs),
     /// Relying party: verify a presentation (prints the nullifier when valid).
     Verify(VerifyArgs),
+    /// An issuer's published epoch chain.
+    #[command(subcommand)]
+    Epochs(EpochsCommand),
+}
+
+/// `assay kyc epochs ...`.
+#[derive(Debug, Subcommand)]
+pub enum EpochsCommand {
+    /// Check a whole published epoch chain: every `*.json` epoch in DIR signed by the issuer,
+    /// numbers consecutive, each naming its predecessor's hash, no fork (two different epochs
+    /// with one number). Exit 0 valid, 1 invalid (the reason names the epoch and files).
+    Verify {
+        /// The folder of published epochs (`kyc publish --chain DIR` writes it).
+        dir: PathBuf,
+        /// ISSUER_PUBLIC.json.
+        #[arg(long)]
+        issuer_key: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `assay kyc issuer ...`.
@@ -129,6 +150,10 @@ pub struct PublishArgs {
     /// paths from it without revealing their serial).
     #[arg(long)]
     leaves: Option<PathBuf>,
+    /// Also add the epoch to the published chain folder DIR (`DIR/epoch-<N>.json`): relying
+    /// parties accept only epochs of this chain (`kyc verify --epochs DIR`).
+    #[arg(long)]
+    chain: Option<PathBuf>,
 }
 
 /// `assay kyc path`.
@@ -155,6 +180,10 @@ pub struct ChallengeArgs {
     /// The relying party's scope (its stable name).
     #[arg(long)]
     scope: String,
+    /// The one backend this scope accepts (`groth16` or `halo2`): binds the scope on its first
+    /// challenge; afterwards it may be omitted, and another backend is refused.
+    #[arg(long)]
+    backend: Option<String>,
     /// Where to write CHALLENGE.json.
     #[arg(long)]
     out: PathBuf,
@@ -197,10 +226,16 @@ pub struct ProveArgs {
     /// ISSUER_PUBLIC.json: picks the proving key by its verifying-key hash.
     #[arg(long)]
     issuer_key: Option<PathBuf>,
+    /// The scope of the relying party you are talking to (from the origin your wallet is
+    /// connected to): a challenge naming another scope is refused before proving.
+    #[arg(long)]
+    expect_scope: String,
     /// The proof system: `groth16` (BN254, the issuer's keys) or `halo2` (IPA over Pasta, no
-    /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`).
-    #[arg(long, default_value = "groth16")]
-    backend: String,
+    /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`). Default:
+    /// the backend the challenge names (`groth16` for a version 1 challenge); another one
+    /// than the challenge's is refused.
+    #[arg(long)]
+    backend: Option<String>,
     /// Where Halo2 IPA parameters are cached (public and deterministic; shared with
     /// `assay solvency`): default `$ASSAY_PARAMS_DIR`, else `~/.cache/assay/halo2-params`.
     #[arg(long)]
@@ -215,6 +250,10 @@ pub struct VerifyArgs {
     /// EPOCH.json.
     #[arg(long)]
     epoch: PathBuf,
+    /// The issuer's published epoch chain (a folder of EPOCH.json files, or one EPOCH.json):
+    /// an epoch that is not in it is refused.
+    #[arg(long)]
+    epochs: PathBuf,
     /// POLICY.json.
     #[arg(long)]
     policy: PathBuf,
@@ -331,6 +370,13 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
             let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
             write_doc(&a.out, &epoch).map_err(input)?;
+            if let Some(dir) = &a.chain {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+                let file = dir.join(format!("epoch-{:08}.json", epoch.epoch));
+                write_doc(&file, &epoch).map_err(input)?;
+                println!("epoch {} added to the chain {}", epoch.epoch, dir.display());
+            }
             if let Some(l) = &a.leaves {
                 write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
                 println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
@@ -369,11 +415,15 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
         }
         KycCommand::Challenge(a) => {
             let store = ChallengeStore::open(&a.store, true).map_err(rp_input)?;
-            let ch = store.issue(&a.scope, a.ttl, now_unix()).map_err(rp_input)?;
+            let backend = a.backend.as_deref().map(parse_backend).transpose()?;
+            let ch = store
+                .issue(&a.scope, backend, a.ttl, now_unix())
+                .map_err(rp_input)?;
             write_doc(&a.out, &ch).map_err(input)?;
             println!(
-                "challenge for scope `{}` (expires {}) written to {}",
+                "challenge for scope `{}` ({} only, expires {}) written to {}",
                 ch.scope,
+                ch.backend.map_or("any backend", Backend::name),
                 ch.expires_at,
                 a.out.display()
             );
@@ -381,7 +431,67 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
         }
         KycCommand::Prove(a) => prove(a),
         KycCommand::Verify(a) => verify_cmd(a),
+        KycCommand::Epochs(EpochsCommand::Verify {
+            dir,
+            issuer_key,
+            json,
+        }) => {
+            let issuer: IssuerPublic = read_doc(&issuer_key, "issuer key").map_err(input)?;
+            let key = issuer
+                .key()
+                .map_err(|e| Failure::Input(format!("{}: {e}", issuer_key.display())))?;
+            let epochs = read_epochs(&dir)?;
+            let n = epochs.len();
+            let result = PublishedEpochs::verify(epochs, &key).map_err(|e| e.to_string());
+            let text = result
+                .as_ref()
+                .map(|c| {
+                    let (first, last) = c.range();
+                    format!(
+                        "epochs {first}..={last} of `{}`: one unbroken signed chain ({n} files)",
+                        issuer.issuer_id
+                    )
+                })
+                .unwrap_or_default();
+            verdict(
+                json,
+                result.map(|c| {
+                    let (first, last) = c.range();
+                    serde_json::json!({ "first": first, "last": last, "epochs": c.len() })
+                }),
+                &text,
+            )
+        }
     }
+}
+
+fn parse_backend(name: &str) -> Result<Backend, Failure> {
+    Backend::parse(name).map_err(|e| Failure::Input(format!("--backend: {e} (groth16 or halo2)")))
+}
+
+/// The published epochs of `path`: every `*.json` of a folder (each named by its file), or
+/// one EPOCH.json.
+fn read_epochs(path: &Path) -> Result<Vec<(String, Epoch)>, Failure> {
+    let io = |e: std::io::Error| Failure::Input(format!("{}: {e}", path.display()));
+    if !path.is_dir() {
+        let e: Epoch = read_doc(path, "epoch").map_err(input)?;
+        return Ok(vec![(path.display().to_string(), e)]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let file = entry.map_err(io)?.path();
+        if file.extension().is_some_and(|x| x == "json") {
+            let e: Epoch = read_doc(&file, "epoch").map_err(input)?;
+            out.push((file.display().to_string(), e));
+        }
+    }
+    if out.is_empty() {
+        return Err(Failure::Input(format!(
+            "{}: no epoch (*.json) in the published chain folder",
+            path.display()
+        )));
+    }
+    Ok(out)
 }
 
 fn prove(a: ProveArgs) -> Result<(), Failure> {
@@ -395,8 +505,11 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         Some(p) => Some(read_doc(p, "issuer key").map_err(input)?),
         None => None,
     };
-    let backend = Backend::parse(&a.backend)
-        .map_err(|e| Failure::Input(format!("--backend: {e} (groth16 or halo2)")))?;
+    let backend = match (&a.backend, challenge.backend) {
+        (Some(name), _) => parse_backend(name)?,
+        (None, Some(b)) => b,
+        (None, None) => Backend::Groth16,
+    };
     let keys_dir = match (&a.keys, &a.issuer_key) {
         (Some(k), _) => Some(k.clone()),
         (None, Some(p)) => Some(p.parent().unwrap_or(Path::new(".")).join("keys")),
@@ -409,6 +522,7 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         epoch: &epoch,
         policy: &policy,
         challenge: &challenge,
+        expected_scope: &a.expect_scope,
     };
     let start = std::time::Instant::now();
     let prover = kyc_prover(
@@ -434,10 +548,12 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
 
 /// Verifies with the backend the proof names; Halo2 parameters come from the parameters
 /// cache (written on first use) or, if it cannot be used, from memory.
+#[allow(clippy::too_many_arguments)]
 fn verify_any(
     a: &VerifyArgs,
     proof: &KycProof,
     epoch: &Epoch,
+    published: &PublishedEpochs,
     issuer: &IssuerPublic,
     policy: &Policy,
     challenge: &Challenge,
@@ -448,7 +564,9 @@ fn verify_any(
         halo2_params: Some(&cache),
         ..KycOptions::default()
     };
-    verify_with_options(proof, epoch, issuer, policy, challenge, now, &opts)
+    verify_with_options(
+        proof, epoch, published, issuer, policy, challenge, now, &opts,
+    )
 }
 
 fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
@@ -457,18 +575,25 @@ fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
     let policy: Policy = read_doc(&a.policy, "policy").map_err(input)?;
     let challenge: Challenge = read_doc(&a.challenge, "challenge").map_err(input)?;
     let issuer: IssuerPublic = read_doc(&a.issuer_key, "issuer key").map_err(input)?;
+    let key = issuer
+        .key()
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.issuer_key.display())))?;
+    let published = PublishedEpochs::verify(read_epochs(&a.epochs)?, &key)
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.epochs.display())))?;
     let store = ChallengeStore::open(&a.store, false).map_err(rp_input)?;
     let now = now_unix();
     let result: Result<assay_verifier::kyc::VerifiedPresentation, String> =
         match store.check(&challenge, now) {
             Err(m) => Err(format!("challenge: {m}")),
-            Ok(()) => match verify_any(&a, &proof, &epoch, &issuer, &policy, &challenge, now) {
+            Ok(()) => match verify_any(
+                &a, &proof, &epoch, &published, &issuer, &policy, &challenge, now,
+            ) {
                 Err(e) if e.is_bad_input() => {
                     return Err(Failure::Input(format!("{}: {e}", a.proof.display())))
                 }
                 Err(e) => Err(e.to_string()),
                 Ok(ok) => store
-                    .consume(&ok.nonce, &ok.scope, &ok.nullifier, false, now)
+                    .consume(&ok.nonce, &ok.scope, ok.backend, &ok.nullifier, false, now)
                     .map(|_| ok)
                     .map_err(|m| format!("challenge: {m}")),
             },

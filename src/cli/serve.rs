@@ -39,11 +39,20 @@ pub struct ServeArgs {
     /// Time limit of one request, in seconds.
     #[arg(long, default_value_t = 30)]
     timeout_secs: u64,
-    /// This relying party's scope (KYC nullifiers are per scope).
-    #[arg(long, default_value = "assay-relying-party")]
-    kyc_scope: String,
+    /// This relying party's scope (KYC nullifiers are per scope); no default: required with
+    /// --kyc-policy.
+    #[arg(long)]
+    kyc_scope: Option<String>,
+    /// The one backend the scope accepts (`groth16` or `halo2`): bound in the database on
+    /// first start; another one is refused afterwards.
+    #[arg(long)]
+    kyc_backend: Option<String>,
+    /// The issuer's published epoch chain (a folder of EPOCH.json files, `kyc publish
+    /// --chain`): only its epochs are accepted.
+    #[arg(long)]
+    kyc_epochs: Option<PathBuf>,
     /// The KYC policy to enforce (POLICY.json); KYC verification is off without it.
-    #[arg(long, requires = "kyc_issuer_key")]
+    #[arg(long, requires_all = ["kyc_issuer_key", "kyc_scope", "kyc_epochs"])]
     kyc_policy: Option<PathBuf>,
     /// The issuer's public key (ISSUER_PUBLIC.json).
     #[arg(long, requires = "kyc_policy")]
@@ -80,6 +89,16 @@ impl ServeArgs {
             cors_origins: self.cors_origins.clone(),
             database: (!self.in_memory).then(|| self.db.clone()),
             kyc_scope: self.kyc_scope.clone(),
+            kyc_backend: self
+                .kyc_backend
+                .as_deref()
+                .map(|b| {
+                    assay_verifier::Backend::parse(b).map_err(|e| {
+                        Failure::Input(format!("--kyc-backend: {e} (groth16 or halo2)"))
+                    })
+                })
+                .transpose()?,
+            kyc_epochs: self.kyc_epochs.clone(),
             unique_nullifiers: self.unique_nullifiers,
             kyc_policy: self.kyc_policy.clone(),
             kyc_issuer_key: self.kyc_issuer_key.clone(),

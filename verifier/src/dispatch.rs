@@ -34,6 +34,7 @@ pub(crate) enum CircuitId {
 pub(crate) struct Presentation<'a> {
     pub proof: &'a KycProof,
     pub epoch: &'a Epoch,
+    pub published: &'a crate::kyc::formats::PublishedEpochs,
     pub issuer: &'a IssuerPublic,
     pub policy: &'a Policy,
     pub challenge: &'a Challenge,

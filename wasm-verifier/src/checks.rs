@@ -3,7 +3,7 @@
 
 use assay_verifier::{
     kyc::{
-        formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy},
+        formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
         verify,
     },
     solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle},
@@ -86,8 +86,9 @@ pub struct KycInputs<'a> {
     pub now: u64,
 }
 
-/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used is not
-/// checked here (a page has no memory of it): the relying party's server does that.
+/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used, and
+/// whether the epoch is in the issuer's published chain, are not checked here (a page has no
+/// memory of either): the relying party's server does that.
 pub fn kyc(i: &KycInputs<'_>) -> Outcome {
     let parsed = (|| {
         Ok::<_, String>((
@@ -103,7 +104,17 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Err(e) => return Outcome::invalid(e),
     };
     let now = i64::try_from(i.now).unwrap_or(i64::MAX);
-    match verify(&proof, &epoch, &issuer, &policy, &challenge, now) {
+    // The page is given one epoch, not the issuer's published chain: like the challenge's
+    // single use, that the epoch is in the chain is the relying party's server's check.
+    let key = match issuer.key() {
+        Ok(k) => k,
+        Err(e) => return Outcome::invalid(e.to_string()),
+    };
+    let published = match PublishedEpochs::verify(vec![("epoch".into(), epoch.clone())], &key) {
+        Ok(p) => p,
+        Err(e) => return Outcome::invalid(format!("epoch: {e}")),
+    };
+    match verify(&proof, &epoch, &published, &issuer, &policy, &challenge, now) {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![

@@ -142,6 +142,11 @@ pub(crate) enum Clause {
     /// Item 3 (Halo2 only: `x_e` is a cell of its own there): `x_e = 4 J + 1`.
     #[cfg(feature = "halo2")]
     ExactKeyOfJurisdiction,
+    /// Item 3 (Halo2 only: `x_w` is a cell of its own there; the Groth16 twin of this attack
+    /// forges `J`'s bits, `kyc::constraints` tests): `x_w = 4 C + 2`, `C` being `J` with its
+    /// subdivision part cleared.
+    #[cfg(feature = "halo2")]
+    WholeKeyOfCountry,
     /// Item 2 (Halo2 only: the path's index bits are cells of their own there): the registry
     /// path is walked with the bits of `serial`.
     #[cfg(feature = "halo2")]
@@ -264,6 +269,25 @@ pub(crate) fn attacks<F: StatementField>() -> Vec<Attack<F>> {
     assert!(w.exact.low < key && key < w.exact.next);
     push(
         "fake neighbour pair, not adjacent",
+        Clause::ExactPairUnderPolicy,
+        w.clone(),
+        claimed(&w, &c, &policy, &reg),
+        Some(KycStatementError::PolicyRoot),
+    );
+
+    // A fabricated pair (key - 1, key + 1) around the restricted key: a leaf that is not in
+    // the tree, presented with a real path. The policy root alone rules it out (no range
+    // bound on low or next is needed: every leaf under P is a pair of adjacent keys of the
+    // tree, all below 2^36).
+    let (mut w, reg) = witness_for("UA-43", &policy);
+    let key = j("UA-43").exact_key();
+    w.exact = NonMembership {
+        low: key - 1,
+        next: key + 1,
+        ..policy.pair(0).expect("a pair")
+    };
+    push(
+        "fabricated neighbour pair, not a leaf",
         Clause::ExactPairUnderPolicy,
         w.clone(),
         claimed(&w, &c, &policy, &reg),
@@ -461,7 +485,7 @@ mod tests {
             assert_eq!(w.evaluate(&c), Ok(p), "{name}");
         }
         let list = attacks::<F>();
-        assert_named_once(list.iter().map(|a| a.name.as_str()), 19);
+        assert_named_once(list.iter().map(|a| a.name.as_str()), 20);
         for a in &list {
             let c = KycContext {
                 today: a.public.today,

@@ -57,6 +57,37 @@ pub struct KycCircuit {
     pub public: Option<KycPublic>,
     /// The witness (`None` for key generation).
     pub witness: Option<KycWitness>,
+    /// What a malicious prover forges (tests only; the constraints are the same).
+    #[cfg(test)]
+    pub(crate) forge: Forge,
+}
+
+/// A malicious prover's forgery of one bit decomposition (tests only): the bits are allocated
+/// for another value than the variable they must recompose to, every other assignment being
+/// computed from them as an honest synthesis would. Only the recomposition constraint of that
+/// decomposition is violated.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Forge {
+    #[default]
+    Nothing,
+    /// `J`'s 34 bits are those of this value (its low 24 bits make the country key).
+    JurisdictionBits(u64),
+    /// `serial`'s 32 bits (the registry path's directions) are those of this value.
+    SerialBits(u64),
+}
+
+/// `v` with the value a malicious prover claims for it (its variable unchanged).
+#[cfg(test)]
+fn claimed_as(v: &FpVar<Fr>, value: Option<u64>) -> FpVar<Fr> {
+    match (v, value) {
+        (FpVar::Var(a), Some(x)) => FpVar::Var(ark_r1cs_std::fields::fp::AllocatedFp::new(
+            Some(Fr::from(x)),
+            a.variable,
+            a.cs.clone(),
+        )),
+        _ => v.clone(),
+    }
 }
 
 impl KycCircuit {
@@ -89,8 +120,20 @@ struct Marks {
 
 impl ConstraintSynthesizer<Fr> for KycCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        #[cfg(test)]
+        FORGE.with(|f| f.set(self.forge));
         synthesize(self.public, self.witness.as_ref(), cs, None)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The forgery of the circuit being synthesized on this thread (tests only).
+    static FORGE: std::cell::Cell<Forge> = const { std::cell::Cell::new(Forge::Nothing) };
+    /// The variables of the first index bit of each policy path synthesized on this thread
+    /// (exact, then whole), for the tests that assign them a non-boolean value.
+    pub(crate) static POLICY_BIT: std::cell::RefCell<Vec<ark_relations::gr1cs::Variable>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One policy non-membership: `low < key < next` and `H(TAG_POLICY, low, next)` is a leaf of
@@ -116,6 +159,10 @@ fn non_membership_var(
             nm.map(|n| (n.index >> h) & 1 == 1)
                 .ok_or(SynthesisError::AssignmentMissing)
         })?);
+    }
+    #[cfg(test)]
+    if let Boolean::Var(b) = &bits[0] {
+        POLICY_BIT.with(|v| v.borrow_mut().push(b.variable()));
     }
     let mut siblings = Vec::with_capacity(POLICY_DEPTH);
     for h in 0..POLICY_DEPTH {
@@ -150,13 +197,39 @@ fn synthesize(
     let expiry = witness(&cs, w.map(|w| Fr::from(w.expiry_day)))?;
     let serial = witness(&cs, w.map(|w| Fr::from(w.serial)))?;
 
+    #[cfg(test)]
+    let forge = FORGE.with(|f| f.replace(Forge::Nothing));
     // Item 1: J < 2^34; its low 24 bits are the subdivision part, so C = J - (J mod 2^24).
+    #[cfg(test)]
+    let j_bits = enforce_bits(
+        &claimed_as(
+            &j,
+            match forge {
+                Forge::JurisdictionBits(x) => Some(x),
+                _ => None,
+            },
+        ),
+        super::jurisdiction::J_BITS,
+    )?;
+    #[cfg(not(test))]
     let j_bits = enforce_bits(&j, super::jurisdiction::J_BITS)?;
     let suffix = Boolean::le_bits_to_fp(&j_bits[..SUFFIX_BITS])?;
     let country = &j - &suffix;
     // Item 1: expiry_day, today < 2^32; serial < 2^32 (its bits are the registry index).
     enforce_bits(&expiry, DAY_BITS)?;
     enforce_bits(&today, DAY_BITS)?;
+    #[cfg(test)]
+    let serial_bits = enforce_bits(
+        &claimed_as(
+            &serial,
+            match forge {
+                Forge::SerialBits(x) => Some(x),
+                _ => None,
+            },
+        ),
+        REGISTRY_DEPTH,
+    )?;
+    #[cfg(not(test))]
     let serial_bits = enforce_bits(&serial, REGISTRY_DEPTH)?;
 
     // Item 2: hid = H(TAG_HOLDER, sk, 0); cred = H(TAG_CRED, hid, J, expiry_day, serial).

@@ -113,6 +113,8 @@ enum Forge {
     Index(u64),
     /// This value in the `x_e` cell instead of `4·J + 1`.
     ExactKey(u64),
+    /// This value in the `x_w` cell instead of `4·C + 2`.
+    WholeKey(u64),
 }
 
 impl<T: Tuning> KycHalo2Circuit<T> {
@@ -328,7 +330,12 @@ impl<T: Tuning> Circuit<Fp> for KycHalo2Circuit<T> {
                     xe = Value::known(fe(x));
                 }
                 let xe = region.assign_advice(|| "x_e", ce, 0, || xe)?;
-                let xw = n.value().map(|n| *n * two24 * Fp::from(4) + fe(TAG_WHOLE));
+                #[allow(unused_mut)]
+                let mut xw = n.value().map(|n| *n * two24 * Fp::from(4) + fe(TAG_WHOLE));
+                #[cfg(test)]
+                if let Forge::WholeKey(x) = self.forge {
+                    xw = Value::known(fe(x));
+                }
                 let xw = region.assign_advice(|| "x_w", cw, 0, || xw)?;
                 Ok((j, xe, xw))
             },

@@ -77,6 +77,12 @@ struct IsoTables {
     by_alpha2: HashMap<String, u16>,
     by_numeric: HashMap<u16, String>,
     subdivisions: HashSet<String>,
+    /// Subdivision -> its parent subdivision (ISO 3166-2 hierarchy).
+    parents: HashMap<String, String>,
+    /// Subdivision -> its direct children.
+    children: HashMap<String, Vec<String>>,
+    /// Code (country or subdivision) -> the other forms of the same territory.
+    dual: HashMap<String, Vec<String>>,
 }
 
 /// The ISO 3166 lists, from `fixtures/iso3166/iso3166.json` (generated from Debian's
@@ -88,14 +94,33 @@ fn iso() -> &'static IsoTables {
         struct File {
             countries: Vec<(String, u16, String)>,
             subdivisions: Vec<String>,
+            parents: Vec<(String, String)>,
+            dual_codes: Vec<(String, Vec<String>)>,
         }
         // The fixture is compiled in and checked by a test: parsing it cannot fail.
         let f: File = serde_json::from_str(include_str!("../../../fixtures/iso3166/iso3166.json"))
             .expect("the compiled-in ISO 3166 fixture parses");
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for (child, parent) in &f.parents {
+            children
+                .entry(parent.clone())
+                .or_default()
+                .push(child.clone());
+        }
+        let mut dual: HashMap<String, Vec<String>> = HashMap::new();
+        for (country, subs) in &f.dual_codes {
+            dual.insert(country.clone(), subs.clone());
+            for s in subs {
+                dual.entry(s.clone()).or_default().push(country.clone());
+            }
+        }
         IsoTables {
             by_alpha2: f.countries.iter().map(|c| (c.0.clone(), c.1)).collect(),
             by_numeric: f.countries.iter().map(|c| (c.1, c.0.clone())).collect(),
             subdivisions: f.subdivisions.into_iter().collect(),
+            parents: f.parents.into_iter().collect(),
+            children,
+            dual,
         }
     })
 }
@@ -244,6 +269,62 @@ impl Jurisdiction {
         }
     }
 
+    /// The parent subdivision in the ISO 3166-2 hierarchy (`GB-SCT` for `GB-EDH`), if any.
+    /// A country's subdivisions without a parent have none (their parent is the country).
+    pub fn parent(&self) -> Option<Self> {
+        iso()
+            .parents
+            .get(&self.code())
+            .and_then(|p| Self::parse(p).ok())
+    }
+
+    /// Every subdivision above this one, nearest first (not the country).
+    pub fn ancestors(&self) -> Vec<Self> {
+        let mut out = Vec::new();
+        let mut cur = *self;
+        while let Some(p) = cur.parent() {
+            if out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            cur = p;
+        }
+        out
+    }
+
+    /// Every subdivision below this one in the ISO 3166-2 hierarchy (children, their
+    /// children, ...); empty for a country (its subdivisions are covered by the whole-country
+    /// key) and for a subdivision without children.
+    pub fn descendants(&self) -> Vec<Self> {
+        let mut out: Vec<Self> = Vec::new();
+        let mut todo = vec![self.code()];
+        while let Some(code) = todo.pop() {
+            for c in iso().children.get(&code).into_iter().flatten() {
+                if let Ok(j) = Self::parse(c) {
+                    if !out.contains(&j) {
+                        out.push(j);
+                        todo.push(c.clone());
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The other ISO forms of the same territory: for a country that ISO 3166-2 also lists
+    /// as another country's subdivision(s) (`TW`), those subdivisions (`CN-TW`); for such a
+    /// subdivision, the country. Empty for every other code.
+    pub fn dual_forms(&self) -> Vec<Self> {
+        iso()
+            .dual
+            .get(&self.code())
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Self::parse(c).ok())
+            .collect()
+    }
+
     /// The policy key `4·J + 1`: "this exact code is restricted".
     pub fn exact_key(&self) -> u64 {
         4 * self.packed() + TAG_EXACT
@@ -277,12 +358,37 @@ mod tests {
     fn the_fixture_is_complete() {
         assert_eq!(iso().by_alpha2.len(), 249);
         assert_eq!(iso().subdivisions.len(), 5127);
+        assert_eq!(iso().parents.len(), 1412);
+        for (child, parent) in &iso().parents {
+            assert!(iso().subdivisions.contains(child) && iso().subdivisions.contains(parent));
+            assert_eq!(child[..2], parent[..2], "{child} in {parent}");
+        }
         for s in &iso().subdivisions {
             let j = Jurisdiction::parse(s).unwrap();
             assert_eq!(&j.code(), s);
             assert_eq!(Jurisdiction::unpack(j.packed()).unwrap(), j);
             assert!(j.packed() < 1 << J_BITS);
         }
+    }
+
+    #[test]
+    fn hierarchy_and_dual_codes() {
+        let p = |c: &str| Jurisdiction::parse(c).unwrap();
+        assert_eq!(p("GB-EDH").parent(), Some(p("GB-SCT")));
+        assert_eq!(p("GB-EDH").ancestors(), vec![p("GB-SCT")]);
+        assert_eq!(p("GB-SCT").parent(), None);
+        let d = p("GB-SCT").descendants();
+        assert!(
+            d.contains(&p("GB-EDH")) && d.contains(&p("GB-GLG")),
+            "{d:?}"
+        );
+        assert!(!d.contains(&p("GB-SCT")) && !d.contains(&p("GB-LND")));
+        assert!(p("GB").descendants().is_empty());
+        assert_eq!(p("FR-GP").descendants(), vec![p("FR-971")]);
+        assert_eq!(p("TW").dual_forms(), vec![p("CN-TW")]);
+        assert_eq!(p("CN-TW").dual_forms(), vec![p("TW")]);
+        assert_eq!(p("US-PR").dual_forms(), vec![p("PR")]);
+        assert!(p("UA-43").dual_forms().is_empty() && p("UA").dual_forms().is_empty());
     }
 
     #[test]

@@ -58,9 +58,16 @@ pub(crate) fn empty_roots<F: StatementField>(depth: usize) -> Vec<F> {
     z
 }
 
-/// The policy keys of a list of restricted jurisdictions (see [`super::jurisdiction`]): a
-/// country `CC` gives `whole(CC)`; a subdivision `CC-SSS` gives `exact(CC-SSS)` and
-/// `exact(CC)`, so that a country-only credential of `CC` is refused.
+/// The policy keys of a list of restricted jurisdictions (see [`super::jurisdiction`]),
+/// honouring the ISO 3166-2 hierarchy as exact keys (the circuit is unchanged):
+/// * a country `CC` gives `whole(CC)` (every code under it);
+/// * a subdivision `CC-SSS` gives `exact(CC-SSS)`, `exact(D)` for each of its descendants `D`
+///   (restricting an entry restricts everything under it), `exact(A)` for each of its
+///   ancestors `A` (a credential naming only a parent subdivision is coarser than the
+///   restricted entry, so it is refused), and `exact(CC)` (so is a country-only credential).
+///
+/// Siblings are not listed, so they pass. Dual codes (`TW` / `CN-TW`) are the policy file's
+/// business: it lists every form it restricts.
 pub fn keys_of(restricted: &[Jurisdiction]) -> Vec<u64> {
     let mut keys = Vec::with_capacity(2 * restricted.len());
     for j in restricted {
@@ -68,6 +75,8 @@ pub fn keys_of(restricted: &[Jurisdiction]) -> Vec<u64> {
             keys.push(j.whole_key());
         } else {
             keys.push(j.exact_key());
+            keys.extend(j.descendants().iter().map(Jurisdiction::exact_key));
+            keys.extend(j.ancestors().iter().map(Jurisdiction::exact_key));
             keys.push(j.country().exact_key());
         }
     }
@@ -296,6 +305,54 @@ mod tests {
             assert!(w.check(key, root));
             assert!(!w.check(key, root + Fr::from(1u64)));
         }
+    }
+
+    /// Whether a credential for `code` passes both policy checks of `t`.
+    fn passes(t: &PolicyTree, code: &str) -> bool {
+        let c = j(code);
+        t.non_membership(c.exact_key()).is_ok() && t.non_membership(c.whole_key()).is_ok()
+    }
+
+    /// ISO 3166-2 parents (issue 11, defect 3): restricting `GB-SCT` restricts `GB-EDH` (a
+    /// descendant); restricting `GB-EDH` refuses a credential naming only `GB-SCT` (coarser)
+    /// and a country-only `GB`; the sibling `GB-GLG` and the unrelated `GB-ENG` pass. Without
+    /// the descendant and ancestor keys in `keys_of`, the first two asserts fail.
+    #[test]
+    fn the_iso_hierarchy_is_honoured() {
+        let scotland = PolicyTree::from_jurisdictions(&[j("GB-SCT")]).unwrap();
+        assert!(
+            !passes(&scotland, "GB-EDH"),
+            "a child of a restricted parent"
+        );
+        assert!(!passes(&scotland, "GB-GLG"));
+        assert!(!passes(&scotland, "GB-SCT"));
+        assert!(!passes(&scotland, "GB"), "country-only");
+        assert!(passes(&scotland, "GB-ENG"));
+        assert!(passes(&scotland, "GB-LND"));
+
+        let edinburgh = PolicyTree::from_jurisdictions(&[j("GB-EDH")]).unwrap();
+        assert!(!passes(&edinburgh, "GB-SCT"), "the parent is coarser");
+        assert!(!passes(&edinburgh, "GB-EDH"));
+        assert!(!passes(&edinburgh, "GB"), "country-only");
+        assert!(passes(&edinburgh, "GB-GLG"), "a sibling passes");
+        assert!(passes(&edinburgh, "GB-ENG"));
+        // Exactly the entry, its ancestor and the country: no sibling key.
+        assert_eq!(keys_of(&[j("GB-EDH")]), {
+            let mut k = vec![
+                j("GB-EDH").exact_key(),
+                j("GB-SCT").exact_key(),
+                j("GB").exact_key(),
+            ];
+            k.sort_unstable();
+            k
+        });
+        // A subdivision without parent or children compiles as before (the frozen policy's
+        // root does not move).
+        assert_eq!(keys_of(&[j("UA-43")]), {
+            let mut k = vec![j("UA-43").exact_key(), j("UA").exact_key()];
+            k.sort_unstable();
+            k
+        });
     }
 
     #[test]

@@ -208,6 +208,48 @@ pub struct ProveInputs<'a> {
     pub policy: &'a Policy,
     /// The relying party's challenge.
     pub challenge: &'a Challenge,
+    /// The scope of the relying party the holder is talking to (the wallet knows it from the
+    /// origin it is connected to, never from the challenge): a challenge naming another scope
+    /// is refused before proving, since answering it would give the holder's nullifier of
+    /// that other relying party (linking accounts).
+    pub expected_scope: &'a str,
+}
+
+/// Refuses a challenge the holder must not answer with a `backend` proof: another scope than
+/// the one it expects, or another backend than the one the challenge's scope accepts (a
+/// second backend would give a second nullifier in that scope).
+///
+/// # Errors
+/// [`KycError::Input`] with the reason.
+pub fn check_challenge(inp: &ProveInputs<'_>, backend: Backend) -> Result<(), KycError> {
+    let c = inp.challenge;
+    if inp.expected_scope.is_empty() {
+        return Err(KycError::Input(
+            "the expected scope is empty: name the relying party you are talking to".into(),
+        ));
+    }
+    if c.scope != inp.expected_scope {
+        return Err(KycError::Input(format!(
+            "challenge: it names scope `{}`, but this relying party is `{}`: refused before \
+             proving (answering would reveal your nullifier for `{}`)",
+            c.scope, inp.expected_scope, c.scope
+        )));
+    }
+    if let Some(b) = c.backend {
+        if b != backend {
+            return Err(KycError::Input(format!(
+                "challenge: scope `{}` accepts only {} presentations, not {}: one backend per \
+                 scope (prove with --backend {})",
+                c.scope,
+                b.name(),
+                backend.name(),
+                b.short()
+            )));
+        }
+    }
+    c.fields()
+        .map(|_| ())
+        .map_err(|e| KycError::Input(e.to_string()))
 }
 
 /// The same secret integer in another backend's field (`sk < 2^248` below every modulus).
@@ -236,6 +278,7 @@ pub fn witness(
     now: i64,
 ) -> Result<(KycWitness, assay_circuits::kyc::KycPublic), KycError> {
     let b = Backend::Groth16;
+    check_challenge(inp, b)?;
     let hid = inp.holder.commitment_for(b)?;
     let view = BackendView {
         name: BACKEND_GROTH16,
@@ -270,6 +313,7 @@ pub fn witness_halo2(
     KycError,
 > {
     let b = Backend::Halo2;
+    check_challenge(inp, b)?;
     let hid = inp.holder.commitment_for(b)?;
     let cred = inp.credential;
     if cred.holder_commitment_for(b) != Some(hid.as_str()) {

@@ -9,7 +9,8 @@ use ark_groth16::{ProvingKey, VerifyingKey};
 use assay_circuits::kyc::jurisdiction::Jurisdiction;
 use assay_rp::ChallengeStore;
 use assay_verifier::kyc::formats::{
-    from_json, verify_epoch_chain, BackendMap, Epoch, KycProof, Policy, KYC_FORMAT_VERSION,
+    from_json, verify_epoch_chain, BackendMap, Epoch, EpochChainError, KycProof, Policy,
+    PublishedEpochs, KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::{verify, KycVerifyError};
 use assay_verifier::Backend;
@@ -106,6 +107,16 @@ fn flow(code: &str) -> Flow {
     }
 }
 
+/// The issuer's published epoch chain, as a relying party checks it.
+fn published(f: &Flow) -> PublishedEpochs {
+    let epochs = f.issuer.epochs().unwrap();
+    let named = epochs
+        .into_iter()
+        .map(|e| (format!("epoch-{}.json", e.epoch), e))
+        .collect();
+    PublishedEpochs::verify(named, &f.issuer.public().key().unwrap()).unwrap()
+}
+
 fn prove_for(
     f: &Flow,
     policy: &Policy,
@@ -120,6 +131,7 @@ fn prove_for(
             epoch: &f.epoch,
             policy,
             challenge,
+            expected_scope: &challenge.scope,
         },
         Some(f.issuer.public()),
         &shared_keys().pk,
@@ -131,7 +143,10 @@ fn prove_for(
 fn end_to_end_and_replay() {
     let f = flow("UA-30");
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
     let proof = prove_for(&f, &policy, &ch).unwrap();
     // The published leaves give the same path as the issuer.
     let leaves = f.issuer.latest_leaves().unwrap();
@@ -147,7 +162,16 @@ fn end_to_end_and_replay() {
     let text = serde_json::to_string(&proof).unwrap();
     let proof: KycProof = from_json("proof", &text).unwrap();
     f.store.check(&ch, NOW).unwrap();
-    let ok = verify(&proof, &f.epoch, f.issuer.public(), &policy, &ch, NOW).unwrap();
+    let ok = verify(
+        &proof,
+        &f.epoch,
+        &published(&f),
+        f.issuer.public(),
+        &policy,
+        &ch,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(ok.nullifier, proof.public_inputs.nullifier);
     f.store.spend(&ok.nonce, &ok.scope, NOW).unwrap();
     // Replay: the proof still verifies cryptographically, but the store refuses the nonce.
@@ -160,7 +184,9 @@ fn end_to_end_and_replay() {
     assert!(f.store.spend(&ok.nonce, &ok.scope, NOW).is_err());
     // A challenge this relying party never issued.
     let other = ChallengeStore::open(&f._tmp.path().join("other.sqlite"), true).unwrap();
-    let foreign = other.issue("bank-a", 600, NOW).unwrap();
+    let foreign = other
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
     assert!(f
         .store
         .check(&foreign, NOW)
@@ -168,7 +194,10 @@ fn end_to_end_and_replay() {
         .to_string()
         .contains("not issued"));
     // An expired one.
-    let ch2 = f.store.issue("bank-a", 10, NOW).unwrap();
+    let ch2 = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 10, NOW)
+        .unwrap();
     assert!(f
         .store
         .check(&ch2, NOW + 11)
@@ -182,7 +211,10 @@ fn restricted_holders_cannot_prove() {
     let policy = sanctions();
     for code in ["UA-43", "UA", "IR-01", "CU"] {
         let f = flow(code);
-        let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+        let ch = f
+            .store
+            .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+            .unwrap();
         let err = prove_for(&f, &policy, &ch).unwrap_err();
         assert!(matches!(err, KycError::Statement(_)), "{code}: {err}");
         assert!(err.to_string().contains("restricted"), "{code}: {err}");
@@ -193,14 +225,18 @@ fn restricted_holders_cannot_prove() {
 fn verifier_reasons() {
     let f = flow("FR");
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
     let proof = prove_for(&f, &policy, &ch).unwrap();
     let pubf = f.issuer.public();
+    let chain = published(&f);
     let v = |p: &KycProof,
              e: &Epoch,
              pol: &Policy,
              c: &assay_verifier::kyc::formats::Challenge,
-             now: i64| { verify(p, e, pubf, pol, c, now) };
+             now: i64| { verify(p, e, &chain, pubf, pol, c, now) };
     assert!(v(&proof, &f.epoch, &policy, &ch, NOW).is_ok());
 
     // Epoch signature: a forged epoch (root changed) and an epoch signed by another key.
@@ -257,7 +293,10 @@ fn verifier_reasons() {
     assert!(matches!(e, KycVerifyError::Today { .. }), "{e}");
 
     // Challenge: another nonce, another scope, expired.
-    let ch_other = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch_other = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
     assert!(matches!(
         v(&proof, &f.epoch, &policy, &ch_other, NOW),
         Err(KycVerifyError::Challenge(_))
@@ -328,7 +367,10 @@ fn verifier_reasons() {
 fn revocation_takes_effect_at_the_next_epoch() {
     let mut f = flow("FR");
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
     let old_path = f.issuer.path(f.credential.serial).unwrap();
     let proof = prove_for(&f, &policy, &ch).unwrap();
     f.issuer.revoke(f.credential.serial).unwrap();
@@ -347,7 +389,16 @@ fn revocation_takes_effect_at_the_next_epoch() {
         .to_string()
         .contains("revoked"));
     // The old proof against the new epoch: wrong registry root.
-    let e = verify(&proof, &new_epoch, f.issuer.public(), &policy, &ch, NOW).unwrap_err();
+    let e = verify(
+        &proof,
+        &new_epoch,
+        &published(&f),
+        f.issuer.public(),
+        &policy,
+        &ch,
+        NOW,
+    )
+    .unwrap_err();
     assert!(matches!(e, KycVerifyError::RegistryRoot { .. }), "{e}");
     // Proving afresh against the new epoch with the old path is refused by the holder.
     let err = holder::prove(
@@ -358,6 +409,7 @@ fn revocation_takes_effect_at_the_next_epoch() {
             epoch: &new_epoch,
             policy: &policy,
             challenge: &ch,
+            expected_scope: &ch.scope,
         },
         None,
         &shared_keys().pk,
@@ -788,4 +840,153 @@ fn a_registry_of_the_earlier_schema_is_migrated_in_place() {
     let issuer = Issuer::open(dir).unwrap();
     assert_eq!(issuer.epochs().unwrap().len(), 3);
     assert_eq!(issuer.path(1).unwrap().backends, p1.backends);
+}
+
+/// Defect 4 of issue 11: a challenge naming another scope than the one the holder expects is
+/// refused before proving (answering it would hand over the holder's nullifier of that other
+/// relying party). Without `holder::check_challenge` the proof is made.
+#[test]
+fn a_foreign_scope_is_refused_before_proving() {
+    let f = flow("FR");
+    let policy = sanctions();
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
+    let path = f.issuer.path(f.credential.serial).unwrap();
+    let inputs = |expected_scope| ProveInputs {
+        holder: &f.holder,
+        credential: &f.credential,
+        path: &path,
+        epoch: &f.epoch,
+        policy: &policy,
+        challenge: &ch,
+        expected_scope,
+    };
+    let e = holder::prove(&inputs("bank-b"), None, &shared_keys().pk, NOW).unwrap_err();
+    assert!(matches!(e, KycError::Input(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("names scope `bank-a`, but this relying party is `bank-b`"),
+        "{e}"
+    );
+    assert!(holder::prove(&inputs(""), None, &shared_keys().pk, NOW).is_err());
+    // A challenge of the right scope but for the other backend is refused too.
+    let mut halo2_only = ch.clone();
+    halo2_only.backend = Some(Backend::Halo2);
+    let e = holder::prove(
+        &ProveInputs {
+            challenge: &halo2_only,
+            ..inputs("bank-a")
+        },
+        None,
+        &shared_keys().pk,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("accepts only halo2-ipa-pasta"),
+        "{e}"
+    );
+    holder::prove(&inputs("bank-a"), None, &shared_keys().pk, NOW).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Defect 6 of issue 11: an epoch the issuer signed but did not publish in its chain (made for
+/// one holder's path request, it would tag that holder) is refused by the relying party, and
+/// a forked chain (two signed epochs with one number) is reported naming both files. Without
+/// the chain check in `verify`, the presentation under the unpublished epoch is accepted.
+#[test]
+fn an_unpublished_epoch_is_refused_and_a_fork_is_reported() {
+    let mut f = flow("FR");
+    let policy = sanctions();
+    let published_chain = published(&f);
+    // The issuer makes a fresh epoch for this holder alone and does not publish it.
+    let private_epoch = f.issuer.publish(PASS, NOW - 30).unwrap();
+    assert!(!published_chain.contains(&private_epoch));
+    f.epoch = private_epoch.clone();
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
+    let proof = prove_for(&f, &policy, &ch).unwrap();
+    let e = verify(
+        &proof,
+        &private_epoch,
+        &published_chain,
+        f.issuer.public(),
+        &policy,
+        &ch,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(matches!(e, KycVerifyError::EpochNotPublished(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("not the epoch 1 of its published chain"),
+        "{e}"
+    );
+    // Once published (the whole chain), it is accepted.
+    verify(
+        &proof,
+        &private_epoch,
+        &published(&f),
+        f.issuer.public(),
+        &policy,
+        &ch,
+        NOW,
+    )
+    .unwrap();
+
+    // A fork: a copy of the issuer publishes another epoch 2 with the same key.
+    let dir = f._tmp.path().join("issuer");
+    let copy = f._tmp.path().join("issuer-fork");
+    copy_dir(&dir, &copy);
+    let mut twin = Issuer::open(&copy).unwrap();
+    let a = f.issuer.publish(PASS, NOW - 20).unwrap();
+    twin.issue(
+        &g16(assay_circuits::Fr::from(7u64)),
+        Jurisdiction::parse("DE").unwrap(),
+        20_800,
+        NOW,
+    )
+    .unwrap();
+    let b = twin.publish(PASS, NOW - 20).unwrap();
+    assert_eq!((a.epoch, b.epoch), (2, 2));
+    let mut named: Vec<(String, Epoch)> = f
+        .issuer
+        .epochs()
+        .unwrap()
+        .into_iter()
+        .map(|e| (format!("epoch-{}.json", e.epoch), e))
+        .collect();
+    named.push(("fork/epoch-2.json".into(), b));
+    let key = f.issuer.public().key().unwrap();
+    let e = PublishedEpochs::verify(named.clone(), &key).unwrap_err();
+    assert!(matches!(e, EpochChainError::Fork { epoch: 2, .. }), "{e}");
+    assert!(
+        e.to_string().contains("epoch-2.json") && e.to_string().contains("fork/epoch-2.json"),
+        "{e}"
+    );
+    // Identical copies of one epoch are one epoch, not a fork.
+    named.pop();
+    let dup = named[0].clone();
+    named.push(("copy.json".into(), dup.1));
+    assert_eq!(PublishedEpochs::verify(named, &key).unwrap().len(), 3);
+    assert!(matches!(
+        PublishedEpochs::verify(Vec::new(), &key),
+        Err(EpochChainError::Empty)
+    ));
 }

@@ -64,9 +64,11 @@ pub fn default_verifier() -> Result<&'static Halo2Verifier, KycVerifyError> {
 ///
 /// # Errors
 /// The first failed check.
+#[allow(clippy::too_many_arguments)]
 pub fn verify_with(
     proof: &KycProof,
     epoch: &Epoch,
+    published: &crate::kyc::formats::PublishedEpochs,
     issuer: &IssuerPublic,
     policy: &Policy,
     challenge: &Challenge,
@@ -82,6 +84,7 @@ pub fn verify_with(
     let p = Presentation {
         proof,
         epoch,
+        published,
         issuer,
         policy,
         challenge,

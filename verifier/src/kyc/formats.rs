@@ -18,6 +18,10 @@ pub const KYC_FORMAT_VERSION: u32 = 1;
 /// The version written for the documents with per-backend values (epoch, credential, path,
 /// leaves, holder file); they read version 1 too.
 pub const KYC_FORMAT_V2: u32 = 2;
+/// The challenge version written: it names the backend its scope accepts.
+pub const CHALLENGE_FORMAT_V2: u32 = 2;
+/// The policy version with `dual_codes`.
+pub const POLICY_FORMAT_V2: u32 = 2;
 pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
 use crate::Backend;
 use assay_circuits::field::{from_decimal, to_decimal};
@@ -113,7 +117,25 @@ pub trait Versioned {
 macro_rules! versioned {
     ($($t:ty),*) => {$(impl Versioned for $t { fn version(&self) -> u32 { self.version } })*};
 }
-versioned!(IssuerPublic, Policy, Challenge, KycProof);
+versioned!(IssuerPublic, KycProof);
+
+impl Versioned for Challenge {
+    /// Version 1 (no backend: the frozen presentations of earlier releases) and version 2
+    /// (names the one backend its scope accepts).
+    const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION, CHALLENGE_FORMAT_V2];
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+impl Versioned for Policy {
+    /// Version 1 and version 2 (adds `dual_codes`, the policy author's choice for codes that
+    /// ISO lists both as a country and as another country's subdivision).
+    const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION, POLICY_FORMAT_V2];
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
 
 macro_rules! versioned_v2 {
     ($($t:ty),*) => {$(impl Versioned for $t {
@@ -540,6 +562,125 @@ pub enum EpochChainError {
     /// An epoch is dated before its predecessor.
     #[error("epoch {0}: time goes backwards")]
     TimeBackwards(u64),
+    /// Two different signed epochs carry the same number: the issuer forked its chain (and
+    /// could show each holder or relying party its own branch).
+    #[error("epoch {epoch}: fork: `{first}` and `{second}` are two different signed epochs with this number")]
+    Fork {
+        /// The epoch number.
+        epoch: u64,
+        /// Where the first one was read.
+        first: String,
+        /// Where the other one was read.
+        second: String,
+    },
+    /// No epoch at all.
+    #[error("the published chain holds no epoch")]
+    Empty,
+}
+
+/// An issuer's published epoch chain, checked once ([`PublishedEpochs::verify`]): the epochs a
+/// relying party accepts. An epoch signed by the issuer but absent from the chain it published
+/// (one made for a single holder's path request, which would tag that holder) is refused by
+/// [`super::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedEpochs {
+    /// The issuer's public key (bytes), which signed every epoch.
+    key: [u8; 32],
+    /// Epoch number -> its hash.
+    hashes: BTreeMap<u64, String>,
+}
+
+impl PublishedEpochs {
+    /// Checks `epochs` (in any order, each with the name of the file it was read from) as one
+    /// unbroken chain signed by `key` ([`verify_epoch_chain`]); two different epochs with one
+    /// number are reported as a fork, naming both sources. Identical copies are one epoch.
+    ///
+    /// # Errors
+    /// [`EpochChainError`] naming the first bad epoch.
+    pub fn verify(
+        mut epochs: Vec<(String, Epoch)>,
+        key: &VerifyingKey,
+    ) -> Result<Self, EpochChainError> {
+        if epochs.is_empty() {
+            return Err(EpochChainError::Empty);
+        }
+        epochs.sort_by(|a, b| a.1.epoch.cmp(&b.1.epoch).then_with(|| a.0.cmp(&b.0)));
+        let mut chain: Vec<(String, Epoch)> = Vec::with_capacity(epochs.len());
+        for (index, (name, e)) in epochs.into_iter().enumerate() {
+            if let Some((pname, p)) = chain.last() {
+                if p.epoch == e.epoch {
+                    if p.hash() == e.hash() && p.signature == e.signature {
+                        continue;
+                    }
+                    for x in [p, &e] {
+                        if !x
+                            .verify_signature(key)
+                            .map_err(|source| EpochChainError::Format { index, source })?
+                        {
+                            return Err(EpochChainError::Signature(x.epoch));
+                        }
+                    }
+                    return Err(EpochChainError::Fork {
+                        epoch: e.epoch,
+                        first: pname.clone(),
+                        second: name,
+                    });
+                }
+            }
+            chain.push((name, e));
+        }
+        let list: Vec<Epoch> = chain.into_iter().map(|(_, e)| e).collect();
+        verify_epoch_chain(&list, key)?;
+        let mut hashes = BTreeMap::new();
+        for (index, e) in list.iter().enumerate() {
+            let h = e
+                .hash()
+                .map_err(|source| EpochChainError::Format { index, source })?;
+            hashes.insert(e.epoch, h);
+        }
+        Ok(Self {
+            key: key.to_bytes(),
+            hashes,
+        })
+    }
+
+    /// Whether `epoch` is one of the chain's epochs (same number and same signed content).
+    pub fn contains(&self, epoch: &Epoch) -> bool {
+        epoch
+            .hash()
+            .is_ok_and(|h| self.hashes.get(&epoch.epoch) == Some(&h))
+    }
+
+    /// Whether the chain was signed by `key`.
+    pub fn signed_by(&self, key: &VerifyingKey) -> bool {
+        self.key == key.to_bytes()
+    }
+
+    /// The first and last epoch numbers.
+    pub fn range(&self) -> (u64, u64) {
+        let first = self.hashes.keys().next().copied().unwrap_or(0);
+        let last = self.hashes.keys().next_back().copied().unwrap_or(0);
+        (first, last)
+    }
+
+    /// The number of epochs.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether the chain is empty (never, once verified).
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// A chain that contains nothing, for tests that fail before the chain is consulted.
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        Self {
+            key: [0; 32],
+            hashes: BTreeMap::new(),
+        }
+    }
 }
 
 /// Checks that `epochs` (oldest first) form an unbroken signed chain: consecutive numbers,
@@ -596,6 +737,24 @@ pub struct Policy {
     pub regions: Vec<String>,
     /// The oldest registry epoch accepted, in seconds (revocation takes effect within it).
     pub max_epoch_age_seconds: u64,
+    /// Version 2: the policy author's choice for each restricted code that ISO lists both as
+    /// a country and as another country's subdivision (`TW` and `CN-TW`, `PR` and `US-PR`),
+    /// keyed by the code as listed. A policy restricting such a code without a choice is
+    /// refused, naming the code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dual_codes: BTreeMap<String, DualCodeChoice>,
+}
+
+/// What a policy restricting one form of a dual code (`TW` / `CN-TW`) does with the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DualCodeChoice {
+    /// Restrict every ISO form of the territory: a listed country also restricts its
+    /// subdivision forms (`TW` adds `CN-TW`), a listed subdivision also restricts the whole
+    /// country of its own code (`CN-TW` adds `TW`).
+    EveryForm,
+    /// Restrict only the form listed (credentials naming the other form pass).
+    ListedOnly,
 }
 
 impl Policy {
@@ -632,6 +791,60 @@ impl Policy {
         if self.name.is_empty() {
             return Err(field_err("policy", "name", "empty"));
         }
+        self.resolve_dual_codes(out)
+    }
+
+    /// Applies `dual_codes` to the listed jurisdictions (see [`DualCodeChoice`]).
+    fn resolve_dual_codes(
+        &self,
+        listed: Vec<Jurisdiction>,
+    ) -> Result<Vec<Jurisdiction>, FormatError> {
+        let bad = |m: String| field_err("policy", "dual_codes", m);
+        if self.version < POLICY_FORMAT_V2 && !self.dual_codes.is_empty() {
+            return Err(bad(format!(
+                "a version {POLICY_FORMAT_V2} field; this policy is version {}",
+                self.version
+            )));
+        }
+        for code in self.dual_codes.keys() {
+            let dual = Jurisdiction::parse(code)
+                .ok()
+                .filter(|j| listed.contains(j) && !j.dual_forms().is_empty());
+            if dual.is_none() {
+                return Err(bad(format!(
+                    "`{code}` is not a restricted code that ISO also lists in another form"
+                )));
+            }
+        }
+        let mut out = listed.clone();
+        for j in &listed {
+            let forms = j.dual_forms();
+            if forms.is_empty() {
+                continue;
+            }
+            let names = forms.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>();
+            match self.dual_codes.get(&j.code()) {
+                None => {
+                    return Err(bad(format!(
+                        "`{j}` is also listed by ISO as {}: say what the policy restricts with \
+                         \"dual_codes\": {{\"{j}\": \"every-form\"}} (also {}) or \
+                         {{\"{j}\": \"listed-only\"}} (only `{j}`), in a version \
+                         {POLICY_FORMAT_V2} policy",
+                        names.join(" and "),
+                        names.join(" and ")
+                    )))
+                }
+                Some(DualCodeChoice::ListedOnly) => {}
+                Some(DualCodeChoice::EveryForm) => {
+                    for f in forms {
+                        let form = if j.is_country_only() { f } else { f.country() };
+                        if !out.contains(&form) {
+                            out.push(form);
+                        }
+                    }
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -662,6 +875,11 @@ pub struct Challenge {
     pub version: u32,
     /// The relying party's scope (its stable name; nullifiers are per scope).
     pub scope: String,
+    /// The one backend this scope accepts (version 2; absent in version 1). A holder refuses
+    /// to answer with another backend and the relying party refuses a proof of another: one
+    /// person has one nullifier per scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
     /// 31 random bytes, hex.
     pub nonce: String,
     /// Issued at (RFC 3339).
@@ -690,6 +908,23 @@ impl Challenge {
     /// [`FormatError`] naming the field.
     pub fn fields(&self) -> Result<ChallengeFields, FormatError> {
         let nonce = hex_array::<31>("challenge", "nonce", &self.nonce)?;
+        match (self.version, self.backend) {
+            (KYC_FORMAT_VERSION, Some(_)) => {
+                return Err(field_err(
+                    "challenge",
+                    "backend",
+                    "a version 2 field; version 1 challenges name no backend",
+                ))
+            }
+            (CHALLENGE_FORMAT_V2, None) => {
+                return Err(field_err(
+                    "challenge",
+                    "backend",
+                    "missing: a version 2 challenge names the backend its scope accepts",
+                ))
+            }
+            _ => {}
+        }
         if self.scope.is_empty() {
             return Err(field_err("challenge", "scope", "empty"));
         }

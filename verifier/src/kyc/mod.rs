@@ -1,12 +1,15 @@
 //! Verification of a KYC presentation (DESIGN §2): what a relying party checks.
 //!
 //! [`verify`] checks, in this order, and stops at the first failure with its exact reason:
-//! 1. the epoch names the issuer and carries the issuer's Ed25519 signature;
+//! 1. the epoch names the issuer and carries the issuer's Ed25519 signature, and it is one of
+//!    the epochs of the issuer's published hash chain ([`formats::PublishedEpochs`]): an epoch
+//!    the issuer signed but did not publish (made for one holder, it would tag them) is refused;
 //! 2. the epoch is not older than the policy's `max_epoch_age_seconds` (nor in the future);
 //! 3. the proof's registry root is the epoch's root;
 //! 4. the proof's policy root is the root of the relying party's policy file;
 //! 5. the proof's `today` is the current UTC day;
-//! 6. the proof answers the relying party's challenge (same scope and nonce, not expired);
+//! 6. the proof answers the relying party's challenge (same scope and nonce, not expired) and,
+//!    for a version 2 challenge, is of the one backend the challenge names;
 //! 7. the proof was made for the issuer's verifying key (Groth16) or for the KYC circuit's
 //!    key derived from the deterministic IPA parameters (Halo2);
 //! 8. the proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
@@ -34,7 +37,7 @@ use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use ark_serialize::CanonicalDeserialize;
 use assay_circuits::StatementField;
-use formats::{Challenge, Epoch, IssuerPublic, KycProof, ParsedInputs, Policy};
+use formats::{Challenge, Epoch, IssuerPublic, KycProof, ParsedInputs, Policy, PublishedEpochs};
 
 /// How far in the future an epoch's time may be (clock skew), in seconds.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
@@ -49,6 +52,9 @@ pub enum KycVerifyError {
     /// The epoch is signed by another issuer, or not at all.
     #[error("epoch signature: {0}")]
     EpochSignature(String),
+    /// The epoch is not in the issuer's published chain.
+    #[error("epoch chain: {0}")]
+    EpochNotPublished(String),
     /// The epoch is too old (revocations after it would be ignored) or in the future.
     #[error("epoch age: {0}")]
     EpochAge(String),
@@ -193,6 +199,7 @@ pub fn issuer_verifying_key(issuer: &IssuerPublic) -> Result<VerifyingKey<Bn254>
 pub fn verify(
     proof: &KycProof,
     epoch: &Epoch,
+    published: &PublishedEpochs,
     issuer: &IssuerPublic,
     policy: &Policy,
     challenge: &Challenge,
@@ -201,6 +208,7 @@ pub fn verify(
     verify_with_options(
         proof,
         epoch,
+        published,
         issuer,
         policy,
         challenge,
@@ -213,9 +221,11 @@ pub fn verify(
 ///
 /// # Errors
 /// The first failed check, as a [`KycVerifyError`].
+#[allow(clippy::too_many_arguments)]
 pub fn verify_with_options(
     proof: &KycProof,
     epoch: &Epoch,
+    published: &PublishedEpochs,
     issuer: &IssuerPublic,
     policy: &Policy,
     challenge: &Challenge,
@@ -243,6 +253,7 @@ pub fn verify_with_options(
     let p = Presentation {
         proof,
         epoch,
+        published,
         issuer,
         policy,
         challenge,
@@ -280,6 +291,19 @@ pub(crate) fn presentation_checks<F: StatementField>(
         return Err(KycVerifyError::EpochSignature(format!(
             "epoch {} is not signed by the issuer's key",
             epoch.epoch
+        )));
+    }
+    if !p.published.signed_by(&key) {
+        return Err(KycVerifyError::EpochNotPublished(
+            "the published epoch chain is not signed by the issuer's key".into(),
+        ));
+    }
+    if !p.published.contains(epoch) {
+        let (first, last) = p.published.range();
+        return Err(KycVerifyError::EpochNotPublished(format!(
+            "epoch {} is signed by the issuer but is not the epoch {} of its published chain \
+             (epochs {first}..={last}): an unpublished epoch could single out one holder",
+            epoch.epoch, epoch.epoch
         )));
     }
     // 2. Its age.
@@ -320,6 +344,17 @@ pub(crate) fn presentation_checks<F: StatementField>(
             "the proof is for scope `{}`, the challenge for `{}`",
             proof.public_inputs.scope, challenge.scope
         )));
+    }
+    if let Some(b) = challenge.backend {
+        if b.name() != proof.backend {
+            return Err(KycVerifyError::Challenge(format!(
+                "scope `{}` accepts only {} presentations (the challenge names it); this one is \
+                 {}",
+                challenge.scope,
+                b.name(),
+                proof.backend
+            )));
+        }
     }
     if inputs.nonce != cf.nonce {
         return Err(KycVerifyError::Challenge(
@@ -402,10 +437,12 @@ mod tests {
             countries: vec![],
             regions: vec![],
             max_epoch_age_seconds: 1,
+            dual_codes: Default::default(),
         };
         let challenge = Challenge {
             version: KYC_FORMAT_VERSION,
             scope: "bank-a".into(),
+            backend: None,
             nonce: "00".repeat(31),
             issued_at: s(),
             expires_at: s(),
@@ -416,7 +453,7 @@ mod tests {
     #[test]
     fn unknown_backend_is_bad_input() {
         let (p, e, i, pol, c) = docs("plonk-kzg");
-        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        let err = verify(&p, &e, &PublishedEpochs::none(), &i, &pol, &c, 0).unwrap_err();
         assert!(err.is_bad_input(), "{err}");
         assert!(err.to_string().contains("plonk-kzg"), "{err}");
     }
@@ -426,7 +463,7 @@ mod tests {
     #[test]
     fn halo2_proofs_are_refused_by_a_build_without_halo2() {
         let (p, e, i, pol, c) = docs(formats::BACKEND_HALO2);
-        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        let err = verify(&p, &e, &PublishedEpochs::none(), &i, &pol, &c, 0).unwrap_err();
         assert_eq!(
             err.to_string(),
             "backend halo2-ipa-pasta is not supported by this build"
@@ -441,7 +478,7 @@ mod tests {
         let (mut p, mut e, i, pol, c) = docs(formats::BACKEND_GROTH16);
         e.roots.insert(crate::Backend::Halo2, "1".into());
         p.public_inputs.registry_root = "1".into();
-        let err = verify(&p, &e, &i, &pol, &c, 0).unwrap_err();
+        let err = verify(&p, &e, &PublishedEpochs::none(), &i, &pol, &c, 0).unwrap_err();
         assert!(matches!(err, KycVerifyError::Backend(_)), "{err}");
         assert!(err.to_string().contains("labelled groth16-bn254"), "{err}");
     }

@@ -35,6 +35,7 @@ fn circuit(w: &KycWitness, public: KycPublic) -> KycCircuit {
     KycCircuit {
         public: Some(public),
         witness: Some(w.clone()),
+        ..KycCircuit::default()
     }
 }
 
@@ -171,3 +172,122 @@ fn unlinkability_across_and_within_relying_parties() {
 }
 
 const IN_REGISTRY_ROOT_T: usize = crate::kyc::IN_REGISTRY_ROOT;
+
+// ---- Attacks on cells only the Groth16 circuit has (bit decompositions it witnesses) -------
+
+/// (satisfied, proof verifies) for a witness whose prover forges `forge`.
+fn forged_outcome(w: &KycWitness, public: &KycPublic, forge: Forge) -> (bool, bool) {
+    let c = || KycCircuit {
+        forge,
+        ..circuit(w, *public)
+    };
+    let proof = prove(c(), 3);
+    (satisfied(c()), verifies(&proof, &public.to_inputs()))
+}
+
+/// The whole-country key is `4·(J - s) + 2` with `s` the low 24 of `J`'s bits. A holder of
+/// `IR-01` (Iran wholly restricted) whose bits are those of `J` with the subdivision part
+/// cleared makes `s = 0`, so the circuit's "country" is `J` itself and its key `4·J + 2`, which
+/// no policy lists: every other constraint holds (neighbours of `4·J + 2`, the honest
+/// registry path). Only the bit recomposition of `J` refuses it, on both the constraint system
+/// and the proof; the same witness with honest bits passes the recomposition and fails the
+/// policy instead (so the forged bits are what the attack needs).
+#[test]
+fn a_country_key_other_than_j_with_its_subdivision_cleared_is_refused() {
+    let policy = sanctions::<Fr>();
+    let (mut w, reg) = witness_for("IR-01", &policy);
+    let jv = w.jurisdiction;
+    w.whole = policy.non_membership(4 * jv + 2).unwrap();
+    let public = attacks::claimed(&w, &ctx("bank-a", 1), &policy, &reg);
+    let country = jv - jv % (1 << crate::kyc::jurisdiction::SUFFIX_BITS);
+    assert_eq!(
+        forged_outcome(&w, &public, Forge::JurisdictionBits(country)),
+        (false, false)
+    );
+    assert_eq!(forged_outcome(&w, &public, Forge::Nothing), (false, false));
+    // The forgery alone does not break an honest holder's other constraints: with the bits
+    // of J itself, an allowed holder passes.
+    let (ok, _) = witness_for("FR", &policy);
+    let public_ok = ok.evaluate(&ctx("bank-a", 1)).unwrap();
+    assert_eq!(
+        forged_outcome(&ok, &public_ok, Forge::JurisdictionBits(ok.jurisdiction)),
+        (true, true)
+    );
+}
+
+/// The registry index is `serial`: its 32 bits are the path's directions. The issuer placed
+/// the holder's credential (which names serial 5) at leaf 4; walking the path with the bits of
+/// 4 reaches the root, and every hash holds. Only the recomposition of `serial` from the
+/// direction bits refuses it.
+#[test]
+fn a_registry_index_other_than_the_serial_is_refused() {
+    let policy = sanctions::<Fr>();
+    let (mut w, _) = witness_for("FR", &policy);
+    let mut leaves: Vec<Fr> = (0..8)
+        .map(|i| attacks::registry_with(attacks::sk(), w.jurisdiction, attacks::EXPIRY).leaf(i))
+        .collect();
+    leaves.swap(4, 5);
+    let reg = crate::kyc::Registry::new(leaves);
+    w.registry_path = reg.path(4);
+    let public = attacks::claimed(&w, &ctx("bank-a", 1), &policy, &reg);
+    assert_eq!(public.registry_root, reg.root());
+    assert_eq!(
+        forged_outcome(&w, &public, Forge::SerialBits(4)),
+        (false, false)
+    );
+    // Without the forged bits the path of leaf 4 is walked as leaf 5: the root differs.
+    assert_eq!(forged_outcome(&w, &public, Forge::Nothing), (false, false));
+}
+
+/// A circuit whose first exact-path policy index bit is assigned `value` after an honest
+/// synthesis (a prover that ignores the bit's booleanity).
+struct NonBooleanPolicyBit {
+    inner: KycCircuit,
+    value: Fr,
+}
+
+impl ConstraintSynthesizer<Fr> for NonBooleanPolicyBit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        POLICY_BIT.with(|v| v.borrow_mut().clear());
+        self.inner.generate_constraints(cs.clone())?;
+        let var = POLICY_BIT.with(|v| v.borrow().first().copied());
+        if let (Some(var), Some(mut b)) = (var, cs.borrow_mut()) {
+            if let Some(i) = var.index() {
+                if let Some(slot) = b.assignments.witness_assignment.get_mut(i) {
+                    *slot = self.value;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The policy path's index bits are booleans. A non-boolean bit `b` would let a prover move
+/// the pair `(left, right) = (b·(s - c) + c, b·(c - s) + s)` along a line and reach a real
+/// node from a fabricated leaf; the booleanity constraint refuses any value other than 0 and
+/// 1, on the constraint system and the proof. (The select constraints of that level fail
+/// too: their outputs were computed for the honest bit; making them consistent as well would
+/// need the Merkle gadget to take forged outputs.)
+#[test]
+fn a_non_boolean_policy_path_bit_is_refused() {
+    let policy = sanctions::<Fr>();
+    let (w, _) = witness_for("FR", &policy);
+    let public = w.evaluate(&ctx("bank-a", 1)).unwrap();
+    let run = |value: Fr| {
+        let c = || NonBooleanPolicyBit {
+            inner: circuit(&w, public),
+            value,
+        };
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        c().generate_constraints(cs.clone()).unwrap();
+        cs.finalize();
+        let sat = cs.is_satisfied().unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        let proof = Groth16::<Bn254>::prove(&keys().0, c(), &mut rng).unwrap();
+        (sat, verifies(&proof, &public.to_inputs()))
+    };
+    let honest_bit = Fr::from(w.exact.index & 1);
+    assert_eq!(run(honest_bit), (true, true), "the honest bit");
+    assert_eq!(run(Fr::from(2u64)), (false, false));
+    assert_eq!(run(-Fr::from(1u64)), (false, false));
+}

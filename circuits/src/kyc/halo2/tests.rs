@@ -71,6 +71,10 @@ fn expected(clause: Clause) -> Expect {
             "Constraint 1 ('x_e = 4 J + 1') in gate 0 ('jurisdiction keys') is not satisfied in \
              ('jurisdiction keys') at offset 0",
         ])),
+        Clause::WholeKeyOfCountry => Exactly(strings(&[
+            "Constraint 2 ('x_w = 4 n 2^24 + 2') in gate 0 ('jurisdiction keys') is not satisfied \
+             in ('jurisdiction keys') at offset 0",
+        ])),
         Clause::PathIndexIsSerial => Exactly(strings(&[
             "Permutation in ('serial bits') at offset 32",
             "Permutation in ('serial') at offset 0",
@@ -145,8 +149,22 @@ fn forged_attacks() -> Vec<(Attack<Fp>, Forge)> {
         witness: w,
         native: None,
     };
+    // A holder of IR-01 (Iran wholly restricted) claims the key of J itself, 4·J + 2, in the
+    // x_w cell (as if J with its subdivision cleared were J): no policy lists it, so its
+    // neighbours exist, but the `jurisdiction keys` gate ties x_w to J's country part.
+    let (mut w, reg) = witness_for("IR-01", &policy);
+    let own = 4 * w.jurisdiction + 2;
+    w.whole = policy.non_membership(own).unwrap();
+    let forged_whole = Attack {
+        name: "forged whole-country key".into(),
+        clause: Clause::WholeKeyOfCountry,
+        public: claimed(&w, &c, &policy, &reg),
+        witness: w,
+        native: None,
+    };
     vec![
         (forged_key, Forge::ExactKey(allowed)),
+        (forged_whole, Forge::WholeKey(own)),
         (other_leaf, Forge::Index(4)),
     ]
 }

@@ -11,7 +11,9 @@ use crate::kyc::keys;
 use assay_circuits::{field::from_decimal, halo2::Fp, kyc::jurisdiction::Jurisdiction};
 use assay_rp::ChallengeStore;
 use assay_verifier::halo2::{params, write_params, Halo2Error};
-use assay_verifier::kyc::formats::{from_json, Challenge, Credential, Epoch, Policy};
+use assay_verifier::kyc::formats::{
+    from_json, Challenge, Credential, Epoch, Policy, PublishedEpochs,
+};
 use assay_verifier::kyc::{halo2::verify_with, verify, KycVerifyError};
 use ff::Field;
 use std::sync::OnceLock;
@@ -126,16 +128,28 @@ fn prove_halo2(f: &Flow, policy: &Policy, ch: &Challenge) -> Result<KycProof, Ky
             epoch: &f.epoch,
             policy,
             challenge: ch,
+            expected_scope: &ch.scope,
         },
         &shared().prover,
         NOW,
     )
 }
 
+/// The issuer's published epoch chain, as a relying party checks it.
+fn published(f: &Flow) -> PublishedEpochs {
+    let epochs = f.issuer.epochs().unwrap();
+    let named = epochs
+        .into_iter()
+        .map(|e| (format!("epoch {}", e.epoch), e))
+        .collect();
+    PublishedEpochs::verify(named, &f.issuer.public().key().unwrap()).unwrap()
+}
+
 fn check(f: &Flow, p: &KycProof, policy: &Policy, ch: &Challenge) -> Result<(), KycVerifyError> {
     verify_with(
         p,
         &f.epoch,
+        &published(f),
         f.issuer.public(),
         policy,
         ch,
@@ -149,7 +163,10 @@ fn check(f: &Flow, p: &KycProof, policy: &Policy, ch: &Challenge) -> Result<(), 
 fn halo2_presentation_verifies_and_every_tampering_is_rejected() {
     let f = flow("UA-30", true);
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch = f
+        .store
+        .issue("bank-a", Some(assay_verifier::Backend::Halo2), 600, NOW)
+        .unwrap();
     let _ = shared();
     let t = std::time::Instant::now();
     let proof = prove_halo2(&f, &policy, &ch).unwrap();
@@ -163,7 +180,16 @@ fn halo2_presentation_verifies_and_every_tampering_is_rejected() {
         bytes.len()
     );
     // The default entry point (dispatch on the backend, parameters generated in memory).
-    let ok = verify(&proof, &f.epoch, f.issuer.public(), &policy, &ch, NOW).unwrap();
+    let ok = verify(
+        &proof,
+        &f.epoch,
+        &published(&f),
+        f.issuer.public(),
+        &policy,
+        &ch,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(ok.nullifier, proof.public_inputs.nullifier);
 
     // Tampered and truncated proof bytes.
@@ -206,7 +232,10 @@ fn halo2_presentation_verifies_and_every_tampering_is_rejected() {
         );
     }
     // ... and through the presentation: another challenge's nonce, another day.
-    let ch2 = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch2 = f
+        .store
+        .issue("bank-a", Some(assay_verifier::Backend::Halo2), 600, NOW)
+        .unwrap();
     let mut replay = proof.clone();
     replay.public_inputs.challenge = ch2.nonce.clone();
     assert!(matches!(
@@ -259,7 +288,13 @@ fn halo2_presentation_verifies_and_every_tampering_is_rejected() {
 fn each_backend_refuses_the_others_proof_with_a_reason() {
     let f = flow("FR", true);
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    // A version 1 challenge (no backend named): the verifier alone must tell the proofs apart.
+    let mut ch = f
+        .store
+        .issue("bank-a", Some(assay_verifier::Backend::Halo2), 600, NOW)
+        .unwrap();
+    ch.version = assay_verifier::kyc::formats::KYC_FORMAT_VERSION;
+    ch.backend = None;
     let h = prove_halo2(&f, &policy, &ch).unwrap();
     let g = holder::prove(
         &ProveInputs {
@@ -269,13 +304,24 @@ fn each_backend_refuses_the_others_proof_with_a_reason() {
             epoch: &f.epoch,
             policy: &policy,
             challenge: &ch,
+            expected_scope: &ch.scope,
         },
         None,
         &keys::load_proving_key(&f.issuer.keys_dir(), &f.issuer.public().vk_hash).unwrap(),
         NOW,
     )
     .unwrap();
-    let run = |p: &KycProof| verify(p, &f.epoch, f.issuer.public(), &policy, &ch, NOW);
+    let run = |p: &KycProof| {
+        verify(
+            p,
+            &f.epoch,
+            &published(&f),
+            f.issuer.public(),
+            &policy,
+            &ch,
+            NOW,
+        )
+    };
     assert!(run(&g).is_ok() && run(&h).is_ok());
     // The nullifiers of one holder differ per backend (different hashes).
     assert_ne!(g.public_inputs.nullifier, h.public_inputs.nullifier);
@@ -303,7 +349,10 @@ fn each_backend_refuses_the_others_proof_with_a_reason() {
 fn credentials_and_epochs_without_halo2_fields_are_refused_with_a_reason() {
     let f = flow("FR", false);
     let policy = sanctions();
-    let ch = f.store.issue("bank-a", 600, NOW).unwrap();
+    let ch = f
+        .store
+        .issue("bank-a", Some(assay_verifier::Backend::Halo2), 600, NOW)
+        .unwrap();
     let e = prove_halo2(&f, &policy, &ch).unwrap_err();
     assert!(e.to_string().contains("no Halo2 leaf"), "{e}");
     // An epoch from before Halo2 support (no root_halo2): the signature no longer covers the
@@ -315,6 +364,7 @@ fn credentials_and_epochs_without_halo2_fields_are_refused_with_a_reason() {
     let e = verify_with(
         &proof,
         &old,
+        &published(&g),
         g.issuer.public(),
         &policy,
         &ch,
@@ -354,4 +404,83 @@ fn params_cache_is_written_read_back_and_regenerated_if_corrupt() {
     assert_eq!(std::fs::read(&path).unwrap(), first);
     // The cached parameters equal fresh ones.
     assert!(from_decimal::<Fp>("1").is_some());
+}
+
+/// Defect 2 of issue 11: one holder, one scope, two backends, one account. The scope is bound
+/// to Groth16 by its first challenge; the holder refuses to answer its next challenge with
+/// Halo2; a Halo2 proof made anyway (to an edited challenge) is refused by the verifier (the
+/// challenge names Groth16) and by the store (the scope is bound): one nullifier recorded.
+/// Without the binding the Halo2 nullifier would open a second account.
+#[test]
+fn one_holder_has_one_account_per_scope_across_backends() {
+    use assay_verifier::Backend;
+    let f = flow("FR", true);
+    let policy = sanctions();
+    let chain = published(&f);
+    let ch = f
+        .store
+        .issue("bank-a", Some(Backend::Groth16), 600, NOW)
+        .unwrap();
+    let path = f.issuer.path(f.credential.serial).unwrap();
+    let base = ProveInputs {
+        holder: &f.holder,
+        credential: &f.credential,
+        path: &path,
+        epoch: &f.epoch,
+        policy: &policy,
+        challenge: &ch,
+        expected_scope: "bank-a",
+    };
+    let g_pk = keys::load_proving_key(&f.issuer.keys_dir(), &f.issuer.public().vk_hash).unwrap();
+    let g = holder::prove(&base, None, &g_pk, NOW).unwrap();
+    let ok = verify(&g, &f.epoch, &chain, f.issuer.public(), &policy, &ch, NOW).unwrap();
+    f.store
+        .consume(&ok.nonce, "bank-a", ok.backend, &ok.nullifier, true, NOW)
+        .unwrap();
+
+    // The next challenge of the scope names Groth16; the holder will not answer with Halo2.
+    let ch2 = f.store.issue("bank-a", None, 600, NOW).unwrap();
+    assert_eq!(ch2.backend, Some(Backend::Groth16));
+    let e = prove(
+        &ProveInputs {
+            challenge: &ch2,
+            ..base
+        },
+        &shared().prover,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("accepts only groth16-bn254"), "{e}");
+
+    // A holder who edits the challenge to make a Halo2 proof anyway.
+    let mut edited = ch2.clone();
+    edited.backend = Some(Backend::Halo2);
+    let h = prove(
+        &ProveInputs {
+            challenge: &edited,
+            ..base
+        },
+        &shared().prover,
+        NOW,
+    )
+    .unwrap();
+    assert_ne!(h.public_inputs.nullifier, g.public_inputs.nullifier);
+    let e = verify(&h, &f.epoch, &chain, f.issuer.public(), &policy, &ch2, NOW).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Challenge(_)), "{e}");
+    assert!(e.to_string().contains("accepts only groth16-bn254"), "{e}");
+    // And the store refuses to record a Halo2 nullifier in the Groth16 scope.
+    let e = f
+        .store
+        .consume(
+            &ch2.nonce,
+            "bank-a",
+            Backend::Halo2,
+            &h.public_inputs.nullifier,
+            true,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(e, assay_rp::RpError::ScopeBackend { .. }), "{e}");
+    // The challenge was not spent by the refusal.
+    f.store.check(&ch2, NOW).unwrap();
 }

@@ -288,3 +288,170 @@ fn frozen_v1_files_still_read_and_verify() {
     bad.roots.insert(Backend::Halo2, "1".into());
     assert!(!bad.verify_signature(&key).unwrap());
 }
+
+fn policy_json(version: u32, countries: &[&str], regions: &[&str], dual: &str) -> String {
+    let q = |v: &[&str]| {
+        v.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let dual = if dual.is_empty() {
+        String::new()
+    } else {
+        format!(", \"dual_codes\": {dual}")
+    };
+    format!(
+        "{{\"version\": {version}, \"name\": \"p\", \"countries\": [{}], \"regions\": [{}], \
+         \"max_epoch_age_seconds\": 60{dual}}}",
+        q(countries),
+        q(regions)
+    )
+}
+
+/// Whether a credential for `code` passes both policy checks.
+fn passes(p: &Policy, code: &str) -> bool {
+    let t = p.tree().unwrap();
+    let j = Jurisdiction::parse(code).unwrap();
+    t.non_membership(j.exact_key()).is_ok() && t.non_membership(j.whole_key()).is_ok()
+}
+
+/// Codes ISO lists both as a country and as another country's subdivision are the policy
+/// author's explicit choice (issue 11, defect 3): restricting one form without a choice is
+/// refused naming the code and the choice; `every-form` restricts the other forms,
+/// `listed-only` does not; the field needs version 2 and must name a listed dual code.
+#[test]
+fn dual_codes_are_an_explicit_choice() {
+    let read = |t: &str| from_json::<Policy>("policy", t).unwrap();
+    for (countries, regions, code, other) in [
+        (&["TW"][..], &[][..], "TW", "CN-TW"),
+        (&[][..], &["CN-TW"][..], "CN-TW", "TW"),
+        (&["PR"][..], &[][..], "PR", "US-PR"),
+        (&[][..], &["NL-AW"][..], "NL-AW", "AW"),
+        (&["GF"][..], &[][..], "GF", "FR-GF"),
+    ] {
+        let p = read(&policy_json(1, countries, regions, ""));
+        let e = p.tree().unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("`{code}` is also listed by ISO as `{other}`"))
+                && e.contains("every-form")
+                && e.contains("listed-only"),
+            "{e}"
+        );
+        let every = read(&policy_json(
+            2,
+            countries,
+            regions,
+            &format!("{{\"{code}\": \"every-form\"}}"),
+        ));
+        assert!(!passes(&every, code) && !passes(&every, other), "{code}");
+        let only = read(&policy_json(
+            2,
+            countries,
+            regions,
+            &format!("{{\"{code}\": \"listed-only\"}}"),
+        ));
+        assert!(!passes(&only, code) && passes(&only, other), "{code}");
+    }
+    // Every form of TW also covers TW's own subdivisions (the whole country).
+    let p = read(&policy_json(
+        2,
+        &[],
+        &["CN-TW"],
+        "{\"CN-TW\": \"every-form\"}",
+    ));
+    assert!(!passes(&p, "TW-TPE"));
+    assert!(passes(&p, "CN-BJ"), "other provinces of CN pass");
+    // The field is version 2, and names a listed dual code.
+    let e = read(&policy_json(1, &["TW"], &[], "{\"TW\": \"every-form\"}"))
+        .tree()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("version 2 field"), "{e}");
+    let e = read(&policy_json(
+        2,
+        &["TW"],
+        &[],
+        "{\"TW\": \"listed-only\", \"FR\": \"listed-only\"}",
+    ))
+    .tree()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`FR` is not a restricted code"), "{e}");
+    assert!(from_json::<Policy>(
+        "policy",
+        &policy_json(2, &["TW"], &[], "{\"TW\": \"sometimes\"}")
+    )
+    .is_err());
+    // A policy without dual codes compiles as before under either version.
+    let frozen = read(include_str!(
+        "../../../../fixtures/kyc/frozen/v1/policy.json"
+    ));
+    let mut v2 = frozen.clone();
+    v2.version = 2;
+    assert_eq!(frozen.tree().unwrap().root(), v2.tree().unwrap().root());
+}
+
+/// Challenges: version 1 names no backend (the frozen presentations), version 2 must.
+#[test]
+fn a_v2_challenge_names_its_backend() {
+    let text = |version: u32, backend: &str| {
+        format!(
+            "{{\"version\": {version}, \"scope\": \"bank-a\",{backend} \"nonce\": \"{}\", \
+             \"issued_at\": \"2026-12-01T00:00:00Z\", \"expires_at\": \"2026-12-01T00:10:00Z\"}}",
+            "00".repeat(31)
+        )
+    };
+    let c: Challenge =
+        from_json("challenge", &text(2, " \"backend\": \"halo2-ipa-pasta\",")).unwrap();
+    assert_eq!(c.backend, Some(Backend::Halo2));
+    c.fields().unwrap();
+    let c: Challenge = from_json("challenge", &text(1, "")).unwrap();
+    c.fields().unwrap();
+    let c: Challenge = from_json("challenge", &text(2, "")).unwrap();
+    assert!(c.fields().unwrap_err().to_string().contains("backend"));
+    let c: Challenge =
+        from_json("challenge", &text(1, " \"backend\": \"groth16-bn254\",")).unwrap();
+    assert!(c.fields().is_err());
+    assert!(from_json::<Challenge>("challenge", &text(3, "")).is_err());
+}
+
+/// A published chain: an epoch of the chain is contained, one signed by the same key but not
+/// published is not, and a fork (two signed epochs with one number) is reported with both
+/// sources.
+#[test]
+fn published_chains_contain_their_epochs_and_report_forks() {
+    let k = test_key();
+    let e0 = signed(epoch(2, 0, &[(Backend::Groth16, "1")], None), &k);
+    let e1 = signed(
+        epoch(2, 1, &[(Backend::Groth16, "2")], Some(e0.hash().unwrap())),
+        &k,
+    );
+    let e1b = signed(
+        epoch(2, 1, &[(Backend::Groth16, "3")], Some(e0.hash().unwrap())),
+        &k,
+    );
+    let chain = PublishedEpochs::verify(
+        vec![("b.json".into(), e1.clone()), ("a.json".into(), e0.clone())],
+        &k.verifying_key(),
+    )
+    .unwrap();
+    assert!(chain.contains(&e0) && chain.contains(&e1) && !chain.contains(&e1b));
+    assert_eq!(chain.range(), (0, 1));
+    assert!(chain.signed_by(&k.verifying_key()));
+    let e = PublishedEpochs::verify(
+        vec![
+            ("a.json".into(), e0.clone()),
+            ("b.json".into(), e1),
+            ("c.json".into(), e1b),
+        ],
+        &k.verifying_key(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "epoch 1: fork: `b.json` and `c.json` are two different signed epochs with this number"
+    );
+    let other = SigningKey::from_bytes(&[8u8; 32]);
+    assert!(PublishedEpochs::verify(vec![("a.json".into(), e0)], &other.verifying_key()).is_err());
+}
