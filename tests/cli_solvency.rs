@@ -25,7 +25,13 @@ fn s(p: &Path) -> &str {
 /// `solvency prove` arguments; the setup party's step (keys and manifest in `keys`) is run
 /// first if `keys` holds no setup yet.
 fn prove_args<'a>(b: &'a Path, c: &'a Path, out: &'a Path, keys: &'a Path) -> Vec<&'a str> {
-    if c.exists() {
+    let shaped = fs::read(c).ok().and_then(|t| {
+        assay_verifier::solvency::RoundConfig::parse(&t, "config")
+            .ok()?
+            .check()
+            .ok()
+    });
+    if shaped.is_some() {
         common::setup_keys(keys, c);
     }
     vec![

@@ -25,17 +25,23 @@ use std::sync::Arc;
 pub struct Groth16Backend {
     keys: KeyCache,
     /// The keys folder's manifest: the self-check verifies the round against it, as an
-    /// auditor pinning it would.
-    manifest: [TrustedManifest; 1],
+    /// auditor pinning it would. Empty if the folder has none (then no key is handed out).
+    manifest: Vec<TrustedManifest>,
 }
 
 impl Groth16Backend {
-    /// Keys are read from `keys`, which must hold a setup's signed `manifest.json`.
+    /// Keys are read from `keys`, which must hold a setup's signed `manifest.json` (checked
+    /// here if present; its absence is reported when the first key is asked for, after the
+    /// round's inputs were checked).
     ///
     /// # Errors
-    /// As [`KeyCache::manifest`].
+    /// A manifest that does not parse or whose signature fails.
     pub fn new(keys: KeyCache) -> Result<Self, ProverError> {
-        let manifest = [keys.manifest()?];
+        let manifest = if keys.dir().join(crate::keys::MANIFEST_FILE).exists() {
+            vec![keys.manifest()?]
+        } else {
+            Vec::new()
+        };
         Ok(Self { keys, manifest })
     }
 }
@@ -85,6 +91,10 @@ impl RoundBackend for Groth16Backend {
                 aggregation_shape_name(shape.num_assets, shape.balance_bits, fan_in, top)
             }
         };
+        if self.manifest.is_empty() {
+            // Reports the missing manifest and says to run the setup.
+            self.keys.manifest()?;
+        }
         let pair = self.keys.get(&name)?;
         let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
             .map_err(|e| ProverError::Proving(e.to_string()))?;
