@@ -22,7 +22,18 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `solvency prove` arguments; the setup party's step (keys and manifest in `keys`) is run
+/// first if `keys` holds no setup yet.
 fn prove_args<'a>(b: &'a Path, c: &'a Path, out: &'a Path, keys: &'a Path) -> Vec<&'a str> {
+    let shaped = fs::read(c).ok().and_then(|t| {
+        assay_verifier::solvency::RoundConfig::parse(&t, "config")
+            .ok()?
+            .check()
+            .ok()
+    });
+    if shaped.is_some() {
+        common::setup_keys(keys, c);
+    }
     vec![
         "solvency",
         "prove",
@@ -159,7 +170,15 @@ fn verify_exit_codes_and_json() {
         String::from_utf8_lossy(&o.stderr)
     );
 
-    let o = assay(&["solvency", "verify", s(&out), "--json"]);
+    let tk = dir.path().join("keys").join("manifest.json");
+    let o = assay(&[
+        "solvency",
+        "verify",
+        s(&out),
+        "--json",
+        "--trusted-keys",
+        s(&tk),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], true);
@@ -173,7 +192,14 @@ fn verify_exit_codes_and_json() {
         .to_string();
     let bad = dir.path().join("bad-round.json");
     fs::write(&bad, text.replacen(&r0, "7", 1)).unwrap();
-    let o = assay(&["solvency", "verify", s(&bad), "--json"]);
+    let o = assay(&[
+        "solvency",
+        "verify",
+        s(&bad),
+        "--json",
+        "--trusted-keys",
+        s(&tk),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["valid"], false);
@@ -186,7 +212,15 @@ fn verify_exit_codes_and_json() {
         .unwrap()
         .unwrap()
         .path();
-    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(&out)]);
+    let o = assay(&[
+        "solvency",
+        "inclusion-verify",
+        s(&rec),
+        "--round",
+        s(&out),
+        "--trusted-keys",
+        s(&tk),
+    ]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -194,7 +228,15 @@ fn verify_exit_codes_and_json() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("valid: "));
-    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(&bad)]);
+    let o = assay(&[
+        "solvency",
+        "inclusion-verify",
+        s(&rec),
+        "--round",
+        s(&bad),
+        "--trusted-keys",
+        s(&tk),
+    ]);
     assert_eq!(o.status.code(), Some(1));
 
     // Malformed input is exit 2, not 1.
@@ -289,7 +331,9 @@ fn killed_run_resumes_without_redoing_work() {
         );
     }
     assert_eq!(
-        assay(&["solvency", "verify", s(&out)]).status.code(),
+        assay(&["solvency", "verify", s(&out), "--trusted-keys", s(&keys)])
+            .status
+            .code(),
         Some(0)
     );
 }
@@ -339,7 +383,9 @@ fn shards_proven_apart_and_merged_verify() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(
-        assay(&["solvency", "verify", s(&merged)]).status.code(),
+        assay(&["solvency", "verify", s(&merged), "--trusted-keys", s(&keys)])
+            .status
+            .code(),
         Some(0)
     );
     assert_eq!(fs::read_dir(merged.join("inclusion")).unwrap().count(), 30);
@@ -391,9 +437,17 @@ fn rounds_form_a_chain() {
     );
     let prev = r1.join("round.json");
     assert_eq!(
-        assay(&["solvency", "verify", s(&r2), "--previous", s(&prev)])
-            .status
-            .code(),
+        assay(&[
+            "solvency",
+            "verify",
+            s(&r2),
+            "--previous",
+            s(&prev),
+            "--trusted-keys",
+            s(&keys)
+        ])
+        .status
+        .code(),
         Some(0)
     );
     // Round 1 does not follow round 2.
@@ -403,6 +457,8 @@ fn rounds_form_a_chain() {
         s(&r1),
         "--previous",
         s(&r2.join("round.json")),
+        "--trusted-keys",
+        s(&keys),
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("round chain"));
@@ -531,4 +587,126 @@ fn halo2_rounds_prove_in_shards_merge_and_verify_from_the_command_line() {
     fs::write(&bad, serde_json::to_vec(&bundle).unwrap()).unwrap();
     let o = assay(&["solvency", "verify", s(&bad), "--params-dir", s(&params)]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn setup_then_verifiers_refuse_keys_of_another_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = common::write_inputs(dir.path(), 5, 4);
+    // The auditor's setup, through the command line.
+    let keys = dir.path().join("auditor-keys");
+    let o = assay(&["solvency", "setup", "--config", s(&c), "--out", s(&keys)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let manifest = keys.join("manifest.json");
+    assert!(manifest.exists());
+    assert!(dir.path().join("auditor-keys.setup-key.json").exists());
+    // A setup is never redone in place.
+    let o = assay(&["solvency", "setup", "--config", s(&c), "--out", s(&keys)]);
+    assert_eq!(o.status.code(), Some(2));
+    // `prove` never makes keys: an empty keys folder is refused, naming the setup.
+    let o = assay(&[
+        "solvency",
+        "prove",
+        "--balances",
+        s(&b),
+        "--config",
+        s(&c),
+        "--out",
+        s(&dir.path().join("nokeys-round")),
+        "--keys",
+        s(&dir.path().join("empty")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("assay solvency setup"));
+
+    // The exchange proves with its own setup instead (self-consistent, valid proofs).
+    let own = dir.path().join("exchange-keys");
+    let out = dir.path().join("round");
+    let o = assay(&prove_args(&b, &c, &out, &own));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rec = fs::read_dir(out.join("inclusion"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("round.json")).unwrap()).unwrap();
+    let batch_key = bundle["batches"][0]["key"].as_str().unwrap().to_string();
+
+    for args in [
+        vec!["solvency", "verify", s(&out)],
+        vec!["solvency", "inclusion-verify", s(&rec), "--round", s(&out)],
+    ] {
+        // Pinned to the auditor's manifest: invalid, the key and its circuit named.
+        let mut a = args.clone();
+        a.extend(["--trusted-keys", s(&manifest)]);
+        let o = assay(&a);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains(&batch_key), "{stdout}");
+        assert!(stdout.contains("solvency-batch-K2-w32-B4"), "{stdout}");
+        // No pin at all: refused too, saying how to pin.
+        let o = assay(&args);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("--trusted-keys"));
+        // The loud opt-in accepts it, with a warning.
+        let mut a = args.clone();
+        a.push("--insecure-trust-bundle-keys");
+        let o = assay(&a);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("WARNING"));
+        // Its own manifest accepts it.
+        let mut a = args.clone();
+        a.extend(["--trusted-keys", s(&own)]);
+        assert_eq!(assay(&a).status.code(), Some(0));
+    }
+
+    // The customer's pin of the publication key.
+    let pk = bundle["publication_key"].as_str().unwrap();
+    let base = [
+        "solvency",
+        "inclusion-verify",
+        s(&rec),
+        "--round",
+        s(&out),
+        "--trusted-keys",
+        s(&own),
+    ];
+    let mut a = base.to_vec();
+    a.extend(["--publication-key", pk]);
+    assert_eq!(assay(&a).status.code(), Some(0));
+    let other = "ab".repeat(32);
+    let mut a = base.to_vec();
+    a.extend(["--publication-key", &other]);
+    let o = assay(&a);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pinned key"));
+    let mut a = base.to_vec();
+    a.extend(["--bundle-hash", &other]);
+    assert_eq!(assay(&a).status.code(), Some(1));
+
+    // A manifest edited to name the exchange's key: its signature fails, bad input.
+    let mut m: serde_json::Value = serde_json::from_slice(&fs::read(&manifest).unwrap()).unwrap();
+    m["keys"]["solvency-batch-K2-w32-B4"] = batch_key.clone().into();
+    let forged = dir.path().join("forged.json");
+    fs::write(&forged, serde_json::to_vec(&m).unwrap()).unwrap();
+    let o = assay(&["solvency", "verify", s(&out), "--trusted-keys", s(&forged)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("signature"));
 }

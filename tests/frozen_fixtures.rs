@@ -4,6 +4,7 @@
 //! issuer key it was made against. A change to a circuit, a format or a verifier that would
 //! orphan published files fails here.
 
+use assay_verifier::groth16::{KeyManifest, TrustedKeys, TrustedManifest};
 use assay_verifier::kyc::{
     self,
     formats::{Challenge, Epoch, IssuerPublic, KycProof, Policy},
@@ -28,14 +29,28 @@ fn frozen(name: &str) -> Vec<u8> {
     read("solvency/frozen/v1", name)
 }
 
+/// The frozen Groth16 round's key manifest (`v1-manifest.json`, beside the frozen files and
+/// written after them: it names the keys that round was proven under, signed by a setup key
+/// generated once and thrown away).
+fn frozen_manifest() -> [TrustedManifest; 1] {
+    [KeyManifest::open(&read("solvency/frozen", "v1-manifest.json"), "manifest").unwrap()]
+}
+
 #[test]
 fn frozen_v1_round_and_record_verify() {
     let b = RoundBundle::parse(&frozen("round.json"), "round").unwrap();
-    let r = verify_round(&b, &RoundOptions::default()).unwrap();
+    let pinned = frozen_manifest();
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..RoundOptions::default()
+    };
+    let r = verify_round(&b, &opts).unwrap();
     assert_eq!(r.round_id, "demo-2026-11-23");
     let rec = InclusionRecord::parse(&frozen("record-customer-0007.json"), "record").unwrap();
-    let ir = verify_inclusion(&rec, &b).unwrap();
+    let ir = verify_inclusion_with(&rec, &b, &opts).unwrap();
     assert_eq!(ir.user_id, "customer-0007");
+    // Without a pinned manifest the frozen Groth16 round is refused.
+    assert!(verify_inclusion(&rec, &b).is_err());
 }
 
 #[test]
@@ -44,7 +59,12 @@ fn frozen_round_with_a_flipped_proof_byte_fails() {
     let p = &mut b.aggregations.last_mut().unwrap()[0].proof;
     let c = if p.as_bytes()[20] == b'a' { "b" } else { "a" };
     p.replace_range(20..21, c);
-    assert!(verify_round(&b, &RoundOptions::default()).is_err());
+    let pinned = frozen_manifest();
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..RoundOptions::default()
+    };
+    assert!(verify_round(&b, &opts).is_err());
 }
 
 fn halo2_round() -> RoundBundle {

@@ -22,6 +22,8 @@ struct Fixture {
     halo2: PathBuf,
     groth16: PathBuf,
     params: ParamsCache,
+    /// The Groth16 round's setup manifest (its relabelled copies are checked under it).
+    pinned: Vec<assay_verifier::groth16::TrustedManifest>,
 }
 
 fn fixture() -> &'static Fixture {
@@ -40,11 +42,13 @@ fn fixture() -> &'static Fixture {
             },
         );
         let groth16 = common::prove_round(&dir.path().join("g"), &dir.path().join("keys"), 13);
+        let pinned = vec![common::manifest(&dir.path().join("keys"))];
         Fixture {
             _dir: dir,
             halo2,
             groth16,
             params: ParamsCache::new(params),
+            pinned,
         }
     })
 }
@@ -64,6 +68,7 @@ fn groth16_bundle() -> RoundBundle {
 fn opts() -> RoundOptions<'static> {
     RoundOptions {
         halo2_params: Some(&fixture().params),
+        trusted_keys: assay_verifier::groth16::TrustedKeys::Manifests(&fixture().pinned),
         ..Default::default()
     }
 }

@@ -8,8 +8,9 @@ mod common;
 
 use assay_prover::solvency::{self, record_path, ProveOptions};
 use assay_verifier::{
+    groth16::TrustedKeys,
     signing,
-    solvency::{verify_inclusion, verify_round, InclusionRecord, RoundBundle, RoundOptions},
+    solvency::{verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundOptions},
     VerifyError,
 };
 use ed25519_dalek::Signer;
@@ -43,12 +44,14 @@ fn eleven_assets_prove_and_verify_and_chain_v1_bundles_are_refused() {
     )
     .unwrap();
     let out = dir.path().join("out");
+    let keys = dir.path().join("keys");
+    common::setup_keys(&keys, &config);
     solvency::prove(
         &ProveOptions {
             balances,
             config,
             out: out.clone(),
-            keys: dir.path().join("keys"),
+            keys: keys.clone(),
             shard: None,
             resume: false,
             progress: false,
@@ -61,19 +64,24 @@ fn eleven_assets_prove_and_verify_and_chain_v1_bundles_are_refused() {
     let mut b = RoundBundle::parse(&fs::read(out.join("round.json")).unwrap(), "round").unwrap();
     assert_eq!(b.version, 3);
     assert_eq!(b.config.assets.len(), ASSETS);
-    verify_round(&b, &RoundOptions::default()).expect("an 11-asset round verifies");
+    let pinned = [common::manifest(&keys)];
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..Default::default()
+    };
+    verify_round(&b, &opts).expect("an 11-asset round verifies");
     let record = InclusionRecord::parse(
         &fs::read(record_path(&out, "user-3").unwrap()).unwrap(),
         "record",
     )
     .unwrap();
-    verify_inclusion(&record, &b).expect("its leaf is recomputed with the same chain");
+    verify_inclusion_with(&record, &b, &opts).expect("its leaf is recomputed with the same chain");
 
     // The same round claiming version 2 (leaves hashed with chain v1) is refused by name.
     b.version = 2;
     let msg = signing::message(assay_verifier::solvency::ROUND_DOMAIN, &b.signed_body());
     b.signature = hex::encode(common::test_signer().sign(&msg).to_bytes());
-    match verify_round(&b, &RoundOptions::default()) {
+    match verify_round(&b, &opts) {
         Err(VerifyError::Structure(m)) => assert!(m.contains("chain v1"), "{m}"),
         other => panic!("expected a refusal of chain v1, got {other:?}"),
     }

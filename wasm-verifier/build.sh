@@ -24,7 +24,7 @@ fi
 cd "$root"
 CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
   cargo build -p assay-wasm-verifier --release --target wasm32-unknown-unknown
-wasm="$root/target/wasm32-unknown-unknown/release/assay_wasm_verifier.wasm"
+wasm="${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/release/assay_wasm_verifier.wasm"
 
 rm -rf "$here/pkg"
 wasm-bindgen --target web --out-dir "$here/pkg" --out-name assay_wasm_verifier "$wasm"

@@ -4,8 +4,52 @@
 import init, { verifyInclusion, verifyKyc, version } from "./pkg/assay_wasm_verifier.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { record: null, round: null, kyc: {} };
+const state = { record: null, round: null, kyc: {}, manifests: "[]", pinned: 0, exchange: "default" };
 let ready = false;
+
+// The page's operator pins the Groth16 setup it trusts in config.json, beside the page:
+// {"version": 1, "exchange": "NAME", "trusted_key_manifests": ["URL of manifest.json", ...]}
+// (an entry may also be a manifest object). Without it, Groth16 rounds are refused.
+async function loadConfig() {
+  let cfg;
+  try {
+    const r = await fetch("config.json", { cache: "no-store", credentials: "omit" });
+    if (!r.ok) return;
+    cfg = await r.json();
+  } catch {
+    return;
+  }
+  if (typeof cfg.exchange === "string" && cfg.exchange) state.exchange = cfg.exchange;
+  const list = [];
+  for (const m of cfg.trusted_key_manifests || []) {
+    if (typeof m === "string") {
+      const r = await fetch(m, { cache: "no-store", credentials: "omit" });
+      if (!r.ok) throw new Error(`${m}: HTTP ${r.status}`);
+      list.push(await r.json());
+    } else {
+      list.push(m);
+    }
+  }
+  state.manifests = JSON.stringify(list);
+  state.pinned = list.length;
+}
+
+const KEY_STORE = () => `assay.publication-key.${state.exchange}`;
+
+// Remembers the exchange's publication key on first sight; returns the earlier key if it
+// changed since (the page then warns).
+function rememberKey(key) {
+  try {
+    const before = localStorage.getItem(KEY_STORE());
+    if (!before) {
+      localStorage.setItem(KEY_STORE(), key);
+      return null;
+    }
+    return before === key ? null : before;
+  } catch {
+    return null;
+  }
+}
 
 async function readFile(file) {
   if (file.size > 32 * 1024 * 1024) throw new Error(`${file.name} is larger than 32 MiB`);
@@ -38,6 +82,19 @@ function show(el, res, subject) {
     }
     el.append(h, ul);
   }
+  if (res.publication_key) {
+    const k = document.createElement("p");
+    k.className = "muted keyinfo";
+    k.textContent = `Exchange's publication key: ${res.publication_key} · bundle hash: ${res.bundle_hash}`;
+    el.append(k);
+  }
+  if (res.key_changed) {
+    const w = document.createElement("p");
+    w.className = "warning key-changed";
+    w.textContent = `Warning: the exchange's publication key changed. This page saw ${res.key_changed} before; ` +
+      `this round is signed by ${res.publication_key}. Ask the exchange, and an auditor, why before trusting it.`;
+    el.prepend(w);
+  }
   const t = document.createElement("p");
   t.className = "muted timing";
   t.textContent = `Checked in ${res.ms.toFixed(1)} ms, in this browser. Nothing was sent anywhere.`;
@@ -54,7 +111,8 @@ const KYC = { yes: "the proof is valid for your policy and challenge.", no: "the
 
 function checkSolvency() {
   if (!ready || state.record === null || state.round === null) return;
-  const res = verifyInclusion(state.record, state.round).toJSON();
+  const res = verifyInclusion(state.record, state.round, state.manifests, "").toJSON();
+  if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);
   show($("solvency-result"), res, SOLVENCY);
 }
 
@@ -112,9 +170,11 @@ for (const k of KYC_FIELDS) {
   wireDrop(input.closest(".drop"), fileSetter($(`kyc-${k}-name`), $("kyc-result"), (t) => (state.kyc[k] = t), checkKyc));
 }
 
-init().then(() => {
+Promise.all([init(), loadConfig()]).then(() => {
   ready = true;
-  $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally).`;
+  $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
+    (state.pinned ? `Groth16 rounds are checked against ${state.pinned} pinned key manifest(s) in config.json.`
+                  : "No key manifest is pinned (config.json): Groth16 rounds will be refused.");
   document.body.dataset.ready = "true";
   checkSolvency();
   checkKyc();

@@ -94,7 +94,7 @@ pub fn with_round_backend<V: RoundVisitor>(
     match choice {
         BackendChoice::Groth16 => v.visit(&crate::groth16::Groth16Backend::new(
             crate::keys::KeyCache::new(keys),
-        )),
+        )?),
         #[cfg(feature = "halo2")]
         BackendChoice::Halo2 { layout } => {
             let l = assay_circuits::solvency::halo2::Layout::parse(layout)

@@ -125,6 +125,15 @@ pub enum ProverError {
     /// A whole round (not a shard) was asked for without the publication key that signs it.
     #[error("a whole round needs the publication key")]
     MissingSigner,
+    /// The keys folder has no Groth16 key for a circuit the round needs. Keys are made only
+    /// by the setup party's `assay solvency setup`, never by the prover.
+    #[error("{}: no Groth16 key for circuit {shape}: make the keys with `assay solvency setup --config ROUND.json --out KEYS_DIR` (the auditor's or ceremony coordinator's step) and pass --keys KEYS_DIR", dir.display())]
+    MissingKey {
+        /// The keys folder.
+        dir: PathBuf,
+        /// The circuit's shape name.
+        shape: String,
+    },
     /// `merge` was given no shard folder.
     #[error("no shard folders given")]
     NoShards,

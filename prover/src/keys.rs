@@ -1,13 +1,17 @@
-//! Groth16 keys per circuit shape, cached on disk and named by the hash of the verifying key.
+//! Groth16 keys per circuit shape, made by a setup party and named by the hash of the
+//! verifying key.
 //!
 //! Layout of a keys folder:
+//! * `manifest.json`: the signed key manifest ([`assay_verifier::groth16::KeyManifest`]: shape
+//!   name → verifying-key hash, the setup party's key), the file verifiers pin;
 //! * `index.json`: shape name (`solvency-batch-K4-w64-B1024`) → verifying-key hash;
 //! * `<hash>.vk`: the verifying key (hex of its compressed bytes, as in bundles);
 //! * `<hash>.pk`: the proving key (arkworks uncompressed bytes).
 //!
-//! A missing key is generated with fresh OS randomness, whose trapdoor is dropped at once;
-//! whoever runs the setup could forge proofs (Groth16's circuit-specific setup): see
-//! `docs/solvency.md`. Shards of one round must use the same keys folder (copy it).
+//! Keys are made only by [`setup`] (`assay solvency setup`, `assay kyc setup`), with fresh OS
+//! randomness whose trapdoor is dropped at once; whoever runs the setup could forge proofs
+//! (Groth16's circuit-specific setup): see `docs/solvency.md`. A prover never makes keys: a
+//! missing shape is an error. Shards of one round must use the same keys folder (copy it).
 
 use crate::{fsutil, ProverError};
 use ark_bn254::Bn254;
@@ -15,7 +19,18 @@ use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use ark_snark::SNARK;
-use assay_circuits::Fr;
+use assay_circuits::{
+    solvency::{
+        constraints::{AggregateCircuit, BatchCircuit},
+        Shape,
+    },
+    Fr,
+};
+use assay_verifier::groth16::manifest::{
+    KeyManifest, ShapeKind, SolvencyShape, TrustedManifest, KYC_SHAPE, MANIFEST_DOMAIN,
+    MANIFEST_VERSION,
+};
+use assay_verifier::Backend;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -66,17 +81,12 @@ impl KeyCache {
         })
     }
 
-    /// The key pair for `shape`, loaded from disk or generated from `blank` (the circuit
-    /// without witness) and saved.
+    /// The key pair for `shape`, loaded from the folder. Keys are never made here.
     ///
     /// # Errors
-    /// I/O errors, a corrupt key file, or a failed setup.
-    pub fn get<C: ConstraintSynthesizer<Fr>>(
-        &self,
-        shape: &str,
-        blank: impl FnOnce() -> C,
-    ) -> Result<Arc<KeyPair>, ProverError> {
-        // One key generation at a time: two threads must not set up the same shape twice.
+    /// [`ProverError::MissingKey`] if the folder has no key for `shape` (run the setup); I/O
+    /// errors, a corrupt key file.
+    pub fn get(&self, shape: &str) -> Result<Arc<KeyPair>, ProverError> {
         let mut loaded = self
             .loaded
             .lock()
@@ -84,22 +94,59 @@ impl KeyCache {
         if let Some(k) = loaded.get(shape) {
             return Ok(k.clone());
         }
-        let mut index = self.index()?;
-        let pair = match index.get(shape) {
-            Some(hash) => self.load(hash)?,
-            None => {
-                let mut rng = rand::rngs::OsRng;
-                let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(blank(), &mut rng)
-                    .map_err(|e| ProverError::Proving(format!("setup of {shape}: {e}")))?;
-                let pair = self.save(pk, &vk)?;
-                index.insert(shape.to_string(), pair.vk_hash.clone());
-                fsutil::write_json(&self.dir.join("index.json"), &index)?;
-                pair
-            }
-        };
-        let pair = Arc::new(pair);
+        let index = self.index()?;
+        let hash = index.get(shape).ok_or_else(|| ProverError::MissingKey {
+            dir: self.dir.clone(),
+            shape: shape.to_string(),
+        })?;
+        let pair = Arc::new(self.load(hash)?);
         loaded.insert(shape.to_string(), pair.clone());
         Ok(pair)
+    }
+
+    /// Adds `shape → hash` to the folder's `index.json`.
+    pub(crate) fn index_insert(&self, shape: &str, hash: &str) -> Result<(), ProverError> {
+        let mut index = self.index()?;
+        index.insert(shape.to_string(), hash.to_string());
+        fsutil::write_json(&self.dir.join("index.json"), &index)
+    }
+
+    /// The folder's signed key manifest (`manifest.json`), checked ([`KeyManifest::open`]).
+    ///
+    /// # Errors
+    /// [`ProverError::MissingWork`] if there is none (run the setup), [`ProverError::Format`]
+    /// if it does not parse or its signature fails.
+    pub fn manifest(&self) -> Result<TrustedManifest, ProverError> {
+        let p = self.dir.join(MANIFEST_FILE);
+        if !p.exists() {
+            return Err(ProverError::MissingWork {
+                path: p,
+                what:
+                    "the keys folder's signed manifest: make the keys with `assay solvency setup`"
+                        .into(),
+            });
+        }
+        KeyManifest::open(&fsutil::read(&p)?, "key manifest").map_err(|e| ProverError::Format {
+            file: p.display().to_string(),
+            source: match e {
+                assay_verifier::VerifyError::Format(f) => f,
+                other => assay_verifier::FormatError::field("signature", other.to_string()),
+            },
+        })
+    }
+
+    /// Runs the setup of one circuit (`blank`: the circuit without witness) with fresh OS
+    /// randomness, saves the key pair and returns its verifying key's hash.
+    pub(crate) fn generate<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        shape: &str,
+        blank: C,
+    ) -> Result<String, ProverError> {
+        let mut rng = crate::kyc::keys::os_seeded_rng()
+            .map_err(|e| ProverError::Proving(format!("setup of {shape}: {e}")))?;
+        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(blank, &mut rng)
+            .map_err(|e| ProverError::Proving(format!("setup of {shape}: {e}")))?;
+        Ok(self.save(pk, &vk)?.vk_hash)
     }
 
     fn save(
@@ -162,6 +209,102 @@ impl KeyCache {
             vk_hash: hash.to_string(),
         })
     }
+}
+
+/// The name of the signed manifest in a keys folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// What [`setup`] makes keys for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetupScope {
+    /// Every circuit a round of this shape can need ([`SolvencyShape::kinds`]).
+    pub solvency: Option<SolvencyShape>,
+    /// The KYC presentation circuit.
+    pub kyc: bool,
+}
+
+/// The setup party's run: makes the Groth16 keys of every circuit in `scope` into `dir`
+/// (fresh OS randomness per circuit, dropped at once), writes `index.json` and the manifest
+/// `manifest.json` signed with `signer` (the setup party's key), and returns the manifest.
+/// `created` is the time recorded (RFC 3339).
+///
+/// # Errors
+/// [`ProverError::File`] if `dir` already holds a manifest (a setup is never redone in
+/// place) or the scope is empty; I/O and setup failures.
+pub fn setup(
+    dir: &Path,
+    scope: SetupScope,
+    signer: &ed25519_dalek::SigningKey,
+    created: String,
+) -> Result<KeyManifest, ProverError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    if manifest_path.exists() {
+        return Err(ProverError::File {
+            file: manifest_path.display().to_string(),
+            message: "this keys folder already holds a setup; choose a new --out".into(),
+        });
+    }
+    if scope.solvency.is_none() && !scope.kyc {
+        return Err(ProverError::File {
+            file: dir.display().to_string(),
+            message: "nothing to set up".into(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ProverError::io(dir, e))?;
+    let cache = KeyCache::new(dir);
+    let mut keys = BTreeMap::new();
+    if let Some(s) = scope.solvency {
+        let shape = Shape {
+            num_assets: s.num_assets,
+            balance_bits: s.balance_bits,
+        };
+        for kind in s.kinds() {
+            let name = s.name(kind);
+            let hash = match kind {
+                ShapeKind::Batch { batch_size } => cache.generate(
+                    &name,
+                    BatchCircuit {
+                        shape,
+                        batch_size,
+                        public: None,
+                        witness: None,
+                    },
+                )?,
+                ShapeKind::Aggregation { fan_in, top } => cache.generate(
+                    &name,
+                    AggregateCircuit {
+                        shape,
+                        fan_in,
+                        top,
+                        public: None,
+                        witness: None,
+                    },
+                )?,
+            };
+            keys.insert(name, hash);
+        }
+    }
+    if scope.kyc {
+        let hash = cache.generate(
+            KYC_SHAPE,
+            assay_circuits::kyc::constraints::KycCircuit::blank(),
+        )?;
+        keys.insert(KYC_SHAPE.to_string(), hash);
+    }
+    fsutil::write_json(&dir.join("index.json"), &keys)?;
+    let mut m = KeyManifest {
+        version: MANIFEST_VERSION,
+        backend: Backend::Groth16.name().into(),
+        solvency: scope.solvency,
+        keys,
+        setup_key: hex::encode(signer.verifying_key().to_bytes()),
+        created,
+        signature: String::new(),
+    };
+    let msg = assay_verifier::signing::message(MANIFEST_DOMAIN, &m.signed_body());
+    m.signature = hex::encode(ed25519_dalek::Signer::sign(signer, &msg).to_bytes());
+    fsutil::write_json(&manifest_path, &m)?;
+    Ok(m)
 }
 
 /// A cached key file that does not parse or does not match its name.

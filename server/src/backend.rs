@@ -6,6 +6,7 @@
 
 use crate::{config::ServerConfig, error::AppError, error::StartError, store::Store};
 use assay_verifier::{
+    groth16::{TrustedKeys, TrustedManifest},
     kyc::{
         self,
         formats::{
@@ -182,6 +183,10 @@ pub struct AssayBackend {
     kyc: Option<KycSettings>,
     /// The latest published chain read (starts as the settings' chain).
     chain: std::sync::RwLock<Option<PublishedEpochs>>,
+    /// The pinned Groth16 key manifests (none: Groth16 rounds are refused).
+    manifests: Vec<TrustedManifest>,
+    /// Trust the keys a bundle carries (insecure, explicit).
+    insecure_bundle_keys: bool,
 }
 
 /// Reads and checks the published epoch chain in `dir` (every `*.json` file an epoch).
@@ -226,6 +231,7 @@ impl AssayBackend {
         Self {
             chain: std::sync::RwLock::new(Some(kyc.published.clone())),
             kyc: Some(kyc),
+            ..Self::default()
         }
     }
 
@@ -250,6 +256,30 @@ impl AssayBackend {
         }
     }
 
+    /// This backend with Groth16 rounds verified against `manifests` (pinned key manifests).
+    pub fn with_trusted_keys(mut self, manifests: Vec<TrustedManifest>) -> Self {
+        self.manifests = manifests;
+        self
+    }
+
+    /// This backend accepting the Groth16 keys a bundle carries. INSECURE (whoever made them
+    /// can forge proofs): for tests and operators who knowingly trust the prover.
+    pub fn trusting_bundle_keys(mut self) -> Self {
+        self.insecure_bundle_keys = true;
+        self
+    }
+
+    fn round_options(&self) -> solvency::RoundOptions<'_> {
+        solvency::RoundOptions {
+            trusted_keys: if self.insecure_bundle_keys {
+                TrustedKeys::InsecureBundleKeys
+            } else {
+                TrustedKeys::Manifests(&self.manifests)
+            },
+            ..solvency::RoundOptions::default()
+        }
+    }
+
     /// The backend for `config` (reads the KYC policy and issuer key files it names).
     ///
     /// # Errors
@@ -259,7 +289,19 @@ impl AssayBackend {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        match (&config.kyc_policy, &config.kyc_issuer_key) {
+        let mut manifests = Vec::new();
+        for p in &config.trusted_keys {
+            let bad = |message: String| StartError::TrustedKeys {
+                path: p.clone(),
+                message,
+            };
+            let bytes = std::fs::read(p).map_err(|e| bad(e.to_string()))?;
+            manifests.push(
+                assay_verifier::groth16::KeyManifest::open(&bytes, "key manifest")
+                    .map_err(|e| bad(e.to_string()))?,
+            );
+        }
+        let backend = match (&config.kyc_policy, &config.kyc_issuer_key) {
             (Some(p), Some(k)) => {
                 if config.kyc_scope.as_deref().is_none_or(str::is_empty) {
                     return Err(StartError::KycSetting(
@@ -276,16 +318,26 @@ impl AssayBackend {
                 policy.tree().map_err(|e| bad(p, &e))?;
                 kyc::issuer_verifying_key(&issuer).map_err(|e| bad(k, &e))?;
                 let published = read_published_epochs(epochs, &issuer)?;
-                Ok(Self::with_kyc(KycSettings {
+                Self::with_kyc(KycSettings {
                     policy,
                     issuer,
                     published,
                     epochs_dir: Some(epochs.clone()),
-                }))
+                })
             }
-            (None, None) => Ok(Self::default()),
-            _ => Err(StartError::KycIncomplete),
+            (None, None) => Self::default(),
+            _ => return Err(StartError::KycIncomplete),
         }
+        .with_trusted_keys(manifests);
+        Ok(if config.insecure_trust_bundle_keys {
+            tracing::warn!(
+                "insecure_trust_bundle_keys: Groth16 rounds are checked under the keys their \
+                 bundles carry; whoever made those keys can forge every proof"
+            );
+            backend.trusting_bundle_keys()
+        } else {
+            backend
+        })
     }
 }
 
@@ -365,7 +417,7 @@ impl Backend for AssayBackend {
             return Ok(v);
         }
         Ok(
-            match solvency::verify_round(&bundle, &solvency::RoundOptions::default()) {
+            match solvency::verify_round(&bundle, &self.round_options()) {
                 Ok(r) => Verdict::valid(vec![
                     "the bundle's signature under its publication key".into(),
                     format!(
@@ -392,10 +444,12 @@ impl Backend for AssayBackend {
         if let Some(v) = served(&req.round) {
             return Ok(v);
         }
-        Ok(match solvency::verify_inclusion(&req.record, &req.round) {
-            Ok(r) => Verdict::valid(inclusion_checks(&r)),
-            Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
-        })
+        Ok(
+            match solvency::verify_inclusion_with(&req.record, &req.round, &self.round_options()) {
+                Ok(r) => Verdict::valid(inclusion_checks(&r)),
+                Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
+            },
+        )
     }
 
     fn verify_kyc(

@@ -44,6 +44,13 @@ pub struct ServerConfig {
     pub kyc_policy: Option<PathBuf>,
     /// The issuer's public key file (`ISSUER_PUBLIC.json`).
     pub kyc_issuer_key: Option<PathBuf>,
+    /// Pinned Groth16 key manifests (`KEYS_DIR/manifest.json` of `assay solvency setup`): a
+    /// Groth16 round is valid only under keys one of them names for each proof's circuit.
+    /// None pinned refuses every Groth16 round (unless `insecure_trust_bundle_keys`).
+    pub trusted_keys: Vec<PathBuf>,
+    /// Accept the Groth16 keys a bundle carries. INSECURE: whoever made them can forge proofs;
+    /// logged as a warning at start.
+    pub insecure_trust_bundle_keys: bool,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +76,8 @@ impl Default for ServerConfig {
             unique_nullifiers: false,
             kyc_policy: None,
             kyc_issuer_key: None,
+            trusted_keys: Vec::new(),
+            insecure_trust_bundle_keys: false,
         }
     }
 }

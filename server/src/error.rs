@@ -109,6 +109,14 @@ pub enum StartError {
         /// What is wrong with it.
         message: String,
     },
+    /// A pinned key manifest cannot be read, does not parse or its signature fails.
+    #[error("trusted keys {path}: {message}")]
+    TrustedKeys {
+        /// The manifest file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Only one of the KYC policy and the issuer's public key is configured.
     #[error("KYC needs both a policy and the issuer's public key")]
     KycIncomplete,

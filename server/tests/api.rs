@@ -36,6 +36,18 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// The fixture round's pinned key manifest.
+fn pinned() -> assay_verifier::groth16::TrustedManifest {
+    assay_verifier::groth16::KeyManifest::open(fixture("manifest.json").as_bytes(), "manifest")
+        .unwrap()
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../web/fixtures/solvency")
+        .join(name)
+}
+
 fn inclusion_body(record: &str) -> String {
     format!(
         "{{\"record\": {}, \"round\": {}}}",
@@ -123,7 +135,7 @@ fn state_with(config: ServerConfig, delay: Duration) -> AppState {
     AppState::new(
         config,
         Arc::new(TestBackend {
-            real: AssayBackend::default(),
+            real: AssayBackend::default().with_trusted_keys(vec![pinned()]),
             delay,
         }),
         Store::in_memory().unwrap(),
@@ -137,8 +149,81 @@ fn test_config() -> ServerConfig {
         rate_per_second: 1000.0,
         rate_burst: 1000.0,
         cors_origins: vec!["https://exchange.example".into()],
+        trusted_keys: vec![fixture_path("manifest.json")],
         ..ServerConfig::default()
     }
+}
+
+#[tokio::test]
+async fn groth16_rounds_need_the_pinned_setup() {
+    // No manifest pinned: refused, saying how to pin.
+    let unpinned = app(AppState::new(
+        test_config(),
+        Arc::new(AssayBackend::default()),
+        Store::in_memory().unwrap(),
+    ));
+    let (s, v) = send(
+        &unpinned,
+        "POST",
+        "/v1/solvency/verify",
+        fixture("round.json"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("--trusted-keys"),
+        "{v}"
+    );
+    // A manifest of another setup (same circuits, other keys): refused, the key named.
+    let mut other: Value = serde_json::from_str(&fixture("manifest.json")).unwrap();
+    let round: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    let batch_key = round["batches"][0]["key"].as_str().unwrap().to_string();
+    other["keys"]["solvency-batch-K2-w64-B4"] = "ab".repeat(32).into();
+    let mut m: assay_verifier::groth16::KeyManifest = serde_json::from_value(other).unwrap();
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[12u8; 32]);
+    m.setup_key = hex::encode(sk.verifying_key().as_bytes());
+    m.signature.clear();
+    let msg = assay_verifier::signing::message(
+        assay_verifier::groth16::manifest::MANIFEST_DOMAIN,
+        &m.signed_body(),
+    );
+    m.signature = hex::encode(ed25519_dalek::Signer::sign(&sk, &msg).to_bytes());
+    let foreign =
+        assay_verifier::groth16::KeyManifest::open(&serde_json::to_vec(&m).unwrap(), "manifest")
+            .unwrap();
+    let app_foreign = app(AppState::new(
+        test_config(),
+        Arc::new(AssayBackend::default().with_trusted_keys(vec![foreign])),
+        Store::in_memory().unwrap(),
+    ));
+    for (path, body) in [
+        ("/v1/solvency/verify", fixture("round.json")),
+        (
+            "/v1/solvency/inclusion",
+            inclusion_body("record-alice.json"),
+        ),
+    ] {
+        let (s, v) = send(&app_foreign, "POST", path, body.clone()).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["valid"], false, "{v}");
+        assert!(v["reason"].as_str().unwrap().contains(&batch_key), "{v}");
+        // The insecure opt-in accepts it.
+        let insecure = app(AppState::new(
+            test_config(),
+            Arc::new(AssayBackend::default().trusting_bundle_keys()),
+            Store::in_memory().unwrap(),
+        ));
+        let (_, v) = send(&insecure, "POST", path, body).await;
+        assert_eq!(v["valid"], true, "{v}");
+    }
+    // The server's configuration reads the pinned manifests, and refuses a bad one at start.
+    assert!(AssayBackend::from_config(&test_config()).is_ok());
+    let bad = ServerConfig {
+        trusted_keys: vec![fixture_path("round.json")],
+        ..test_config()
+    };
+    assert!(AssayBackend::from_config(&bad).is_err());
 }
 
 fn router() -> Router {

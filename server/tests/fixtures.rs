@@ -20,10 +20,15 @@ use assay_circuits::{
     Fr,
 };
 use assay_verifier::{
-    amount, field, groth16, signing,
+    amount, field, groth16,
+    groth16::manifest::{
+        KeyManifest, SolvencyShape, TrustedKeys, MANIFEST_DOMAIN, MANIFEST_VERSION,
+    },
+    signing,
     solvency::{
-        verify_inclusion, verify_round, AssetConfig, BalanceEntry, InclusionRecord, ProofEntry,
-        RoundBundle, RoundConfig, RoundOptions, BACKEND_GROTH16, RECORD_DOMAIN, ROUND_DOMAIN,
+        verify_inclusion_with, verify_round, AssetConfig, BalanceEntry, InclusionRecord,
+        ProofEntry, RoundBundle, RoundConfig, RoundOptions, BACKEND_GROTH16, RECORD_DOMAIN,
+        ROUND_DOMAIN,
     },
 };
 use ed25519_dalek::{Signer, SigningKey};
@@ -219,10 +224,47 @@ fn generate() {
         sk.sign(&signing::message(ROUND_DOMAIN, &bundle.signed_body()))
             .to_bytes(),
     );
-    verify_round(&bundle, &RoundOptions::default()).unwrap();
+    // The setup's manifest (a fixed test setup key): the pin of the server and page tests.
+    let setup = SigningKey::from_bytes(&[11u8; 32]);
+    let mut manifest = KeyManifest {
+        version: MANIFEST_VERSION,
+        backend: BACKEND_GROTH16.into(),
+        solvency: Some(SolvencyShape {
+            num_assets: 2,
+            balance_bits: 64,
+            batch_size: 4,
+            fan_in: 2,
+        }),
+        keys: [
+            ("solvency-batch-K2-w64-B4".to_string(), kb.clone()),
+            ("solvency-agg-K2-w64-f2".to_string(), ka.clone()),
+            ("solvency-top-K2-w64-f2".to_string(), kt.clone()),
+        ]
+        .into_iter()
+        .collect(),
+        setup_key: hex::encode(setup.verifying_key().as_bytes()),
+        created: "2026-11-23T00:00:00Z".into(),
+        signature: String::new(),
+    };
+    manifest.signature = hex::encode(
+        setup
+            .sign(&signing::message(MANIFEST_DOMAIN, &manifest.signed_body()))
+            .to_bytes(),
+    );
+    let pinned = [KeyManifest::open(&serde_json::to_vec(&manifest).unwrap(), "manifest").unwrap()];
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..RoundOptions::default()
+    };
+    verify_round(&bundle, &opts).unwrap();
 
     let d = dir();
     std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest).unwrap() + "\n",
+    )
+    .unwrap();
     std::fs::write(
         d.join("round.json"),
         serde_json::to_string_pretty(&bundle).unwrap() + "\n",
@@ -258,7 +300,7 @@ fn generate() {
             sk.sign(&signing::message(RECORD_DOMAIN, &r.signed_body()))
                 .to_bytes(),
         );
-        verify_inclusion(&r, &bundle).unwrap();
+        verify_inclusion_with(&r, &bundle, &opts).unwrap();
         std::fs::write(
             d.join(format!("record-{uid}.json")),
             serde_json::to_string_pretty(&r).unwrap() + "\n",
@@ -292,18 +334,30 @@ fn generate() {
 #[test]
 fn web_fixtures_verify() {
     let d = dir();
-    if std::env::var_os("ASSAY_REGEN_FIXTURES").is_some() || !d.join("round.json").exists() {
+    if std::env::var_os("ASSAY_REGEN_FIXTURES").is_some()
+        || !d.join("round.json").exists()
+        || !d.join("manifest.json").exists()
+    {
         generate();
     }
     let round = RoundBundle::parse(&std::fs::read(d.join("round.json")).unwrap(), "round").unwrap();
-    verify_round(&round, &RoundOptions::default()).unwrap();
+    let pinned = [
+        KeyManifest::open(&std::fs::read(d.join("manifest.json")).unwrap(), "manifest").unwrap(),
+    ];
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..RoundOptions::default()
+    };
+    verify_round(&round, &opts).unwrap();
+    // Without the pin the round is refused.
+    assert!(verify_round(&round, &RoundOptions::default()).is_err());
     for (uid, _, _) in USERS {
         let r = InclusionRecord::parse(
             &std::fs::read(d.join(format!("record-{uid}.json"))).unwrap(),
             uid,
         )
         .unwrap();
-        let rep = verify_inclusion(&r, &round).unwrap();
+        let rep = verify_inclusion_with(&r, &round, &opts).unwrap();
         assert_eq!(rep.proofs_checked.len(), 3, "batch, aggregation, top");
     }
     let t = InclusionRecord::parse(
@@ -311,13 +365,17 @@ fn web_fixtures_verify() {
         "tampered",
     )
     .unwrap();
-    let e = verify_inclusion(&t, &round).unwrap_err().to_string();
+    let e = verify_inclusion_with(&t, &round, &opts)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("signature"), "{e}");
     let w = InclusionRecord::parse(
         &std::fs::read(d.join("record-alice-wrong-balance.json")).unwrap(),
         "wrong",
     )
     .unwrap();
-    let e = verify_inclusion(&w, &round).unwrap_err().to_string();
+    let e = verify_inclusion_with(&w, &round, &opts)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("global root"), "{e}");
 }

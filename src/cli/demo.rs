@@ -2,8 +2,9 @@
 
 use super::Failure;
 use assay_prover::{keystore::Keystore, solvency};
+use assay_verifier::groth16::TrustedKeys;
 use assay_verifier::solvency::{
-    verify_inclusion, verify_inclusion_with, verify_round, InclusionRecord, RoundOptions,
+    verify_inclusion_with, verify_round, InclusionRecord, RoundOptions,
 };
 use clap::Args;
 use std::{fs, path::PathBuf, time::Instant};
@@ -40,6 +41,42 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
     fs::write(out.join("inputs/round.json"), CONFIG).map_err(io)?;
 
     println!("== Proof of solvency (Groth16 on BN254) ==");
+    // The auditor's step: the setup, whose manifest customers and auditors pin.
+    let keys = out.join("keys");
+    let setup_signer = Keystore::create(&out.join("auditor-setup-key.json"), DEMO_PASSPHRASE)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let cfg = assay_verifier::solvency::RoundConfig::parse(CONFIG.as_bytes(), "round config")
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let t = Instant::now();
+    let m = assay_prover::keys::setup(
+        &keys,
+        assay_prover::keys::SetupScope {
+            solvency: Some(assay_verifier::groth16::manifest::SolvencyShape {
+                num_assets: cfg.assets.len(),
+                balance_bits: cfg.balance_bits,
+                batch_size: cfg.batch_size,
+                fan_in: cfg.fan_in,
+            }),
+            kyc: false,
+        },
+        &setup_signer,
+        assay_verifier::kyc::time::format_rfc3339(assay_prover::kyc::now_unix()),
+    )
+    .map_err(|e| Failure::Input(e.to_string()))?;
+    let manifest_path = keys.join(assay_prover::keys::MANIFEST_FILE);
+    println!(
+        "auditor (setup): {} Groth16 keys in {:.1} s; manifest {} signed by setup key {}",
+        m.keys.len(),
+        t.elapsed().as_secs_f64(),
+        manifest_path.display(),
+        &m.setup_key[..16]
+    );
+    let pinned = [super::solvency::read_manifest(&manifest_path)?];
+    let pinned_opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        ..RoundOptions::default()
+    };
+
     let round_dir = out.join("solvency-round");
     let signer = Keystore::create(&out.join("publication-key.json"), DEMO_PASSPHRASE)
         .map_err(|e| Failure::Input(e.to_string()))?;
@@ -49,7 +86,7 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
             balances: out.join("inputs/balances.csv"),
             config: out.join("inputs/round.json"),
             out: round_dir.clone(),
-            keys: out.join("keys"),
+            keys: keys.clone(),
             shard: None,
             resume: false,
             progress: false,
@@ -59,7 +96,7 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
     )
     .map_err(|e| Failure::Input(e.to_string()))?;
     println!(
-        "proved: {} customers in {} leaves, {} batch proofs, {} aggregation proofs ({:.1} s, keys generated on first use)",
+        "exchange (prove): {} customers in {} leaves, {} batch proofs, {} aggregation proofs ({:.1} s, with the auditor's keys)",
         s.customers,
         s.leaf_count,
         s.batches_proven,
@@ -81,10 +118,9 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
 
     let bundle = super::solvency::read_bundle(&round_dir)?;
     let t = Instant::now();
-    let r = verify_round(&bundle, &RoundOptions::default())
-        .map_err(|e| Failure::Invalid(e.to_string()))?;
+    let r = verify_round(&bundle, &pinned_opts).map_err(|e| Failure::Invalid(e.to_string()))?;
     println!(
-        "auditor: valid — {} batch + {} aggregation proofs verify in {:.1} ms; liabilities <= reserves for {}",
+        "auditor (verify against the pinned manifest): valid — {} batch + {} aggregation proofs verify in {:.1} ms; liabilities <= reserves for {}",
         r.batch_proofs,
         r.aggregation_proofs,
         t.elapsed().as_secs_f64() * 1e3,
@@ -95,9 +131,14 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
     let rec = InclusionRecord::parse(&fs::read(&rec_path).map_err(io)?, "inclusion record")
         .map_err(|e| Failure::Input(e.to_string()))?;
     let t = Instant::now();
-    let ir = verify_inclusion(&rec, &bundle).map_err(|e| Failure::Invalid(e.to_string()))?;
+    let customer_opts = RoundOptions {
+        publication_key: Some(&bundle.publication_key),
+        ..pinned_opts.clone()
+    };
+    let ir = verify_inclusion_with(&rec, &bundle, &customer_opts)
+        .map_err(|e| Failure::Invalid(e.to_string()))?;
     println!(
-        "customer {:?}: included with {} — checked {} in {:.1} ms ({})",
+        "customer {:?} (against the pinned manifest and publication key): included with {} — checked {} in {:.1} ms ({})",
         ir.user_id,
         ir.balances
             .iter()

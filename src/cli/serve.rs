@@ -60,6 +60,15 @@ pub struct ServeArgs {
     /// Refuse a KYC proof whose nullifier was already seen (one person, one account).
     #[arg(long)]
     unique_nullifiers: bool,
+    /// A Groth16 key manifest (KEYS_DIR/manifest.json of `assay solvency setup`) whose keys
+    /// alone are accepted for Groth16 rounds (repeatable). Without one, Groth16 rounds are
+    /// refused.
+    #[arg(long)]
+    trusted_keys: Vec<PathBuf>,
+    /// Accept the Groth16 keys a bundle carries. INSECURE: whoever made them (the exchange)
+    /// can forge every proof. Logged as a warning.
+    #[arg(long, conflicts_with = "trusted_keys")]
+    insecure_trust_bundle_keys: bool,
 }
 
 impl ServeArgs {
@@ -102,6 +111,18 @@ impl ServeArgs {
             unique_nullifiers: self.unique_nullifiers,
             kyc_policy: self.kyc_policy.clone(),
             kyc_issuer_key: self.kyc_issuer_key.clone(),
+            trusted_keys: self
+                .trusted_keys
+                .iter()
+                .map(|p| {
+                    if p.is_dir() {
+                        p.join("manifest.json")
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect(),
+            insecure_trust_bundle_keys: self.insecure_trust_bundle_keys,
             ..d
         })
     }
@@ -113,6 +134,12 @@ impl ServeArgs {
 /// [`Failure::Input`] for a bad configuration, an address in use, or an unreadable file.
 pub fn run(a: ServeArgs) -> Result<(), Failure> {
     let config = a.config()?;
+    if config.insecure_trust_bundle_keys {
+        eprintln!(
+            "WARNING: --insecure-trust-bundle-keys: Groth16 rounds are checked under the keys \
+             their bundles carry; whoever made those keys can forge every proof"
+        );
+    }
     assay_server::init_logging();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

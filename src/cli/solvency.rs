@@ -1,24 +1,29 @@
 //! `assay solvency ...`
 
 use super::{verdict, Failure};
+use assay_prover::keys::{SetupScope, MANIFEST_FILE};
 use assay_prover::{
     keystore::{passphrase_from_env_or_prompt, Keystore},
     solvency::{self, ProveOptions},
 };
+use assay_verifier::groth16::manifest::SolvencyShape;
+use assay_verifier::groth16::{KeyManifest, TrustedKeys, TrustedManifest};
 use assay_verifier::halo2::ParamsCache;
 use assay_verifier::solvency::{
-    verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundOptions,
+    verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundConfig, RoundOptions,
 };
 use assay_verifier::Backend;
 use clap::{Args, Subcommand, ValueEnum};
 use std::{
-    collections::BTreeSet,
     io::IsTerminal,
     path::{Path, PathBuf},
 };
 
 #[derive(Debug, Subcommand)]
 pub enum SolvencyCommand {
+    /// The setup party's step (an auditor or a ceremony coordinator): make the Groth16 keys of
+    /// every circuit a round of this configuration can need, and KEYS_DIR/manifest.json, signed.
+    Setup(SetupArgs),
     /// Prove a round: DIR/round.json (public), DIR/inclusion/ (one record per customer),
     /// DIR/private/ (salts, sums, work: never publish).
     Prove(ProveArgs),
@@ -106,6 +111,84 @@ pub struct ProveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// The round configuration (JSON, version 1): its assets, balance_bits, batch_size and
+    /// fan_in fix the circuits.
+    #[arg(long)]
+    config: PathBuf,
+    /// The new keys folder (proving keys for the prover, manifest.json for verifiers).
+    #[arg(long)]
+    out: PathBuf,
+    /// The proof system: only `groth16` needs a setup.
+    #[arg(long, value_parser = parse_backend, default_value = "groth16")]
+    backend: Backend,
+    /// Also make the KYC presentation circuit's keys (same manifest).
+    #[arg(long)]
+    kyc: bool,
+    /// The setup party's Ed25519 key that signs the manifest (encrypted keystore; created if
+    /// missing; default: OUT.setup-key.json beside the keys folder, never inside it).
+    /// Passphrase from ASSAY_PASSPHRASE or a prompt.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Print the manifest as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How a verifier treats Groth16 keys: `--trusted-keys` and `--insecure-trust-bundle-keys`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// A key manifest (KEYS_DIR/manifest.json from `assay solvency setup`, or its folder) whose
+    /// keys alone are accepted for Groth16 rounds (repeatable). Halo2 rounds need none.
+    #[arg(long)]
+    trusted_keys: Vec<PathBuf>,
+    /// Accept the Groth16 keys the bundle itself carries. INSECURE: whoever made those keys
+    /// (the exchange) can forge every proof. Prints a warning.
+    #[arg(long, conflicts_with = "trusted_keys")]
+    insecure_trust_bundle_keys: bool,
+}
+
+impl TrustArgs {
+    /// The pinned manifests, read and checked (a bad manifest is bad input, exit 2).
+    pub fn manifests(&self) -> Result<Vec<TrustedManifest>, Failure> {
+        self.trusted_keys.iter().map(|p| read_manifest(p)).collect()
+    }
+
+    /// The trust rule over `manifests`; warns on stderr for a Groth16 bundle trusted on its
+    /// own keys.
+    pub fn rule<'a>(
+        &self,
+        manifests: &'a [TrustedManifest],
+        bundle: &RoundBundle,
+    ) -> TrustedKeys<'a> {
+        if self.insecure_trust_bundle_keys {
+            if bundle.backend == Backend::Groth16.name() {
+                eprintln!(
+                    "WARNING: --insecure-trust-bundle-keys: accepting the Groth16 keys the bundle \
+                     carries; whoever made them can forge every proof of this round. Pin the \
+                     setup's manifest with --trusted-keys instead."
+                );
+            }
+            TrustedKeys::InsecureBundleKeys
+        } else {
+            TrustedKeys::Manifests(manifests)
+        }
+    }
+}
+
+/// Reads a key manifest (a file, or a keys folder's manifest.json) and checks its signature.
+pub fn read_manifest(p: &Path) -> Result<TrustedManifest, Failure> {
+    let f = if p.is_dir() {
+        p.join("manifest.json")
+    } else {
+        p.to_path_buf()
+    };
+    let bytes = std::fs::read(&f).map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
+    KeyManifest::open(&bytes, "key manifest")
+        .map_err(|e| Failure::Input(format!("{}: {e}", f.display())))
+}
+
+#[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The output folder (may be one of the shard folders).
     #[arg(long)]
@@ -134,9 +217,14 @@ pub struct VerifyArgs {
     /// The previous round's bundle: also check the chain link.
     #[arg(long)]
     previous: Option<PathBuf>,
-    /// A keys folder (index.json) whose verifying keys are trusted: refuse any other key.
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The exchange's Ed25519 publication key (hex) the round must be signed by.
     #[arg(long)]
-    trusted_keys: Option<PathBuf>,
+    publication_key: Option<String>,
+    /// The bundle's expected hash (hex).
+    #[arg(long)]
+    bundle_hash: Option<String>,
     /// Where Halo2 IPA parameters are cached (generated there when missing).
     #[arg(long)]
     params_dir: Option<PathBuf>,
@@ -152,6 +240,15 @@ pub struct InclusionArgs {
     /// The round folder or its round.json.
     #[arg(long)]
     round: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The customer's pin of the exchange's Ed25519 publication key (hex): a round or record
+    /// signed by another key is invalid.
+    #[arg(long)]
+    publication_key: Option<String>,
+    /// The hash of the bundle an auditor verified (hex): another bundle is invalid.
+    #[arg(long)]
+    bundle_hash: Option<String>,
     /// Where Halo2 IPA parameters are cached (generated there when missing).
     #[arg(long)]
     params_dir: Option<PathBuf>,
@@ -181,16 +278,21 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 /// Opens (or creates) the publication key.
 pub fn signing_key(path: &Path) -> Result<ed25519_dalek::SigningKey, Failure> {
+    keystore_key(path, "the publication key")
+}
+
+/// Opens (or creates) an encrypted Ed25519 key; `what` names it in the passphrase prompt.
+pub fn keystore_key(path: &Path, what: &str) -> Result<ed25519_dalek::SigningKey, Failure> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
     }
     if path.exists() {
-        let pass = passphrase_from_env_or_prompt("Passphrase of the publication key: ", false)?;
+        let pass = passphrase_from_env_or_prompt(&format!("Passphrase of {what}: "), false)?;
         Ok(Keystore::open(path, &pass)
             .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?)
     } else {
-        let pass = passphrase_from_env_or_prompt("New passphrase for the publication key: ", true)?;
+        let pass = passphrase_from_env_or_prompt(&format!("New passphrase for {what}: "), true)?;
         Ok(Keystore::create(path, &pass)
             .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?)
     }
@@ -212,16 +314,9 @@ pub fn read_bundle(p: &Path) -> Result<RoundBundle, Failure> {
         .map_err(|e| Failure::Input(format!("{}: {e}", f.display())))
 }
 
-fn trusted(dir: &Path) -> Result<BTreeSet<String>, Failure> {
-    let f = dir.join("index.json");
-    let bytes = std::fs::read(&f).map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
-    let index: std::collections::BTreeMap<String, String> = serde_json::from_slice(&bytes)
-        .map_err(|e| Failure::Input(format!("{}: {e}", f.display())))?;
-    Ok(index.into_values().collect())
-}
-
 pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
     match cmd {
+        SolvencyCommand::Setup(a) => setup(a),
         SolvencyCommand::Prove(a) => {
             let key_path = a
                 .signing_key
@@ -289,11 +384,13 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
         SolvencyCommand::Verify(a) => {
             let bundle = read_bundle(&a.round)?;
             let prev = a.previous.as_deref().map(read_bundle).transpose()?;
-            let keys = a.trusted_keys.as_deref().map(trusted).transpose()?;
+            let manifests = a.trust.manifests()?;
             let cache = ParamsCache::new(params_dir(a.params_dir));
             let opts = RoundOptions {
                 previous: prev.as_ref(),
-                trusted_keys: keys.as_ref(),
+                trusted_keys: a.trust.rule(&manifests, &bundle),
+                publication_key: a.publication_key.as_deref(),
+                bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
             };
             let r = verify_round(&bundle, &opts);
@@ -321,8 +418,12 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
             let rec = InclusionRecord::parse(&bytes, "inclusion record")
                 .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
+            let manifests = a.trust.manifests()?;
             let cache = ParamsCache::new(params_dir(a.params_dir));
             let opts = RoundOptions {
+                trusted_keys: a.trust.rule(&manifests, &bundle),
+                publication_key: a.publication_key.as_deref(),
+                bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
                 ..Default::default()
             };
@@ -360,6 +461,64 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `assay solvency setup`: reads the config, opens the setup party's key, makes the keys.
+fn setup(a: SetupArgs) -> Result<(), Failure> {
+    if a.backend != Backend::Groth16 {
+        return Err(Failure::Input(format!(
+            "--backend: {} needs no setup (its keys follow from the circuits)",
+            a.backend
+        )));
+    }
+    let bytes = std::fs::read(&a.config)
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.config.display())))?;
+    let cfg = RoundConfig::parse(&bytes, "round config")
+        .and_then(|c| c.check().map(|_| c))
+        .map_err(|e| Failure::Input(format!("{}: {e}", a.config.display())))?;
+    if a.out.join(MANIFEST_FILE).exists() {
+        return Err(Failure::Input(format!(
+            "{}: already holds a setup; choose a new --out",
+            a.out.display()
+        )));
+    }
+    let key_path = a.signing_key.clone().unwrap_or_else(|| {
+        let mut name = a.out.file_name().unwrap_or_default().to_os_string();
+        name.push(".setup-key.json");
+        a.out.with_file_name(name)
+    });
+    let signer = keystore_key(&key_path, "the setup party's key")?;
+    let shape = SolvencyShape {
+        num_assets: cfg.assets.len(),
+        balance_bits: cfg.balance_bits,
+        batch_size: cfg.batch_size,
+        fan_in: cfg.fan_in,
+    };
+    let created = assay_verifier::kyc::time::format_rfc3339(assay_prover::kyc::now_unix());
+    let m = assay_prover::keys::setup(
+        &a.out,
+        SetupScope {
+            solvency: Some(shape),
+            kyc: a.kyc,
+        },
+        &signer,
+        created,
+    )
+    .map_err(|e| Failure::Input(e.to_string()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&m).unwrap_or_default());
+    } else {
+        for (name, hash) in &m.keys {
+            println!("{name}: {hash}");
+        }
+        println!(
+            "wrote {} keys and {} (signed by setup key {}); give the folder to the prover and the manifest to verifiers",
+            m.keys.len(),
+            a.out.join(MANIFEST_FILE).display(),
+            m.setup_key
+        );
+    }
+    Ok(())
 }
 
 fn report(s: &solvency::Summary, json: bool) {

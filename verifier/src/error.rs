@@ -96,6 +96,9 @@ pub enum VerifyError {
     /// An inclusion record does not lead to the round's root, or does not match the round.
     #[error("inclusion: {0}")]
     Inclusion(String),
+    /// The bundle or record is not the one the verifier pinned (publication key, bundle hash).
+    #[error("not the pinned round: {0}")]
+    Untrusted(String),
     /// The bundle names a backend this verifier does not check.
     #[error("backend `{0}` is not supported by this verifier")]
     Backend(String),

@@ -2,11 +2,14 @@
 //! and turn the answer into an [`Outcome`].
 
 use assay_verifier::{
+    groth16::{KeyManifest, TrustedKeys, TrustedManifest},
     kyc::{
         formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
         verify,
     },
-    solvency::{verify_inclusion, InclusionRecord, InclusionReport, RoundBundle},
+    solvency::{
+        verify_inclusion_with, InclusionRecord, InclusionReport, RoundBundle, RoundOptions,
+    },
 };
 
 /// What a check found: `reason` is `None` when valid.
@@ -16,19 +19,52 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// What was checked, in words.
     pub checks: Vec<String>,
+    /// The round's publication key (hex), once the bundle parsed: for the page to show and
+    /// remember.
+    pub publication_key: Option<String>,
+    /// The bundle's hash (hex), once it parsed.
+    pub bundle_hash: Option<String>,
 }
 
 impl Outcome {
     fn invalid(reason: impl Into<String>) -> Self {
         Self {
             reason: Some(reason.into()),
-            checks: Vec::new(),
+            ..Self::default()
         }
     }
 }
 
-/// The inclusion check (see [`crate::verify_inclusion`]).
-pub fn inclusion(record: &str, round: &str) -> Outcome {
+/// Parses the pinned key manifests: a JSON array of manifests (`[]` pins none, and a Groth16
+/// round is then refused), each checked against its signature.
+///
+/// # Errors
+/// The first manifest that does not parse or whose signature fails, by index.
+pub fn manifests(json: &str) -> Result<Vec<TrustedManifest>, String> {
+    let list: Vec<serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| format!("trusted key manifests: not a JSON array: {e}"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
+            KeyManifest::open(&bytes, &format!("trusted key manifest {i}"))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The inclusion check (see [`crate::verify_inclusion`]): Groth16 keys must be the ones a
+/// manifest of `manifests_json` names; `publication_key` (hex, if given) must sign the round.
+pub fn inclusion(
+    record: &str,
+    round: &str,
+    manifests_json: &str,
+    publication_key: Option<&str>,
+) -> Outcome {
+    let pinned = match manifests(manifests_json) {
+        Ok(m) => m,
+        Err(e) => return Outcome::invalid(e),
+    };
     let r = match InclusionRecord::parse(record.as_bytes(), "inclusion record") {
         Ok(r) => r,
         Err(e) => return Outcome::invalid(e.to_string()),
@@ -37,12 +73,23 @@ pub fn inclusion(record: &str, round: &str) -> Outcome {
         Ok(b) => b,
         Err(e) => return Outcome::invalid(e.to_string()),
     };
-    match verify_inclusion(&r, &b) {
-        Ok(rep) => Outcome {
+    let opts = RoundOptions {
+        trusted_keys: TrustedKeys::Manifests(&pinned),
+        publication_key,
+        ..RoundOptions::default()
+    };
+    let seen = |o: Outcome| Outcome {
+        publication_key: Some(b.publication_key.clone()),
+        bundle_hash: Some(b.hash()),
+        ..o
+    };
+    match verify_inclusion_with(&r, &b, &opts) {
+        Ok(rep) => seen(Outcome {
             reason: None,
             checks: inclusion_checks(&rep),
-        },
-        Err(e) => Outcome::invalid(e.to_string()),
+            ..Outcome::default()
+        }),
+        Err(e) => seen(Outcome::invalid(e.to_string())),
     }
 }
 
@@ -132,6 +179,7 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
                 ),
                 format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
             ],
+            ..Outcome::default()
         },
         Err(e) => Outcome::invalid(e.to_string()),
     }

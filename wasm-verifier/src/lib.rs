@@ -2,8 +2,10 @@
 //!
 //! Two checks, each returning a [`VerifyResult`] `{valid, reason, ms, checks}`:
 //!
-//! * [`verify_inclusion`] (`verifyInclusion(recordJson, roundJson)` in JS): a customer's
-//!   inclusion record against the round bundle;
+//! * [`verify_inclusion`] (`verifyInclusion(recordJson, roundJson, manifestsJson,
+//!   publicationKey)` in JS): a customer's inclusion record against the round bundle, Groth16
+//!   keys checked against the pinned key manifests (a JSON array; `[]` refuses Groth16 rounds),
+//!   and the round's publication key against the customer's pin (`""` for none);
 //! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
 //!   issuerKeyJson, nowSeconds)` in JS): a relying party's check of a KYC proof.
 //!
@@ -27,6 +29,11 @@ pub struct VerifyResult {
     pub ms: f64,
     /// What was checked, in words.
     pub checks: Vec<String>,
+    /// The round's publication key (hex), when the bundle parsed (for the page to show and
+    /// remember).
+    pub publication_key: Option<String>,
+    /// The bundle's hash (hex), when the bundle parsed.
+    pub bundle_hash: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -39,6 +46,8 @@ impl VerifyResult {
             "reason": self.reason,
             "ms": self.ms,
             "checks": self.checks,
+            "publication_key": self.publication_key,
+            "bundle_hash": self.bundle_hash,
         });
         js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
     }
@@ -69,15 +78,25 @@ fn timed(f: impl FnOnce() -> checks::Outcome) -> VerifyResult {
         reason: o.reason,
         ms: now_ms() - t,
         checks: o.checks,
+        publication_key: o.publication_key,
+        bundle_hash: o.bundle_hash,
     }
 }
 
 /// Checks a customer's inclusion record (`record_json`) against the round bundle
 /// (`round_json`): the leaf from the balances and salt, the path to the global root, and the
-/// proofs on that path.
+/// proofs on that path. A Groth16 round must use the keys a manifest of `manifests_json` (a
+/// JSON array of `assay solvency setup` manifests) names; `publication_key` (hex; `""` for
+/// none) is the customer's pin of the exchange's key.
 #[wasm_bindgen(js_name = verifyInclusion)]
-pub fn verify_inclusion(record_json: &str, round_json: &str) -> VerifyResult {
-    timed(|| checks::inclusion(record_json, round_json))
+pub fn verify_inclusion(
+    record_json: &str,
+    round_json: &str,
+    manifests_json: &str,
+    publication_key: &str,
+) -> VerifyResult {
+    let pin = (!publication_key.is_empty()).then_some(publication_key);
+    timed(|| checks::inclusion(record_json, round_json, manifests_json, pin))
 }
 
 /// Checks a KYC proof as a relying party would: the epoch's signature and age, the policy,

@@ -13,10 +13,40 @@ const wasm = await import(join(pkg, "assay_wasm_verifier.js"));
 wasm.initSync({ module: readFileSync(join(pkg, "assay_wasm_verifier_bg.wasm")) });
 const fx = (name) => readFileSync(join(fixtures, name), "utf8");
 const round = fx("round.json");
+// The setup's manifest, pinned as the page's config.json pins it.
+const pinned = JSON.stringify([JSON.parse(fx("manifest.json"))]);
+const check = (rec, rnd, manifests = pinned, pk = "") => wasm.verifyInclusion(rec, rnd, manifests, pk);
+
+test("a Groth16 round needs a pinned manifest naming its keys", () => {
+  const bundle = JSON.parse(round);
+  let r = check(fx("record-alice.json"), round, "[]").toJSON();
+  assert.equal(r.valid, false);
+  assert.ok(r.reason.includes(bundle.batches[0].key), r.reason);
+  // Another setup's manifest (re-signed with no valid signature): refused as a manifest.
+  const other = JSON.parse(fx("manifest.json"));
+  other.keys["solvency-batch-K2-w64-B4"] = "ab".repeat(32);
+  r = check(fx("record-alice.json"), round, JSON.stringify([other])).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /signature/);
+  // The page learns the key and the bundle hash to show them.
+  r = check(fx("record-alice.json"), round).toJSON();
+  assert.equal(r.valid, true, r.reason);
+  assert.equal(r.publication_key, bundle.publication_key);
+  assert.match(r.bundle_hash, /^[0-9a-f]{64}$/);
+});
+
+test("the customer's pin of the publication key", () => {
+  const bundle = JSON.parse(round);
+  let r = check(fx("record-alice.json"), round, pinned, bundle.publication_key).toJSON();
+  assert.equal(r.valid, true, r.reason);
+  r = check(fx("record-alice.json"), round, pinned, "ab".repeat(32)).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /pinned key/);
+});
 
 test("every customer's record verifies", () => {
   for (const who of ["alice", "bob", "carol", "dave", "erin"]) {
-    const r = wasm.verifyInclusion(fx(`record-${who}.json`), round).toJSON();
+    const r = check(fx(`record-${who}.json`), round).toJSON();
     assert.equal(r.valid, true, `${who}: ${r.reason}`);
     assert.equal(r.reason, null);
     assert.ok(r.ms > 0 && r.ms < 10_000, `ms = ${r.ms}`);
@@ -25,13 +55,13 @@ test("every customer's record verifies", () => {
 });
 
 test("a tampered balance breaks the exchange's signature", () => {
-  const r = wasm.verifyInclusion(fx("record-alice-tampered.json"), round).toJSON();
+  const r = check(fx("record-alice-tampered.json"), round).toJSON();
   assert.equal(r.valid, false);
   assert.match(r.reason, /signature/);
 });
 
 test("a signed record whose balance is not in the tree is refused", () => {
-  const r = wasm.verifyInclusion(fx("record-alice-wrong-balance.json"), round).toJSON();
+  const r = check(fx("record-alice-wrong-balance.json"), round).toJSON();
   assert.equal(r.valid, false);
   assert.match(r.reason, /global root/);
 });
@@ -39,7 +69,7 @@ test("a signed record whose balance is not in the tree is refused", () => {
 test("a tampered round bundle is refused", () => {
   const b = JSON.parse(round);
   b.batches[0].proof = b.batches[0].proof.replace(/^../, "00");
-  const r = wasm.verifyInclusion(fx("record-bob.json"), JSON.stringify(b)).toJSON();
+  const r = check(fx("record-bob.json"), JSON.stringify(b)).toJSON();
   assert.equal(r.valid, false);
   assert.ok(r.reason.length > 0);
 });
@@ -47,20 +77,20 @@ test("a tampered round bundle is refused", () => {
 test("a record from one customer does not pass as another's position", () => {
   const rec = JSON.parse(fx("record-carol.json"));
   rec.leaf_index = (rec.leaf_index + 1) % 16;
-  const r = wasm.verifyInclusion(JSON.stringify(rec), round).toJSON();
+  const r = check(JSON.stringify(rec), round).toJSON();
   assert.equal(r.valid, false);
 });
 
 test("malformed input and unknown fields are invalid verdicts, not exceptions", () => {
-  let r = wasm.verifyInclusion("{not json", round).toJSON();
+  let r = check("{not json", round).toJSON();
   assert.equal(r.valid, false);
   assert.match(r.reason, /line 1/);
   const rec = JSON.parse(fx("record-bob.json"));
   rec.extra = 1;
-  r = wasm.verifyInclusion(JSON.stringify(rec), round).toJSON();
+  r = check(JSON.stringify(rec), round).toJSON();
   assert.equal(r.valid, false);
   assert.match(r.reason, /unknown field/);
-  r = wasm.verifyInclusion(fx("record-bob.json"), "").toJSON();
+  r = check(fx("record-bob.json"), "").toJSON();
   assert.equal(r.valid, false);
 });
 
@@ -109,7 +139,7 @@ test("KYC check answers with a verdict on any input", () => {
 test("inclusion check time in Node (median of 20)", () => {
   const rec = fx("record-alice.json");
   const ms = [];
-  for (let i = 0; i < 20; i++) ms.push(wasm.verifyInclusion(rec, round).toJSON().ms);
+  for (let i = 0; i < 20; i++) ms.push(check(rec, round).toJSON().ms);
   ms.sort((a, b) => a - b);
   const median = (ms[9] + ms[10]) / 2;
   console.log(`wasm inclusion check in node: median ${median.toFixed(2)} ms over 20`);

@@ -8,6 +8,7 @@ import { readFileSync, mkdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { createPrivateKey, createPublicKey, sign } from "node:crypto";
 import { serve } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,10 +19,31 @@ const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 let server, browser, page, url;
 const requests = [];
+// The operator's config.json, as the page is deployed: the fixture round's setup pinned.
+const EXCHANGE = "Test Exchange";
+const overrides = {
+  "/config.json": JSON.stringify({ version: 1, exchange: EXCHANGE, trusted_key_manifests: ["fixtures/solvency/manifest.json"] }),
+};
+
+/// A manifest of another, self-consistent setup: the fixture's circuits with other key hashes,
+/// validly signed by another setup key (Ed25519 from node:crypto).
+function foreignManifest(batchKey) {
+  const m = JSON.parse(readFileSync(join(fixtures, "manifest.json"), "utf8"));
+  m.keys["solvency-batch-K2-w64-B4"] = "ab".repeat(32);
+  const seed = Buffer.alloc(32, 13);
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const pub = createPublicKey(key).export({ format: "der", type: "spki" }).subarray(-32);
+  m.setup_key = pub.toString("hex");
+  m.signature = "";
+  const body = Buffer.concat([Buffer.from("assay/key-manifest/v1\0"), Buffer.from(JSON.stringify(m))]);
+  m.signature = sign(null, body, key).toString("hex");
+  assert.notEqual(m.keys["solvency-batch-K2-w64-B4"], batchKey);
+  return m;
+}
 
 before(async () => {
   assert.ok(existsSync(join(here, "..", "pkg", "assay_wasm_verifier_bg.wasm")), "run wasm-verifier/build.sh first");
-  server = await serve(0);
+  server = await serve(0, overrides);
   url = `http://127.0.0.1:${server.address().port}/`;
   browser = await chromium.launch({
     executablePath,
@@ -86,16 +108,18 @@ test("nothing left the page but its own files", async () => {
 test("inclusion check time in Chromium (median of 20)", async () => {
   const round = readFileSync(join(fixtures, "round.json"), "utf8");
   const record = readFileSync(join(fixtures, "record-alice.json"), "utf8");
-  const ms = await page.evaluate(async ([rec, rnd]) => {
+  const ms = await page.evaluate(async ([rec, rnd, man]) => {
     const m = await import("./pkg/assay_wasm_verifier.js");
     const out = [];
     for (let i = 0; i < 20; i++) {
-      const r = m.verifyInclusion(rec, rnd).toJSON();
-      if (!r.valid) throw new Error(r.reason);
-      out.push(r.ms);
+      const r = m.verifyInclusion(rec, rnd, "[]", "").toJSON();
+      if (r.valid) throw new Error("a Groth16 round verified without a pinned manifest");
+      const p = m.verifyInclusion(rec, rnd, man, "").toJSON();
+      if (!p.valid) throw new Error(p.reason);
+      out.push(p.ms);
     }
     return out;
-  }, [record, round]);
+  }, [record, round, JSON.stringify([JSON.parse(readFileSync(join(fixtures, "manifest.json"), "utf8"))])]);
   ms.sort((a, b) => a - b);
   const median = (ms[9] + ms[10]) / 2;
   console.log(`wasm inclusion check in Chromium: median ${median.toFixed(2)} ms over 20 (min ${ms[0].toFixed(2)}, max ${ms[19].toFixed(2)})`);
@@ -144,4 +168,54 @@ test("works offline once loaded", async () => {
   await drop("#drop-record", "record-bob.json");
   await page.waitForSelector("#solvency-result .verdict[data-valid=true]");
   await page.context().setOffline(false);
+});
+
+test("the pinned manifest accepts; a foreign setup's key is refused, naming the key", async () => {
+  const round = JSON.parse(readFileSync(join(fixtures, "round.json"), "utf8"));
+  const batchKey = round.batches[0].key;
+  const saved = overrides["/config.json"];
+  overrides["/config.json"] = JSON.stringify({ version: 1, exchange: "Foreign", trusted_key_manifests: [foreignManifest(batchKey)] });
+  const context = await browser.newContext({ serviceWorkers: "block" });
+  try {
+    const p = await context.newPage();
+    await p.goto(url);
+    await p.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+    assert.match(await p.locator("#engine").innerText(), /1 pinned key manifest/);
+    await p.setInputFiles("#round-file", join(fixtures, "round.json"));
+    await p.setInputFiles("#drop-record input[type=file]", join(fixtures, "record-alice.json"));
+    await p.waitForSelector("#solvency-result .verdict[data-valid=false]");
+    const text = await p.locator("#solvency-result").innerText();
+    assert.ok(text.includes(batchKey), text);
+    assert.match(text, /another setup/);
+    await p.screenshot({ path: join(shots, "inclusion-foreign-keys.png"), fullPage: true });
+  } finally {
+    overrides["/config.json"] = saved;
+    await context.close();
+  }
+});
+
+test("the publication key is shown, remembered, and a change warns", async () => {
+  const context = await browser.newContext({ serviceWorkers: "block" });
+  try {
+    const p = await context.newPage();
+    await p.goto(url);
+    await p.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+    const round = JSON.parse(readFileSync(join(fixtures, "round.json"), "utf8"));
+    await p.setInputFiles("#round-file", join(fixtures, "round.json"));
+    await p.setInputFiles("#drop-record input[type=file]", join(fixtures, "record-alice.json"));
+    await p.waitForSelector("#solvency-result .verdict[data-valid=true]");
+    assert.ok((await p.locator("#solvency-result .keyinfo").innerText()).includes(round.publication_key));
+    assert.equal(await p.evaluate((k) => localStorage.getItem(k), `assay.publication-key.${EXCHANGE}`), round.publication_key);
+    assert.equal(await p.locator("#solvency-result .key-changed").count(), 0);
+    // Another key seen before: the page warns.
+    await p.evaluate((k) => localStorage.setItem(k, "cd".repeat(32)), `assay.publication-key.${EXCHANGE}`);
+    await p.setInputFiles("#drop-record input[type=file]", join(fixtures, "record-bob.json"));
+    await p.waitForSelector("#solvency-result .key-changed");
+    const w = await p.locator("#solvency-result .key-changed").innerText();
+    assert.match(w, /publication key changed/);
+    assert.ok(w.includes("cd".repeat(32)), w);
+    await p.screenshot({ path: join(shots, "publication-key-changed.png"), fullPage: true });
+  } finally {
+    await context.close();
+  }
 });

@@ -9,9 +9,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
   ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm", ".ts": "text/plain", ".png": "image/png" };
 
-export function serve(port = 0) {
+// `overrides`: path -> body served instead of the file (tests serve their own config.json);
+// the object may be changed between requests.
+export function serve(port = 0, overrides = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    if (Object.hasOwn(overrides, path)) {
+      res.writeHead(200, { "content-type": TYPES[extname(path)] || "application/octet-stream", "cache-control": "no-cache" });
+      res.end(overrides[path]);
+      return;
+    }
     const file = join(root, path.endsWith("/") ? path + "index.html" : path);
     if (!file.startsWith(root) || file.includes("node_modules")) { res.writeHead(403).end(); return; }
     try {

@@ -1,4 +1,5 @@
-//! Groth16 rounds: keys from a circuit-specific setup, cached in the keys folder.
+//! Groth16 rounds: keys from the setup party's circuit-specific setup (`assay solvency
+//! setup`), read from the keys folder; the self-check pins the folder's signed manifest.
 
 use crate::solvency::backend::{entry, CircuitKind, RoundBackend};
 use crate::{keys::KeyCache, ProverError};
@@ -12,7 +13,9 @@ use assay_circuits::{
     },
     Fr,
 };
-use assay_verifier::solvency::{Circuits, Groth16Circuits, ProofEntry, RoundConfig};
+use assay_verifier::groth16::manifest::{aggregation_shape_name, batch_shape_name};
+use assay_verifier::groth16::{TrustedKeys, TrustedManifest};
+use assay_verifier::solvency::{Circuits, Groth16Circuits, ProofEntry, RoundConfig, RoundOptions};
 use assay_verifier::Backend;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -21,12 +24,25 @@ use std::sync::Arc;
 /// Groth16 on BN254 with keys from the keys folder.
 pub struct Groth16Backend {
     keys: KeyCache,
+    /// The keys folder's manifest: the self-check verifies the round against it, as an
+    /// auditor pinning it would. Empty if the folder has none (then no key is handed out).
+    manifest: Vec<TrustedManifest>,
 }
 
 impl Groth16Backend {
-    /// Keys are read from (or generated into) `keys`.
-    pub fn new(keys: KeyCache) -> Self {
-        Self { keys }
+    /// Keys are read from `keys`, which must hold a setup's signed `manifest.json` (checked
+    /// here if present; its absence is reported when the first key is asked for, after the
+    /// round's inputs were checked).
+    ///
+    /// # Errors
+    /// A manifest that does not parse or whose signature fails.
+    pub fn new(keys: KeyCache) -> Result<Self, ProverError> {
+        let manifest = if keys.dir().join(crate::keys::MANIFEST_FILE).exists() {
+            vec![keys.manifest()?]
+        } else {
+            Vec::new()
+        };
+        Ok(Self { keys, manifest })
     }
 }
 
@@ -67,35 +83,19 @@ impl RoundBackend for Groth16Backend {
     }
 
     fn key(&self, shape: Shape, kind: CircuitKind) -> Result<Groth16Key, ProverError> {
-        let pair = match kind {
+        let name = match kind {
             CircuitKind::Batch { batch_size } => {
-                let name = format!(
-                    "solvency-batch-K{}-w{}-B{batch_size}",
-                    shape.num_assets, shape.balance_bits
-                );
-                self.keys.get(&name, || BatchCircuit {
-                    shape,
-                    batch_size,
-                    public: None,
-                    witness: None,
-                })?
+                batch_shape_name(shape.num_assets, shape.balance_bits, batch_size)
             }
             CircuitKind::Aggregation { fan_in, top } => {
-                let name = format!(
-                    "solvency-{}-K{}-w{}-f{fan_in}",
-                    if top { "top" } else { "agg" },
-                    shape.num_assets,
-                    shape.balance_bits
-                );
-                self.keys.get(&name, || AggregateCircuit {
-                    shape,
-                    fan_in,
-                    top,
-                    public: None,
-                    witness: None,
-                })?
+                aggregation_shape_name(shape.num_assets, shape.balance_bits, fan_in, top)
             }
         };
+        if self.manifest.is_empty() {
+            // Reports the missing manifest and says to run the setup.
+            self.keys.manifest()?;
+        }
+        let pair = self.keys.get(&name)?;
         let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
             .map_err(|e| ProverError::Proving(e.to_string()))?;
         Ok(Groth16Key {
@@ -147,5 +147,12 @@ impl RoundBackend for Groth16Backend {
 
     fn circuits(&self, _shape: Shape, _config: &RoundConfig, _batches: usize) -> Circuits {
         Circuits::Groth16(Groth16Circuits {})
+    }
+
+    fn check_options(&self) -> RoundOptions<'_> {
+        RoundOptions {
+            trusted_keys: TrustedKeys::Manifests(&self.manifest),
+            ..RoundOptions::default()
+        }
     }
 }

@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 
 /// The shape name of the KYC circuit's keys in a keys folder's `index.json`.
-pub const KYC_SHAPE: &str = "kyc-groth16";
+pub const KYC_SHAPE: &str = assay_verifier::groth16::manifest::KYC_SHAPE;
 
 /// An RNG for arkworks (rand 0.8 world) seeded from the operating system.
 ///
@@ -45,17 +45,28 @@ fn legacy_pk_path(dir: &Path, vk_hash: &str) -> PathBuf {
     dir.join(format!("kyc-{vk_hash}.pk"))
 }
 
-/// Runs the setup with fresh OS randomness and writes the keys into `dir` (see the module
-/// notes), unless `dir`'s index already names KYC keys, which are then loaded. Returns the
-/// verifying key.
+/// Runs the KYC circuit's setup with fresh OS randomness and writes the keys into `dir` (see
+/// the module notes), unless `dir`'s index already names KYC keys, which are then loaded.
+/// Returns the verifying key. Used by tests; the setup party's command is
+/// [`crate::keys::setup`], which also signs a manifest.
 ///
 /// # Errors
 /// I/O, randomness or synthesis errors, a corrupt key file.
 pub fn generate(dir: &Path) -> Result<VerifyingKey<Bn254>, KycError> {
-    let pair = KeyCache::new(dir)
-        .get(KYC_SHAPE, KycCircuit::blank)
-        .map_err(|e| KycError::Proving(format!("KYC keys in {}: {e}", dir.display())))?;
-    Ok(pair.pk.vk.clone())
+    let err =
+        |e: crate::ProverError| KycError::Proving(format!("KYC keys in {}: {e}", dir.display()));
+    let cache = KeyCache::new(dir);
+    match cache.get(KYC_SHAPE) {
+        Ok(pair) => return Ok(pair.pk.vk.clone()),
+        Err(crate::ProverError::MissingKey { .. }) => {}
+        Err(e) => return Err(err(e)),
+    }
+    std::fs::create_dir_all(dir).map_err(|e| KycError::io(dir, e))?;
+    let hash = cache
+        .generate(KYC_SHAPE, KycCircuit::blank())
+        .map_err(err)?;
+    cache.index_insert(KYC_SHAPE, &hash).map_err(err)?;
+    Ok(cache.load(&hash).map_err(err)?.pk.vk)
 }
 
 /// The hash of the only KYC proving key in `dir`: the one `index.json` names, else the only

@@ -6,11 +6,15 @@
 //! the SHA-256 of its bytes.
 //!
 //! The backend `Groth16Backend` verifies both statements: a round's proofs under the keys the
-//! bundle carries (checked by hash, optionally against a trusted set) and a KYC presentation
-//! under the issuer's verifying key.
+//! bundle carries (checked by hash, and each against the key a pinned [`manifest`] names for
+//! the proof's circuit, unless the caller explicitly trusts the bundle's keys) and a KYC
+//! presentation under the issuer's verifying key.
 
 mod kyc;
+pub mod manifest;
 mod solvency;
+
+pub use manifest::{KeyManifest, TrustedKeys, TrustedManifest};
 
 use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
 use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
@@ -151,11 +155,11 @@ impl VerifyingBackend for Groth16Backend {
     fn open_round(
         b: &RoundBundle,
         _section: Section<'_>,
-        _cfg: &CheckedConfig<Fr>,
+        cfg: &CheckedConfig<Fr>,
         opts: &RoundOptions<'_>,
     ) -> Result<Self::RoundKeys, VerifyError> {
         refuse_chain_v1(b)?;
-        solvency::Groth16Keys::open(b, opts)
+        solvency::Groth16Keys::open(b, cfg, opts)
     }
 
     fn verify_round_proof(

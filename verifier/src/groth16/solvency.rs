@@ -1,9 +1,11 @@
 //! Groth16 rounds: the verifying keys are in the bundle, each named by the SHA-256 of its
-//! bytes (checked), and optionally required to be among the auditor's trusted keys.
+//! bytes (checked), and each proof's key must be the one a pinned key manifest names for the
+//! proof's circuit ([`TrustedKeys`]), unless the caller explicitly trusts the bundle's keys.
 
 use crate::dispatch::CircuitId;
+use crate::groth16::manifest::{aggregation_shape_name, batch_shape_name, TrustedKeys};
 use crate::groth16::{decode_proof, decode_vk, vk_hash_of_hex, Key};
-use crate::solvency::{ProofEntry, RoundBundle, RoundOptions};
+use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions};
 use crate::VerifyError;
 use assay_circuits::Fr;
 use std::collections::BTreeMap;
@@ -14,8 +16,13 @@ pub(crate) struct Groth16Keys {
 }
 
 impl Groth16Keys {
-    /// Decodes every key of the bundle, checking its name (hash) and the trusted set.
-    pub(crate) fn open(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<Self, VerifyError> {
+    /// Decodes every key of the bundle, checking its name (hash), and checks that every proof
+    /// names the key the pinned manifests give its circuit ([`TrustedKeys::check`]).
+    pub(crate) fn open(
+        b: &RoundBundle,
+        cfg: &CheckedConfig<Fr>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self, VerifyError> {
         let mut keys = BTreeMap::new();
         for (hash, hexkey) in &b.verifying_keys {
             let actual = vk_hash_of_hex(hexkey)?;
@@ -25,19 +32,33 @@ impl Groth16Keys {
                     message: format!("its bytes hash to {actual}"),
                 });
             }
-            if opts.trusted_keys.is_some_and(|t| !t.contains(hash)) {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: "not among the trusted keys".into(),
-                });
-            }
             let vk = decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
             keys.insert(hash.clone(), Key::new(&vk));
+        }
+        let (k, w) = (cfg.shape.num_assets, cfg.shape.balance_bits);
+        let trusted: TrustedKeys<'_> = opts.trusted_keys;
+        let batch = batch_shape_name(k, w, b.config.batch_size);
+        for (j, e) in b.batches.iter().enumerate() {
+            trusted.check(&e.key, &batch, &format!("batch proof {j}"))?;
+        }
+        let mut below = b.batches.len();
+        for (l, level) in b.aggregations.iter().enumerate() {
+            let top = l + 1 == b.aggregations.len();
+            let shape = aggregation_shape_name(k, w, b.config.fan_in.min(below), top);
+            for (i, e) in level.iter().enumerate() {
+                let role = if top {
+                    "the top proof".to_string()
+                } else {
+                    format!("aggregation proof (level {}, #{i})", l + 1)
+                };
+                trusted.check(&e.key, &shape, &role)?;
+            }
+            below = level.len();
         }
         Ok(Self { keys })
     }
 
-    /// Verifies one proof under the key it names.
+    /// Verifies one proof under the key it names (checked against the pin by [`Self::open`]).
     pub(crate) fn verify(
         &self,
         e: &ProofEntry,

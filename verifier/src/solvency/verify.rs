@@ -1,5 +1,6 @@
 use super::formats::*;
 use crate::dispatch::{dispatch, CircuitId, VerifyingBackend, Visitor};
+pub use crate::groth16::manifest::TrustedKeys;
 use crate::{amount, signing, Backend, FormatError, VerifyError};
 use assay_circuits::{
     encoding,
@@ -8,7 +9,6 @@ use assay_circuits::{
     solvency::{self as st, Shape},
     StatementField,
 };
-use std::collections::BTreeSet;
 
 /// What a valid round establishes, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -55,9 +55,17 @@ pub struct InclusionReport {
 pub struct RoundOptions<'a> {
     /// The previous round's bundle: check that this round names it and proves the link.
     pub previous: Option<&'a RoundBundle>,
-    /// If given, every verifying key must be one of these hashes (keys from a setup the
-    /// auditor trusts; see `docs/solvency.md` on Groth16's setup).
-    pub trusted_keys: Option<&'a BTreeSet<String>>,
+    /// Which Groth16 verifying keys are accepted: those pinned key manifests name for each
+    /// proof's circuit (the default pins none, so a Groth16 round is refused), or, knowingly,
+    /// the bundle's own ([`TrustedKeys::InsecureBundleKeys`]; whoever made them can forge
+    /// proofs). Halo2 rounds ignore it (their keys are re-derived). See `docs/solvency.md`.
+    pub trusted_keys: TrustedKeys<'a>,
+    /// The customer's pin of the exchange's Ed25519 publication key (hex): a bundle signed by
+    /// another key is refused.
+    pub publication_key: Option<&'a str>,
+    /// The hash of the bundle an auditor verified (hex, [`RoundBundle::hash`]): another bundle
+    /// is refused.
+    pub bundle_hash: Option<&'a str>,
     /// Where Halo2 IPA parameters come from (a cache on disk, say); `None` regenerates them
     /// (deterministic, but slow for large `k`).
     #[cfg(feature = "halo2")]
@@ -276,7 +284,24 @@ impl<'b, B: VerifyingBackend> Round<'b, B> {
         B::verify_round_proof(&self.keys, e, inputs, circuit, what)
     }
 
-    fn check_signature(&self) -> Result<(), VerifyError> {
+    /// The bundle's signature, and the caller's pins of its publication key and hash.
+    fn check_signature(&self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
+        if let Some(pk) = opts.publication_key {
+            if !pk.eq_ignore_ascii_case(&self.b.publication_key) {
+                return Err(VerifyError::Untrusted(format!(
+                    "the round is signed by publication key {}, not by the pinned key {pk}",
+                    self.b.publication_key
+                )));
+            }
+        }
+        if let Some(h) = opts.bundle_hash {
+            let actual = self.b.hash();
+            if !h.eq_ignore_ascii_case(&actual) {
+                return Err(VerifyError::Untrusted(format!(
+                    "the bundle hashes to {actual}, not to the pinned bundle hash {h}"
+                )));
+            }
+        }
         let key = signing::decode_public_key(&self.b.publication_key, "publication_key")?;
         signing::verify(
             &key,
@@ -333,7 +358,7 @@ fn verify_round_as<B: VerifyingBackend>(
     opts: &RoundOptions<'_>,
 ) -> Result<RoundReport, VerifyError> {
     let round = Round::<B>::open(b, opts)?;
-    round.check_signature()?;
+    round.check_signature(opts)?;
     if let Some(prev) = opts.previous {
         let h = prev.hash();
         if b.config.previous_round.as_deref() != Some(h.as_str()) {
@@ -380,6 +405,8 @@ fn verify_round_as<B: VerifyingBackend>(
 /// The customer's check: the record is signed by the round's publisher, its leaf (recomputed
 /// from the balances, user id and salt) reaches the round's global root through its path, and
 /// every proof on that path verifies (the batch proof and one aggregation per level).
+/// With the default options no Groth16 key is pinned, so only Halo2 rounds pass here; use
+/// [`verify_inclusion_with`] and [`RoundOptions::trusted_keys`] for Groth16.
 ///
 /// # Errors
 /// The first failed check.
@@ -390,8 +417,8 @@ pub fn verify_inclusion(
     verify_inclusion_with(r, b, &RoundOptions::default())
 }
 
-/// [`verify_inclusion`] with options (trusted keys, a source of Halo2 parameters; `previous`
-/// is ignored).
+/// [`verify_inclusion`] with options (trusted keys, the pinned publication key or bundle
+/// hash, a source of Halo2 parameters; `previous` is ignored).
 ///
 /// # Errors
 /// The first failed check.
@@ -416,7 +443,7 @@ fn verify_inclusion_as<B: VerifyingBackend>(
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
     let round = Round::<B>::open(b, opts)?;
-    round.check_signature()?;
+    round.check_signature(opts)?;
     let inc = |m: String| VerifyError::Inclusion(m);
     if r.version != ROUND_VERSION {
         return Err(FormatError::Version {
