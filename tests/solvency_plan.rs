@@ -81,14 +81,11 @@ fn a_planned_round_runs_shard_by_shard_and_the_merge_refuses_a_missing_shard() {
     for i in 0..3 {
         ok(&task(&slurm.join("prove.sbatch"), Some(i)));
     }
-    // Shard 3 not proven: the merge refuses, naming the batch proof it lacks.
+    // Shard 3 never ran: the merge refuses, naming the shard's missing work.
     let m = task(&slurm.join("merge.sbatch"), None);
     assert_eq!(m.status.code(), Some(2));
     let err = String::from_utf8_lossy(&m.stderr);
-    assert!(
-        err.contains("batch proof 3: prove every shard first"),
-        "{err}"
-    );
+    assert!(err.contains("shards/3/private/config.json"), "{err}");
     assert!(!out.join("round/round.json").exists());
     // A task with no index refuses to run.
     let t = task(&slurm.join("prove.sbatch"), None);
