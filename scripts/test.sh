@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --lib --bins --tests "$@"
+# A 4-shard round under a real one-node Slurm cluster (installs slurm-wlm and munge when missing).
+bash tests/slurm/run.sh
 bash .ci/web-tests.sh

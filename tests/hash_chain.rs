@@ -56,6 +56,7 @@ fn eleven_assets_prove_and_verify_and_chain_v1_bundles_are_refused() {
             resume: false,
             progress: false,
             backend: solvency::BackendChoice::Groth16,
+            budget: solvency::budget::Budget::default(),
         },
         Some(&common::test_signer()),
     )

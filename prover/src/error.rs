@@ -154,6 +154,13 @@ pub enum ProverError {
         /// The first shard folder.
         first: PathBuf,
     },
+    /// The memory budget (`--memory`, `--jobs`) cannot hold the proofs asked for; refused
+    /// before any work, the message giving the figure needed.
+    #[error("{0}")]
+    Budget(String),
+    /// `assay solvency plan` cannot write a plan for these options.
+    #[error("plan: {0}")]
+    Plan(String),
 }
 
 impl ProverError {

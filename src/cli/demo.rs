@@ -91,6 +91,7 @@ pub fn run(a: DemoArgs) -> Result<(), Failure> {
             resume: false,
             progress: false,
             backend: solvency::BackendChoice::Groth16,
+            budget: solvency::budget::Budget::default(),
         },
         Some(&signer),
     )
@@ -178,6 +179,7 @@ fn halo2_round(
             backend: solvency::BackendChoice::Halo2 {
                 layout: "compact".into(),
             },
+            budget: solvency::budget::Budget::default(),
         },
         Some(signer),
     )

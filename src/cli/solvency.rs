@@ -29,6 +29,9 @@ pub enum SolvencyCommand {
     Prove(ProveArgs),
     /// Combine shard folders and prove the aggregation levels.
     Merge(MergeArgs),
+    /// Write what an operator submits to prove a round's shards on a cluster: a Slurm job
+    /// array and a dependent merge job, or a Kubernetes Indexed Job and a merge Job.
+    Plan(PlanArgs),
     /// The auditor's check of a whole round.
     Verify(VerifyArgs),
     /// A customer's check of their inclusion record against the round.
@@ -101,6 +104,8 @@ pub struct ProveArgs {
     /// Continue the work checkpointed in OUT.
     #[arg(long)]
     resume: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
     /// The exchange's publication key (encrypted keystore; created if missing; default
     /// OUT/private/publication-key.json). Passphrase from ASSAY_PASSPHRASE or a prompt.
     #[arg(long)]
@@ -202,12 +207,76 @@ pub struct MergeArgs {
     /// The publication key (see `prove`).
     #[arg(long)]
     signing_key: Option<PathBuf>,
+    #[command(flatten)]
+    budget: BudgetArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
     /// The shard folders.
     #[arg(required = true)]
     shards: Vec<PathBuf>,
+}
+
+/// `--scheduler` of `plan`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchedulerArg {
+    /// A job array (`sbatch --array`) and a merge job with `--dependency=afterok`.
+    Slurm,
+    /// An Indexed Job (`completionMode: Indexed`) and a merge Job.
+    Kubernetes,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The scheduler.
+    #[arg(long, value_enum)]
+    scheduler: SchedulerArg,
+    /// N: the shards (array tasks, Job completions), at most the round's batch proofs.
+    #[arg(long)]
+    shards: usize,
+    /// The balances CSV (copied into OUT/inputs/).
+    #[arg(long)]
+    balances: PathBuf,
+    /// The round configuration (copied into OUT/inputs/).
+    #[arg(long)]
+    config: PathBuf,
+    /// The plan's folder, on storage every node mounts at the same path.
+    #[arg(long)]
+    out: PathBuf,
+    /// The proof system.
+    #[arg(long, value_parser = parse_backend, default_value = "groth16")]
+    backend: Backend,
+    /// The column layout of the Halo2 circuits (with --backend halo2).
+    #[arg(long, value_enum, default_value = "balanced")]
+    layout: Layout,
+    /// The Groth16 keys folder on the shared storage (required for Groth16: made once
+    /// beforehand, so that every shard proves under the same keys).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// The Halo2 parameters cache on the shared storage (default OUT/params).
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// The publication key the merge signs with (default OUT/round/private/publication-key.json).
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    #[command(flatten)]
+    budget: BudgetArgs,
+    /// Cores each task asks for.
+    #[arg(long)]
+    cpus: Option<usize>,
+    /// The assay command on the nodes or in the image (default: this executable's path for
+    /// Slurm, `assay` for Kubernetes).
+    #[arg(long)]
+    assay: Option<String>,
+    /// The container image (Kubernetes).
+    #[arg(long, default_value = "assay:latest")]
+    image: String,
+    /// The PersistentVolumeClaim holding OUT (Kubernetes), mounted at OUT's path.
+    #[arg(long, default_value = "assay-rounds")]
+    claim: String,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +333,28 @@ pub struct RecordPathArgs {
     round: PathBuf,
     /// The customer's user id, as in the balances file.
     user_id: String,
+}
+
+/// `--memory` and `--jobs` of `prove` and `merge`.
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    /// The memory budget, e.g. 8GiB (default: 90% of the machine's available memory). A
+    /// budget below one proof of the round's shape is refused before any work.
+    #[arg(long, value_parser = solvency::budget::parse_size)]
+    memory: Option<u64>,
+    /// Proofs in flight at once (default: as many as the budget holds, at most one per core);
+    /// each proof uses cores / jobs threads.
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+impl BudgetArgs {
+    fn budget(&self) -> solvency::budget::Budget {
+        solvency::budget::Budget {
+            memory: self.memory,
+            jobs: self.jobs,
+        }
+    }
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
@@ -349,7 +440,10 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 shard: a.shard,
                 resume: a.resume,
                 progress: std::io::stderr().is_terminal() && !a.json,
+                budget: a.budget.budget(),
             };
+            // A budget below one proof is refused before the key is opened or created.
+            solvency::budget::check(&opts).map_err(|e| Failure::Input(e.to_string()))?;
             // A shard signs nothing: only a whole round or a merge needs the key.
             let signer = if opts.shard.is_none() {
                 Some(signing_key(&key_path)?)
@@ -375,10 +469,63 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 &keys,
                 &params,
                 &signer,
+                &a.budget.budget(),
                 std::io::stderr().is_terminal() && !a.json,
             )
             .map_err(|e| Failure::Input(e.to_string()))?;
             report(&s, a.json);
+            Ok(())
+        }
+        SolvencyCommand::Plan(a) => {
+            let backend = match a.backend {
+                Backend::Groth16 => solvency::BackendChoice::Groth16,
+                Backend::Halo2 => solvency::BackendChoice::Halo2 {
+                    layout: a.layout.name().into(),
+                },
+                other => {
+                    return Err(Failure::Input(format!(
+                        "--backend: {other} does not prove rounds in this build"
+                    )))
+                }
+            };
+            let scheduler = match a.scheduler {
+                SchedulerArg::Slurm => solvency::plan::Scheduler::Slurm,
+                SchedulerArg::Kubernetes => solvency::plan::Scheduler::Kubernetes,
+            };
+            let assay = a.assay.unwrap_or_else(|| match scheduler {
+                solvency::plan::Scheduler::Slurm => std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "assay".into()),
+                solvency::plan::Scheduler::Kubernetes => "assay".into(),
+            });
+            let p = solvency::plan::plan(&solvency::plan::PlanOptions {
+                scheduler,
+                shards: a.shards,
+                balances: a.balances,
+                config: a.config,
+                out: a.out,
+                backend,
+                keys: a.keys,
+                params_dir: a.params_dir,
+                signing_key: a.signing_key,
+                budget: a.budget.budget(),
+                cpus: a.cpus,
+                assay,
+                image: a.image,
+                claim: a.claim,
+            })
+            .map_err(|e| Failure::Input(e.to_string()))?;
+            if a.json {
+                println!("{}", serde_json::to_string(&p).unwrap_or_default());
+            } else {
+                println!(
+                    "plan of {} shards over {} batch proofs in {}; submit with {}",
+                    p.shards,
+                    p.batches,
+                    p.out.display(),
+                    p.submit.display()
+                );
+            }
             Ok(())
         }
         SolvencyCommand::Verify(a) => {
@@ -530,6 +677,7 @@ fn report(s: &solvency::Summary, json: bool) {
         "{} customers in {} leaves; batch proofs: {} made, {} already done; aggregation proofs: {}",
         s.customers, s.leaf_count, s.batches_proven, s.batches_skipped, s.aggregations_proven
     );
+    println!("{}", s.budget);
     match &s.bundle {
         Some(b) => println!("wrote {} and {} inclusion records", b.display(), s.records),
         None => println!("shard done: run `assay solvency merge` when every shard is proven"),

@@ -112,6 +112,7 @@ pub fn prove_round_with(
             resume: false,
             progress: false,
             backend,
+            budget: solvency::budget::Budget::default(),
         },
         Some(&test_signer()),
     )

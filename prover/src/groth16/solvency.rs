@@ -145,6 +145,10 @@ impl RoundBackend for Groth16Backend {
         self.prove_checked(key, circuit, &inputs, what)
     }
 
+    fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
+        groth16_proof_memory(shape, kind)
+    }
+
     fn circuits(&self, _shape: Shape, _config: &RoundConfig, _batches: usize) -> Circuits {
         Circuits::Groth16(Groth16Circuits {})
     }
@@ -153,6 +157,34 @@ impl RoundBackend for Groth16Backend {
         RoundOptions {
             trusted_keys: TrustedKeys::Manifests(&self.manifest),
             ..RoundOptions::default()
+        }
+    }
+}
+
+/// Peak bytes of the process while it makes (or loads) the keys of one circuit and proves it,
+/// fitted to `/usr/bin/time -v` peaks of release builds (`docs/operations.md`, "Sizing"),
+/// rounded up: a fixed part, then per leaf of a batch (or child of an aggregation) a part and a
+/// part per asset. Linear in the constraints, which are linear in leaves × assets.
+pub(crate) fn groth16_proof_memory(shape: Shape, kind: CircuitKind) -> u64 {
+    const MIB: u64 = 1 << 20;
+    const BASE: u64 = 64 * MIB;
+    // Per leaf: the range checks are per asset (`balance_bits + 1` constraints each), the
+    // leaf hash grows with the assets, and the leaf's node hash of the tree is fixed.
+    const PER_LEAF: u64 = 1536 * 1024;
+    const PER_LEAF_ASSET: u64 = 1700 * 1024;
+    // Per child of an aggregation: its commitment opening, a node hash and the sums.
+    const PER_CHILD: u64 = 2 * MIB;
+    const PER_CHILD_ASSET: u64 = MIB;
+    let k = shape.num_assets as u64;
+    let width = (shape.balance_bits as u64).max(1);
+    match kind {
+        CircuitKind::Batch { batch_size } => {
+            // The per-asset part was measured at 64-bit balances; range checks scale with width.
+            let per_asset = PER_LEAF_ASSET * (width + 40) / 104;
+            BASE + batch_size as u64 * (PER_LEAF + k * per_asset)
+        }
+        CircuitKind::Aggregation { fan_in, .. } => {
+            BASE + fan_in as u64 * (PER_CHILD + k * PER_CHILD_ASSET)
         }
     }
 }

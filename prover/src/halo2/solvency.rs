@@ -160,6 +160,14 @@ impl RoundBackend for Halo2Backend {
         ))
     }
 
+    fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
+        let k = match kind {
+            CircuitKind::Batch { batch_size } => self.layout.batch_k(shape, batch_size),
+            CircuitKind::Aggregation { fan_in, top } => self.layout.aggregate_k(shape, fan_in, top),
+        };
+        halo2_proof_memory(self.layout, k)
+    }
+
     fn check_options(&self) -> RoundOptions<'_> {
         RoundOptions {
             halo2_params: Some(&self.params),
@@ -175,4 +183,23 @@ impl RoundBackend for Halo2Backend {
             self.layout,
         ))
     }
+}
+
+/// Peak bytes of the process while it derives the keys of one circuit of `2^k` rows in
+/// `layout` and proves it: the proving key and the prover hold each column in several forms
+/// (values, coefficients, the extended coset), so the peak is a number of bytes per row and
+/// column, fitted to `/usr/bin/time -v` peaks of release builds (`docs/operations.md`,
+/// "Sizing") and rounded up, plus a fixed part.
+pub(crate) fn halo2_proof_memory(layout: assay_circuits::solvency::halo2::Layout, k: u32) -> u64 {
+    use assay_circuits::solvency::halo2::Layout;
+    const BASE: u64 = 64 << 20;
+    const PER_CELL: u64 = 1400;
+    // Advice and fixed columns of the layout (docs/halo2.md): Poseidon lanes × (4 advice,
+    // 6 fixed), range lanes × (1 advice, 1 fixed), the table, the sum chip and the shared ones.
+    let columns: u64 = match layout {
+        Layout::Compact => 27,
+        Layout::Balanced => 47,
+        Layout::Throughput => 89,
+    };
+    BASE + (1u64 << k) * columns * PER_CELL
 }

@@ -82,6 +82,10 @@ pub trait RoundBackend: Sync {
         eval: &AggregateEvaluation<Self::F>,
         what: &str,
     ) -> Result<ProofEntry, ProverError>;
+    /// The estimated peak memory, in bytes, of the process while it proves one proof of this
+    /// circuit (its keys included): a formula fitted to measured peaks, with a margin
+    /// (`docs/operations.md`). The memory budget admits `budget / proof_memory` proofs at once.
+    fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64;
     /// The bundle's backend-tagged `circuits` section, for a round of `batches` batch proofs.
     fn circuits(&self, shape: Shape, config: &RoundConfig, batches: usize) -> Circuits;
     /// The options of the round's self-check (the auditor's check run before publishing):

@@ -4,6 +4,7 @@
 
 use super::{
     backend::RoundBackend,
+    budget::{self, Budget},
     workdir::{read_json, same_folder, BackendFile, SpoolInfo, Work, WorkDir},
     BackendChoice, Summary,
 };
@@ -16,16 +17,18 @@ use std::{
 };
 
 /// `assay solvency merge`: gathers the batch proofs of shard folders into `out`, proves the
-/// aggregation levels and writes the round.
+/// aggregation levels (at most the `budget`'s jobs in flight) and writes the round.
 ///
 /// # Errors
-/// Shards of different rounds, configs, seeds or backends; missing batch proofs; I/O.
+/// Shards of different rounds, configs, seeds or backends; missing batch proofs; a budget
+/// below one aggregation proof; I/O.
 pub fn merge(
     out: &Path,
     shards: &[PathBuf],
     keys: &Path,
     params: &Path,
     signer: &SigningKey,
+    budget: &Budget,
     progress: bool,
 ) -> Result<Summary, ProverError> {
     let first = shards.first().ok_or(ProverError::NoShards)?;
@@ -81,6 +84,7 @@ pub fn merge(
         out: &out_dir,
         shards,
         signer,
+        budget,
         progress,
     };
     with_round_backend(&choice, keys, params, run)
@@ -91,13 +95,21 @@ struct MergeWith<'a> {
     out: &'a WorkDir,
     shards: &'a [PathBuf],
     signer: &'a SigningKey,
+    budget: &'a Budget,
     progress: bool,
 }
 
 impl RoundVisitor for MergeWith<'_> {
     type Output = Summary;
     fn visit<B: RoundBackend>(self, backend: &B) -> Result<Summary, ProverError> {
-        merge_as(backend, self.out, self.shards, self.signer, self.progress)
+        merge_as(
+            backend,
+            self.out,
+            self.shards,
+            self.signer,
+            self.budget,
+            self.progress,
+        )
     }
 }
 
@@ -106,9 +118,11 @@ fn merge_as<B: RoundBackend>(
     out: &WorkDir,
     shards: &[PathBuf],
     signer: &SigningKey,
+    budget: &Budget,
     progress: bool,
 ) -> Result<Summary, ProverError> {
     let work = Work::<B::F>::open(out.out(), &out.config(), progress)?;
+    let workers = budget::workers_for(backend, budget, work.shape, &work.cfg)?;
     let info: SpoolInfo = read_json(&out.spool_info())?;
     let batches = (info.leaf_count / work.cfg.batch_size as u64) as usize;
     for s in shards {
@@ -123,7 +137,7 @@ fn merge_as<B: RoundBackend>(
             }
         }
     }
-    let (aggs, records) = work.publish(backend, &info, signer)?;
+    let (aggs, records) = work.publish(backend, &workers, &info, signer)?;
     Ok(Summary {
         customers: info.customers,
         leaf_count: info.leaf_count,
@@ -132,5 +146,6 @@ fn merge_as<B: RoundBackend>(
         aggregations_proven: aggs,
         bundle: Some(out.bundle()),
         records,
+        budget: workers,
     })
 }

@@ -10,16 +10,19 @@
 //!    customer's record written at a random position of `private/work/leaves.bin`
 //!    (fixed-size records; padding positions stay zero). A bad CSV leaves nothing written;
 //! 3. **batches**: one proof per `B` leaves (Groth16 or Halo2, see [`backend`]; the backend
-//!    is recorded in `private/backend.json` so that a resume or merge cannot mix two), in
-//!    parallel on every core (rayon), each written to `private/work/batches/` as soon as it
-//!    is made. `--shard I/N` proves batches `j ≡ I (mod N)` only;
-//! 4. **aggregations**, level by level, also checkpointed;
+//!    is recorded in `private/backend.json` so that a resume or merge cannot mix two), at most
+//!    `jobs` at once, each on its own pool of `cores / jobs` threads ([`budget`]: the memory
+//!    budget bounds the proofs in flight), each written to `private/work/batches/` as soon as
+//!    it is made. `--shard I/N` proves batches `j ≡ I (mod N)` only;
+//! 4. **aggregations**, level by level, also checkpointed and bounded the same way;
 //! 5. **records** (`inclusion/`), then `round.json` last.
 //!
 //! [`merge`] gathers the batch proofs of shards and runs steps 4–5.
 
 pub mod backend;
+pub mod budget;
 mod merge;
+pub mod plan;
 mod prove;
 mod proving;
 mod publishing;
@@ -32,6 +35,7 @@ pub use prove::prove;
 pub use publishing::{record_file_name, record_path};
 pub use spool::check_inputs;
 
+use budget::{Budget, Workers};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -55,6 +59,8 @@ pub struct ProveOptions {
     pub progress: bool,
     /// The proof system.
     pub backend: BackendChoice,
+    /// The memory budget and the proofs in flight (`--memory`, `--jobs`).
+    pub budget: Budget,
 }
 
 /// The proof system of a round.
@@ -87,6 +93,8 @@ pub struct Summary {
     pub bundle: Option<PathBuf>,
     /// Inclusion records written.
     pub records: u64,
+    /// The budget the run chose: proofs in flight, threads in each, the peak of one proof.
+    pub budget: Workers,
 }
 
 /// A progress bar on stderr, or a hidden one.

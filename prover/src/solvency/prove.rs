@@ -2,6 +2,7 @@
 
 use super::{
     backend::RoundBackend,
+    budget,
     spool::{self, Prepared},
     workdir::{BackendFile, Config, Work, WorkDir},
     ProveOptions, Summary,
@@ -65,6 +66,8 @@ fn prove_as<B: RoundBackend>(
     chosen: &BackendFile,
 ) -> Result<Summary, ProverError> {
     let config = Config::<B::F>::read(&opts.config)?;
+    // The budget first: a budget below one proof is refused before any work.
+    let workers = budget::workers_for(backend, &opts.budget, config.checked.shape, &config.cfg)?;
     // Step 2, first half: the CSV read once and checked whole, before anything is committed.
     let prepared = spool::read_csv(
         dir,
@@ -87,7 +90,8 @@ fn prove_as<B: RoundBackend>(
         Prepared::Read(scratch, scan) => work.spool(scratch, scan, &config_sha)?,
     };
     let batches = (info.leaf_count / work.cfg.batch_size as u64) as usize;
-    let (proven, skipped) = work.prove_batches(backend, batches, opts.shard.unwrap_or((0, 1)))?;
+    let (proven, skipped) =
+        work.prove_batches(backend, &workers, batches, opts.shard.unwrap_or((0, 1)))?;
     let mut summary = Summary {
         customers: info.customers,
         leaf_count: info.leaf_count,
@@ -96,10 +100,11 @@ fn prove_as<B: RoundBackend>(
         aggregations_proven: 0,
         bundle: None,
         records: 0,
+        budget: workers,
     };
     if opts.shard.is_none() {
         let signer = signer.ok_or(ProverError::MissingSigner)?;
-        let (aggs, records) = work.publish(backend, &info, signer)?;
+        let (aggs, records) = work.publish(backend, &workers, &info, signer)?;
         summary.aggregations_proven = aggs;
         summary.records = records;
         summary.bundle = Some(dir.bundle());

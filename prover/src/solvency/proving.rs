@@ -1,10 +1,11 @@
-//! The proofs: batch proofs in parallel (each checkpointed as soon as it is made, finished
-//! ones skipped, `--shard I/N` proving `j ≡ I (mod N)` only), then the aggregation levels,
-//! also checkpointed, up to the top proof.
+//! The proofs: batch proofs, at most `jobs` in flight ([`run_bounded`]), each checkpointed
+//! as soon as it is made, finished ones skipped, `--shard I/N` proving `j ≡ I (mod N)` only;
+//! then the aggregation levels, bounded and checkpointed the same way, up to the top proof.
 
 use super::{
     backend::{CircuitKind, RoundBackend},
     bar,
+    budget::{run_bounded, Workers},
     workdir::{read_json, remove_torn_files, Checkpoint, Work},
 };
 use crate::{fsutil, ProverError};
@@ -14,7 +15,6 @@ use assay_circuits::{
     StatementField,
 };
 use assay_verifier::solvency::level_sizes;
-use rayon::prelude::*;
 use std::path::Path;
 
 /// Every proof of a round, as checkpoints.
@@ -35,6 +35,7 @@ impl<F: StatementField> Work<F> {
     pub(super) fn prove_batches<B: RoundBackend<F = F>>(
         &self,
         backend: &B,
+        workers: &Workers,
         batches: usize,
         shard: (usize, usize),
     ) -> Result<(usize, usize), ProverError> {
@@ -58,29 +59,23 @@ impl<F: StatementField> Work<F> {
         )?;
         let (_, key_value) = backend.key_entry(&key);
         let pb = bar(self.progress, todo.len() as u64, "batch proofs");
-        todo.par_iter()
-            .try_for_each(|&j| -> Result<(), ProverError> {
-                let witness = self.batch_witness(j)?;
-                let eval = witness.evaluate(&self.shape)?;
-                let entry = backend.prove_batch(
-                    &key,
-                    shape,
-                    &witness,
-                    &eval,
-                    &format!("batch proof {j}"),
-                )?;
-                let cp = Checkpoint {
-                    version: 1,
-                    index: j,
-                    entry,
-                    verifying_key: key_value.clone(),
-                    sums: eval.sums.iter().map(to_decimal).collect(),
-                    blind: to_decimal(&witness.blind),
-                };
-                fsutil::write_json(&self.dir.batch(j), &cp)?;
-                pb.inc(1);
-                Ok(())
-            })?;
+        run_bounded(workers, &todo, |j| -> Result<(), ProverError> {
+            let witness = self.batch_witness(j)?;
+            let eval = witness.evaluate(&self.shape)?;
+            let entry =
+                backend.prove_batch(&key, shape, &witness, &eval, &format!("batch proof {j}"))?;
+            let cp = Checkpoint {
+                version: 1,
+                index: j,
+                entry,
+                verifying_key: key_value.clone(),
+                sums: eval.sums.iter().map(to_decimal).collect(),
+                blind: to_decimal(&witness.blind),
+            };
+            fsutil::write_json(&self.dir.batch(j), &cp)?;
+            pb.inc(1);
+            Ok(())
+        })?;
         pb.finish_and_clear();
         Ok((todo.len(), skipped))
     }
@@ -157,6 +152,7 @@ impl<F: StatementField> Work<F> {
     pub(super) fn aggregate<B: RoundBackend<F = F>>(
         &self,
         backend: &B,
+        workers: &Workers,
         batches: usize,
     ) -> Result<Proofs<F>, ProverError> {
         let mut below: Vec<(Checkpoint, ChildOpening<F>)> = (0..batches)
@@ -187,9 +183,9 @@ impl<F: StatementField> Work<F> {
             let shape = self.shape;
             let key = backend.key(shape, CircuitKind::Aggregation { fan_in: g, top })?;
             let (_, key_value) = backend.key_entry(&key);
-            let results: Vec<(Checkpoint, ChildOpening<F>, bool)> = (0..count)
-                .into_par_iter()
-                .map(|i| -> Result<_, ProverError> {
+            let items: Vec<usize> = (0..count).collect();
+            let results: Vec<(Checkpoint, ChildOpening<F>, bool)> =
+                run_bounded(workers, &items, |i| -> Result<_, ProverError> {
                     let path = self.dir.aggregation(level, i);
                     if path.exists() {
                         let (cp, o) = self.read_checkpoint(&path)?;
@@ -209,8 +205,7 @@ impl<F: StatementField> Work<F> {
                     )?;
                     pb.inc(1);
                     Ok((cp, opening, true))
-                })
-                .collect::<Result<_, _>>()?;
+                })?;
             proven += results.iter().filter(|r| r.2).count();
             levels.push(results.iter().map(|r| r.0.clone()).collect::<Vec<_>>());
             below = results.into_iter().map(|(c, o, _)| (c, o)).collect();

@@ -5,6 +5,7 @@
 use super::{
     backend::RoundBackend,
     bar,
+    budget::Workers,
     proving::Proofs,
     workdir::{SpoolInfo, Work, WorkDir},
 };
@@ -65,11 +66,12 @@ impl<F: StatementField> Work<F> {
     pub(super) fn publish<B: RoundBackend<F = F>>(
         &self,
         backend: &B,
+        workers: &Workers,
         info: &SpoolInfo,
         signer: &SigningKey,
     ) -> Result<(usize, u64), ProverError> {
         let batches = (info.leaf_count / self.cfg.batch_size as u64) as usize;
-        let proofs = self.aggregate(backend, batches)?;
+        let proofs = self.aggregate(backend, workers, batches)?;
         let bundle = self.bundle(backend, info, signer, &proofs)?;
         let records = self.write_records(&bundle, signer, &proofs.batch_roots)?;
         fsutil::write_json(&self.dir.bundle(), &bundle)?;

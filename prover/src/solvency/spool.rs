@@ -181,6 +181,24 @@ pub fn check_inputs(opts: &ProveOptions) -> Result<(), ProverError> {
     scan(&opts.balances, &cfg, &checked.reserves, false, |_| Ok(())).map(|_| ())
 }
 
+/// One streaming pass over the balances file against a read config (as [`check_inputs`]),
+/// returning what it found: the customers and the leaves of the tree.
+///
+/// # Errors
+/// As [`check_inputs`].
+pub(super) fn scan_inputs<F: StatementField>(
+    balances: &Path,
+    config: &super::workdir::Config<F>,
+) -> Result<Scan, ProverError> {
+    scan(
+        balances,
+        &config.cfg,
+        &config.checked.reserves,
+        false,
+        |_| Ok(()),
+    )
+}
+
 /// The rows of a valid CSV in file order, in the work folder until they are spooled. Dropped
 /// before that, it deletes itself and the folders it created.
 pub(super) struct Scratch {
@@ -382,6 +400,7 @@ mod tests {
             resume: false,
             progress: false,
             backend: BackendChoice::Groth16,
+            budget: Default::default(),
         }
     }
 
@@ -566,6 +585,7 @@ mod tests {
             resume: false,
             progress: false,
             backend: BackendChoice::Groth16,
+            budget: Default::default(),
         };
         let t = Instant::now();
         let (work, info) = spool_with(&opts, [1u8; 32]).unwrap();

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Rounds at scale: for each size 2^E users × 4 assets, generate the CSV, run
+# `assay solvency prove` under /usr/bin/time -v with the default budget, and print wall time,
+# CPU time, peak RSS, user-assets per second per core, bundle and record sizes.
+#
+#   scripts/scale.sh [-b groth16|halo2] [-l LAYOUT] [-B BATCH] [-x ASSAY] [-w WORKDIR] [-- PROVE_FLAGS] E...
+#   scripts/scale.sh 13 16 20                  the issue's rounds (release binary; hours for 2^20)
+#   scripts/scale.sh -B 16 -b halo2 -l compact 6   a tiny run that checks the script
+#
+# Run on an otherwise idle machine: the figures are the machine's, not the code's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BACKEND=groth16 LAYOUT=balanced BATCH=1024
+ASSAY=${CARGO_TARGET_DIR:-$PWD/target}/release/assay
+WORK=${TMPDIR:-/tmp}/assay-scale
+while getopts "b:l:B:x:w:" o; do
+    case $o in
+        b) BACKEND=$OPTARG ;; l) LAYOUT=$OPTARG ;; B) BATCH=$OPTARG ;;
+        x) ASSAY=$OPTARG ;; w) WORK=$OPTARG ;;
+        *) sed -n 2,10p "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+EXTRA=()
+SIZES=()
+while [ $# -gt 0 ]; do
+    if [ "$1" = "--" ]; then shift; EXTRA=("$@"); break; fi
+    SIZES+=("$1"); shift
+done
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(13 16 20)
+[ -x "$ASSAY" ] || { echo "no assay binary at $ASSAY: cargo build --release --workspace --bin assay" >&2; exit 2; }
+CORES=$(nproc)
+mkdir -p "$WORK"
+export ASSAY_PASSPHRASE=${ASSAY_PASSPHRASE:-scale test passphrase}
+printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' users backend batch wall_s cpu_s peak_MiB "ua/s/core" bundle_B record_B
+for e in "${SIZES[@]}"; do
+    n=$((1 << e))
+    d=$WORK/2e$e-$BACKEND-B$BATCH
+    rm -rf "$d"; mkdir -p "$d"
+    # Deterministic balances: 4 assets, 8 decimals, well below 2^64 units in total.
+    awk -v n="$n" 'BEGIN { print "user_id,BTC,ETH,USDT,SOL";
+        for (i = 0; i < n; i++) printf "user-%08d,%d.%08d,%d.%08d,%d.%08d,%d.%08d\n", i,
+            i % 7, (i * 7919) % 100000000, i % 13, (i * 104729) % 100000000,
+            i % 1000, (i * 31) % 100000000, i % 3, (i * 17) % 100000000 }' > "$d/balances.csv"
+    cat > "$d/round.json" <<JSON
+{"version":1,"round_id":"scale-2e$e","balance_bits":64,"batch_size":$BATCH,"fan_in":16,
+ "assets":[{"symbol":"BTC","decimals":8,"reserves":"100000000"},
+           {"symbol":"ETH","decimals":8,"reserves":"100000000"},
+           {"symbol":"USDT","decimals":8,"reserves":"100000000000"},
+           {"symbol":"SOL","decimals":8,"reserves":"100000000"}],
+ "previous_round":null}
+JSON
+    flags=(--backend "$BACKEND")
+    [ "$BACKEND" = halo2 ] && flags+=(--layout "$LAYOUT" --params-dir "$WORK/params")
+    [ "$BACKEND" = groth16 ] && flags+=(--keys "$WORK/keys-B$BATCH")
+    /usr/bin/time -v -o "$d/time.txt" "$ASSAY" solvency prove --balances "$d/balances.csv" \
+        --config "$d/round.json" --out "$d/out" "${flags[@]}" "${EXTRA[@]}" --json > "$d/summary.json"
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
+        for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$d/time.txt")
+    cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { print u + s }' "$d/time.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ { print int($2 / 1024) }' "$d/time.txt")
+    rate=$(awk -v n="$n" -v w="$wall" -v c="$CORES" 'BEGIN { printf "%.1f", n * 4 / w / c }')
+    bundle=$(stat -c %s "$d/out/round.json")
+    rec=$(find "$d/out/inclusion" -name '*.json' | head -n 1 | xargs stat -c %s)
+    printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' "2^$e" "$BACKEND" "$BATCH" "$wall" "$cpu" "$rss" "$rate" "$bundle" "$rec"
+    echo "         $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["budget"]; print("budget: %d job(s) x %d thread(s), %.1f GiB, one proof %.2f GiB" % (b["jobs"], b["threads_per_job"], b["memory"]/2**30, b["per_proof"]/2**30))' "$d/summary.json" 2>/dev/null || true)"
+    "$ASSAY" solvency verify "$d/out" ${LAYOUT:+--params-dir "$WORK/params"} > /dev/null || { echo "2^$e: the round does not verify" >&2; exit 1; }
+    rm -f "$d/balances.csv"
+done
