@@ -107,8 +107,39 @@ pub fn find_single(dir: &Path) -> Result<String, KycError> {
     }
 }
 
+/// Checks a proving key against the pinned verifying key (named by `pinned_vk_hash`) before
+/// the holder proves with it: the key's embedded verifying key must hash to the pin, and the
+/// proving key's `beta` and `delta` in G1 must be the discrete logs of the verifying key's
+/// `beta` and `delta` in G2 (`e(beta_1, g_2) = e(g_1, beta_2)`, the same for `delta`), so a
+/// proving key from another setup, or one whose G1 elements were swapped, is refused.
+///
+/// # Errors
+/// [`KycError::Input`] naming the mismatch.
+pub fn check_proving_key(pk: &ProvingKey<Bn254>, pinned_vk_hash: &str) -> Result<(), KycError> {
+    use ark_ec::{pairing::Pairing, AffineRepr};
+    let (_, h) = vk_bytes_and_hash(&pk.vk);
+    if h != pinned_vk_hash {
+        return Err(KycError::Input(format!(
+            "the proving key belongs to verifying key {h}, not to the pinned {pinned_vk_hash}"
+        )));
+    }
+    let g1 = ark_bn254::G1Affine::generator();
+    let g2 = ark_bn254::G2Affine::generator();
+    for (name, p1, p2) in [
+        ("beta", pk.beta_g1, pk.vk.beta_g2),
+        ("delta", pk.delta_g1, pk.vk.delta_g2),
+    ] {
+        if Bn254::pairing(p1, g2) != Bn254::pairing(g1, p2) {
+            return Err(KycError::Input(format!(
+                "the proving key's {name} in G1 does not match the pinned verifying key's {name} in G2"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Loads the proving key named by `vk_hash` from `dir` (either layout), checking that it
-/// matches the hash.
+/// matches the hash ([`check_proving_key`]).
 ///
 /// # Errors
 /// [`KycError::Input`] if it is missing, unreadable or does not match.
@@ -129,11 +160,35 @@ pub fn load_proving_key(dir: &Path, vk_hash: &str) -> Result<ProvingKey<Bn254>, 
             .map_err(|e| KycError::Input(format!("{}: {e}", dir.display())))?
             .pk
     };
-    if vk_bytes_and_hash(&pk.vk).1 != vk_hash {
-        return Err(KycError::Input(format!(
-            "{}: the proving key's verifying key does not hash to {vk_hash}",
-            dir.display()
-        )));
-    }
+    check_proving_key(&pk, vk_hash)
+        .map_err(|e| KycError::Input(format!("{}: {e}", dir.display())))?;
     Ok(pk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proving_key_is_checked_against_the_pinned_verifying_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let vk = generate(dir.path()).unwrap();
+        let hash = vk_bytes_and_hash(&vk).1;
+        let pk = load_proving_key(dir.path(), &hash).unwrap();
+        check_proving_key(&pk, &hash).unwrap();
+        // Another pin: refused, naming both keys.
+        let e = check_proving_key(&pk, &"ab".repeat(32))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&hash), "{e}");
+        // A proving key whose G1 delta is not the verifying key's delta: refused by the pairing.
+        let mut bad = pk.clone();
+        bad.delta_g1 = bad.beta_g1;
+        let e = check_proving_key(&bad, &hash).unwrap_err().to_string();
+        assert!(e.contains("delta"), "{e}");
+        let mut bad = pk;
+        bad.beta_g1 = bad.delta_g1;
+        let e = check_proving_key(&bad, &hash).unwrap_err().to_string();
+        assert!(e.contains("beta"), "{e}");
+    }
 }
