@@ -31,12 +31,15 @@ cat > "$work/round.json" <<JSON
  "previous_round":null}
 JSON
 export ASSAY_PASSPHRASE=bench
+# The setup party's step (not timed as proving): keys and the signed manifest.
+./target/release/assay solvency setup --config "$work/round.json" --out "$work/keys" > /dev/null
 /usr/bin/time -v ./target/release/assay solvency prove --balances "$work/balances.csv" \
-  --config "$work/round.json" --out "$work/out" --json 2> "$work/time.txt"
+  --config "$work/round.json" --keys "$work/keys" --out "$work/out" --json 2> "$work/time.txt"
 grep -E "Elapsed|Maximum resident" "$work/time.txt"
 echo "bundle size: $(stat -c %s "$work/out/round.json") bytes"
 rec=$(ls "$work/out/inclusion" | head -1)
 echo "inclusion record size: $(stat -c %s "$work/out/inclusion/$rec") bytes"
-/usr/bin/time -f "verify round: %e s" ./target/release/assay solvency verify "$work/out" > /dev/null
+/usr/bin/time -f "verify round: %e s" ./target/release/assay solvency verify "$work/out" \
+  --trusted-keys "$work/keys/manifest.json" > /dev/null
 /usr/bin/time -f "inclusion check (process): %e s" ./target/release/assay solvency inclusion-verify \
-  "$work/out/inclusion/$rec" --round "$work/out"
+  "$work/out/inclusion/$rec" --round "$work/out" --trusted-keys "$work/keys/manifest.json"

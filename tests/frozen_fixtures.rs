@@ -179,3 +179,60 @@ fn frozen_kyc_presentations_with_a_swapped_input_or_a_flipped_byte_fail() {
         assert!(p.verify().is_err(), "{suffix}: other challenge");
     }
 }
+
+/// A manifest naming `vk_hash` as the KYC circuit's key, signed by a test setup key.
+fn kyc_manifest(vk_hash: &str) -> [TrustedManifest; 1] {
+    use ed25519_dalek::Signer;
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+    let mut m = KeyManifest {
+        version: assay_verifier::groth16::manifest::MANIFEST_VERSION,
+        backend: "groth16-bn254".into(),
+        solvency: None,
+        keys: [("kyc-groth16".to_string(), vk_hash.to_string())]
+            .into_iter()
+            .collect(),
+        setup_key: hex::encode(sk.verifying_key().to_bytes()),
+        created: "2026-12-01T00:00:00Z".into(),
+        signature: String::new(),
+    };
+    let msg = assay_verifier::signing::message(
+        assay_verifier::groth16::manifest::MANIFEST_DOMAIN,
+        &m.signed_body(),
+    );
+    m.signature = hex::encode(sk.sign(&msg).to_bytes());
+    [KeyManifest::open(&serde_json::to_vec(&m).unwrap(), "manifest").unwrap()]
+}
+
+#[test]
+fn a_groth16_kyc_presentation_is_checked_against_the_pinned_setup() {
+    let p = presentation("");
+    let now = time::parse_rfc3339(&p.challenge.issued_at).unwrap() + 1;
+    let check = |pinned: &[TrustedManifest]| {
+        let published = kyc::formats::PublishedEpochs::verify(
+            vec![("epoch.json".into(), p.epoch.clone())],
+            &p.issuer.key().unwrap(),
+        )
+        .unwrap();
+        kyc::verify_with_options(
+            &p.proof,
+            &p.epoch,
+            &published,
+            &p.issuer,
+            &p.policy,
+            &p.challenge,
+            now,
+            &kyc::KycOptions {
+                groth16_keys: Some(pinned),
+                ..kyc::KycOptions::default()
+            },
+        )
+    };
+    // The setup's manifest names the issuer's key: valid.
+    check(&kyc_manifest(&p.issuer.vk_hash)).unwrap();
+    // Another setup's key (the issuer's own, say): refused, naming the issuer's key.
+    let e = check(&kyc_manifest(&"ab".repeat(32))).unwrap_err();
+    assert!(matches!(e, KycVerifyError::UntrustedKey(_)), "{e}");
+    assert!(e.to_string().contains(&p.issuer.vk_hash), "{e}");
+    // No manifest pinned at all: refused too once the caller asks for a pin.
+    assert!(check(&[]).is_err());
+}

@@ -170,11 +170,13 @@ for (const k of KYC_FIELDS) {
   wireDrop(input.closest(".drop"), fileSetter($(`kyc-${k}-name`), $("kyc-result"), (t) => (state.kyc[k] = t), checkKyc));
 }
 
-Promise.all([init(), loadConfig()]).then(() => {
+let configError = null;
+Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message || e); })]).then(() => {
   ready = true;
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
     (state.pinned ? `Groth16 rounds are checked against ${state.pinned} pinned key manifest(s) in config.json.`
-                  : "No key manifest is pinned (config.json): Groth16 rounds will be refused.");
+                  : "No key manifest is pinned (config.json): Groth16 rounds will be refused.") +
+    (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";
   checkSolvency();
   checkKyc();

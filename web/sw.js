@@ -1,4 +1,5 @@
-// Keeps this page's own files for offline use: cache first, then network, for same-origin GETs.
+// Keeps this page's own files for offline use: cache first, then network, for same-origin GETs;
+// JSON files (config.json, the pinned key manifests) network first, cached for offline use.
 const CACHE = "assay-verifier-v2";
 const FILES = ["./", "index.html", "style.css", "app.js", "config.json", "pkg/assay_wasm_verifier.js", "pkg/assay_wasm_verifier_bg.wasm"];
 self.addEventListener("install", (e) => e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting())));
@@ -6,5 +7,14 @@ self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
 self.addEventListener("fetch", (e) => {
   const u = new URL(e.request.url);
   if (e.request.method !== "GET" || u.origin !== location.origin) return;
+  if (u.pathname.endsWith(".json")) {
+    // The page's config.json and the key manifests it pins: the network first (so the
+    // operator's changes arrive), the last copy seen when offline.
+    e.respondWith(fetch(e.request).then((r) => {
+      if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(e.request, copy)); }
+      return r;
+    }).catch(() => caches.match(e.request, { ignoreSearch: true }).then((hit) => hit || Response.error())));
+    return;
+  }
   e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request)));
 });

@@ -508,8 +508,15 @@ impl Backend for AssayBackend {
             Ok(c) => c,
             Err(reason) => return Ok(invalid(reason)),
         };
-        match kyc::verify(
-            &req.proof, &req.epoch, &published, &k.issuer, &k.policy, &challenge, now,
+        // Pinned key manifests cover the KYC circuit too: the issuer's key must be the one they
+        // name (`kyc-groth16`), not a key the issuer made itself.
+        let opts = kyc::KycOptions {
+            groth16_keys: (!self.manifests.is_empty() && !self.insecure_bundle_keys)
+                .then_some(self.manifests.as_slice()),
+            ..kyc::KycOptions::default()
+        };
+        match kyc::verify_with_options(
+            &req.proof, &req.epoch, &published, &k.issuer, &k.policy, &challenge, now, &opts,
         ) {
             Ok(v) => Ok(KycVerdict {
                 verdict: Verdict::valid(kyc_checks(&v)),

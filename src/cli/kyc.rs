@@ -275,6 +275,11 @@ pub struct VerifyArgs {
     /// --params-dir); kept so that existing scripts still run.
     #[arg(long, hide = true)]
     keys: Option<PathBuf>,
+    /// A Groth16 key manifest (`assay solvency setup --kyc`; repeatable): a Groth16
+    /// presentation is valid only under the `kyc-groth16` key it names, not under a key the
+    /// issuer made itself.
+    #[arg(long)]
+    trusted_keys: Vec<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -560,8 +565,15 @@ fn verify_any(
     now: i64,
 ) -> Result<assay_verifier::kyc::VerifiedPresentation, assay_verifier::kyc::KycVerifyError> {
     let cache = ParamsCache::at(a.params_dir.clone()).best_effort();
+    let pinned = a
+        .trusted_keys
+        .iter()
+        .map(|p| super::solvency::read_manifest(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| assay_verifier::kyc::KycVerifyError::UntrustedKey(format!("{e:?}")))?;
     let opts = KycOptions {
         halo2_params: Some(&cache),
+        groth16_keys: (!pinned.is_empty()).then_some(pinned.as_slice()),
         ..KycOptions::default()
     };
     verify_with_options(
@@ -570,6 +582,10 @@ fn verify_any(
 }
 
 fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {
+    // A pinned manifest that cannot be read or whose signature fails is bad input (exit 2).
+    for p in &a.trusted_keys {
+        super::solvency::read_manifest(p)?;
+    }
     let proof: KycProof = read_doc(&a.proof, "proof").map_err(input)?;
     let epoch: Epoch = read_doc(&a.epoch, "epoch").map_err(input)?;
     let policy: Policy = read_doc(&a.policy, "policy").map_err(input)?;

@@ -107,8 +107,35 @@ pub fn find_single(dir: &Path) -> Result<String, KycError> {
     }
 }
 
+/// Checks a proving key against the pinned verifying key (named by `pinned_vk_hash`) before
+/// the holder proves with it: the key's embedded verifying key must hash to the pin, and the
+/// proving key's `beta` and `delta` in G1 must match the verifying key's in G2
+/// (`e(beta_1, delta_2) = e(delta_1, beta_2)`; the setup's generators are not published, so
+/// this is the relation arkworks' keys allow checking), so a proving key whose G1 elements
+/// belong to another setup or were swapped is refused.
+///
+/// # Errors
+/// [`KycError::Input`] naming the mismatch.
+pub fn check_proving_key(pk: &ProvingKey<Bn254>, pinned_vk_hash: &str) -> Result<(), KycError> {
+    use ark_ec::pairing::Pairing;
+    let (_, h) = vk_bytes_and_hash(&pk.vk);
+    if h != pinned_vk_hash {
+        return Err(KycError::Input(format!(
+            "the proving key belongs to verifying key {h}, not to the pinned {pinned_vk_hash}"
+        )));
+    }
+    // The setup's generators are random and not published, so the check is relative:
+    // e(beta_1, delta_2) = e(g_1, g_2)^(beta delta) = e(delta_1, beta_2).
+    if Bn254::pairing(pk.beta_g1, pk.vk.delta_g2) != Bn254::pairing(pk.delta_g1, pk.vk.beta_g2) {
+        return Err(KycError::Input(
+            "the proving key's beta and delta in G1 do not match the pinned verifying key's beta and delta in G2".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Loads the proving key named by `vk_hash` from `dir` (either layout), checking that it
-/// matches the hash.
+/// matches the hash ([`check_proving_key`]).
 ///
 /// # Errors
 /// [`KycError::Input`] if it is missing, unreadable or does not match.
@@ -129,11 +156,35 @@ pub fn load_proving_key(dir: &Path, vk_hash: &str) -> Result<ProvingKey<Bn254>, 
             .map_err(|e| KycError::Input(format!("{}: {e}", dir.display())))?
             .pk
     };
-    if vk_bytes_and_hash(&pk.vk).1 != vk_hash {
-        return Err(KycError::Input(format!(
-            "{}: the proving key's verifying key does not hash to {vk_hash}",
-            dir.display()
-        )));
-    }
+    check_proving_key(&pk, vk_hash)
+        .map_err(|e| KycError::Input(format!("{}: {e}", dir.display())))?;
     Ok(pk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proving_key_is_checked_against_the_pinned_verifying_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let vk = generate(dir.path()).unwrap();
+        let hash = vk_bytes_and_hash(&vk).1;
+        let pk = load_proving_key(dir.path(), &hash).unwrap();
+        check_proving_key(&pk, &hash).unwrap();
+        // Another pin: refused, naming both keys.
+        let e = check_proving_key(&pk, &"ab".repeat(32))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&hash), "{e}");
+        // A proving key whose G1 delta is not the verifying key's delta: refused by the pairing.
+        let mut bad = pk.clone();
+        bad.delta_g1 = bad.beta_g1;
+        let e = check_proving_key(&bad, &hash).unwrap_err().to_string();
+        assert!(e.contains("beta and delta"), "{e}");
+        let mut bad = pk;
+        bad.beta_g1 = bad.delta_g1;
+        let e = check_proving_key(&bad, &hash).unwrap_err().to_string();
+        assert!(e.contains("beta and delta"), "{e}");
+    }
 }

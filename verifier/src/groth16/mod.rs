@@ -174,8 +174,17 @@ impl VerifyingBackend for Groth16Backend {
 
     fn verify_kyc(
         p: &Presentation<'_>,
-        _opts: &KycOptions<'_>,
+        opts: &KycOptions<'_>,
     ) -> Result<VerifiedPresentation, KycVerifyError> {
+        if let Some(pinned) = opts.groth16_keys {
+            TrustedKeys::Manifests(pinned)
+                .check(
+                    &p.issuer.vk_hash,
+                    manifest::KYC_SHAPE,
+                    "the issuer's KYC presentations",
+                )
+                .map_err(|e| KycVerifyError::UntrustedKey(e.to_string()))?;
+        }
         kyc::verify(p, Self::KYC_KEY)
     }
 }

@@ -49,6 +49,10 @@ pub enum KycVerifyError {
     /// A file is malformed (bad input rather than an invalid proof).
     #[error("malformed input: {0}")]
     Format(#[from] formats::FormatError),
+    /// The issuer's Groth16 verifying key is not the one the pinned key manifests name for the
+    /// KYC circuit ([`KycOptions::groth16_keys`]).
+    #[error("verifying key {0}")]
+    UntrustedKey(String),
     /// The epoch is signed by another issuer, or not at all.
     #[error("epoch signature: {0}")]
     EpochSignature(String),
@@ -141,6 +145,10 @@ pub struct KycOptions<'a> {
     /// generates them in memory once per process.
     #[cfg(feature = "halo2")]
     pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
+    /// Pinned Groth16 key manifests (`assay solvency setup --kyc`): a Groth16 presentation is
+    /// valid only if the issuer's verifying key is the `kyc-groth16` key one of them names.
+    /// `None` trusts the issuer's published key, which the issuer could have made itself.
+    pub groth16_keys: Option<&'a [crate::groth16::TrustedManifest]>,
     #[doc(hidden)]
     pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
