@@ -285,6 +285,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "epoch.json",
             "--chain",
             "epochs",
+            "--leaves",
+            "leaves.json",
         ],
     )?;
     step(
@@ -292,8 +294,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         &[
             "kyc",
             "path",
-            "--issuer",
-            "issuer",
+            "--leaves",
+            "leaves.json",
             "--serial",
             "0",
             "--out",
