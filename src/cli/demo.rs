@@ -326,6 +326,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "epoch.json",
             "--chain",
             "epochs",
+            "--leaves",
+            "leaves.json",
         ],
     )?;
     step(
@@ -333,8 +335,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         &[
             "kyc",
             "path",
-            "--issuer",
-            "issuer",
+            "--leaves",
+            "leaves.json",
             "--serial",
             "0",
             "--out",

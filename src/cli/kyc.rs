@@ -42,7 +42,8 @@ pub enum KycCommand {
     Revoke(RevokeArgs),
     /// Publish a signed epoch: the registry root, chained to the previous epoch.
     Publish(PublishArgs),
-    /// A holder's registry path under the latest epoch.
+    /// A holder's registry path under the latest epoch: holders compute it from the published
+    /// leaves (--leaves), asking nobody; --issuer is the issuer's own tool.
     Path(PathArgs),
     /// Relying party: issue a single-use challenge.
     Challenge(ChallengeArgs),
@@ -160,10 +161,11 @@ pub struct PublishArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["issuer", "leaves"])))]
 pub struct PathArgs {
-    /// The issuer directory (the issuer computes the path).
+    /// The issuer directory (the issuer computes the path; a holder should not ask the issuer
+    /// for one: an issuer could answer with an epoch made for that holder alone).
     #[arg(long)]
     issuer: Option<PathBuf>,
-    /// Or a published LEAVES.json (the holder computes the path alone).
+    /// Or a published LEAVES.json (the holder computes the path alone: the default way).
     #[arg(long)]
     leaves: Option<PathBuf>,
     /// The credential's serial.

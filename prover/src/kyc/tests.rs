@@ -474,7 +474,7 @@ fn issuing_refuses_bad_input() {
     assert!(e.to_string().contains("unknown field"), "{e}");
     let e = from_json::<Policy>(
         "policy",
-        r#"{"version":2,"name":"x","countries":[],"regions":[],"max_epoch_age_seconds":1}"#,
+        r#"{"version":3,"name":"x","countries":[],"regions":[],"max_epoch_age_seconds":1}"#,
     )
     .unwrap_err();
     assert!(e.to_string().contains("version"), "{e}");

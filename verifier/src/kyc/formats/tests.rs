@@ -178,8 +178,8 @@ fn each_version_refuses_the_other_versions_fields() {
     let v3 = r#"{"version":3,"issuer_id":"i","epoch":0,"roots":{"groth16-bn254":"1"},"time":"2026-11-23T00:00:00Z","prev_epoch_hash":null,"signature":""}"#;
     let e = from_json::<Epoch>("epoch", v3).unwrap_err().to_string();
     assert!(e.contains("version"), "{e}");
-    // Policies, challenges and proofs stay version 1 only.
-    let p = r#"{"version":2,"name":"x","countries":[],"regions":[],"max_epoch_age_seconds":1}"#;
+    // Policies and challenges read versions 1 and 2 (their own version 2, below), not 3.
+    let p = r#"{"version":3,"name":"x","countries":[],"regions":[],"max_epoch_age_seconds":1}"#;
     assert!(from_json::<Policy>("policy", p).is_err());
     let c = r#"{"version":1,"issuer_id":"i","serial":0,"holder_commitment":"1","jurisdiction":"FR","expiry_day":1,"credential":"2","holder_commitment_halo2":"3"}"#;
     let e = from_json::<Credential>("credential", c)
