@@ -421,6 +421,44 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         )?;
         println!("relying party: {v}");
     }
+    // The holder checks whom it is talking to: a wallet connected to demo-exchange refuses a
+    // challenge naming demo-bank's scope (which would link the holder's two accounts).
+    println!();
+    let args = [
+        "kyc",
+        "prove",
+        "--holder",
+        "holder.json",
+        "--credential",
+        "credential.json",
+        "--path",
+        "path.json",
+        "--epoch",
+        "epoch.json",
+        "--policy",
+        "policy.json",
+        "--challenge",
+        "challenge.json",
+        "--issuer-key",
+        "issuer/issuer-public.json",
+        "--expect-scope",
+        "demo-exchange",
+        "--out",
+        "proof-foreign.json",
+    ];
+    println!("{:<22} $ assay {}", "foreign scope", args.join(" "));
+    match run(&args) {
+        Ok(_) => {
+            return Err(Failure::Invalid(
+                "the holder proved for a challenge naming another scope".into(),
+            ))
+        }
+        Err(Failure::Input(m)) => println!(
+            "holder: refused, as it must: {}",
+            m.lines().last().unwrap_or("")
+        ),
+        Err(e) => return Err(e),
+    }
     let size = |f: &str| fs::metadata(dir.join(f)).map_or(0, |m| m.len());
     println!(
         "side by side: PROOF.json {} B (Groth16) vs {} B (Halo2)",
