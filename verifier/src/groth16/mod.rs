@@ -195,7 +195,7 @@ impl VerifyingBackend for Groth16Backend {
 /// hashes and is refused by name; every other asset count hashes identically in v1 and v3.
 fn refuse_chain_v1(b: &RoundBundle) -> Result<(), VerifyError> {
     let k = b.config.assets.len();
-    if b.version < 3 && k % (assay_circuits::poseidon::MAX_ARITY - 1) == 0 {
+    if b.version < 3 && k.is_multiple_of(assay_circuits::poseidon::MAX_ARITY - 1) {
         return Err(VerifyError::Structure(format!(
             "bundle version {} with {k} assets: its leaves were hashed with Poseidon chain v1, \
              which ends in the Merkle node's arity (no domain separation); re-prove the round \
