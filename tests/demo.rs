@@ -26,8 +26,17 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
     assert!(text.contains("relying party: valid: nullifier"), "{text}");
     // Both backends: the round and the KYC presentation are proven and verified on Halo2 too.
     assert!(text.contains("The same round on Halo2"), "{text}");
-    assert_eq!(text.matches("auditor: valid").count(), 2, "{text}");
-    assert_eq!(text.matches(": included").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("aggregation proofs verify in").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(text.matches("): included").count(), 1, "{text}");
+    assert_eq!(text.matches("\": included").count(), 1, "{text}");
+    // The roles of issue 11: the auditor's setup, the customer's pins, the holder's refusal.
+    assert!(text.contains("auditor (setup)"), "{text}");
+    assert!(text.contains("against the pinned manifest"), "{text}");
+    assert!(text.contains("holder: refused, as it must"), "{text}");
     assert_eq!(
         text.matches("relying party: valid: nullifier").count(),
         2,
