@@ -583,10 +583,14 @@ mod tests {
         assert_eq!(s.circuits.map(|c| c.backend()), Some(Backend::Groth16));
         b.halo2 = Some(halo2());
         assert!(b.section().is_err());
-        // Version 3 is not read.
+        // Version 3 reads its section as version 2 does; version 4 is not read.
+        let mut b = bundle(3);
+        assert!(b.section().is_err());
+        b.circuits = Some(Circuits::Groth16(Groth16Circuits {}));
+        assert_eq!(b.section().unwrap().field, "circuits");
         assert!(matches!(
-            bundle(3).section(),
-            Err(FormatError::Version { found: 3, .. })
+            bundle(4).section(),
+            Err(FormatError::Version { found: 4, .. })
         ));
     }
 
