@@ -52,6 +52,28 @@ fn kyc_flow_and_exit_codes() {
     let policy =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
     let policy = policy.to_str().unwrap();
+    // The KYC circuit's Groth16 keys come from a setup, never from the issuer alone (issue
+    // 11, defect 5): an issuer without one is refused before anything is written.
+    let o = assay(d, &["kyc", "issuer", "init", "--dir", "iss"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--insecure-own-setup"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!d.join("iss").exists());
+    ok(assay(
+        d,
+        &[
+            "solvency",
+            "setup",
+            "--kyc",
+            "--out",
+            "setup",
+            "--signing-key",
+            "setup-key.json",
+        ],
+    ));
     ok(assay(
         d,
         &[
@@ -62,8 +84,24 @@ fn kyc_flow_and_exit_codes() {
             "iss",
             "--id",
             "test-issuer",
+            "--keys",
+            "setup",
         ],
     ));
+    // A second issuer that made its own keys: its key is not the pinned setup's.
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "own",
+            "--insecure-own-setup",
+        ],
+    );
+    ok(o.clone());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("WARNING: --insecure-own-setup"));
     ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
     let holder: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
@@ -178,10 +216,9 @@ fn kyc_flow_and_exit_codes() {
             "ch.json",
         ],
     ));
-    let prove_as = |cred: &str, path: &str, out: &str, epoch: &str, ch: &str, scope: &str| {
-        assay(
-            d,
-            &[
+    let prove_pinned =
+        |cred: &str, path: &str, out: &str, epoch: &str, ch: &str, scope: &str, pin: &[&str]| {
+            let mut args = vec![
                 "kyc",
                 "prove",
                 "--holder",
@@ -202,9 +239,59 @@ fn kyc_flow_and_exit_codes() {
                 scope,
                 "--out",
                 out,
-            ],
-        )
+            ];
+            args.extend(pin);
+            assay(d, &args)
+        };
+    let pinned = ["--trusted-keys", "setup/manifest.json"];
+    let prove_as = |cred: &str, path: &str, out: &str, epoch: &str, ch: &str, scope: &str| {
+        prove_pinned(cred, path, out, epoch, ch, scope, &pinned)
     };
+    // The holder checks the issuer's proving key against the pinned setup before proving:
+    // nothing pinned, or a manifest that does not name the issuer's key, is refused.
+    let o = prove_pinned(
+        "cred.json",
+        "path.json",
+        "x.json",
+        "epoch.json",
+        "ch.json",
+        "bank-a",
+        &[],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no key manifest is pinned"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    ok(assay(
+        d,
+        &[
+            "solvency",
+            "setup",
+            "--kyc",
+            "--out",
+            "other-setup",
+            "--signing-key",
+            "setup-key.json",
+        ],
+    ));
+    let o = prove_pinned(
+        "cred.json",
+        "path.json",
+        "x.json",
+        "epoch.json",
+        "ch.json",
+        "bank-a",
+        &["--trusted-keys", "other-setup/manifest.json"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not the pinned one"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!d.join("x.json").exists());
     let prove = |cred: &str, path: &str, out: &str| {
         prove_as(cred, path, out, "epoch.json", "ch.json", "bank-a")
     };
@@ -236,28 +323,47 @@ fn kyc_flow_and_exit_codes() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("restricted"));
 
-    let verify_in = |proof: &str, ch: &str, epoch: &str| {
-        assay(
-            d,
-            &[
-                "kyc",
-                "verify",
-                proof,
-                "--epoch",
-                epoch,
-                "--epochs",
-                "chain",
-                "--policy",
-                policy,
-                "--challenge",
-                ch,
-                "--issuer-key",
-                "iss/issuer-public.json",
-                "--json",
-            ],
-        )
+    let verify_pinned = |proof: &str, ch: &str, epoch: &str, pin: &[&str]| {
+        let mut args = vec![
+            "kyc",
+            "verify",
+            proof,
+            "--epoch",
+            epoch,
+            "--epochs",
+            "chain",
+            "--policy",
+            policy,
+            "--challenge",
+            ch,
+            "--issuer-key",
+            "iss/issuer-public.json",
+            "--json",
+        ];
+        args.extend(pin);
+        assay(d, &args)
     };
+    let verify_in = |proof: &str, ch: &str, epoch: &str| verify_pinned(proof, ch, epoch, &pinned);
     let verify = |proof: &str, ch: &str| verify_in(proof, ch, "epoch.json");
+    // The relying party pins the setup too: nothing pinned, or another setup's manifest, is an
+    // invalid presentation naming the issuer's key (and the challenge is not spent).
+    let issuer_vk = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(d.join("iss/issuer-public.json")).unwrap(),
+    )
+    .unwrap()["vk_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for pin in [
+        &[][..],
+        &["--trusted-keys", "other-setup/manifest.json"][..],
+    ] {
+        let o = verify_pinned("proof.json", "ch.json", "epoch.json", pin);
+        assert_eq!(code(&o), 1);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let reason = v["reason"].as_str().unwrap();
+        assert!(reason.contains(&issuer_vk), "{reason}");
+    }
     // A truncated proof is bad input, and does not spend the challenge.
     let mut p: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
@@ -454,7 +560,18 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     let policy =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
     let policy = policy.to_str().unwrap();
-    ok(assay(d, &["kyc", "issuer", "init", "--dir", "iss"]));
+    // This issuer made its own Groth16 keys: holder and relying party trust them knowingly.
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "iss",
+            "--insecure-own-setup",
+        ],
+    ));
     let out = ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
     assert!(out.contains("halo2 commitment:"), "{out}");
     let holder: serde_json::Value =
@@ -556,6 +673,7 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
                 backend,
                 "--expect-scope",
                 &scope,
+                "--insecure-trust-issuer-keys",
                 "--out",
                 out,
             ],
@@ -586,6 +704,7 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
                 ch,
                 "--issuer-key",
                 "iss/issuer-public.json",
+                "--insecure-trust-issuer-keys",
                 "--json",
             ],
         )

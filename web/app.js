@@ -1,7 +1,7 @@
 // Assay verifier page: everything runs locally, in WebAssembly. No request carries anything
 // about the customer: the only network use is loading this page's own files and, if the user
 // asks for it, a plain GET of the public round bundle at the address they typed.
-import init, { verifyInclusion, verifyKyc, version } from "./pkg/assay_wasm_verifier.js";
+import init, { prepareRound, verifyKyc, version } from "./pkg/assay_wasm_verifier.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { record: null, round: null, kyc: {}, manifests: "[]", pinned: 0, exchange: "default" };
@@ -109,9 +109,23 @@ const SOLVENCY = { yes: "your balances are included in this round's proof of sol
                    no: "this record is not confirmed by this round." };
 const KYC = { yes: "the proof is valid for your policy and challenge.", no: "the proof is not valid." };
 
+// The round is prepared once (keys decoded and checked against the pinned manifests, the
+// signature checked) and kept for the session: later records of the same round are checked
+// against it without opening its keys again.
+let prepared = null;
+function preparedRound() {
+  if (!prepared || prepared.round !== state.round || prepared.manifests !== state.manifests) {
+    if (prepared) prepared.handle.free();
+    prepared = { round: state.round, manifests: state.manifests, handle: prepareRound(state.round, state.manifests, "") };
+  }
+  return prepared.handle;
+}
+
 function checkSolvency() {
   if (!ready || state.record === null || state.round === null) return;
-  const res = verifyInclusion(state.record, state.round, state.manifests, "").toJSON();
+  const t = performance.now();
+  const res = preparedRound().verifyInclusion(state.record).toJSON();
+  res.ms = performance.now() - t;
   if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);
   show($("solvency-result"), res, SOLVENCY);
 }
@@ -120,7 +134,7 @@ const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
 function checkKyc() {
   if (!ready || !KYC_FIELDS.every((k) => typeof state.kyc[k] === "string")) return;
   const k = state.kyc;
-  const res = verifyKyc(k.proof, k.epoch, k.policy, k.challenge, k.key, Date.now() / 1000).toJSON();
+  const res = verifyKyc(k.proof, k.epoch, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
   show($("kyc-result"), res, KYC);
 }
 
@@ -174,8 +188,8 @@ let configError = null;
 Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message || e); })]).then(() => {
   ready = true;
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
-    (state.pinned ? `Groth16 rounds are checked against ${state.pinned} pinned key manifest(s) in config.json.`
-                  : "No key manifest is pinned (config.json): Groth16 rounds will be refused.") +
+    (state.pinned ? `Groth16 rounds and KYC presentations are checked against ${state.pinned} pinned key manifest(s) in config.json.`
+                  : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";
   checkSolvency();

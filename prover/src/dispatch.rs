@@ -35,6 +35,10 @@ pub struct KycKeys<'a> {
     /// Halo2: the IPA parameters folder (`None`: the default, see
     /// `assay_verifier::halo2::ParamsCache::default_dir`).
     pub params_dir: Option<&'a Path>,
+    /// Groth16: the holder's pin of the KYC circuit's key (the setup's manifest,
+    /// `assay solvency setup --kyc`). The proving key is used only if its verifying key is
+    /// the one a pinned manifest names; the default pins nothing and refuses to prove.
+    pub trusted: assay_verifier::groth16::TrustedKeys<'a>,
 }
 
 /// The KYC prover of `backend`.
@@ -53,6 +57,7 @@ pub fn kyc_prover(backend: Backend, keys: &KycKeys<'_>) -> Result<Box<dyn KycPro
             Ok(Box::new(crate::groth16::Groth16KycProver::from_keys(
                 dir,
                 keys.issuer,
+                &keys.trusted,
             )?))
         }
         #[cfg(feature = "halo2")]

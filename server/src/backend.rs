@@ -187,6 +187,44 @@ pub struct AssayBackend {
     manifests: Vec<TrustedManifest>,
     /// Trust the keys a bundle carries (insecure, explicit).
     insecure_bundle_keys: bool,
+    /// Rounds prepared for customer checks, by bundle hash.
+    rounds: PreparedRounds,
+    /// Where Halo2 parameters come from (`None`: generated in memory).
+    params: Option<assay_verifier::halo2::ParamsCache>,
+    /// The largest `k` of a Halo2 round (`None`: the verifier's default).
+    halo2_max_k: Option<u32>,
+}
+
+/// How many prepared rounds the server keeps (each holds its round's decoded keys and bundle).
+pub const PREPARED_ROUNDS: usize = 8;
+
+/// Prepared rounds (keys opened once), the most recently used last; at most
+/// [`PREPARED_ROUNDS`]. A bundle is found by its hash, which covers every byte of its canonical
+/// form, signature included, so a hit is the very bundle that was checked when prepared.
+#[derive(Debug, Default)]
+struct PreparedRounds(std::sync::Mutex<Vec<std::sync::Arc<solvency::PreparedRound>>>);
+
+impl PreparedRounds {
+    fn get(&self, hash: &str) -> Option<std::sync::Arc<solvency::PreparedRound>> {
+        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let i = v.iter().position(|r| r.bundle_hash() == hash)?;
+        let r = v.remove(i);
+        v.push(r.clone());
+        Some(r)
+    }
+
+    fn insert(&self, r: std::sync::Arc<solvency::PreparedRound>) {
+        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        v.retain(|x| x.bundle_hash() != r.bundle_hash());
+        v.push(r);
+        if v.len() > PREPARED_ROUNDS {
+            v.remove(0);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
 }
 
 /// Reads and checks the published epoch chain in `dir` (every `*.json` file an epoch).
@@ -262,10 +300,27 @@ impl AssayBackend {
         self
     }
 
+    /// How many rounds are kept prepared for customer checks (at most [`PREPARED_ROUNDS`]).
+    pub fn prepared_rounds(&self) -> usize {
+        self.rounds.len()
+    }
+
     /// This backend accepting the Groth16 keys a bundle carries. INSECURE (whoever made them
     /// can forge proofs): for tests and operators who knowingly trust the prover.
     pub fn trusting_bundle_keys(mut self) -> Self {
         self.insecure_bundle_keys = true;
+        self
+    }
+
+    /// This backend with Halo2 parameters cached in `params` and Halo2 rounds bounded to
+    /// `max_k`.
+    pub fn with_halo2(
+        mut self,
+        params: Option<assay_verifier::halo2::ParamsCache>,
+        max_k: u32,
+    ) -> Self {
+        self.params = params;
+        self.halo2_max_k = Some(max_k);
         self
     }
 
@@ -276,6 +331,11 @@ impl AssayBackend {
             } else {
                 TrustedKeys::Manifests(&self.manifests)
             },
+            halo2_params: self
+                .params
+                .as_ref()
+                .map(|p| p as &dyn assay_verifier::halo2::ParamsSource),
+            halo2_max_k: self.halo2_max_k,
             ..solvency::RoundOptions::default()
         }
     }
@@ -328,7 +388,14 @@ impl AssayBackend {
             (None, None) => Self::default(),
             _ => return Err(StartError::KycIncomplete),
         }
-        .with_trusted_keys(manifests);
+        .with_trusted_keys(manifests)
+        .with_halo2(
+            config
+                .params_dir
+                .clone()
+                .map(assay_verifier::halo2::ParamsCache::new),
+            config.halo2_max_k,
+        );
         Ok(if config.insecure_trust_bundle_keys {
             tracing::warn!(
                 "insecure_trust_bundle_keys: Groth16 rounds are checked under the keys their \
@@ -378,11 +445,11 @@ pub(crate) fn random_nonce() -> Result<String, AppError> {
     Ok(hex::encode(b))
 }
 
-/// The backends whose solvency rounds this server verifies: Groth16 only. A Halo2 bundle
-/// makes the verifier derive keys and IPA parameters whose size the bundle chooses (minutes
-/// for large batches), which a public endpoint must not do per request; auditors verify Halo2
-/// rounds with the CLI.
-pub const SERVED_ROUNDS: &[ProofSystem] = &[ProofSystem::Groth16];
+/// The backends whose solvency rounds this server verifies. A Halo2 round's keys are derived
+/// from its circuits once per bundle and kept prepared (see [`PREPARED_ROUNDS`]), its
+/// parameters come from the configured cache, and a round needing circuits above the
+/// configured `halo2_max_k` is refused before anything is made.
+pub const SERVED_ROUNDS: &[ProofSystem] = &[ProofSystem::Groth16, ProofSystem::Halo2];
 
 /// The backends whose KYC presentations this server verifies: every backend its verifier is
 /// built with (the KYC circuit is small and fixed, so its Halo2 parameters are generated once
@@ -444,12 +511,25 @@ impl Backend for AssayBackend {
         if let Some(v) = served(&req.round) {
             return Ok(v);
         }
-        Ok(
-            match solvency::verify_inclusion_with(&req.record, &req.round, &self.round_options()) {
-                Ok(r) => Verdict::valid(inclusion_checks(&r)),
-                Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
+        let hash = req.round.hash();
+        let prepared = match self.rounds.get(&hash) {
+            Some(p) => p,
+            None => match solvency::PreparedRound::prepare(
+                std::sync::Arc::new(req.round),
+                &self.round_options(),
+            ) {
+                Ok(p) => {
+                    let p = std::sync::Arc::new(p);
+                    self.rounds.insert(p.clone());
+                    p
+                }
+                Err(e) => return Ok(Verdict::invalid(e.to_string(), Vec::new())),
             },
-        )
+        };
+        Ok(match prepared.verify_inclusion(&req.record) {
+            Ok(r) => Verdict::valid(inclusion_checks(&r)),
+            Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
+        })
     }
 
     fn verify_kyc(
@@ -511,8 +591,11 @@ impl Backend for AssayBackend {
         // Pinned key manifests cover the KYC circuit too: the issuer's key must be the one they
         // name (`kyc-groth16`), not a key the issuer made itself.
         let opts = kyc::KycOptions {
-            groth16_keys: (!self.manifests.is_empty() && !self.insecure_bundle_keys)
-                .then_some(self.manifests.as_slice()),
+            groth16_keys: if self.insecure_bundle_keys {
+                TrustedKeys::InsecureBundleKeys
+            } else {
+                TrustedKeys::Manifests(&self.manifests)
+            },
             ..kyc::KycOptions::default()
         };
         match kyc::verify_with_options(

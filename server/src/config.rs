@@ -45,12 +45,20 @@ pub struct ServerConfig {
     /// The issuer's public key file (`ISSUER_PUBLIC.json`).
     pub kyc_issuer_key: Option<PathBuf>,
     /// Pinned Groth16 key manifests (`KEYS_DIR/manifest.json` of `assay solvency setup`): a
-    /// Groth16 round is valid only under keys one of them names for each proof's circuit.
-    /// None pinned refuses every Groth16 round (unless `insecure_trust_bundle_keys`).
+    /// Groth16 round (or KYC presentation) is valid only under keys one of them names for each
+    /// proof's circuit. None pinned refuses every Groth16 round and presentation (unless
+    /// `insecure_trust_bundle_keys`).
     pub trusted_keys: Vec<PathBuf>,
-    /// Accept the Groth16 keys a bundle carries. INSECURE: whoever made them can forge proofs;
-    /// logged as a warning at start.
+    /// Accept the Groth16 keys a bundle carries and the KYC issuer's own key. INSECURE:
+    /// whoever made them can forge proofs; logged as a warning at start.
     pub insecure_trust_bundle_keys: bool,
+    /// Where Halo2 IPA parameters are cached (`None`: generated in memory for each round
+    /// prepared). Parameters for large `k` take minutes to generate: an operator fills the
+    /// folder once (`assay solvency verify --params-dir` of a round does).
+    pub params_dir: Option<PathBuf>,
+    /// The largest circuit size `k` a Halo2 round may need here: a bundle needing more is
+    /// refused before any parameter or key is made.
+    pub halo2_max_k: u32,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +86,8 @@ impl Default for ServerConfig {
             kyc_issuer_key: None,
             trusted_keys: Vec::new(),
             insecure_trust_bundle_keys: false,
+            params_dir: None,
+            halo2_max_k: 16,
         }
     }
 }

@@ -325,6 +325,39 @@ async fn inclusion_valid() {
     assert!(checks.contains("top proof verifies"), "{checks}");
 }
 
+/// Customer checks of one round prepare its keys once (issue 14): five customers' records
+/// against the same bundle leave one prepared round, each verdict the one-shot check's; a
+/// bundle that fails its checks is not kept, and a record refused against a prepared round
+/// still names its reason.
+#[test]
+fn inclusion_checks_share_one_prepared_round() {
+    let backend = AssayBackend::default().with_trusted_keys(vec![pinned()]);
+    for who in ["alice", "bob", "carol", "dave", "erin"] {
+        let body = inclusion_body(&format!("record-{who}.json"));
+        let v = backend.verify_inclusion(body.as_bytes()).unwrap();
+        assert!(v.valid, "{who}: {v:?}");
+    }
+    assert_eq!(backend.prepared_rounds(), 1);
+    let v = backend
+        .verify_inclusion(inclusion_body("record-alice-wrong-balance.json").as_bytes())
+        .unwrap();
+    assert!(
+        !v.valid && v.reason.as_deref().unwrap().contains("global root"),
+        "{v:?}"
+    );
+    // Another bundle (the round with another leaf count: its checks fail) is not kept.
+    let mut round: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    round["leaf_count"] = json!(round["leaf_count"].as_u64().unwrap() * 2);
+    let body = format!(
+        "{{\"record\": {}, \"round\": {}}}",
+        fixture("record-alice.json"),
+        round
+    );
+    let v = backend.verify_inclusion(body.as_bytes()).unwrap();
+    assert!(!v.valid, "{v:?}");
+    assert_eq!(backend.prepared_rounds(), 1);
+}
+
 #[tokio::test]
 async fn inclusion_invalid_names_the_reason() {
     let app = router();
@@ -780,7 +813,21 @@ fn kyc_fixture(name: &str) -> String {
 
 /// A server configured with the fixture's policy and issuer, its clock at the fixture's time,
 /// and the fixture's challenge issued by it.
+/// The setup's manifest naming the KYC fixture's Groth16 key (web/fixtures/kyc/gen.sh).
+fn kyc_pinned() -> assay_verifier::groth16::TrustedManifest {
+    assay_verifier::groth16::KeyManifest::open(
+        kyc_fixture("manifest.json").as_bytes(),
+        "kyc manifest",
+    )
+    .unwrap()
+}
+
 fn real_kyc_app(issue_challenge: bool) -> Router {
+    real_kyc_app_pinning(issue_challenge, true)
+}
+
+/// The real KYC app; `pin` pins the setup's manifest of the fixture's KYC key.
+fn real_kyc_app_pinning(issue_challenge: bool, pin: bool) -> Router {
     use assay_verifier::kyc::{formats, time};
     let challenge: formats::Challenge =
         formats::from_json("challenge", &kyc_fixture("challenge.json")).unwrap();
@@ -816,10 +863,36 @@ fn real_kyc_app(issue_challenge: bool) -> Router {
         kyc_scope: Some(challenge.scope.clone()),
         ..test_config()
     };
-    app(
-        AppState::new(config, Arc::new(AssayBackend::with_kyc(settings)), store)
-            .with_clock(move || now),
+    let mut backend = AssayBackend::with_kyc(settings);
+    if pin {
+        backend = backend.with_trusted_keys(vec![kyc_pinned()]);
+    }
+    app(AppState::new(config, Arc::new(backend), store).with_clock(move || now))
+}
+
+/// The KYC proving key is not the issuer's to make (issue 11, defect 5): a server that pins no
+/// setup manifest refuses the Groth16 presentation, naming the key, and leaves the challenge
+/// unspent; pinning the setup's manifest accepts it.
+#[tokio::test]
+async fn kyc_real_presentation_needs_a_pinned_setup() {
+    let (_, v) = send(
+        &real_kyc_app_pinning(true, false),
+        "POST",
+        "/v1/kyc/verify",
+        real_kyc_body("proof.json"),
     )
+    .await;
+    assert_eq!(v["valid"], false, "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("no key manifest is pinned"), "{v}");
+    let (_, v) = send(
+        &real_kyc_app(true),
+        "POST",
+        "/v1/kyc/verify",
+        real_kyc_body("proof.json"),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
 }
 
 /// One holder, one account per scope (issue 11, defect 2): the scope is bound to Groth16, so a
@@ -982,10 +1055,8 @@ async fn kyc_an_epoch_outside_the_published_chain_is_refused() {
             kyc_scope: Some(challenge.scope.clone()),
             ..test_config()
         };
-        app(
-            AppState::new(config, Arc::new(AssayBackend::with_kyc(settings)), store)
-                .with_clock(move || now),
-        )
+        let backend = AssayBackend::with_kyc(settings).with_trusted_keys(vec![kyc_pinned()]);
+        app(AppState::new(config, Arc::new(backend), store).with_clock(move || now))
     };
     let body = |e: &formats::Epoch| {
         format!(
@@ -1129,8 +1200,8 @@ async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
         reason.contains("a Groth16 presentation labelled halo2-ipa-pasta"),
         "{reason}"
     );
-    // A Halo2 proof for another registry root: the Halo2 checks run (this epoch publishes no
-    // Halo2 root).
+    // A Halo2 proof for another registry root: the Halo2 checks run (the root is not this
+    // epoch's Halo2 root).
     p["public_inputs"]["registry_root"] = "5".into();
     let body = format!(
         "{{\"proof\": {p}, \"epoch\": {}}}",
@@ -1140,7 +1211,7 @@ async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
     assert_eq!(v["valid"], false, "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(
-        reason.contains("publishes no halo2-ipa-pasta registry root"),
+        reason.contains("the proof's root is not the root of epoch 0"),
         "{reason}"
     );
     // The valid Groth16 presentation's check list names the backend that verified it.
@@ -1159,24 +1230,52 @@ async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
     );
 }
 
-/// Halo2 rounds are refused by the endpoint with its reason (the bundle would choose the size
-/// of the parameters the server derives per request).
+fn frozen_halo2(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/solvency/frozen/v1-halo2")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Halo2 rounds are served (issue 14): the frozen Halo2 round and a customer's record verify
+/// through both endpoints, the keys derived once for the bundle and kept prepared; a server
+/// whose bound on `k` is below the round's circuits refuses it before making anything, naming
+/// the bound; a Groth16 bundle relabelled as Halo2 is refused with the reason.
 #[tokio::test]
-async fn halo2_rounds_are_refused_with_the_reason() {
+async fn halo2_rounds_are_served_prepared_once_and_bounded_in_k() {
+    let round = frozen_halo2("round.json");
+    let body = format!(
+        "{{\"record\": {}, \"round\": {round}}}",
+        frozen_halo2("record-customer-0007.json")
+    );
+    let backend = AssayBackend::default().with_halo2(None, 16);
+    for _ in 0..2 {
+        let v = backend.verify_inclusion(body.as_bytes()).unwrap();
+        assert!(v.valid, "{v:?}");
+        assert!(
+            v.checks.iter().any(|c| c.contains("(halo2-ipa-pasta)")),
+            "{v:?}"
+        );
+    }
+    assert_eq!(backend.prepared_rounds(), 1);
+    let v = backend.verify_round(round.as_bytes()).unwrap();
+    assert!(v.valid, "{v:?}");
+    let tight = AssayBackend::default().with_halo2(None, 5);
+    let v = tight.verify_inclusion(body.as_bytes()).unwrap();
+    assert!(!v.valid);
+    assert!(
+        v.reason
+            .as_deref()
+            .unwrap()
+            .contains("above this verifier's bound k <= 5"),
+        "{v:?}"
+    );
+    assert_eq!(tight.prepared_rounds(), 0);
+    // A Groth16 bundle relabelled as Halo2 is refused (no Halo2 section).
     let app = router();
-    // A served round's check list names the backend that verified it.
-    let (_, v) = send(&app, "POST", "/v1/solvency/verify", fixture("round.json")).await;
-    assert_eq!(v["valid"], true, "{v}");
-    assert!(v["checks"].to_string().contains("(groth16-bn254)"), "{v}");
-    let mut round: Value = serde_json::from_str(&fixture("round.json")).unwrap();
-    round["backend"] = "halo2-ipa-pasta".into();
-    let (s, v) = send(&app, "POST", "/v1/solvency/verify", round.to_string()).await;
+    let mut relabelled: Value = serde_json::from_str(&fixture("round.json")).unwrap();
+    relabelled["backend"] = "halo2-ipa-pasta".into();
+    let (s, v) = send(&app, "POST", "/v1/solvency/verify", relabelled.to_string()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["valid"], false, "{v}");
-    assert!(
-        v["reason"].as_str().unwrap().contains(
-            "backend `halo2-ipa-pasta` is not served by this endpoint (only groth16-bn254)"
-        ),
-        "{v}"
-    );
 }

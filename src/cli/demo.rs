@@ -266,6 +266,20 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         println!("{what:<22} $ assay {}", args.join(" "));
         run(args)
     };
+    // The KYC circuit's Groth16 keys come from a setup the issuer does not run alone; holders
+    // and relying parties pin its signed manifest.
+    step(
+        "setup (KYC circuit)",
+        &[
+            "solvency",
+            "setup",
+            "--kyc",
+            "--out",
+            "kyc-keys",
+            "--signing-key",
+            "setup-key.json",
+        ],
+    )?;
     step(
         "issuer key + registry",
         &[
@@ -276,6 +290,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             "issuer",
             "--id",
             "demo-kyc-provider",
+            "--keys",
+            "kyc-keys",
         ],
     )?;
     step(
@@ -346,7 +362,7 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
     // One presentation per backend, each to its own relying party (a scope accepts one
     // backend): a fresh nonce, the proof, the relying party's check.
     for (backend, suffix, first_use, scope) in [
-        ("groth16", "", "key generation", "demo-bank"),
+        ("groth16", "", "loading the proving key", "demo-bank"),
         ("halo2", "-halo2", "IPA parameters", "demo-exchange"),
     ] {
         if !suffix.is_empty() {
@@ -390,6 +406,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
                 &challenge,
                 "--issuer-key",
                 "issuer/issuer-public.json",
+                "--trusted-keys",
+                "kyc-keys/manifest.json",
                 "--expect-scope",
                 scope,
                 "--out",
@@ -417,6 +435,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
                 &challenge,
                 "--issuer-key",
                 "issuer/issuer-public.json",
+                "--trusted-keys",
+                "kyc-keys/manifest.json",
             ],
         )?;
         println!("relying party: {v}");
@@ -441,6 +461,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         "challenge.json",
         "--issuer-key",
         "issuer/issuer-public.json",
+        "--trusted-keys",
+        "kyc-keys/manifest.json",
         "--expect-scope",
         "demo-exchange",
         "--out",

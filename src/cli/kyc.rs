@@ -9,10 +9,11 @@ use assay_prover::dispatch::{kyc_prover, KycKeys};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
     holder::{HolderFile, ProveInputs},
-    issuer::Issuer,
+    issuer::{Issuer, IssuerKeys},
     now_unix, read_doc, write_doc, write_private_doc, KycError,
 };
 use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
+use assay_verifier::groth16::{TrustedKeys, TrustedManifest};
 use assay_verifier::kyc::{
     formats::{
         BackendMap, Challenge, Credential, Epoch, EpochLeaves, IssuerPublic, KycProof, Policy,
@@ -86,6 +87,16 @@ pub enum IssuerCommand {
         /// The issuer's name, signed into every epoch.
         #[arg(long, default_value = "assay-kyc-issuer")]
         id: String,
+        /// The keys folder of a setup the issuer does not run alone
+        /// (`assay solvency setup --kyc --out KEYS_DIR`): its signed manifest names the KYC
+        /// circuit's Groth16 key, which is checked and copied into DIR/keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Make the KYC circuit's Groth16 keys here instead. INSECURE: whoever makes them can
+        /// forge presentations for credentials in no registry; holders and relying parties
+        /// that pin a setup's manifest refuse them. Prints a warning.
+        #[arg(long, conflicts_with = "keys")]
+        insecure_own_setup: bool,
     },
 }
 
@@ -232,6 +243,14 @@ pub struct ProveArgs {
     /// connected to): a challenge naming another scope is refused before proving.
     #[arg(long)]
     expect_scope: String,
+    /// Groth16: the setup's key manifest (`assay solvency setup --kyc`; repeatable). The
+    /// issuer's proving key is used only if its verifying key is the KYC key a manifest names.
+    #[arg(long)]
+    trusted_keys: Vec<PathBuf>,
+    /// Groth16: prove under the issuer's own key without a pinned manifest. INSECURE: an
+    /// issuer that made its own keys can forge presentations. Prints a warning.
+    #[arg(long, conflicts_with = "trusted_keys")]
+    insecure_trust_issuer_keys: bool,
     /// The proof system: `groth16` (BN254, the issuer's keys) or `halo2` (IPA over Pasta, no
     /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`). Default:
     /// the backend the challenge names (`groth16` for a version 1 challenge); another one
@@ -279,9 +298,13 @@ pub struct VerifyArgs {
     keys: Option<PathBuf>,
     /// A Groth16 key manifest (`assay solvency setup --kyc`; repeatable): a Groth16
     /// presentation is valid only under the `kyc-groth16` key it names, not under a key the
-    /// issuer made itself.
+    /// issuer made itself. Without one, Groth16 presentations are refused.
     #[arg(long)]
     trusted_keys: Vec<PathBuf>,
+    /// Accept a Groth16 presentation under the issuer's own key. INSECURE: an issuer that made
+    /// its own keys can forge presentations. Prints a warning.
+    #[arg(long, conflicts_with = "trusted_keys")]
+    insecure_trust_issuer_keys: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -307,10 +330,34 @@ fn parse_commitment(s: &str) -> Result<Fr, Failure> {
 /// [`Failure::Invalid`] when `verify` refuses (exit 1), [`Failure::Input`] otherwise (exit 2).
 pub fn run(cmd: KycCommand) -> Result<(), Failure> {
     match cmd {
-        KycCommand::Issuer(IssuerCommand::Init { dir, id }) => {
+        KycCommand::Issuer(IssuerCommand::Init {
+            dir,
+            id,
+            keys,
+            insecure_own_setup,
+        }) => {
+            let from = match &keys {
+                Some(k) => IssuerKeys::Setup(k),
+                None if !insecure_own_setup => {
+                    return Err(Failure::Input(format!(
+                        "{}: the KYC circuit's Groth16 keys must come from a setup the issuer \
+                         does not run alone: give --keys KEYS_DIR (the folder of `assay \
+                         solvency setup --kyc`), or knowingly --insecure-own-setup",
+                        dir.display()
+                    )))
+                }
+                None => {
+                    eprintln!(
+                        "WARNING: --insecure-own-setup: this issuer makes its own Groth16 keys \
+                         and could forge presentations; holders and relying parties that pin a \
+                         setup's manifest will refuse them"
+                    );
+                    IssuerKeys::InsecureOwnSetup
+                }
+            };
             let pass = passphrase_from_env_or_prompt("New issuer passphrase: ", true)?;
-            println!("generating the issuer key and the Groth16 keys of the KYC circuit ...");
-            let issuer = Issuer::init(&dir, &id, &pass).map_err(input)?;
+            println!("creating the issuer key and the KYC circuit's Groth16 keys ...");
+            let issuer = Issuer::init(&dir, &id, &pass, from).map_err(input)?;
             println!(
                 "issuer `{id}` created in {}\n  public file (give to relying parties): {}\n  keys folder (give to holders): {} (proving key {}.pk)",
                 dir.display(),
@@ -531,6 +578,11 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
         challenge: &challenge,
         expected_scope: &a.expect_scope,
     };
+    let pinned = a
+        .trusted_keys
+        .iter()
+        .map(|p| super::solvency::read_manifest(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let start = std::time::Instant::now();
     let prover = kyc_prover(
         backend,
@@ -538,6 +590,11 @@ fn prove(a: ProveArgs) -> Result<(), Failure> {
             keys_dir: keys_dir.as_deref(),
             issuer: issuer.as_ref(),
             params_dir: a.params_dir.as_deref(),
+            trusted: if backend == Backend::Groth16 {
+                trust_rule(a.insecure_trust_issuer_keys, &pinned)
+            } else {
+                TrustedKeys::default()
+            },
         },
     )
     .map_err(input)?;
@@ -575,12 +632,25 @@ fn verify_any(
         .map_err(|e| assay_verifier::kyc::KycVerifyError::UntrustedKey(format!("{e:?}")))?;
     let opts = KycOptions {
         halo2_params: Some(&cache),
-        groth16_keys: (!pinned.is_empty()).then_some(pinned.as_slice()),
+        groth16_keys: trust_rule(a.insecure_trust_issuer_keys, &pinned),
         ..KycOptions::default()
     };
     verify_with_options(
         proof, epoch, published, issuer, policy, challenge, now, &opts,
     )
+}
+
+/// The Groth16 KYC key rule of `--trusted-keys` / `--insecure-trust-issuer-keys`.
+fn trust_rule(insecure: bool, pinned: &[TrustedManifest]) -> TrustedKeys<'_> {
+    if insecure {
+        eprintln!(
+            "WARNING: --insecure-trust-issuer-keys: the issuer's own Groth16 key is trusted; an \
+             issuer that made its keys can forge presentations"
+        );
+        TrustedKeys::InsecureBundleKeys
+    } else {
+        TrustedKeys::Manifests(pinned)
+    }
 }
 
 fn verify_cmd(a: VerifyArgs) -> Result<(), Failure> {

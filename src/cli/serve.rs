@@ -36,6 +36,14 @@ pub struct ServeArgs {
     /// Verifications running at once (default: the number of cores).
     #[arg(long)]
     max_concurrent: Option<usize>,
+    /// Where Halo2 IPA parameters are cached for Halo2 rounds (default: generated in memory
+    /// per round; fill a folder once with `assay solvency verify --params-dir` for large k).
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// The largest circuit size k a Halo2 round may need (larger rounds are refused before
+    /// anything is made; parameters and keys cost time and memory in 2^k).
+    #[arg(long, default_value_t = 16)]
+    halo2_max_k: u32,
     /// Time limit of one request, in seconds.
     #[arg(long, default_value_t = 30)]
     timeout_secs: u64,
@@ -60,13 +68,13 @@ pub struct ServeArgs {
     /// Refuse a KYC proof whose nullifier was already seen (one person, one account).
     #[arg(long)]
     unique_nullifiers: bool,
-    /// A Groth16 key manifest (KEYS_DIR/manifest.json of `assay solvency setup`) whose keys
-    /// alone are accepted for Groth16 rounds (repeatable). Without one, Groth16 rounds are
-    /// refused.
+    /// A Groth16 key manifest (KEYS_DIR/manifest.json of `assay solvency setup [--kyc]`) whose
+    /// keys alone are accepted for Groth16 rounds and Groth16 KYC presentations (repeatable).
+    /// Without one, both are refused.
     #[arg(long)]
     trusted_keys: Vec<PathBuf>,
-    /// Accept the Groth16 keys a bundle carries. INSECURE: whoever made them (the exchange)
-    /// can forge every proof. Logged as a warning.
+    /// Accept the Groth16 keys a bundle carries and the KYC issuer's own key. INSECURE:
+    /// whoever made them (the exchange, the issuer) can forge every proof. Logged as a warning.
     #[arg(long, conflicts_with = "trusted_keys")]
     insecure_trust_bundle_keys: bool,
 }
@@ -123,6 +131,8 @@ impl ServeArgs {
                 })
                 .collect(),
             insecure_trust_bundle_keys: self.insecure_trust_bundle_keys,
+            params_dir: self.params_dir.clone(),
+            halo2_max_k: self.halo2_max_k,
             ..d
         })
     }
@@ -137,7 +147,8 @@ pub fn run(a: ServeArgs) -> Result<(), Failure> {
     if config.insecure_trust_bundle_keys {
         eprintln!(
             "WARNING: --insecure-trust-bundle-keys: Groth16 rounds are checked under the keys \
-             their bundles carry; whoever made those keys can forge every proof"
+             their bundles carry and KYC presentations under the issuer's own key; whoever made \
+             those keys can forge every proof"
         );
     }
     assay_server::init_logging();

@@ -118,9 +118,9 @@ pub struct ProveArgs {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// The round configuration (JSON, version 1): its assets, balance_bits, batch_size and
-    /// fan_in fix the circuits.
-    #[arg(long)]
-    config: PathBuf,
+    /// fan_in fix the circuits. May be left out with --kyc (the KYC circuit's keys alone).
+    #[arg(long, required_unless_present = "kyc")]
+    config: Option<PathBuf>,
     /// The new keys folder (proving keys for the prover, manifest.json for verifiers).
     #[arg(long)]
     out: PathBuf,
@@ -297,6 +297,10 @@ pub struct VerifyArgs {
     /// Where Halo2 IPA parameters are cached (generated there when missing).
     #[arg(long)]
     params_dir: Option<PathBuf>,
+    /// The largest circuit size k a Halo2 round may need (default 20): a larger one is refused
+    /// before parameters or keys are made.
+    #[arg(long)]
+    halo2_max_k: Option<u32>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -321,6 +325,10 @@ pub struct InclusionArgs {
     /// Where Halo2 IPA parameters are cached (generated there when missing).
     #[arg(long)]
     params_dir: Option<PathBuf>,
+    /// The largest circuit size k a Halo2 round may need (default 20): a larger one is refused
+    /// before parameters or keys are made.
+    #[arg(long)]
+    halo2_max_k: Option<u32>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -539,6 +547,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 publication_key: a.publication_key.as_deref(),
                 bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
+                halo2_max_k: a.halo2_max_k,
             };
             let r = verify_round(&bundle, &opts);
             let text = r.as_ref().map(|r| {
@@ -572,6 +581,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 publication_key: a.publication_key.as_deref(),
                 bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
+                halo2_max_k: a.halo2_max_k,
                 ..Default::default()
             };
             let r = verify_inclusion_with(&rec, &bundle, &opts);
@@ -618,11 +628,22 @@ fn setup(a: SetupArgs) -> Result<(), Failure> {
             a.backend
         )));
     }
-    let bytes = std::fs::read(&a.config)
-        .map_err(|e| Failure::Input(format!("{}: {e}", a.config.display())))?;
-    let cfg = RoundConfig::parse(&bytes, "round config")
-        .and_then(|c| c.check().map(|_| c))
-        .map_err(|e| Failure::Input(format!("{}: {e}", a.config.display())))?;
+    let shape = match &a.config {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+            let cfg = RoundConfig::parse(&bytes, "round config")
+                .and_then(|c| c.check().map(|_| c))
+                .map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
+            Some(SolvencyShape {
+                num_assets: cfg.assets.len(),
+                balance_bits: cfg.balance_bits,
+                batch_size: cfg.batch_size,
+                fan_in: cfg.fan_in,
+            })
+        }
+    };
     if a.out.join(MANIFEST_FILE).exists() {
         return Err(Failure::Input(format!(
             "{}: already holds a setup; choose a new --out",
@@ -635,17 +656,11 @@ fn setup(a: SetupArgs) -> Result<(), Failure> {
         a.out.with_file_name(name)
     });
     let signer = keystore_key(&key_path, "the setup party's key")?;
-    let shape = SolvencyShape {
-        num_assets: cfg.assets.len(),
-        balance_bits: cfg.balance_bits,
-        batch_size: cfg.batch_size,
-        fan_in: cfg.fan_in,
-    };
     let created = assay_verifier::kyc::time::format_rfc3339(assay_prover::kyc::now_unix());
     let m = assay_prover::keys::setup(
         &a.out,
         SetupScope {
-            solvency: Some(shape),
+            solvency: shape,
             kyc: a.kyc,
         },
         &signer,

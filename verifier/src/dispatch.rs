@@ -42,13 +42,14 @@ pub(crate) struct Presentation<'a> {
 }
 
 /// What a proof system verifies, for both statements.
-pub(crate) trait VerifyingBackend {
+pub(crate) trait VerifyingBackend: 'static {
     /// The backend's name.
     const BACKEND: Backend;
     /// The field its statements are evaluated in.
     type F: StatementField;
-    /// A round's verifying keys, opened from the bundle.
-    type RoundKeys;
+    /// A round's verifying keys, opened from the bundle (shared by threads of a server that
+    /// keeps a prepared round).
+    type RoundKeys: Send + Sync + 'static;
     /// What a valid KYC proof was verified under, in words (for verdicts).
     const KYC_KEY: &'static str;
 

@@ -5,11 +5,9 @@ use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys, TrustedManifest},
     kyc::{
         formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
-        verify,
+        verify_with_options, KycOptions,
     },
-    solvency::{
-        verify_inclusion_with, InclusionRecord, InclusionReport, RoundBundle, RoundOptions,
-    },
+    solvency::{InclusionRecord, InclusionReport, PreparedRound, RoundBundle, RoundOptions},
 };
 
 /// What a check found: `reason` is `None` when valid.
@@ -53,44 +51,85 @@ pub fn manifests(json: &str) -> Result<Vec<TrustedManifest>, String> {
         .collect()
 }
 
-/// The inclusion check (see [`crate::verify_inclusion`]): Groth16 keys must be the ones a
-/// manifest of `manifests_json` names; `publication_key` (hex, if given) must sign the round.
-pub fn inclusion(
-    record: &str,
-    round: &str,
-    manifests_json: &str,
-    publication_key: Option<&str>,
-) -> Outcome {
+/// A round bundle prepared once for many inclusion checks (the page keeps one per round for
+/// the session): parsed, its keys opened and checked against the pinned manifests, its
+/// signature and the customer's pin of the publication key checked. A bundle that fails any
+/// of these is kept as its reason, which every check then answers.
+#[derive(Debug)]
+pub struct Prepared {
+    round: Result<PreparedRound, String>,
+    /// The round's publication key (hex), if the bundle parsed.
+    pub publication_key: Option<String>,
+    /// The bundle's hash (hex), if the bundle parsed.
+    pub bundle_hash: Option<String>,
+}
+
+/// Prepares `round` (see [`Prepared`]): Groth16 keys must be the ones a manifest of
+/// `manifests_json` names; `publication_key` (hex, if given) must sign the round.
+pub fn prepare(round: &str, manifests_json: &str, publication_key: Option<&str>) -> Prepared {
+    let failed = |e: String| Prepared {
+        round: Err(e),
+        publication_key: None,
+        bundle_hash: None,
+    };
     let pinned = match manifests(manifests_json) {
         Ok(m) => m,
-        Err(e) => return Outcome::invalid(e),
-    };
-    let r = match InclusionRecord::parse(record.as_bytes(), "inclusion record") {
-        Ok(r) => r,
-        Err(e) => return Outcome::invalid(e.to_string()),
+        Err(e) => return failed(e),
     };
     let b = match RoundBundle::parse(round.as_bytes(), "round bundle") {
         Ok(b) => b,
-        Err(e) => return Outcome::invalid(e.to_string()),
+        Err(e) => return failed(e.to_string()),
     };
     let opts = RoundOptions {
         trusted_keys: TrustedKeys::Manifests(&pinned),
         publication_key,
         ..RoundOptions::default()
     };
-    let seen = |o: Outcome| Outcome {
-        publication_key: Some(b.publication_key.clone()),
-        bundle_hash: Some(b.hash()),
-        ..o
-    };
-    match verify_inclusion_with(&r, &b, &opts) {
-        Ok(rep) => seen(Outcome {
-            reason: None,
-            checks: inclusion_checks(&rep),
-            ..Outcome::default()
-        }),
-        Err(e) => seen(Outcome::invalid(e.to_string())),
+    let publication_key = Some(b.publication_key.clone());
+    let bundle_hash = Some(b.hash());
+    Prepared {
+        round: PreparedRound::prepare(std::sync::Arc::new(b), &opts).map_err(|e| e.to_string()),
+        publication_key,
+        bundle_hash,
     }
+}
+
+impl Prepared {
+    /// Checks one customer's inclusion record against the prepared round.
+    pub fn inclusion(&self, record: &str) -> Outcome {
+        let seen = |o: Outcome| Outcome {
+            publication_key: self.publication_key.clone(),
+            bundle_hash: self.bundle_hash.clone(),
+            ..o
+        };
+        let round = match &self.round {
+            Ok(r) => r,
+            Err(e) => return seen(Outcome::invalid(e.clone())),
+        };
+        let r = match InclusionRecord::parse(record.as_bytes(), "inclusion record") {
+            Ok(r) => r,
+            Err(e) => return seen(Outcome::invalid(e.to_string())),
+        };
+        match round.verify_inclusion(&r) {
+            Ok(rep) => seen(Outcome {
+                reason: None,
+                checks: inclusion_checks(&rep),
+                ..Outcome::default()
+            }),
+            Err(e) => seen(Outcome::invalid(e.to_string())),
+        }
+    }
+}
+
+/// The inclusion check (see [`crate::verify_inclusion`]) in one call: [`prepare`] then
+/// [`Prepared::inclusion`].
+pub fn inclusion(
+    record: &str,
+    round: &str,
+    manifests_json: &str,
+    publication_key: Option<&str>,
+) -> Outcome {
+    prepare(round, manifests_json, publication_key).inclusion(record)
 }
 
 /// What a valid inclusion check established, in words.
@@ -129,6 +168,9 @@ pub struct KycInputs<'a> {
     pub challenge: &'a str,
     /// `ISSUER_PUBLIC.json`.
     pub issuer_key: &'a str,
+    /// A JSON array of pinned key manifests (`assay solvency setup --kyc`): a Groth16
+    /// presentation verifies only under the KYC key one of them names.
+    pub manifests: &'a str,
     /// UNIX seconds.
     pub now: u64,
 }
@@ -150,6 +192,10 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(e),
     };
+    let pinned = match manifests(i.manifests) {
+        Ok(m) => m,
+        Err(e) => return Outcome::invalid(e),
+    };
     let now = i64::try_from(i.now).unwrap_or(i64::MAX);
     // The page is given one epoch, not the issuer's published chain: like the challenge's
     // single use, that the epoch is in the chain is the relying party's server's check.
@@ -161,7 +207,13 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(format!("epoch: {e}")),
     };
-    match verify(&proof, &epoch, &published, &issuer, &policy, &challenge, now) {
+    let opts = KycOptions {
+        groth16_keys: TrustedKeys::Manifests(&pinned),
+        ..KycOptions::default()
+    };
+    match verify_with_options(
+        &proof, &epoch, &published, &issuer, &policy, &challenge, now, &opts,
+    ) {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![

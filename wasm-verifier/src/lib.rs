@@ -6,8 +6,12 @@
 //!   publicationKey)` in JS): a customer's inclusion record against the round bundle, Groth16
 //!   keys checked against the pinned key manifests (a JSON array; `[]` refuses Groth16 rounds),
 //!   and the round's publication key against the customer's pin (`""` for none);
+//! * [`PreparedRound`] (`prepareRound(roundJson, manifestsJson, publicationKey)`, then
+//!   `.verifyInclusion(recordJson)` per record): the same check with the round's keys opened
+//!   once, for a page or a service that checks many records of one round;
 //! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
-//!   issuerKeyJson, nowSeconds)` in JS): a relying party's check of a KYC proof.
+//!   issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check of a KYC
+//!   proof, a Groth16 proof only under the KYC key a pinned manifest names (`[]` refuses).
 //!
 //! No prover code and no proving key are linked: the crate depends on `assay-verifier` only.
 //! Malformed input is an invalid verdict with the parser's message, never a panic or a throw.
@@ -99,8 +103,51 @@ pub fn verify_inclusion(
     timed(|| checks::inclusion(record_json, round_json, manifests_json, pin))
 }
 
+/// A round prepared once for many inclusion checks (`prepareRound(roundJson, manifestsJson,
+/// publicationKey)` in JS): the bundle parsed, its keys opened and checked against the pinned
+/// manifests, its signature and the publication-key pin checked, once. A page keeps it for the
+/// session and calls `verifyInclusion(recordJson)` per record; a bundle that failed is kept as
+/// its reason, which every check answers (never a throw).
+#[wasm_bindgen]
+pub struct PreparedRound(checks::Prepared);
+
+/// Prepares `round_json` for inclusion checks (see [`PreparedRound`]).
+#[wasm_bindgen(js_name = prepareRound)]
+pub fn prepare_round(
+    round_json: &str,
+    manifests_json: &str,
+    publication_key: &str,
+) -> PreparedRound {
+    let pin = (!publication_key.is_empty()).then_some(publication_key);
+    PreparedRound(checks::prepare(round_json, manifests_json, pin))
+}
+
+#[wasm_bindgen]
+impl PreparedRound {
+    /// Checks one customer's inclusion record against the prepared round (as
+    /// `verifyInclusion`, without opening the round's keys again).
+    #[wasm_bindgen(js_name = verifyInclusion)]
+    pub fn verify_inclusion(&self, record_json: &str) -> VerifyResult {
+        timed(|| self.0.inclusion(record_json))
+    }
+
+    /// The bundle's hash (hex), or `undefined` if it did not parse.
+    #[wasm_bindgen(getter, js_name = bundleHash)]
+    pub fn bundle_hash(&self) -> Option<String> {
+        self.0.bundle_hash.clone()
+    }
+
+    /// The round's publication key (hex), or `undefined` if the bundle did not parse.
+    #[wasm_bindgen(getter, js_name = publicationKey)]
+    pub fn publication_key(&self) -> Option<String> {
+        self.0.publication_key.clone()
+    }
+}
+
 /// Checks a KYC proof as a relying party would: the epoch's signature and age, the policy,
-/// the challenge it names, and the proof, at `now_seconds` (UNIX time).
+/// the challenge it names, and the proof, at `now_seconds` (UNIX time); a Groth16 proof only
+/// under the KYC circuit's key that a manifest of `manifests_json` (a JSON array of
+/// `assay solvency setup --kyc` manifests) names, never under a key the issuer made itself.
 #[wasm_bindgen(js_name = verifyKyc)]
 pub fn verify_kyc(
     proof_json: &str,
@@ -108,6 +155,7 @@ pub fn verify_kyc(
     policy_json: &str,
     challenge_json: &str,
     issuer_key_json: &str,
+    manifests_json: &str,
     now_seconds: f64,
 ) -> VerifyResult {
     timed(|| {
@@ -117,6 +165,7 @@ pub fn verify_kyc(
             policy: policy_json,
             challenge: challenge_json,
             issuer_key: issuer_key_json,
+            manifests: manifests_json,
             now: if now_seconds.is_finite() && now_seconds > 0.0 {
                 now_seconds as u64
             } else {

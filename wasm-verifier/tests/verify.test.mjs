@@ -98,12 +98,25 @@ const kycDir = join(here, "..", "..", "web", "fixtures", "kyc");
 const kx = (name) => readFileSync(join(kycDir, name), "utf8");
 const kycNow = Number(kx("now.txt").trim());
 const kyc = (proof, now = kycNow, challenge = kx("challenge.json")) =>
-  wasm.verifyKyc(kx(proof), kx("epoch.json"), kx("policy.json"), challenge, kx("issuer-public.json"), now).toJSON();
+  wasm.verifyKyc(kx(proof), kx("epoch.json"), kx("policy.json"), challenge, kx("issuer-public.json"), manifests, now).toJSON();
+const manifests = JSON.stringify([JSON.parse(kx("manifest.json"))]);
 
 test("a valid KYC presentation verifies", () => {
   const r = kyc("proof.json");
   assert.equal(r.valid, true, r.reason);
   assert.ok(r.checks.some((c) => c.includes("nullifier")));
+});
+
+test("a Groth16 KYC presentation needs the setup's pinned manifest", () => {
+  // Nothing pinned: refused, saying how to pin (the issuer could have made its own key).
+  let r = wasm.verifyKyc(kx("proof.json"), kx("epoch.json"), kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), "[]", kycNow).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /no key manifest is pinned/);
+  // A manifest of the solvency fixture's setup names no KYC key: refused.
+  const other = readFileSync(join(here, "..", "..", "web", "fixtures", "solvency", "manifest.json"), "utf8");
+  r = wasm.verifyKyc(kx("proof.json"), kx("epoch.json"), kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), `[${other}]`, kycNow).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /kyc-groth16/);
 });
 
 test("a tampered KYC presentation is refused with the reason", () => {
@@ -131,7 +144,7 @@ test("KYC check time in Node (median of 20)", () => {
 });
 
 test("KYC check answers with a verdict on any input", () => {
-  const r = wasm.verifyKyc("{}", "{}", "{}", "{}", "{}", Date.now() / 1000).toJSON();
+  const r = wasm.verifyKyc("{}", "{}", "{}", "{}", "{}", "[]", Date.now() / 1000).toJSON();
   assert.equal(r.valid, false);
   assert.ok(typeof r.reason === "string" && r.reason.length > 0);
 });
@@ -144,4 +157,35 @@ test("inclusion check time in Node (median of 20)", () => {
   const median = (ms[9] + ms[10]) / 2;
   console.log(`wasm inclusion check in node: median ${median.toFixed(2)} ms over 20`);
   assert.ok(median < 5000);
+});
+
+test("a prepared round answers many records, its keys opened once (median of 20)", () => {
+  const bundle = JSON.parse(round);
+  const p = wasm.prepareRound(round, pinned, bundle.publication_key);
+  assert.equal(p.bundleHash, check(fx("record-alice.json"), round).toJSON().bundle_hash);
+  assert.equal(p.publicationKey, bundle.publication_key);
+  const ms = [];
+  for (let i = 0; i < 20; i++) {
+    const who = ["alice", "bob", "carol", "dave", "erin"][i % 5];
+    const r = p.verifyInclusion(fx(`record-${who}.json`)).toJSON();
+    assert.equal(r.valid, true, `${who}: ${r.reason}`);
+    ms.push(r.ms);
+  }
+  // The same verdicts as the one-shot check on bad records.
+  for (const bad of ["record-alice-tampered.json", "record-alice-wrong-balance.json"]) {
+    assert.equal(p.verifyInclusion(fx(bad)).toJSON().reason, check(fx(bad), round).toJSON().reason);
+  }
+  assert.match(p.verifyInclusion("{not json").toJSON().reason, /line 1/);
+  // A round that fails preparation answers every record with its reason, never a throw.
+  for (const [rnd, man, pk, why] of [
+    [round, "[]", "", /manifest/],
+    [round, pinned, "ab".repeat(32), /pinned key/],
+    ["{", pinned, "", /line 1/],
+  ]) {
+    const r = wasm.prepareRound(rnd, man, pk).verifyInclusion(fx("record-alice.json")).toJSON();
+    assert.equal(r.valid, false);
+    assert.match(r.reason, why);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(`wasm prepared round in node: median ${((ms[9] + ms[10]) / 2).toFixed(2)} ms per record over 20`);
 });

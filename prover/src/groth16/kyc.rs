@@ -5,6 +5,7 @@ use crate::dispatch::KycProver;
 use crate::kyc::{holder, holder::ProveInputs, keys, KycError};
 use ark_bn254::Bn254;
 use ark_groth16::ProvingKey;
+use assay_verifier::groth16::TrustedKeys;
 use assay_verifier::kyc::formats::{IssuerPublic, KycProof};
 use assay_verifier::Backend;
 use std::path::Path;
@@ -23,15 +24,33 @@ impl Groth16KycProver {
     }
 
     /// Loads the proving key from the keys folder `dir`: the issuer's (by its `vk_hash`), or
-    /// the only one there.
+    /// the only one there; its verifying key must be the KYC key that `trusted` names (the
+    /// holder's pin of the setup: an issuer that made its own keys could forge presentations
+    /// for credentials it never registered, so a holder does not lend it a proof either).
     ///
     /// # Errors
-    /// As [`keys::find_single`] and [`keys::load_proving_key`].
-    pub fn from_keys(dir: &Path, issuer: Option<&IssuerPublic>) -> Result<Self, KycError> {
+    /// As [`keys::find_single`] and [`keys::load_proving_key`]; [`KycError::Input`] if the
+    /// key is not pinned.
+    pub fn from_keys(
+        dir: &Path,
+        issuer: Option<&IssuerPublic>,
+        trusted: &TrustedKeys<'_>,
+    ) -> Result<Self, KycError> {
         let vk_hash = match issuer {
             Some(i) => i.vk_hash.clone(),
             None => keys::find_single(dir)?,
         };
+        if matches!(trusted, TrustedKeys::Manifests(ms) if ms.is_empty()) {
+            return Err(KycError::Input(format!(
+                "the issuer's Groth16 key {vk_hash}: no key manifest is pinned; give the \
+                 setup's manifest (--trusted-keys MANIFEST.json, from `assay solvency setup \
+                 --kyc`), or knowingly trust the issuer's own key \
+                 (--insecure-trust-issuer-keys)"
+            )));
+        }
+        trusted
+            .check(&vk_hash, keys::KYC_SHAPE, "the issuer's KYC proving key")
+            .map_err(|e| KycError::Input(e.to_string()))?;
         let pk = keys::load_proving_key(dir, &vk_hash)?;
         Ok(Self::new(pk, issuer.cloned()))
     }

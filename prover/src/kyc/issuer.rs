@@ -204,24 +204,62 @@ fn root_on(backend: Backend, leaves: &[String]) -> Result<String, KycError> {
     with_field(backend, Root(leaves)).unwrap_or_else(|| Err(unsupported(backend)))
 }
 
+/// Where an issuer's Groth16 keys of the KYC circuit come from (issue 11, defect 5: whoever
+/// makes them can forge presentations for credentials that are in no registry).
+#[derive(Debug, Clone, Copy)]
+pub enum IssuerKeys<'a> {
+    /// A keys folder written by a setup the issuer does not run alone
+    /// (`assay solvency setup --kyc`): its signed manifest names the KYC key, which is checked
+    /// (verifying key against its name, proving key against the verifying key) and copied
+    /// into the issuer's `keys/` with the manifest.
+    Setup(&'a Path),
+    /// The issuer runs the setup itself. INSECURE: the issuer can then forge presentations;
+    /// verifiers and holders that pin a setup's manifest refuse its key.
+    InsecureOwnSetup,
+}
+
+/// The KYC key of the setup folder `src`: its signed manifest's `kyc-groth16` entry, the key
+/// files checked against it. Returns the folder, the key's hash and the verifying key.
+fn setup_kyc_key(
+    src: &Path,
+) -> Result<(&Path, String, ark_groth16::VerifyingKey<ark_bn254::Bn254>), KycError> {
+    let cache = crate::keys::KeyCache::new(src);
+    let manifest = cache
+        .manifest()
+        .map_err(|e| KycError::Input(format!("--keys {}: {e}", src.display())))?;
+    let hash = manifest.key_for(keys::KYC_SHAPE).ok_or_else(|| {
+        KycError::Input(format!(
+            "--keys {}: the setup made no KYC key (run `assay solvency setup --kyc`)",
+            src.display()
+        ))
+    })?;
+    let pk = keys::load_proving_key(src, hash)?;
+    Ok((src, hash.to_string(), pk.vk))
+}
+
 impl Issuer {
     /// Creates an issuer directory: a fresh signing key encrypted under `passphrase`, the
-    /// Groth16 keys, the public file and an empty registry.
+    /// Groth16 keys from `keys`, the public file and an empty registry.
     ///
     /// # Errors
-    /// [`KycError::Input`] if `dir` already holds an issuer; keystore, I/O and setup errors.
-    pub fn init(dir: &Path, issuer_id: &str, passphrase: &str) -> Result<Self, KycError> {
+    /// [`KycError::Input`] if `dir` already holds an issuer or the setup folder has no valid
+    /// KYC key; keystore, I/O and setup errors.
+    pub fn init(
+        dir: &Path,
+        issuer_id: &str,
+        passphrase: &str,
+        keys: IssuerKeys<'_>,
+    ) -> Result<Self, KycError> {
         Self::init_with(
             dir,
             issuer_id,
             passphrase,
             crate::keystore::KdfCost::DEFAULT,
-            None,
+            keys,
         )
     }
 
-    /// [`Self::init`] with explicit keystore costs and, optionally, existing Groth16 keys
-    /// (a keys folder written by [`keys::generate`] and its verifying key), for tests.
+    /// [`Self::init`] with explicit keystore costs (lower ones for tests).
     ///
     /// # Errors
     /// As [`Self::init`].
@@ -230,7 +268,7 @@ impl Issuer {
         issuer_id: &str,
         passphrase: &str,
         cost: crate::keystore::KdfCost,
-        existing_keys: Option<(&Path, &ark_groth16::VerifyingKey<ark_bn254::Bn254>)>,
+        keys_from: IssuerKeys<'_>,
     ) -> Result<Self, KycError> {
         if issuer_id.is_empty() || issuer_id.len() > 256 || issuer_id.chars().any(char::is_control)
         {
@@ -244,20 +282,27 @@ impl Issuer {
                 dir.display()
             )));
         }
+        // The setup folder is checked before anything is written.
+        let setup = match keys_from {
+            IssuerKeys::Setup(src) => Some(setup_kyc_key(src)?),
+            IssuerKeys::InsecureOwnSetup => None,
+        };
         std::fs::create_dir_all(dir).map_err(|e| KycError::io(dir, e))?;
         let key = Keystore::create_with_cost(&dir.join(KEYSTORE_FILE), passphrase, cost)?;
         let keys_dir = dir.join(KEYS_DIR);
-        let vk = match existing_keys {
+        let vk = match setup {
             None => keys::generate(&keys_dir)?,
-            Some((src, vk)) => {
-                let (_, hash) = keys::vk_bytes_and_hash(vk);
+            Some((src, hash, vk)) => {
                 std::fs::create_dir_all(&keys_dir).map_err(|e| KycError::io(&keys_dir, e))?;
                 let [pk_file, vk_file] = keys::key_files(&hash);
-                for name in [pk_file, vk_file, "index.json".into()] {
+                for name in [pk_file, vk_file, crate::keys::MANIFEST_FILE.into()] {
                     std::fs::copy(src.join(&name), keys_dir.join(&name))
                         .map_err(|e| KycError::io(&src.join(&name), e))?;
                 }
-                vk.clone()
+                let index = std::collections::BTreeMap::from([(keys::KYC_SHAPE, hash.as_str())]);
+                crate::fsutil::write_json(&keys_dir.join("index.json"), &index)
+                    .map_err(|e| KycError::Input(e.to_string()))?;
+                vk
             }
         };
         let (vkb, vk_hash) = keys::vk_bytes_and_hash(&vk);

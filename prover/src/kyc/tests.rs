@@ -1,7 +1,7 @@
 //! End-to-end KYC flow: issuer, holder, relying party, and what each must refuse.
 
 use super::holder::{self, HolderFile, ProveInputs};
-use super::issuer::{Issuer, KEYSTORE_FILE};
+use super::issuer::{Issuer, IssuerKeys, KEYSTORE_FILE};
 use super::*;
 use crate::keystore::{KdfCost, Keystore};
 use ark_bn254::Bn254;
@@ -12,18 +12,39 @@ use assay_verifier::kyc::formats::{
     from_json, verify_epoch_chain, BackendMap, Epoch, EpochChainError, KycProof, Policy,
     PublishedEpochs, KYC_FORMAT_VERSION,
 };
-use assay_verifier::kyc::{verify, KycVerifyError};
+use assay_verifier::kyc::{verify_with_options, KycOptions, KycVerifyError};
 use assay_verifier::Backend;
 use std::sync::OnceLock;
 
 const PASS: &str = "issuer passphrase";
+
+/// The relying party's check, trusting the Groth16 key of the tests' one setup (made by
+/// [`shared_keys`], standing in for `assay solvency setup --kyc`; the pinning itself is tested
+/// in `tests/kyc_cli.rs` and `tests/frozen_fixtures.rs`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn verify(
+    proof: &KycProof,
+    epoch: &Epoch,
+    published: &PublishedEpochs,
+    issuer: &assay_verifier::kyc::formats::IssuerPublic,
+    policy: &Policy,
+    challenge: &assay_verifier::kyc::formats::Challenge,
+    now: i64,
+) -> Result<assay_verifier::kyc::VerifiedPresentation, KycVerifyError> {
+    let opts = KycOptions {
+        groth16_keys: assay_verifier::groth16::TrustedKeys::InsecureBundleKeys,
+        ..KycOptions::default()
+    };
+    verify_with_options(
+        proof, epoch, published, issuer, policy, challenge, now, &opts,
+    )
+}
 /// 2025-11-23T12:00:00Z.
 const NOW: i64 = 20_415 * 86_400 + 12 * 3600;
 
 struct SharedKeys {
     dir: tempfile::TempDir,
     pk: ProvingKey<Bn254>,
-    vk: VerifyingKey<Bn254>,
 }
 
 /// One Groth16 setup for every test of this module.
@@ -31,11 +52,28 @@ fn shared_keys() -> &'static SharedKeys {
     static K: OnceLock<SharedKeys> = OnceLock::new();
     K.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let vk = keys::generate(dir.path()).unwrap();
-        let (_, hash) = keys::vk_bytes_and_hash(&vk);
+        let (_, hash) = keys::vk_bytes_and_hash(&kyc_setup(dir.path()));
         let pk = keys::load_proving_key(dir.path(), &hash).unwrap();
-        SharedKeys { dir, pk, vk }
+        SharedKeys { dir, pk }
     })
+}
+
+/// The setup party's run for the KYC circuit alone (what `assay solvency setup --kyc` does),
+/// into `dir`, signed by a test key; returns the verifying key.
+pub(crate) fn kyc_setup(dir: &Path) -> VerifyingKey<Bn254> {
+    let signer = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let m = crate::keys::setup(
+        dir,
+        crate::keys::SetupScope {
+            solvency: None,
+            kyc: true,
+        },
+        &signer,
+        "2025-11-23T12:00:00Z".into(),
+    )
+    .unwrap();
+    let hash = &m.keys[keys::KYC_SHAPE];
+    keys::load_proving_key(dir, hash).unwrap().vk
 }
 
 fn new_issuer(dir: &Path) -> Issuer {
@@ -45,7 +83,7 @@ fn new_issuer(dir: &Path) -> Issuer {
         "kyc-provider-1",
         PASS,
         KdfCost::MINIMUM,
-        Some((k.dir.path(), &k.vk)),
+        IssuerKeys::Setup(k.dir.path()),
     )
     .unwrap()
 }
@@ -461,9 +499,42 @@ fn issuing_refuses_bad_input() {
         "x",
         PASS,
         KdfCost::MINIMUM,
-        Some((k.dir.path(), &k.vk))
+        IssuerKeys::Setup(k.dir.path())
     )
     .is_err());
+    // Keys that no signed setup manifest names are refused before anything is written: a
+    // folder of keys without a manifest (the issuer's own), a manifest without its key files.
+    let own = tempfile::tempdir().unwrap();
+    keys::generate(own.path()).unwrap();
+    let fresh = tmp.path().join("second");
+    let e = Issuer::init_with(
+        &fresh,
+        "x",
+        PASS,
+        KdfCost::MINIMUM,
+        IssuerKeys::Setup(own.path()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("manifest"), "{e}");
+    assert!(!fresh.exists());
+    let no_kyc = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        k.dir.path().join(crate::keys::MANIFEST_FILE),
+        no_kyc.path().join(crate::keys::MANIFEST_FILE),
+    )
+    .unwrap();
+    let e = Issuer::init_with(
+        &fresh,
+        "x",
+        PASS,
+        KdfCost::MINIMUM,
+        IssuerKeys::Setup(no_kyc.path()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(".vk") || e.contains("No such file"), "{e}");
+    assert!(!fresh.exists());
     // Wrong passphrase at publish.
     assert!(matches!(
         issuer.publish("nope", NOW),

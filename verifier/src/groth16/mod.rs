@@ -176,17 +176,28 @@ impl VerifyingBackend for Groth16Backend {
         p: &Presentation<'_>,
         opts: &KycOptions<'_>,
     ) -> Result<VerifiedPresentation, KycVerifyError> {
-        if let Some(pinned) = opts.groth16_keys {
-            TrustedKeys::Manifests(pinned)
-                .check(
-                    &p.issuer.vk_hash,
-                    manifest::KYC_SHAPE,
-                    "the issuer's KYC presentations",
-                )
-                .map_err(|e| KycVerifyError::UntrustedKey(e.to_string()))?;
-        }
+        check_issuer_key(&opts.groth16_keys, &p.issuer.vk_hash)?;
         kyc::verify(p, Self::KYC_KEY)
     }
+}
+
+/// Refuses a Groth16 presentation whose issuer key no pinned manifest names for the KYC
+/// circuit (issue 11, defect 5: an issuer that made its own keys can forge presentations).
+fn check_issuer_key(trusted: &TrustedKeys<'_>, vk_hash: &str) -> Result<(), KycVerifyError> {
+    if matches!(trusted, TrustedKeys::Manifests(ms) if ms.is_empty()) {
+        return Err(KycVerifyError::UntrustedKey(format!(
+            "{vk_hash} (the issuer's Groth16 key): no key manifest is pinned; give the setup's \
+             manifest (--trusted-keys MANIFEST.json, from `assay solvency setup --kyc`), or \
+             knowingly trust the issuer's own key (--insecure-trust-issuer-keys)"
+        )));
+    }
+    trusted
+        .check(
+            vk_hash,
+            manifest::KYC_SHAPE,
+            "the issuer's KYC presentations",
+        )
+        .map_err(|e| KycVerifyError::UntrustedKey(e.to_string()))
 }
 
 /// Bundles before version 3 hashed leaves and sum commitments of `11, 22, 33, ...` assets with

@@ -50,6 +50,13 @@ pub type Halo2VerifyingKey = VerifyingKey<Curve>;
 /// The smallest and largest `k` Assay accepts (`Params::new(24)` would take hours here).
 pub const K_RANGE: std::ops::RangeInclusive<u32> = 4..=24;
 
+/// The largest `k` a Halo2 round may need by default ([`RoundOptions::halo2_max_k`]): 2^20
+/// rows covers batches of 1,024 users of 4 assets in every layout; a verifier that expects larger
+/// rounds raises it knowingly (parameters and keys for `k` take time and memory in `2^k`).
+///
+/// [`RoundOptions::halo2_max_k`]: crate::solvency::RoundOptions::halo2_max_k
+pub const DEFAULT_HALO2_MAX_K: u32 = 20;
+
 /// Why Halo2 verification (or the preparation for it) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -138,6 +138,21 @@ impl Halo2Keys {
             )
             .into());
         }
+        let max_k = opts.halo2_max_k.unwrap_or(super::DEFAULT_HALO2_MAX_K);
+        let largest = expected
+            .aggregation_k
+            .iter()
+            .copied()
+            .chain([expected.batch_k])
+            .max()
+            .unwrap_or(0);
+        if largest > max_k {
+            return Err(VerifyError::Structure(format!(
+                "this round's circuits need k = {largest}, above this verifier's bound k <= \
+                 {max_k} (batch_size {}, fan_in {}): refused before making parameters or keys",
+                b.config.batch_size, b.config.fan_in
+            )));
+        }
         let source: &dyn ParamsSource = match opts.halo2_params {
             Some(s) => s,
             None => &Generate,

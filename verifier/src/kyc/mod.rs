@@ -145,10 +145,11 @@ pub struct KycOptions<'a> {
     /// generates them in memory once per process.
     #[cfg(feature = "halo2")]
     pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
-    /// Pinned Groth16 key manifests (`assay solvency setup --kyc`): a Groth16 presentation is
-    /// valid only if the issuer's verifying key is the `kyc-groth16` key one of them names.
-    /// `None` trusts the issuer's published key, which the issuer could have made itself.
-    pub groth16_keys: Option<&'a [crate::groth16::TrustedManifest]>,
+    /// Which Groth16 keys a Groth16 presentation may verify under: the `kyc-groth16` key that a
+    /// pinned manifest names (`assay solvency setup --kyc`). The default pins nothing and so
+    /// refuses every Groth16 presentation; `InsecureBundleKeys` trusts the issuer's published
+    /// key, with which an issuer who ran its own setup can forge presentations.
+    pub groth16_keys: crate::groth16::TrustedKeys<'a>,
     #[doc(hidden)]
     pub _lifetime: std::marker::PhantomData<&'a ()>,
 }

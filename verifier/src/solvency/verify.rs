@@ -70,11 +70,18 @@ pub struct RoundOptions<'a> {
     /// (deterministic, but slow for large `k`).
     #[cfg(feature = "halo2")]
     pub halo2_params: Option<&'a dyn crate::halo2::ParamsSource>,
+    /// The largest circuit size `k` a Halo2 round may need (its batch size and fan-in decide
+    /// it): a larger one is refused before any parameter or key is made, so that a bundle
+    /// cannot make a verifier spend minutes and gigabytes. `None`:
+    /// [`DEFAULT_HALO2_MAX_K`](crate::halo2::DEFAULT_HALO2_MAX_K).
+    #[cfg(feature = "halo2")]
+    pub halo2_max_k: Option<u32>,
 }
 
-/// A bundle with its configuration checked and its keys decoded.
-struct Round<'b, B: VerifyingBackend> {
-    b: &'b RoundBundle,
+/// A bundle with its configuration checked and its keys decoded; `D` holds the bundle (a
+/// borrow for one check, an `Arc` for a [`PreparedRound`]).
+struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
+    b: D,
     cfg: CheckedConfig<B::F>,
     keys: B::RoundKeys,
     /// Proof counts per aggregation level.
@@ -130,8 +137,8 @@ fn expect_input<F: StatementField>(
     Ok(())
 }
 
-impl<'b, B: VerifyingBackend> Round<'b, B> {
-    fn open(b: &'b RoundBundle, opts: &RoundOptions<'_>) -> Result<Self, VerifyError> {
+impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> {
+    fn open(b: D, opts: &RoundOptions<'_>) -> Result<Self, VerifyError> {
         let section = b.section()?;
         let cfg = CheckedConfig::convert::<B::F>(&b.config)?;
         let bsz = b.config.batch_size as u64;
@@ -167,12 +174,13 @@ impl<'b, B: VerifyingBackend> Round<'b, B> {
                 )));
             }
         }
-        let keys = B::open_round(b, section, &cfg, opts)?;
+        let keys = B::open_round(&b, section, &cfg, opts)?;
+        let depth_batch = b.config.batch_size.trailing_zeros();
         Ok(Self {
             b,
             cfg,
             keys,
-            depth_batch: b.config.batch_size.trailing_zeros(),
+            depth_batch,
         })
     }
 
@@ -353,11 +361,101 @@ fn with_backend<V: Visitor<Output = Result<T, VerifyError>>, T>(
     dispatch(backend, v).unwrap_or_else(|| Err(unsupported()))
 }
 
+/// A round prepared once for many customer checks: its structure and configuration checked,
+/// its verifying keys opened once (Groth16: decoded, prepared and checked against the pinned
+/// manifests; Halo2: re-derived from the circuits and their parameters), its signature and the
+/// caller's pins (publication key, bundle hash) checked. Each
+/// [`verify_inclusion`](PreparedRound::verify_inclusion) then establishes exactly what
+/// [`verify_inclusion_with`] does under the options the round was prepared with, without
+/// opening the keys again. Cheap to share between threads (`Arc`).
+pub struct PreparedRound {
+    hash: String,
+    backend: Backend,
+    inner: Box<dyn PreparedInclusion>,
+}
+
+impl std::fmt::Debug for PreparedRound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedRound")
+            .field("bundle_hash", &self.hash)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+trait PreparedInclusion: Send + Sync {
+    fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError>;
+    fn bundle(&self) -> &RoundBundle;
+}
+
+impl<B: VerifyingBackend> PreparedInclusion for Round<std::sync::Arc<RoundBundle>, B> {
+    fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError> {
+        Round::inclusion(self, r)
+    }
+    fn bundle(&self) -> &RoundBundle {
+        &self.b
+    }
+}
+
+impl PreparedRound {
+    /// Checks the bundle and opens its keys once (see the type).
+    ///
+    /// # Errors
+    /// The first failed check of the bundle, its keys, its signature or the caller's pins.
+    pub fn prepare(
+        bundle: std::sync::Arc<RoundBundle>,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Self, VerifyError> {
+        struct V<'a>(std::sync::Arc<RoundBundle>, &'a RoundOptions<'a>);
+        impl Visitor for V<'_> {
+            type Output = Result<Box<dyn PreparedInclusion>, VerifyError>;
+            fn visit<B: VerifyingBackend>(self) -> Self::Output {
+                let round = Round::<_, B>::open(self.0, self.1)?;
+                round.check_signature(self.1)?;
+                Ok(Box::new(round))
+            }
+        }
+        let hash = bundle.hash();
+        let backend = Backend::from_name(&bundle.backend)
+            .ok_or_else(|| VerifyError::Backend(bundle.backend.clone()))?;
+        let inner = with_backend(&bundle.clone(), V(bundle, opts))?;
+        Ok(Self {
+            hash,
+            backend,
+            inner,
+        })
+    }
+
+    /// The customer's check of one record against the prepared round (as
+    /// [`verify_inclusion_with`]).
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify_inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError> {
+        self.inner.inclusion(r)
+    }
+
+    /// The prepared bundle's hash ([`RoundBundle::hash`]).
+    pub fn bundle_hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The prepared bundle's backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The prepared bundle.
+    pub fn bundle(&self) -> &RoundBundle {
+        self.inner.bundle()
+    }
+}
+
 fn verify_round_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<RoundReport, VerifyError> {
-    let round = Round::<B>::open(b, opts)?;
+    let round = Round::<_, B>::open(b, opts)?;
     round.check_signature(opts)?;
     if let Some(prev) = opts.previous {
         let h = prev.hash();
@@ -442,140 +540,149 @@ fn verify_inclusion_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
-    let round = Round::<B>::open(b, opts)?;
+    let round = Round::<_, B>::open(b, opts)?;
     round.check_signature(opts)?;
-    let inc = |m: String| VerifyError::Inclusion(m);
-    if r.version != ROUND_VERSION {
-        return Err(FormatError::Version {
-            what: "inclusion record".into(),
-            found: r.version,
-            supported: ROUND_VERSION,
-        }
-        .into());
-    }
-    if r.round_id != b.config.round_id {
-        return Err(inc(format!(
-            "the record is for round {:?}, the bundle is round {:?}",
-            r.round_id, b.config.round_id
-        )));
-    }
-    if r.bundle_hash != b.hash() {
-        return Err(inc(
-            "the record names another bundle (bundle_hash differs)".into()
-        ));
-    }
-    if r.publication_key != b.publication_key {
-        return Err(inc(
-            "the record is signed by another key than the round's".into()
-        ));
-    }
-    let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
-    signing::verify(
-        &key,
-        RECORD_DOMAIN,
-        &r.signed_body(),
-        &r.signature,
-        "inclusion record",
-    )?;
+    round.inclusion(r)
+}
 
-    // The leaf, from what the customer knows.
-    let assets = &b.config.assets;
-    if r.balances.len() != assets.len() {
-        return Err(inc(format!(
-            "{} balances for {} assets",
-            r.balances.len(),
-            assets.len()
-        )));
-    }
-    let mut balances = Vec::with_capacity(assets.len());
-    for (i, (be, a)) in r.balances.iter().zip(assets).enumerate() {
-        if be.symbol != a.symbol {
+impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> {
+    /// Everything of the customer's check after the bundle's keys and signature.
+    fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError> {
+        let round = self;
+        let b: &RoundBundle = &self.b;
+        let inc = |m: String| VerifyError::Inclusion(m);
+        if r.version != ROUND_VERSION {
+            return Err(FormatError::Version {
+                what: "inclusion record".into(),
+                found: r.version,
+                supported: ROUND_VERSION,
+            }
+            .into());
+        }
+        if r.round_id != b.config.round_id {
             return Err(inc(format!(
-                "balances[{i}] is {:?}, the round's asset {i} is {:?}",
-                be.symbol, a.symbol
+                "the record is for round {:?}, the bundle is round {:?}",
+                r.round_id, b.config.round_id
             )));
         }
-        let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
-            .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
-        balances.push(B::F::from_u128(u));
-    }
-    let uid = encoding::hash_to_field_in::<B::F>(r.user_id.as_bytes())
-        .map_err(|e| FormatError::field("user_id", e.to_string()))?;
-    let salt = dec::<B::F>(&r.salt, "salt")?;
-    let leaf = st::leaf(st::account_id(uid, salt), &balances);
-
-    // The path, keeping every node on the way up.
-    let depth = b.leaf_count.trailing_zeros() as usize;
-    if r.path.len() != depth {
-        return Err(inc(format!(
-            "the path has {} siblings, the tree depth is {depth}",
-            r.path.len()
-        )));
-    }
-    if r.leaf_index >= b.leaf_count {
-        return Err(inc(format!(
-            "leaf_index {} is outside the tree of {}",
-            r.leaf_index, b.leaf_count
-        )));
-    }
-    let mut nodes = vec![leaf];
-    for (h, s) in r.path.iter().enumerate() {
-        let s = dec::<B::F>(s, &format!("path[{h}]"))?;
-        let cur = nodes[h];
-        nodes.push(if (r.leaf_index >> h) & 1 == 1 {
-            merkle::node(s, cur)
-        } else {
-            merkle::node(cur, s)
-        });
-    }
-    let root = dec::<B::F>(&b.global_root, "global_root")?;
-    if nodes[depth] != root {
-        return Err(inc("the leaf and path do not lead to the round's global root: these balances, this user id and salt, or this position are not in the tree".into()));
-    }
-
-    // The proofs on the path.
-    let mut checked = Vec::new();
-    let j = (r.leaf_index >> round.depth_batch) as usize;
-    let inputs = round.check_batch(j)?;
-    let what = name_batch(j);
-    expect_input(
-        &what,
-        "root",
-        &inputs[st::IN_ROOT],
-        &nodes[round.depth_batch as usize],
-    )?;
-    round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &what)?;
-    checked.push(what);
-    let f = b.config.fan_in;
-    let mut idx = j;
-    let mut height = round.depth_batch as usize;
-    for level in 0..b.aggregations.len() {
-        let below = if level == 0 {
-            b.batches.len()
-        } else {
-            b.aggregations[level - 1].len()
-        };
-        let group = f.min(below);
-        idx /= group;
-        height += group.trailing_zeros() as usize;
-        let top = level == round.top_level();
-        let what = name_agg(level, idx, top);
-        let inputs = round.check_aggregation(level, idx)?;
-        expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
-        round.pairing(
-            &b.aggregations[level][idx],
-            &inputs,
-            CircuitId::Aggregation(level),
-            &what,
+        if r.bundle_hash != b.hash() {
+            return Err(inc(
+                "the record names another bundle (bundle_hash differs)".into()
+            ));
+        }
+        if r.publication_key != b.publication_key {
+            return Err(inc(
+                "the record is signed by another key than the round's".into()
+            ));
+        }
+        let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
+        signing::verify(
+            &key,
+            RECORD_DOMAIN,
+            &r.signed_body(),
+            &r.signature,
+            "inclusion record",
         )?;
+
+        // The leaf, from what the customer knows.
+        let assets = &b.config.assets;
+        if r.balances.len() != assets.len() {
+            return Err(inc(format!(
+                "{} balances for {} assets",
+                r.balances.len(),
+                assets.len()
+            )));
+        }
+        let mut balances = Vec::with_capacity(assets.len());
+        for (i, (be, a)) in r.balances.iter().zip(assets).enumerate() {
+            if be.symbol != a.symbol {
+                return Err(inc(format!(
+                    "balances[{i}] is {:?}, the round's asset {i} is {:?}",
+                    be.symbol, a.symbol
+                )));
+            }
+            let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
+                .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
+            balances.push(B::F::from_u128(u));
+        }
+        let uid = encoding::hash_to_field_in::<B::F>(r.user_id.as_bytes())
+            .map_err(|e| FormatError::field("user_id", e.to_string()))?;
+        let salt = dec::<B::F>(&r.salt, "salt")?;
+        let leaf = st::leaf(st::account_id(uid, salt), &balances);
+
+        // The path, keeping every node on the way up.
+        let depth = b.leaf_count.trailing_zeros() as usize;
+        if r.path.len() != depth {
+            return Err(inc(format!(
+                "the path has {} siblings, the tree depth is {depth}",
+                r.path.len()
+            )));
+        }
+        if r.leaf_index >= b.leaf_count {
+            return Err(inc(format!(
+                "leaf_index {} is outside the tree of {}",
+                r.leaf_index, b.leaf_count
+            )));
+        }
+        let mut nodes = vec![leaf];
+        for (h, s) in r.path.iter().enumerate() {
+            let s = dec::<B::F>(s, &format!("path[{h}]"))?;
+            let cur = nodes[h];
+            nodes.push(if (r.leaf_index >> h) & 1 == 1 {
+                merkle::node(s, cur)
+            } else {
+                merkle::node(cur, s)
+            });
+        }
+        let root = dec::<B::F>(&b.global_root, "global_root")?;
+        if nodes[depth] != root {
+            return Err(inc("the leaf and path do not lead to the round's global root: these balances, this user id and salt, or this position are not in the tree".into()));
+        }
+
+        // The proofs on the path.
+        let mut checked = Vec::new();
+        let j = (r.leaf_index >> round.depth_batch) as usize;
+        let inputs = round.check_batch(j)?;
+        let what = name_batch(j);
+        expect_input(
+            &what,
+            "root",
+            &inputs[st::IN_ROOT],
+            &nodes[round.depth_batch as usize],
+        )?;
+        round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &what)?;
         checked.push(what);
+        let f = b.config.fan_in;
+        let mut idx = j;
+        let mut height = round.depth_batch as usize;
+        for level in 0..b.aggregations.len() {
+            let below = if level == 0 {
+                b.batches.len()
+            } else {
+                b.aggregations[level - 1].len()
+            };
+            let group = f.min(below);
+            idx /= group;
+            height += group.trailing_zeros() as usize;
+            let top = level == round.top_level();
+            let what = name_agg(level, idx, top);
+            let inputs = round.check_aggregation(level, idx)?;
+            expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
+            round.pairing(
+                &b.aggregations[level][idx],
+                &inputs,
+                CircuitId::Aggregation(level),
+                &what,
+            )?;
+            checked.push(what);
+        }
+        Ok(InclusionReport {
+            round_id: r.round_id.clone(),
+            user_id: r.user_id.clone(),
+            backend: B::BACKEND.name().into(),
+            balances: r.balances.clone(),
+            proofs_checked: checked,
+            global_root: b.global_root.clone(),
+        })
     }
-    Ok(InclusionReport {
-        round_id: r.round_id.clone(),
-        user_id: r.user_id.clone(),
-        backend: B::BACKEND.name().into(),
-        balances: r.balances.clone(),
-        proofs_checked: checked,
-        global_root: b.global_root.clone(),
-    })
 }

@@ -6,15 +6,16 @@
 use super::*;
 use crate::keystore::KdfCost;
 use crate::kyc::holder::{self, HolderFile};
-use crate::kyc::issuer::Issuer;
+use crate::kyc::issuer::{Issuer, IssuerKeys};
 use crate::kyc::keys;
+use crate::kyc::tests::verify;
 use assay_circuits::{field::from_decimal, halo2::Fp, kyc::jurisdiction::Jurisdiction};
 use assay_rp::ChallengeStore;
 use assay_verifier::halo2::{params, write_params, Halo2Error};
 use assay_verifier::kyc::formats::{
     from_json, Challenge, Credential, Epoch, Policy, PublishedEpochs,
 };
-use assay_verifier::kyc::{halo2::verify_with, verify, KycVerifyError};
+use assay_verifier::kyc::{halo2::verify_with, KycVerifyError};
 use ff::Field;
 use std::sync::OnceLock;
 
@@ -70,9 +71,9 @@ fn flow(code: &str, with_halo2: bool) -> Flow {
         tempfile::TempDir,
         ark_groth16::VerifyingKey<ark_bn254::Bn254>,
     )> = OnceLock::new();
-    let (gdir, gvk) = G.get_or_init(|| {
+    let (gdir, _) = G.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
-        let vk = keys::generate(d.path()).unwrap();
+        let vk = crate::kyc::tests::kyc_setup(d.path());
         (d, vk)
     });
     let tmp = tempfile::tempdir().unwrap();
@@ -81,7 +82,7 @@ fn flow(code: &str, with_halo2: bool) -> Flow {
         "kyc-provider-1",
         PASS,
         KdfCost::MINIMUM,
-        Some((gdir.path(), gvk)),
+        IssuerKeys::Setup(gdir.path()),
     )
     .unwrap();
     for _ in 0..3u64 {
