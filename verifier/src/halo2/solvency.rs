@@ -284,3 +284,32 @@ impl Halo2Keys {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::DEFAULT_HALO2_MAX_K;
+    use assay_circuits::solvency::{halo2::Layout, Shape};
+
+    /// The default bound on `k` admits what the product proves by default (batches of 1,024
+    /// users of 4 assets, `w = 64`, aggregation fan-in 64) in every layout, and refuses a batch
+    /// of 2^16 users, whose parameters alone would take hours to make.
+    #[test]
+    fn the_default_k_bound_admits_default_rounds_and_refuses_huge_batches() {
+        let shape = Shape {
+            num_assets: 4,
+            balance_bits: 64,
+        };
+        for layout in [Layout::Compact, Layout::Balanced, Layout::Throughput] {
+            let b = layout.batch_k(shape, 1024);
+            let a = layout.aggregate_k(shape, 64, true);
+            assert!(
+                b <= DEFAULT_HALO2_MAX_K && a <= DEFAULT_HALO2_MAX_K,
+                "{layout:?}: {b} {a}"
+            );
+            assert!(
+                layout.batch_k(shape, 1 << 16) > DEFAULT_HALO2_MAX_K,
+                "{layout:?}"
+            );
+        }
+    }
+}
