@@ -202,3 +202,34 @@ pub fn verify_ed25519(
     vk.verify_strict(message, &sig)
         .map_err(|e| CustodyError::Verification(e.to_string()))
 }
+
+/// The passphrase of participant `participant`'s share: the environment variable
+/// `ASSAY_PASSPHRASE_<participant>` if set, else `ASSAY_PASSPHRASE`, else a prompt on the
+/// terminal (asked twice when `confirm`, for a new share).
+///
+/// # Errors
+/// [`CustodyError::Keystore`] if the passphrase is empty, the entries differ, or there is no
+/// terminal to prompt on.
+pub fn share_passphrase(
+    participant: u16,
+    confirm: bool,
+) -> Result<zeroize::Zeroizing<String>, CustodyError> {
+    let var = format!("ASSAY_PASSPHRASE_{participant}");
+    if let Ok(p) = std::env::var(&var) {
+        if p.is_empty() {
+            return Err(assay_prover::keystore::KeystoreError::Passphrase(format!(
+                "{var} is set but empty"
+            ))
+            .into());
+        }
+        return Ok(zeroize::Zeroizing::new(p));
+    }
+    let prompt = if confirm {
+        format!("New passphrase for share {participant}: ")
+    } else {
+        format!("Passphrase for share {participant}: ")
+    };
+    Ok(assay_prover::keystore::passphrase_from_env_or_prompt(
+        &prompt, confirm,
+    )?)
+}

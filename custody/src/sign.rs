@@ -212,16 +212,48 @@ pub fn sign_in_process(shares: &[UnlockedShare], message: &[u8]) -> Result<Signe
     finish(&group, &package, &sig_shares)
 }
 
+/// Checks share files before any passphrase is asked: one group, distinct participants, at
+/// least the threshold. Returns the group and the participant number of each file.
+///
+/// # Errors
+/// [`CustodyError::NotEnoughShares`], shares of different groups or the same participant
+/// twice ([`CustodyError::Parameters`]), unreadable files.
+pub fn check_share_files(paths: &[PathBuf]) -> Result<(GroupPublicKey, Vec<u16>), CustodyError> {
+    let mut group: Option<GroupPublicKey> = None;
+    let mut numbers = Vec::new();
+    for p in paths {
+        let (n, g) = crate::vault::read_share_public(p)?;
+        match &group {
+            Some(g0) if *g0 != g => {
+                return Err(CustodyError::Parameters(format!(
+                    "{}: belongs to another group key than the first share",
+                    p.display()
+                )))
+            }
+            _ => group = Some(g),
+        }
+        numbers.push(n);
+    }
+    let group = group.ok_or(CustodyError::NotEnoughShares {
+        given: 0,
+        threshold: 2,
+    })?;
+    check_signers(&group, &numbers)?;
+    Ok((group, numbers))
+}
+
 /// Unlocks the share files (each with its passphrase, attempts counted) and signs `message`.
 ///
 /// # Errors
-/// As [`open_share`] and [`sign_in_process`]. Fewer than two distinct files is refused before
-/// any passphrase is asked.
+/// As [`check_share_files`] (checked before any unlock), [`open_share`] and
+/// [`sign_in_process`].
 pub fn sign_with_share_files(
     shares: &[(PathBuf, Zeroizing<String>)],
     message: &[u8],
     policy: VaultPolicy,
 ) -> Result<Signed, CustodyError> {
+    let paths: Vec<PathBuf> = shares.iter().map(|(p, _)| p.clone()).collect();
+    check_share_files(&paths)?;
     let mut unlocked = Vec::new();
     for (path, pass) in shares {
         unlocked.push(open_share(path, pass, policy)?);
