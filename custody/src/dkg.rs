@@ -264,7 +264,8 @@ fn read_round1(path: &Path, p: DkgParams, j: u16) -> Result<Round1Seen, CustodyE
     let bytes = hex_vec(&f.package, path, ROUND1_WHAT, "package")?;
     let package = fdkg::round1::Package::deserialize(&bytes)
         .map_err(|e| malformed(path, ROUND1_WHAT, format!("package: {e}")))?;
-    if package.commitment().min_signers() != p.threshold {
+    let coefficients = package.commitment().serialize().map(|c| c.len()).unwrap_or(0);
+    if coefficients != usize::from(p.threshold) {
         return Err(malformed(path, ROUND1_WHAT, "package: commitment of another threshold"));
     }
     let encryption_key = hex_exact::<32>(&f.encryption_key, path, ROUND1_WHAT, "encryption_key")?;

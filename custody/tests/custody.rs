@@ -31,7 +31,7 @@ fn share(dir: &Path, i: u16) -> PathBuf {
 
 fn dalek_verify(pk: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
     let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).unwrap();
-    vk.verify(msg, &ed25519_dalek::Signature::from_bytes(sig))
+    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
         .is_ok()
 }
 
