@@ -65,7 +65,16 @@ fn dkg_then_every_pair_signs_and_one_share_is_refused() {
     let d = tmp.path();
     let out = ok(assay(
         d,
-        &["keys", "dkg", "--participants", "3", "--threshold", "2", "--out", "keys"],
+        &[
+            "keys",
+            "dkg",
+            "--participants",
+            "3",
+            "--threshold",
+            "2",
+            "--out",
+            "keys",
+        ],
         &[],
     ));
     assert!(out.contains("group public key"), "{out}");
@@ -114,7 +123,13 @@ fn dkg_then_every_pair_signs_and_one_share_is_refused() {
     let o = assay(
         d,
         &[
-            "keys", "sign", "--message", "msg.bin", "--share", "keys/share-1.json", "--out",
+            "keys",
+            "sign",
+            "--message",
+            "msg.bin",
+            "--share",
+            "keys/share-1.json",
+            "--out",
             "alone.json",
         ],
         &[],
@@ -126,8 +141,16 @@ fn dkg_then_every_pair_signs_and_one_share_is_refused() {
     let o = assay(
         d,
         &[
-            "keys", "sign", "--message", "msg.bin", "--share", "keys/share-1.json", "--share",
-            "keys/share-1.json", "--out", "twice.json",
+            "keys",
+            "sign",
+            "--message",
+            "msg.bin",
+            "--share",
+            "keys/share-1.json",
+            "--share",
+            "keys/share-1.json",
+            "--out",
+            "twice.json",
         ],
         &[],
     );
@@ -136,19 +159,37 @@ fn dkg_then_every_pair_signs_and_one_share_is_refused() {
     let o = assay(
         d,
         &[
-            "keys", "sign", "--message", "msg.bin", "--share", "keys/share-1.json", "--share",
-            "keys/share-2.json", "--out", "wrong.json",
+            "keys",
+            "sign",
+            "--message",
+            "msg.bin",
+            "--share",
+            "keys/share-1.json",
+            "--share",
+            "keys/share-2.json",
+            "--out",
+            "wrong.json",
         ],
         &[("ASSAY_PASSPHRASE_2", "not the passphrase")],
     );
     assert_eq!(code(&o), 2);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("wrong passphrase") && err.contains("1 of 5"), "{err}");
+    assert!(
+        err.contains("wrong passphrase") && err.contains("1 of 5"),
+        "{err}"
+    );
     // A signature on another message is invalid (exit 1).
     std::fs::write(d.join("other.bin"), b"other").unwrap();
     let o = assay(
         d,
-        &["keys", "verify", "--message", "other.bin", "--signature", "sig-12.json"],
+        &[
+            "keys",
+            "verify",
+            "--message",
+            "other.bin",
+            "--signature",
+            "sig-12.json",
+        ],
         &[],
     );
     assert_eq!(code(&o), 1);
@@ -200,7 +241,14 @@ fn dkg_one_participant_per_process_and_a_ceremony_over_files() {
         ok(assay(
             d,
             &[
-                "keys", "ceremony", "commit", "--ceremony", "c", "--message", "msg.bin", "--share",
+                "keys",
+                "ceremony",
+                "commit",
+                "--ceremony",
+                "c",
+                "--message",
+                "msg.bin",
+                "--share",
                 &format!("keys/share-{i}.json"),
             ],
             &[],
@@ -209,8 +257,15 @@ fn dkg_one_participant_per_process_and_a_ceremony_over_files() {
     ok(assay(
         d,
         &[
-            "keys", "ceremony", "prepare", "--ceremony", "c", "--message", "msg.bin",
-            "--public-key", "keys/public-key.json",
+            "keys",
+            "ceremony",
+            "prepare",
+            "--ceremony",
+            "c",
+            "--message",
+            "msg.bin",
+            "--public-key",
+            "keys/public-key.json",
         ],
         &[],
     ));
@@ -218,8 +273,15 @@ fn dkg_one_participant_per_process_and_a_ceremony_over_files() {
         ok(assay(
             d,
             &[
-                "keys", "ceremony", "respond", "--ceremony", "c", "--message", "msg.bin",
-                "--share", &format!("keys/share-{i}.json"),
+                "keys",
+                "ceremony",
+                "respond",
+                "--ceremony",
+                "c",
+                "--message",
+                "msg.bin",
+                "--share",
+                &format!("keys/share-{i}.json"),
             ],
             &[],
         ));
@@ -227,8 +289,17 @@ fn dkg_one_participant_per_process_and_a_ceremony_over_files() {
     ok(assay(
         d,
         &[
-            "keys", "ceremony", "aggregate", "--ceremony", "c", "--message", "msg.bin",
-            "--public-key", "keys/public-key.json", "--out", "sig.json",
+            "keys",
+            "ceremony",
+            "aggregate",
+            "--ceremony",
+            "c",
+            "--message",
+            "msg.bin",
+            "--public-key",
+            "keys/public-key.json",
+            "--out",
+            "sig.json",
         ],
         &[],
     ));

@@ -23,7 +23,9 @@
 
 use crate::files::{self, hex_exact, hex_vec, malformed, read_json};
 use crate::vault::{write_share, GroupPublicKey};
-use crate::{check_parameters, frost_error, identifier, CustodyError, KdfCost, CIPHERSUITE, FORMAT_VERSION};
+use crate::{
+    check_parameters, frost_error, identifier, CustodyError, KdfCost, CIPHERSUITE, FORMAT_VERSION,
+};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::Aes256Gcm;
 use assay_prover::keystore::SealedSecret;
@@ -235,7 +237,11 @@ fn read_state(
         ));
     }
     if f.sealed.public_exact::<32>() != Some(state_digest(p, i, f.round)) {
-        return Err(malformed(path, STATE_WHAT, "header does not match its sealed part"));
+        return Err(malformed(
+            path,
+            STATE_WHAT,
+            "header does not match its sealed part",
+        ));
     }
     let plain = f.sealed.open(SEALED_STATE_KIND, passphrase, path)?;
     let s: SecretState = serde_json::from_slice(&plain)
@@ -264,9 +270,17 @@ fn read_round1(path: &Path, p: DkgParams, j: u16) -> Result<Round1Seen, CustodyE
     let bytes = hex_vec(&f.package, path, ROUND1_WHAT, "package")?;
     let package = fdkg::round1::Package::deserialize(&bytes)
         .map_err(|e| malformed(path, ROUND1_WHAT, format!("package: {e}")))?;
-    let coefficients = package.commitment().serialize().map(|c| c.len()).unwrap_or(0);
+    let coefficients = package
+        .commitment()
+        .serialize()
+        .map(|c| c.len())
+        .unwrap_or(0);
     if coefficients != usize::from(p.threshold) {
-        return Err(malformed(path, ROUND1_WHAT, "package: commitment of another threshold"));
+        return Err(malformed(
+            path,
+            ROUND1_WHAT,
+            "package: commitment of another threshold",
+        ));
     }
     let encryption_key = hex_exact::<32>(&f.encryption_key, path, ROUND1_WHAT, "encryption_key")?;
     Ed25519Group::deserialize(&encryption_key)
@@ -296,7 +310,11 @@ fn round2_key(
         to_key,
     ]
     .concat();
-    let key = Zeroizing::new(files::digest(&[b"assay-frost-dkg-round2-key-v1", shared, &aad]));
+    let key = Zeroizing::new(files::digest(&[
+        b"assay-frost-dkg-round2-key-v1",
+        shared,
+        &aad,
+    ]));
     (key, aad)
 }
 
@@ -443,7 +461,13 @@ pub fn step(
             let cipher = Aes256Gcm::new_from_slice(key.as_ref())
                 .map_err(|e| CustodyError::Parameters(e.to_string()))?;
             let ct = cipher
-                .encrypt(&nonce.into(), Payload { msg: &plain, aad: &aad })
+                .encrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &plain,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| CustodyError::Random("AES-GCM encryption failed".into()))?;
             let f = Round2File {
                 version: FORMAT_VERSION,
@@ -494,7 +518,11 @@ pub fn step(
             || f.threshold != p.threshold
             || f.participants != p.participants
         {
-            return Err(malformed(&path, ROUND2_WHAT, format!("expected a package from {j} to {i}")));
+            return Err(malformed(
+                &path,
+                ROUND2_WHAT,
+                format!("expected a package from {j} to {i}"),
+            ));
         }
         let nonce = hex_exact::<12>(&f.nonce, &path, ROUND2_WHAT, "nonce")?;
         let ct = hex_vec(&f.ciphertext, &path, ROUND2_WHAT, "ciphertext")?;
@@ -511,9 +539,18 @@ pub fn step(
             .map_err(|e| CustodyError::Parameters(e.to_string()))?;
         let plain = Zeroizing::new(
             cipher
-                .decrypt(&nonce.into(), Payload { msg: &ct, aad: &aad })
+                .decrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &ct,
+                        aad: &aad,
+                    },
+                )
                 .map_err(|_| CustodyError::Dkg {
-                    reason: format!("{}: cannot be decrypted (modified, or not for us)", path.display()),
+                    reason: format!(
+                        "{}: cannot be decrypted (modified, or not for us)",
+                        path.display()
+                    ),
                     culprits: vec![j],
                 })?,
         );
@@ -553,7 +590,7 @@ fn round1(
     cost: KdfCost,
 ) -> Result<DkgProgress, CustodyError> {
     let mut rng = rand::rngs::OsRng;
-    let (sp, pkg) = fdkg::part1(identifier(i)?, p.participants, p.threshold, &mut rng)
+    let (sp, pkg) = fdkg::part1(identifier(i)?, p.participants, p.threshold, rng)
         .map_err(|e| frost_error(e, p.participants, "round 1"))?;
     let e = Ed25519ScalarField::random(&mut rng);
     let enc_secret = Zeroizing::new(Ed25519ScalarField::serialize(&e));

@@ -12,7 +12,11 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CustodyError + '
     }
 }
 
-pub(crate) fn malformed(path: &Path, what: &'static str, reason: impl Into<String>) -> CustodyError {
+pub(crate) fn malformed(
+    path: &Path,
+    what: &'static str,
+    reason: impl Into<String>,
+) -> CustodyError {
     CustodyError::Malformed {
         path: path.to_path_buf(),
         what,

@@ -99,7 +99,9 @@ pub enum CustodyError {
         then: String,
     },
     /// One or more signature shares are invalid: the participants who sent them.
-    #[error("invalid signature share from participant(s) {culprits:?}: the signature was not produced")]
+    #[error(
+        "invalid signature share from participant(s) {culprits:?}: the signature was not produced"
+    )]
     InvalidSignatureShare {
         /// The cheating (or faulty) participants.
         culprits: Vec<u16>,
@@ -136,8 +138,9 @@ fn culprit_text(c: &[u16]) -> String {
 /// # Errors
 /// [`CustodyError::Parameters`] for 0.
 pub fn identifier(participant: u16) -> Result<frost_ed25519::Identifier, CustodyError> {
-    frost_ed25519::Identifier::try_from(participant)
-        .map_err(|_| CustodyError::Parameters(format!("participant {participant}: must be 1 or more")))
+    frost_ed25519::Identifier::try_from(participant).map_err(|_| {
+        CustodyError::Parameters(format!("participant {participant}: must be 1 or more"))
+    })
 }
 
 /// The participant number of `id` among `1..=max`, if any.

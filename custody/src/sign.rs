@@ -20,7 +20,9 @@
 
 use crate::files::{self, hex_exact, hex_vec, malformed, read_json};
 use crate::vault::{open_share, GroupPublicKey, UnlockedShare, VaultPolicy};
-use crate::{frost_error, identifier, verify_ed25519, CustodyError, KdfCost, CIPHERSUITE, FORMAT_VERSION};
+use crate::{
+    frost_error, identifier, verify_ed25519, CustodyError, KdfCost, CIPHERSUITE, FORMAT_VERSION,
+};
 use assay_prover::keystore::SealedSecret;
 use frost_ed25519::round1::{SigningCommitments, SigningNonces};
 use frost_ed25519::round2::SignatureShare;
@@ -95,7 +97,9 @@ impl Signed {
             return Err(malformed(
                 path,
                 SIGNATURE_WHAT,
-                format!("expected version {FORMAT_VERSION}, kind {SIGNATURE_KIND}, algorithm ed25519"),
+                format!(
+                    "expected version {FORMAT_VERSION}, kind {SIGNATURE_KIND}, algorithm ed25519"
+                ),
             ));
         }
         Ok(Self {
@@ -196,7 +200,8 @@ pub fn sign_in_process(shares: &[UnlockedShare], message: &[u8]) -> Result<Signe
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
     for s in shares {
-        let (n, c) = frost_ed25519::round1::commit(crate::vault::signing_share(&s.key_package), &mut rng);
+        let (n, c) =
+            frost_ed25519::round1::commit(crate::vault::signing_share(&s.key_package), &mut rng);
         let id = identifier(s.participant)?;
         nonces.insert(id, n);
         commitments.insert(id, c);
@@ -345,7 +350,12 @@ struct ShareFile {
     signature_share: String,
 }
 
-fn nonces_digest(participant: u16, group: &[u8; 32], msg: &[u8; 32], commitments: &[u8]) -> [u8; 32] {
+fn nonces_digest(
+    participant: u16,
+    group: &[u8; 32],
+    msg: &[u8; 32],
+    commitments: &[u8],
+) -> [u8; 32] {
     files::digest(&[
         b"assay-frost-sign-nonces-v1",
         &participant.to_le_bytes(),
@@ -453,10 +463,18 @@ pub fn prepare(
             || f.ciphersuite != CIPHERSUITE
             || f.participant != i
         {
-            return Err(malformed(&path, COMMITMENTS_WHAT, format!("expected participant {i}'s commitments")));
+            return Err(malformed(
+                &path,
+                COMMITMENTS_WHAT,
+                format!("expected participant {i}'s commitments"),
+            ));
         }
         if f.group_public_key != group.public_key_hex() || f.message_sha256 != hex::encode(msg) {
-            return Err(malformed(&path, COMMITMENTS_WHAT, "committed for another key or message"));
+            return Err(malformed(
+                &path,
+                COMMITMENTS_WHAT,
+                "committed for another key or message",
+            ));
         }
         let b = hex_vec(&f.commitments, &path, COMMITMENTS_WHAT, "commitments")?;
         let c = SigningCommitments::deserialize(&b)
@@ -507,12 +525,18 @@ fn read_package(
     }
     let mut signers = Vec::new();
     for id in package.signing_commitments().keys() {
-        signers.push(crate::participant_number(id, group.participants).ok_or_else(|| {
-            malformed(&path, PACKAGE_WHAT, "commitments of an unknown participant")
-        })?);
+        signers.push(
+            crate::participant_number(id, group.participants).ok_or_else(|| {
+                malformed(&path, PACKAGE_WHAT, "commitments of an unknown participant")
+            })?,
+        );
     }
     if signers != f.signers {
-        return Err(malformed(&path, PACKAGE_WHAT, "signers differ from the package's commitments"));
+        return Err(malformed(
+            &path,
+            PACKAGE_WHAT,
+            "signers differ from the package's commitments",
+        ));
     }
     check_signers(group, &signers)?;
     Ok((package, signers))
@@ -553,7 +577,11 @@ pub fn respond(
         || nf.sealed.public_exact::<32>()
             != Some(nonces_digest(i, &share.group.public_key, &msg, &cbytes))
     {
-        return Err(malformed(&npath, NONCES_WHAT, "not this share's nonces for this message"));
+        return Err(malformed(
+            &npath,
+            NONCES_WHAT,
+            "not this share's nonces for this message",
+        ));
     }
     let mine = SigningCommitments::deserialize(&cbytes)
         .map_err(|e| malformed(&npath, NONCES_WHAT, format!("commitments: {e}")))?;
@@ -612,7 +640,11 @@ pub fn aggregate(
             || f.group_public_key != group.public_key_hex()
             || f.message_sha256 != msg
         {
-            return Err(malformed(&path, SHARE_WHAT, format!("expected participant {i}'s share for this message")));
+            return Err(malformed(
+                &path,
+                SHARE_WHAT,
+                format!("expected participant {i}'s share for this message"),
+            ));
         }
         let b = hex_vec(&f.signature_share, &path, SHARE_WHAT, "signature_share")?;
         // An unparsable share is as much the sender's fault as a wrong one.

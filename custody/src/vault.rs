@@ -169,7 +169,8 @@ impl GroupPublicKey {
             public_key,
             verifying_shares,
         };
-        g.to_frost().map_err(|e| malformed(path, what, e.to_string()))?;
+        g.to_frost()
+            .map_err(|e| malformed(path, what, e.to_string()))?;
         Ok(g)
     }
 
@@ -306,7 +307,11 @@ pub fn write_share(
 
 /// Checks that a key package is the one `group` describes for `participant`, and that its
 /// signing share matches its verifying share.
-fn check_key_package(kp: &KeyPackage, group: &GroupPublicKey, participant: u16) -> Result<(), String> {
+fn check_key_package(
+    kp: &KeyPackage,
+    group: &GroupPublicKey,
+    participant: u16,
+) -> Result<(), String> {
     if *kp.identifier() != identifier(participant).map_err(|e| e.to_string())? {
         return Err("participant number differs".into());
     }
@@ -317,8 +322,16 @@ fn check_key_package(kp: &KeyPackage, group: &GroupPublicKey, participant: u16) 
     if vk != group.public_key {
         return Err("group public key differs".into());
     }
-    let vs = kp.verifying_share().serialize().map_err(|e| e.to_string())?;
-    if Some(vs.as_slice()) != group.verifying_shares.get(&participant).map(|b| b.as_slice()) {
+    let vs = kp
+        .verifying_share()
+        .serialize()
+        .map_err(|e| e.to_string())?;
+    if Some(vs.as_slice())
+        != group
+            .verifying_shares
+            .get(&participant)
+            .map(|b| b.as_slice())
+    {
         return Err("verifying share differs".into());
     }
     let derived = VerifyingShare::from(*kp.signing_share());
@@ -343,7 +356,9 @@ fn read_share_file(path: &Path) -> Result<(ShareFile, GroupPublicKey), CustodyEr
         return Err(malformed(
             path,
             SHARE_WHAT,
-            format!("expected version {FORMAT_VERSION}, kind {SHARE_KIND}, ciphersuite {CIPHERSUITE}"),
+            format!(
+                "expected version {FORMAT_VERSION}, kind {SHARE_KIND}, ciphersuite {CIPHERSUITE}"
+            ),
         ));
     }
     let g = GroupPublicKey::from_parts(
@@ -358,7 +373,10 @@ fn read_share_file(path: &Path) -> Result<(ShareFile, GroupPublicKey), CustodyEr
         return Err(malformed(
             path,
             SHARE_WHAT,
-            format!("participant {}: out of 1 to {}", f.participant, f.participants),
+            format!(
+                "participant {}: out of 1 to {}",
+                f.participant, f.participants
+            ),
         ));
     }
     Ok((f, g))
@@ -405,7 +423,9 @@ pub fn attempts_path(share: &Path) -> PathBuf {
 }
 
 fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn read_attempts(path: &Path) -> Result<AttemptsFile, CustodyError> {

@@ -64,7 +64,9 @@ fn dkg_in_one_process_then_every_pair_signs() {
     }
     // All three sign too.
     let all: Vec<_> = (1..=3)
-        .map(|i| vault::open_share(&share(dir.path(), i), PASS[usize::from(i) - 1], policy()).unwrap())
+        .map(|i| {
+            vault::open_share(&share(dir.path(), i), PASS[usize::from(i) - 1], policy()).unwrap()
+        })
         .collect();
     let s = sign::sign_in_process(&all, msg).unwrap();
     assert!(dalek_verify(&g.public_key, msg, &s.signature));
@@ -76,10 +78,19 @@ fn one_share_alone_cannot_sign() {
     let one = vault::open_share(&share(dir.path(), 2), PASS[1], policy()).unwrap();
     let err = sign::sign_in_process(std::slice::from_ref(&one), b"m").unwrap_err();
     assert!(
-        matches!(err, CustodyError::NotEnoughShares { given: 1, threshold: 2 }),
+        matches!(
+            err,
+            CustodyError::NotEnoughShares {
+                given: 1,
+                threshold: 2
+            }
+        ),
         "{err}"
     );
-    assert!(err.to_string().contains("one share alone cannot sign"), "{err}");
+    assert!(
+        err.to_string().contains("one share alone cannot sign"),
+        "{err}"
+    );
     // The same share twice is not two shares.
     let again = vault::open_share(&share(dir.path(), 2), PASS[1], policy()).unwrap();
     let err = sign::sign_in_process(&[one, again], b"m").unwrap_err();
@@ -90,7 +101,10 @@ fn one_share_alone_cannot_sign() {
     sign::commit(&cer, &share(dir.path(), 1), PASS[0], policy(), b"m", CHEAP).unwrap();
     let g = GroupPublicKey::read(&DkgLayout::new(dir.path()).public_key()).unwrap();
     let err = sign::prepare(&cer, &g, b"m").unwrap_err();
-    assert!(matches!(err, CustodyError::NotEnoughShares { given: 1, .. }), "{err}");
+    assert!(
+        matches!(err, CustodyError::NotEnoughShares { given: 1, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -169,7 +183,9 @@ fn dkg_round2_tampering_names_the_sender() {
     }
     // A replaced round-1 file is noticed by its owner.
     let r1 = DkgLayout::new(d).round1(2);
-    let text = std::fs::read_to_string(&r1).unwrap().replace("\"participant\": 2", "\"participant\":  2");
+    let text = std::fs::read_to_string(&r1)
+        .unwrap()
+        .replace("\"participant\": 2", "\"participant\":  2");
     std::fs::write(&r1, text).unwrap();
     let err = dkg::step(d, P, 2, PASS[1], CHEAP).unwrap_err();
     assert!(err.to_string().contains("not the round-1 package"), "{err}");
@@ -180,13 +196,27 @@ fn ceremony(dir: &Path, signers: &[u16], msg: &[u8]) -> (tempfile::TempDir, Cere
     let cer = Ceremony::new(c.path());
     let g = GroupPublicKey::read(&DkgLayout::new(dir).public_key()).unwrap();
     for i in signers {
-        let n = sign::commit(&cer, &share(dir, *i), PASS[usize::from(*i) - 1], policy(), msg, CHEAP)
-            .unwrap();
+        let n = sign::commit(
+            &cer,
+            &share(dir, *i),
+            PASS[usize::from(*i) - 1],
+            policy(),
+            msg,
+            CHEAP,
+        )
+        .unwrap();
         assert_eq!(n, *i);
     }
     assert_eq!(sign::prepare(&cer, &g, msg).unwrap(), signers.to_vec());
     for i in signers {
-        sign::respond(&cer, &share(dir, *i), PASS[usize::from(*i) - 1], policy(), msg).unwrap();
+        sign::respond(
+            &cer,
+            &share(dir, *i),
+            PASS[usize::from(*i) - 1],
+            policy(),
+            msg,
+        )
+        .unwrap();
     }
     (c, cer)
 }
@@ -206,8 +236,14 @@ fn ceremony_over_files_every_pair() {
         back.verify(msg).unwrap();
         assert!(back.verify(b"other").is_err());
         // The nonces are gone: a second response is refused (never reuse nonces).
-        let err = sign::respond(&cer, &share(dir.path(), pair[0]), PASS[usize::from(pair[0]) - 1], policy(), msg)
-            .unwrap_err();
+        let err = sign::respond(
+            &cer,
+            &share(dir.path(), pair[0]),
+            PASS[usize::from(pair[0]) - 1],
+            policy(),
+            msg,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no nonces"), "{err}");
     }
 }
@@ -236,34 +272,65 @@ fn a_signer_refuses_a_package_for_another_message() {
     let c = tempfile::tempdir().unwrap();
     let cer = Ceremony::new(c.path());
     for i in [1u16, 2] {
-        sign::commit(&cer, &share(dir.path(), i), PASS[usize::from(i) - 1], policy(), b"pay 1", CHEAP)
-            .unwrap();
+        sign::commit(
+            &cer,
+            &share(dir.path(), i),
+            PASS[usize::from(i) - 1],
+            policy(),
+            b"pay 1",
+            CHEAP,
+        )
+        .unwrap();
     }
     // The coordinator cannot even prepare another message: the commitments name theirs.
     assert!(sign::prepare(&cer, &g, b"pay 1000").is_err());
     sign::prepare(&cer, &g, b"pay 1").unwrap();
-    let err = sign::respond(&cer, &share(dir.path(), 1), PASS[0], policy(), b"pay 1000").unwrap_err();
+    let err =
+        sign::respond(&cer, &share(dir.path(), 1), PASS[0], policy(), b"pay 1000").unwrap_err();
     assert!(err.to_string().contains("another message"), "{err}");
     // A second commitment while one is pending is refused.
-    let err = sign::commit(&cer, &share(dir.path(), 1), PASS[0], policy(), b"x", CHEAP).unwrap_err();
-    assert!(err.to_string().contains("committed to a ceremony already"), "{err}");
+    let err =
+        sign::commit(&cer, &share(dir.path(), 1), PASS[0], policy(), b"x", CHEAP).unwrap_err();
+    assert!(
+        err.to_string().contains("committed to a ceremony already"),
+        "{err}"
+    );
 }
 
 #[test]
 fn wrong_passphrase_fails_cleanly() {
     let (dir, _) = dkg_dir();
     let err = vault::open_share(&share(dir.path(), 1), "not it", policy()).unwrap_err();
-    assert!(matches!(err, CustodyError::Unlock { failures: 1, max: 5, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CustodyError::Unlock {
+                failures: 1,
+                max: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("wrong passphrase"), "{err}");
     // The right one still works and clears the count.
     vault::open_share(&share(dir.path(), 1), PASS[0], policy()).unwrap();
     let err = vault::open_share(&share(dir.path(), 1), "not it", policy()).unwrap_err();
-    assert!(matches!(err, CustodyError::Unlock { failures: 1, .. }), "{err}");
+    assert!(
+        matches!(err, CustodyError::Unlock { failures: 1, .. }),
+        "{err}"
+    );
     // Through signing with files, too.
     let err = sign::sign_with_share_files(
         &[
-            (share(dir.path(), 1), zeroize::Zeroizing::new(PASS[0].to_string())),
-            (share(dir.path(), 2), zeroize::Zeroizing::new("nope".to_string())),
+            (
+                share(dir.path(), 1),
+                zeroize::Zeroizing::new(PASS[0].to_string()),
+            ),
+            (
+                share(dir.path(), 2),
+                zeroize::Zeroizing::new("nope".to_string()),
+            ),
         ],
         b"m",
         policy(),
@@ -338,7 +405,10 @@ fn five_failures_lock_the_vault_with_back_off() {
         }
         other => panic!("{other}"),
     }
-    assert!(err.to_string().contains("locked after 5 failed unlocks"), "{err}");
+    assert!(
+        err.to_string().contains("locked after 5 failed unlocks"),
+        "{err}"
+    );
     assert!(vault::attempts_path(&p).exists());
     // After the lock-out, five more failures lock for twice as long (back-off).
     let t1 = t0 + Duration::from_secs(601);
@@ -388,5 +458,8 @@ fn bad_parameters_are_refused() {
     v["x"] = 1.into();
     let pk = dir.path().join("public-key.json");
     std::fs::write(&pk, v.to_string()).unwrap();
-    assert!(matches!(GroupPublicKey::read(&pk), Err(CustodyError::Malformed { .. })));
+    assert!(matches!(
+        GroupPublicKey::read(&pk),
+        Err(CustodyError::Malformed { .. })
+    ));
 }

@@ -344,7 +344,13 @@ impl SealedSecret {
             .map_err(|e| KeystoreError::Random(e.to_string()))?;
         let aad = file.aad();
         let ct = cipher
-            .encrypt(&nonce.into(), Payload { msg: secret, aad: &aad })
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: secret,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| KeystoreError::Random("AES-GCM encryption failed".into()))?;
         file.ciphertext = hex::encode(ct);
         Ok(Self(file))
@@ -420,7 +426,13 @@ impl SealedSecret {
         let cipher = Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| bad(e.to_string()))?;
         let aad = file.aad();
         cipher
-            .decrypt(&nonce.into(), Payload { msg: &ct, aad: &aad })
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &ct,
+                    aad: &aad,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| KeystoreError::Unlock(origin.to_path_buf()))
     }

@@ -176,8 +176,11 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
             };
             assay_custody::check_parameters(p.participants, p.threshold).map_err(input)?;
             if let Some(i) = a.participant {
-                let pass = share_passphrase(i, !a.out.join("dkg").join(format!("state-{i}.json")).exists())
-                    .map_err(input)?;
+                let pass = share_passphrase(
+                    i,
+                    !a.out.join("dkg").join(format!("state-{i}.json")).exists(),
+                )
+                .map_err(input)?;
                 match dkg::step(&a.out, p, i, &pass, KdfCost::DEFAULT).map_err(input)? {
                     DkgProgress::Round1Published => println!(
                         "participant {i}: round 1 published; run again when every participant has published round 1"
@@ -261,7 +264,9 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
                     }
                 }
                 s.verify(&message).map_err(|e| e.to_string())?;
-                Ok(serde_json::json!({ "public_key": hex::encode(s.public_key), "signers": s.signers }))
+                Ok(
+                    serde_json::json!({ "public_key": hex::encode(s.public_key), "signers": s.signers }),
+                )
             })();
             verdict(a.json, result, "Ed25519 signature by the group key")
         }
@@ -282,13 +287,17 @@ fn ceremony(c: CeremonyCommand) -> Result<(), Failure> {
                 KdfCost::DEFAULT,
             )
             .map_err(input)?;
-            println!("participant {i}: commitments written to {}", a.ceremony.display());
+            println!(
+                "participant {i}: commitments written to {}",
+                a.ceremony.display()
+            );
             Ok(())
         }
         CeremonyCommand::Prepare(a) => {
             let message = read_message(&a.message)?;
             let g = GroupPublicKey::read(&a.public_key).map_err(input)?;
-            let signers = sign::prepare(&Ceremony::new(&a.ceremony), &g, &message).map_err(input)?;
+            let signers =
+                sign::prepare(&Ceremony::new(&a.ceremony), &g, &message).map_err(input)?;
             println!("signing package for participants {signers:?} written");
             Ok(())
         }
