@@ -440,8 +440,21 @@ pub fn step(
                 CustodyError::Parameters("round 2: a package for an unknown participant".into())
             })?;
             let path = l.round2(i, to);
+            let plain = Zeroizing::new(
+                pkg.serialize()
+                    .map_err(|e| CustodyError::Parameters(format!("round-2 package: {e}")))?,
+            );
             if path.exists() {
-                // Written by an interrupted earlier run of this same step (same share).
+                // Written by an interrupted earlier run of this same step: it must hold the
+                // same share (the polynomial is fixed), else someone else wrote it.
+                let there = open_round2(&path, p, i, to, &seen, &enc_secret, i);
+                if there.ok().as_deref() != Some(&plain) {
+                    return Err(CustodyError::Parameters(format!(
+                        "{}: exists and was not written by this participant: this DKG cannot \
+                         be trusted; start a new one",
+                        path.display()
+                    )));
+                }
                 continue;
             }
             let shared = dh(&enc_secret, &seen[&to].encryption_key)?;
@@ -452,10 +465,6 @@ pub fn step(
                 &seen[&i].encryption_key,
                 &seen[&to].encryption_key,
                 &shared,
-            );
-            let plain = Zeroizing::new(
-                pkg.serialize()
-                    .map_err(|e| CustodyError::Parameters(format!("round-2 package: {e}")))?,
             );
             let nonce = files::random::<12>()?;
             let cipher = Aes256Gcm::new_from_slice(key.as_ref())
@@ -509,51 +518,7 @@ pub fn step(
     let mut incoming = BTreeMap::new();
     for j in (1..=p.participants).filter(|j| *j != i) {
         let path = l.round2(j, i);
-        let f: Round2File = read_json(&path, ROUND2_WHAT)?;
-        if f.version != FORMAT_VERSION
-            || f.kind != ROUND2_KIND
-            || f.ciphersuite != CIPHERSUITE
-            || f.from != j
-            || f.to != i
-            || f.threshold != p.threshold
-            || f.participants != p.participants
-        {
-            return Err(malformed(
-                &path,
-                ROUND2_WHAT,
-                format!("expected a package from {j} to {i}"),
-            ));
-        }
-        let nonce = hex_exact::<12>(&f.nonce, &path, ROUND2_WHAT, "nonce")?;
-        let ct = hex_vec(&f.ciphertext, &path, ROUND2_WHAT, "ciphertext")?;
-        let shared = dh(&enc_secret, &seen[&j].encryption_key)?;
-        let (key, aad) = round2_key(
-            p,
-            j,
-            i,
-            &seen[&j].encryption_key,
-            &seen[&i].encryption_key,
-            &shared,
-        );
-        let cipher = Aes256Gcm::new_from_slice(key.as_ref())
-            .map_err(|e| CustodyError::Parameters(e.to_string()))?;
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(
-                    &nonce.into(),
-                    Payload {
-                        msg: &ct,
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| CustodyError::Dkg {
-                    reason: format!(
-                        "{}: cannot be decrypted (modified, or not for us)",
-                        path.display()
-                    ),
-                    culprits: vec![j],
-                })?,
-        );
+        let plain = open_round2(&path, p, j, i, &seen, &enc_secret, i)?;
         let pkg = fdkg::round2::Package::deserialize(&plain).map_err(|e| CustodyError::Dkg {
             reason: format!("{}: package: {e}", path.display()),
             culprits: vec![j],
@@ -580,6 +545,64 @@ pub fn step(
         share,
         fingerprint: digest,
     })
+}
+
+/// Reads and decrypts the round-2 file `from` → `to` with participant `me`'s encryption
+/// secret (`me` is either end: the Diffie–Hellman key is the same for both).
+fn open_round2(
+    path: &Path,
+    p: DkgParams,
+    from: u16,
+    to: u16,
+    seen: &BTreeMap<u16, Round1Seen>,
+    enc_secret: &[u8; 32],
+    me: u16,
+) -> Result<Zeroizing<Vec<u8>>, CustodyError> {
+    let f: Round2File = read_json(path, ROUND2_WHAT)?;
+    if f.version != FORMAT_VERSION
+        || f.kind != ROUND2_KIND
+        || f.ciphersuite != CIPHERSUITE
+        || f.from != from
+        || f.to != to
+        || f.threshold != p.threshold
+        || f.participants != p.participants
+    {
+        return Err(malformed(
+            path,
+            ROUND2_WHAT,
+            format!("expected a package from {from} to {to}"),
+        ));
+    }
+    let nonce = hex_exact::<12>(&f.nonce, path, ROUND2_WHAT, "nonce")?;
+    let ct = hex_vec(&f.ciphertext, path, ROUND2_WHAT, "ciphertext")?;
+    let other = if me == from { to } else { from };
+    let shared = dh(enc_secret, &seen[&other].encryption_key)?;
+    let (key, aad) = round2_key(
+        p,
+        from,
+        to,
+        &seen[&from].encryption_key,
+        &seen[&to].encryption_key,
+        &shared,
+    );
+    let cipher = Aes256Gcm::new_from_slice(key.as_ref())
+        .map_err(|e| CustodyError::Parameters(e.to_string()))?;
+    cipher
+        .decrypt(
+            &nonce.into(),
+            Payload {
+                msg: &ct,
+                aad: &aad,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| CustodyError::Dkg {
+            reason: format!(
+                "{}: cannot be decrypted (modified, or not for us)",
+                path.display()
+            ),
+            culprits: vec![from],
+        })
 }
 
 fn round1(

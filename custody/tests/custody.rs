@@ -463,3 +463,24 @@ fn bad_parameters_are_refused() {
         Err(CustodyError::Malformed { .. })
     ));
 }
+
+#[test]
+fn a_replaced_verifying_share_is_refused() {
+    let (dir, _) = dkg_dir();
+    let l = DkgLayout::new(dir.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(l.public_key()).unwrap()).unwrap();
+    // Share 3's verifying key replaced by share 1's: a valid point, but off the polynomial.
+    let mut c = v.clone();
+    c["verifying_shares"]["3"] = v["verifying_shares"]["1"].clone();
+    let q = dir.path().join("pk-bad-share.json");
+    std::fs::write(&q, serde_json::to_string(&c).unwrap()).unwrap();
+    let err = GroupPublicKey::read(&q).unwrap_err();
+    assert!(err.to_string().contains("verifying share 3"), "{err}");
+    // The group key replaced by a verifying share.
+    let mut c = v.clone();
+    c["group_public_key"] = v["verifying_shares"]["2"].clone();
+    std::fs::write(&q, serde_json::to_string(&c).unwrap()).unwrap();
+    let err = GroupPublicKey::read(&q).unwrap_err();
+    assert!(err.to_string().contains("group key"), "{err}");
+}

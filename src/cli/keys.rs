@@ -213,6 +213,12 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
                 passes.push(share_passphrase(i, true).map_err(input)?);
             }
             let refs: Vec<&str> = passes.iter().map(|s| s.as_str()).collect();
+            if refs.windows(2).all(|w| w[0] == w[1]) {
+                eprintln!(
+                    "warning: every share has the same passphrase; give each holder its own \
+                     (ASSAY_PASSPHRASE_1, ASSAY_PASSPHRASE_2, ...)"
+                );
+            }
             let g = dkg::run_in_process(&a.out, p, &refs, KdfCost::DEFAULT).map_err(input)?;
             println!(
                 "{}-of-{} group key generated without a dealer\ngroup public key: {}\npublic key file: {}",
