@@ -171,7 +171,59 @@ impl GroupPublicKey {
         };
         g.to_frost()
             .map_err(|e| malformed(path, what, e.to_string()))?;
+        g.check_consistent().map_err(|e| malformed(path, what, e))?;
         Ok(g)
+    }
+
+    /// Checks that the verifying shares lie on one polynomial of degree `threshold - 1` (in
+    /// the exponent) whose value at 0 is the group key: no verifying share or group key was
+    /// replaced on its own.
+    fn check_consistent(&self) -> Result<(), String> {
+        use frost_ed25519::{Ed25519Group, Ed25519ScalarField, Field, Group};
+        type Scalar = <Ed25519ScalarField as Field>::Scalar;
+        let scalar = |x: u16| -> Result<Scalar, String> {
+            let mut b = [0u8; 32];
+            b[..2].copy_from_slice(&x.to_le_bytes());
+            Ed25519ScalarField::deserialize(&b).map_err(|e| e.to_string())
+        };
+        let point = |b: &[u8; 32]| Ed25519Group::deserialize(b).map_err(|e| e.to_string());
+        let base: Vec<(u16, _)> = self
+            .verifying_shares
+            .iter()
+            .take(usize::from(self.threshold))
+            .map(|(n, b)| Ok((*n, point(b)?)))
+            .collect::<Result<_, String>>()?;
+        // The value at x of the polynomial through `base` (Lagrange, in the exponent).
+        let at = |x: u16| -> Result<_, String> {
+            let mut acc = Ed25519Group::identity();
+            for (i, yi) in &base {
+                let mut lambda = scalar(1)?;
+                for (j, _) in &base {
+                    if j != i {
+                        let den = Ed25519ScalarField::invert(&(scalar(*i)? - scalar(*j)?))
+                            .map_err(|e| e.to_string())?;
+                        lambda = lambda * (scalar(x)? - scalar(*j)?) * den;
+                    }
+                }
+                acc = acc + *yi * lambda;
+            }
+            Ok(acc)
+        };
+        if at(0)? != point(&self.public_key)? {
+            return Err("the group key is not the one the verifying shares determine".into());
+        }
+        for (k, b) in self
+            .verifying_shares
+            .iter()
+            .skip(usize::from(self.threshold))
+        {
+            if at(*k)? != point(b)? {
+                return Err(format!(
+                    "verifying share {k} is not on the other shares' polynomial"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Reads and checks `public-key.json`.

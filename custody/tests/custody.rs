@@ -484,3 +484,22 @@ fn a_replaced_verifying_share_is_refused() {
     let err = GroupPublicKey::read(&q).unwrap_err();
     assert!(err.to_string().contains("group key"), "{err}");
 }
+
+#[test]
+fn a_planted_round2_file_is_refused_by_its_supposed_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for i in 1..=3 {
+        dkg::step(d, P, i, PASS[usize::from(i) - 1], CHEAP).unwrap();
+    }
+    dkg::step(d, P, 3, PASS[2], CHEAP).unwrap();
+    let l = DkgLayout::new(d);
+    // Someone writes "1 to 2" before participant 1 does (here: a copy of 3's package to 2).
+    let text = std::fs::read_to_string(l.round2(3, 2)).unwrap();
+    std::fs::write(l.round2(1, 2), text.replace("\"from\": 3", "\"from\": 1")).unwrap();
+    let err = dkg::step(d, P, 1, PASS[0], CHEAP).unwrap_err();
+    assert!(
+        err.to_string().contains("not written by this participant"),
+        "{err}"
+    );
+}
