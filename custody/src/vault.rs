@@ -205,7 +205,7 @@ impl GroupPublicKey {
                         lambda = lambda * (scalar(x)? - scalar(*j)?) * den;
                     }
                 }
-                acc = acc + *yi * lambda;
+                acc += *yi * lambda;
             }
             Ok(acc)
         };
