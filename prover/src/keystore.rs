@@ -215,41 +215,15 @@ impl Keystore {
                 "an empty passphrase is refused".into(),
             ));
         }
-        let salt = random::<SALT_LEN>()?;
-        let nonce = random::<NONCE_LEN>()?;
-        let mut file = KeystoreFile {
-            version: KEYSTORE_VERSION,
-            kind: KIND.into(),
-            kdf: KdfParams {
-                algorithm: "argon2id".into(),
-                m_cost_kib: cost.m_cost_kib,
-                t_cost: cost.t_cost,
-                p_cost: cost.p_cost,
-                salt: hex::encode(salt),
-            },
-            aead: AeadParams {
-                algorithm: "aes-256-gcm".into(),
-                nonce: hex::encode(nonce),
-            },
-            public_key: hex::encode(key.verifying_key().to_bytes()),
-            ciphertext: String::new(),
-        };
-        let kek = derive(passphrase.as_bytes(), &salt, cost).map_err(KeystoreError::Passphrase)?;
-        let cipher = Aes256Gcm::new_from_slice(kek.as_ref())
-            .map_err(|e| KeystoreError::Random(e.to_string()))?;
         let secret = Zeroizing::new(key.to_bytes());
-        let aad = file.aad();
-        let ct = cipher
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: secret.as_ref(),
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| KeystoreError::Random("AES-GCM encryption failed".into()))?;
-        file.ciphertext = hex::encode(ct);
-        let json = serde_json::to_string_pretty(&file).map_err(|e| KeystoreError::Malformed {
+        let sealed = SealedSecret::seal(
+            KIND,
+            secret.as_ref(),
+            &key.verifying_key().to_bytes(),
+            passphrase,
+            cost,
+        )?;
+        let json = serde_json::to_string_pretty(&sealed).map_err(|e| KeystoreError::Malformed {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -272,57 +246,11 @@ impl Keystore {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(io)?;
-        let file: KeystoreFile = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-        if file.version != KEYSTORE_VERSION {
-            return Err(bad(format!(
-                "version {} is not supported (expected {KEYSTORE_VERSION})",
-                file.version
-            )));
-        }
-        if file.kind != KIND
-            || file.kdf.algorithm != "argon2id"
-            || file.aead.algorithm != "aes-256-gcm"
-        {
-            return Err(bad("unknown kind or algorithm".into()));
-        }
-        let cost = KdfCost {
-            m_cost_kib: file.kdf.m_cost_kib,
-            t_cost: file.kdf.t_cost,
-            p_cost: file.kdf.p_cost,
-        };
-        if cost.m_cost_kib < KdfCost::MINIMUM.m_cost_kib
-            || cost.t_cost < KdfCost::MINIMUM.t_cost
-            || cost.p_cost < KdfCost::MINIMUM.p_cost
-            || cost.m_cost_kib > 4 * 1024 * 1024
-            || cost.t_cost > 64
-            || cost.p_cost > 64
-        {
-            return Err(bad("kdf: costs out of the accepted range".into()));
-        }
-        let salt = hex_exact::<SALT_LEN>(&file.kdf.salt).ok_or_else(|| bad("kdf.salt".into()))?;
-        let nonce =
-            hex_exact::<NONCE_LEN>(&file.aead.nonce).ok_or_else(|| bad("aead.nonce".into()))?;
-        let pk = hex_exact::<32>(&file.public_key).ok_or_else(|| bad("public_key".into()))?;
-        let ct = hex::decode(&file.ciphertext).map_err(|_| bad("ciphertext: not hex".into()))?;
-        if passphrase.is_empty() {
-            return Err(KeystoreError::Passphrase(
-                "an empty passphrase is refused".into(),
-            ));
-        }
-        let kek = derive(passphrase.as_bytes(), &salt, cost).map_err(bad)?;
-        let cipher = Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| bad(e.to_string()))?;
-        let aad = file.aad();
-        let plain = Zeroizing::new(
-            cipher
-                .decrypt(
-                    &nonce.into(),
-                    Payload {
-                        msg: &ct,
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| KeystoreError::Unlock(path.to_path_buf()))?,
-        );
+        let file: SealedSecret = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let pk = file
+            .public_exact::<32>()
+            .ok_or_else(|| bad("public_key".into()))?;
+        let plain = file.open(KIND, passphrase, path)?;
         let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
             plain
                 .as_slice()
@@ -354,6 +282,159 @@ impl Keystore {
             path: path.to_path_buf(),
             reason: "public_key".into(),
         })
+    }
+}
+
+/// A secret of any length sealed under a passphrase in the keystore's format (the same JSON
+/// object as a keystore file, with a caller-chosen `kind`), for other kinds of secret than an
+/// Ed25519 signing key: threshold key shares, a protocol's state between rounds.
+///
+/// Guarantees: the secret is encrypted with AES-256-GCM under a key that Argon2id derives from
+/// the passphrase; every header field, the `kind` and the `public` bytes are associated data,
+/// so a changed byte anywhere, a wrong passphrase, or opening with another `kind` all fail with
+/// [`KeystoreError::Unlock`] and never yield a secret. The `public` bytes are not secret (they
+/// are stored in the `public_key` field in hex); the caller decides what they mean and checks
+/// them against the secret after opening.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SealedSecret(KeystoreFile);
+
+impl SealedSecret {
+    /// Seals `secret` (with `public` bound to it) under `passphrase`, with fresh salt and nonce.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Passphrase`] for an empty passphrase or an empty `kind`, or costs
+    /// Argon2 refuses; [`KeystoreError::Random`] if the random source fails.
+    pub fn seal(
+        kind: &str,
+        secret: &[u8],
+        public: &[u8],
+        passphrase: &str,
+        cost: KdfCost,
+    ) -> Result<Self, KeystoreError> {
+        if passphrase.is_empty() {
+            return Err(KeystoreError::Passphrase(
+                "an empty passphrase is refused".into(),
+            ));
+        }
+        if kind.is_empty() {
+            return Err(KeystoreError::Passphrase("an empty kind is refused".into()));
+        }
+        let salt = random::<SALT_LEN>()?;
+        let nonce = random::<NONCE_LEN>()?;
+        let mut file = KeystoreFile {
+            version: KEYSTORE_VERSION,
+            kind: kind.into(),
+            kdf: KdfParams {
+                algorithm: "argon2id".into(),
+                m_cost_kib: cost.m_cost_kib,
+                t_cost: cost.t_cost,
+                p_cost: cost.p_cost,
+                salt: hex::encode(salt),
+            },
+            aead: AeadParams {
+                algorithm: "aes-256-gcm".into(),
+                nonce: hex::encode(nonce),
+            },
+            public_key: hex::encode(public),
+            ciphertext: String::new(),
+        };
+        let kek = derive(passphrase.as_bytes(), &salt, cost).map_err(KeystoreError::Passphrase)?;
+        let cipher = Aes256Gcm::new_from_slice(kek.as_ref())
+            .map_err(|e| KeystoreError::Random(e.to_string()))?;
+        let aad = file.aad();
+        let ct = cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: secret,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| KeystoreError::Random("AES-GCM encryption failed".into()))?;
+        file.ciphertext = hex::encode(ct);
+        Ok(Self(file))
+    }
+
+    /// The kind recorded in the header (not authenticated until [`Self::open`] succeeds).
+    pub fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    /// The public bytes recorded beside the secret, if they are hex of exactly `N` bytes (not
+    /// authenticated until [`Self::open`] succeeds).
+    pub fn public_exact<const N: usize>(&self) -> Option<[u8; N]> {
+        hex_exact::<N>(&self.0.public_key)
+    }
+
+    /// Opens the sealed secret with `passphrase`, expecting `kind`; `origin` names the file in
+    /// errors.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Malformed`] for another version, kind or algorithm, bad hex, or costs
+    /// outside the accepted range (at least [`KdfCost::MINIMUM`]); [`KeystoreError::Unlock`]
+    /// for a wrong passphrase or any modification; [`KeystoreError::Passphrase`] for an empty
+    /// passphrase.
+    pub fn open(
+        &self,
+        kind: &str,
+        passphrase: &str,
+        origin: &Path,
+    ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        let file = &self.0;
+        let bad = |reason: String| KeystoreError::Malformed {
+            path: origin.to_path_buf(),
+            reason,
+        };
+        if file.version != KEYSTORE_VERSION {
+            return Err(bad(format!(
+                "version {} is not supported (expected {KEYSTORE_VERSION})",
+                file.version
+            )));
+        }
+        if file.kind != kind
+            || file.kdf.algorithm != "argon2id"
+            || file.aead.algorithm != "aes-256-gcm"
+        {
+            return Err(bad("unknown kind or algorithm".into()));
+        }
+        let cost = KdfCost {
+            m_cost_kib: file.kdf.m_cost_kib,
+            t_cost: file.kdf.t_cost,
+            p_cost: file.kdf.p_cost,
+        };
+        if cost.m_cost_kib < KdfCost::MINIMUM.m_cost_kib
+            || cost.t_cost < KdfCost::MINIMUM.t_cost
+            || cost.p_cost < KdfCost::MINIMUM.p_cost
+            || cost.m_cost_kib > 4 * 1024 * 1024
+            || cost.t_cost > 64
+            || cost.p_cost > 64
+        {
+            return Err(bad("kdf: costs out of the accepted range".into()));
+        }
+        let salt = hex_exact::<SALT_LEN>(&file.kdf.salt).ok_or_else(|| bad("kdf.salt".into()))?;
+        let nonce =
+            hex_exact::<NONCE_LEN>(&file.aead.nonce).ok_or_else(|| bad("aead.nonce".into()))?;
+        hex::decode(&file.public_key).map_err(|_| bad("public_key: not hex".into()))?;
+        let ct = hex::decode(&file.ciphertext).map_err(|_| bad("ciphertext: not hex".into()))?;
+        if passphrase.is_empty() {
+            return Err(KeystoreError::Passphrase(
+                "an empty passphrase is refused".into(),
+            ));
+        }
+        let kek = derive(passphrase.as_bytes(), &salt, cost).map_err(bad)?;
+        let cipher = Aes256Gcm::new_from_slice(kek.as_ref()).map_err(|e| bad(e.to_string()))?;
+        let aad = file.aad();
+        cipher
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &ct,
+                    aad: &aad,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| KeystoreError::Unlock(origin.to_path_buf()))
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod keys;
 pub mod kyc;
 pub mod serve;
 pub mod solvency;
@@ -33,6 +34,9 @@ enum Command {
     /// Zero-knowledge KYC: issuer, holder and relying party.
     #[command(subcommand)]
     Kyc(kyc::KycCommand),
+    /// Threshold Ed25519 keys (FROST): distributed key generation and signing by shares.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// How a command ended.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Export(c) => export::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Kyc(c) => kyc::run(c),
+        Command::Keys(c) => keys::run(c),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
