@@ -26,6 +26,8 @@ pub mod constraints;
 pub mod halo2;
 #[cfg(feature = "halo2")]
 pub mod pasta;
+#[cfg(feature = "stark")]
+pub mod stark;
 
 use crate::{tags, Fr, StatementField};
 

@@ -1,0 +1,453 @@
+use super::*;
+use p3_matrix::Matrix;
+
+const P: u32 = 0x7f00_0001;
+
+fn digest(seed: u32) -> Digest {
+    core::array::from_fn(|i| Val::from_u32(seed.wrapping_mul(31).wrapping_add(i as u32) % P))
+}
+
+fn batch(assets: usize) -> StarkBatch {
+    let shape = BatchShape::new(assets, MIN_LOG_HEIGHT).unwrap();
+    let users = (0..shape.users())
+        .map(|u| StarkUser {
+            id: digest(1000 + u as u32),
+            salt: digest(7_000_000 + 7 * u as u32),
+            balances: (0..assets)
+                .map(|a| match (u, a) {
+                    (0, 0) => u64::MAX,
+                    (1, _) => 0,
+                    _ => 0x0123_4567_89ab_cdef_u64.wrapping_mul((u * 7 + a + 1) as u64) >> 8,
+                })
+                .collect(),
+        })
+        .collect();
+    StarkBatch {
+        shape,
+        users,
+        blind: core::array::from_fn(|i| Val::from_u32(424_242 + i as u32)),
+    }
+}
+
+/// Proves a (possibly malicious) raw batch with the given public values and checks the verdict.
+/// A prover that refuses (error or panic) also counts as a rejection.
+fn accepted(raw: &RawBatch, public: Option<BatchPublic>) -> bool {
+    let proved = catch_unwind(AssertUnwindSafe(|| prove_raw(raw, &STARK_PARAMS)));
+    let Ok(Ok((bytes, honest_public))) = proved else {
+        return false;
+    };
+    verify_batch(&raw.shape, &bytes, &public.unwrap_or(honest_public)).is_ok()
+}
+
+#[test]
+fn poseidon2_air_layout_and_twin_agree() {
+    assert_eq!(P2_COLS, 164);
+    // The AIR's trace generation computes the same permutation as the native Poseidon2.
+    let input: [Val; WIDTH] = core::array::from_fn(|i| Val::from_u32(i as u32 * 12345));
+    let m = generate_trace_rows::<
+        Val,
+        GenericPoseidon2LinearLayersKoalaBear,
+        WIDTH,
+        SBOX_DEGREE,
+        SBOX_REGISTERS,
+        HALF_FULL_ROUNDS,
+        PARTIAL_ROUNDS,
+    >(vec![input], &round_constants(), 0);
+    assert_eq!(&m.values[P2_OUT..P2_COLS], &poseidon2().permute(input)[..]);
+}
+
+#[test]
+fn native_twin_matches_sums_leaves_and_root() {
+    let b = batch(3);
+    let st = batch_statement(&b).unwrap();
+    for a in 0..3 {
+        let want: u128 = b.users.iter().map(|u| u128::from(u.balances[a])).sum();
+        assert_eq!(st.sums[a], want);
+    }
+    assert_eq!(st.leaves[5], leaf(&b.users[5], &b.shape).unwrap());
+    let mut state = chain_iv(3);
+    for l in &st.leaves {
+        state = chain_step(&state, l);
+    }
+    assert_eq!(state, st.public.root);
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    assert!(BatchShape::new(0, 8).is_err());
+    assert!(BatchShape::new(4, 6).is_err());
+    assert!(BatchShape::new(4, 15).is_err());
+    let mut b = batch(2);
+    b.users.pop();
+    assert!(matches!(prove_batch(&b), Err(StarkError::Shape(_))));
+    let mut b = batch(2);
+    b.users[3].balances.push(1);
+    assert!(matches!(batch_statement(&b), Err(StarkError::Shape(_))));
+}
+
+#[test]
+fn honest_batch_proves_verifies_and_hides() {
+    for assets in [1, 4] {
+        let b = batch(assets);
+        let st = batch_statement(&b).unwrap();
+        let (p1, public) = prove_batch(&b).unwrap();
+        assert_eq!(public, st.public);
+        verify_batch(&b.shape, &p1, &public).unwrap();
+        // Two proofs of the same batch differ (fresh masks, salts and codewords).
+        let (p2, public2) = prove_batch(&b).unwrap();
+        assert_eq!(public2, public);
+        assert_ne!(p1, p2);
+        verify_batch(&b.shape, &p2, &public).unwrap();
+        // No balance, limb sum or salt appears in the proof bytes (as a little-endian u64, or
+        // as canonical or Montgomery u32 words of the field elements).
+        let contains = |needle: &[u8]| p1.windows(needle.len()).any(|w| w == needle);
+        for u in &b.users[..8] {
+            for bal in &u.balances {
+                if *bal > 1 << 20 {
+                    assert!(!contains(&bal.to_le_bytes()), "balance {bal} in the proof");
+                }
+            }
+            assert!(!contains(&words(&u.salt)), "salt in the proof");
+        }
+        assert!(!contains(&words(&b.blind[..8])), "blind in the proof");
+        // Wrong shape or wrong public values: rejected.
+        let other = BatchShape::new(assets + 1, MIN_LOG_HEIGHT).unwrap();
+        assert!(verify_batch(&other, &p1, &public).is_err());
+        let mut bad = public;
+        bad.root[0] += Val::ONE;
+        assert!(verify_batch(&b.shape, &p1, &bad).is_err());
+        let mut bad = public;
+        bad.commitment[7] += Val::ONE;
+        assert!(verify_batch(&b.shape, &p1, &bad).is_err());
+    }
+}
+
+/// Both encodings a field element could take in serialized bytes (canonical and Montgomery).
+fn words(v: &[Val]) -> Vec<u8> {
+    let canonical: Vec<u8> = v
+        .iter()
+        .flat_map(|x| x.as_canonical_u32().to_le_bytes())
+        .collect();
+    let encoded = postcard::to_allocvec(&v.to_vec()).unwrap();
+    // The postcard encoding of the slice (after the length prefix) or the canonical words.
+    if encoded.len() > 1 {
+        encoded[1..].to_vec()
+    } else {
+        canonical
+    }
+}
+
+#[test]
+fn tampered_and_malformed_proofs_are_errors_not_panics() {
+    let b = batch(2);
+    let (bytes, public) = prove_batch(&b).unwrap();
+    // Truncations at many lengths.
+    for cut in [
+        0,
+        1,
+        7,
+        100,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
+        let r = verify_batch(&b.shape, &bytes[..cut], &public);
+        assert!(r.is_err(), "truncated at {cut} accepted");
+    }
+    // Flipped bytes all over the proof: an error (decode, shape or rejection), never a panic
+    // escaping, never an acceptance.
+    let step = (bytes.len() / 97).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        let mut t = bytes.clone();
+        t[i] ^= 0x5a;
+        assert!(
+            verify_batch(&b.shape, &t, &public).is_err(),
+            "flip at {i} accepted"
+        );
+    }
+    // Garbage and trailing bytes.
+    assert!(verify_batch(&b.shape, &[0xff; 64], &public).is_err());
+    let mut long = bytes.clone();
+    long.extend_from_slice(&[0u8; 16]);
+    let _ = verify_batch(&b.shape, &long, &public); // trailing bytes may be ignored; no panic
+                                                    // Structured tampering of a decoded proof.
+    let proof: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
+    let mut p = proof;
+    p.degree_bits += 1;
+    let enc = postcard::to_allocvec(&p).unwrap();
+    assert!(matches!(
+        verify_batch(&b.shape, &enc, &public),
+        Err(StarkError::Malformed(_))
+    ));
+    let mut p: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
+    p.opened_values.trace_local.pop();
+    let enc = postcard::to_allocvec(&p).unwrap();
+    assert!(matches!(
+        verify_batch(&b.shape, &enc, &public),
+        Err(StarkError::Malformed(_))
+    ));
+    let mut p: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
+    p.opened_values.trace_local[3] += Challenge::ONE;
+    let enc = postcard::to_allocvec(&p).unwrap();
+    assert!(verify_batch(&b.shape, &enc, &public).is_err());
+}
+
+// ---- One malicious trace per constraint family: each violates only that family. ----
+
+fn raw(assets: usize) -> RawBatch {
+    RawBatch::from_batch(&batch(assets)).unwrap()
+}
+
+#[test]
+fn honest_raw_batch_is_accepted() {
+    assert!(accepted(&raw(2), None));
+}
+
+#[test]
+fn negative_balance_as_p_minus_x_fails() {
+    // User 2's balance of asset 0 becomes "-5": limb 0 is p - 5. Leaves, sums, root and
+    // commitment are recomputed honestly from it; only the limb's bit recomposition fails
+    // (its bits are the low 16 bits of p - 5).
+    let mut r = raw(2);
+    r.limbs[2] = vec![Val::ZERO; 8];
+    r.limbs[2][0] = Val::ZERO - Val::from_u32(5);
+    assert!(!accepted(&r, None));
+}
+
+#[test]
+fn balance_at_or_above_2_pow_w_fails() {
+    // The top limb of a balance is 2^16: the balance is 2^64 + ..., at least 2^w.
+    let mut r = raw(2);
+    r.limbs[4][3] = Val::from_u32(1 << 16);
+    assert!(!accepted(&r, None));
+    // A limb far above 2^16 but below p.
+    let mut r = raw(2);
+    r.limbs[4][1] = Val::from_u32(1 << 30);
+    assert!(!accepted(&r, None));
+}
+
+/// Builds an honest trace, lets `tamper` change it, proves it with `public` and verifies.
+fn trace_attack(
+    r: &RawBatch,
+    tamper: impl FnOnce(&mut RowMajorMatrix<Val>, &Layout),
+    public: impl FnOnce(BatchPublic) -> BatchPublic,
+) -> bool {
+    let (mut trace, honest, _, _) = build_trace(r);
+    let lay = Layout { shape: r.shape };
+    tamper(&mut trace, &lay);
+    let public = public(honest);
+    let air = SolvencyStarkAir::new(r.shape);
+    let config = stark_config(&STARK_PARAMS, None);
+    let proved = catch_unwind(AssertUnwindSafe(|| {
+        prove(&config, &air, trace, &public.to_values())
+    }));
+    let Ok(Ok(proof)) = proved else {
+        return false;
+    };
+    let bytes = postcard::to_allocvec(&proof).unwrap();
+    verify_batch(&r.shape, &bytes, &public).is_ok()
+}
+
+#[test]
+fn honest_trace_attack_harness_accepts() {
+    assert!(trace_attack(&raw(2), |_, _| {}, |p| p));
+}
+
+#[test]
+fn wrong_leaf_with_matching_root_fails() {
+    // Same as above, but the public root is the one the tampered chain ends in.
+    let r = raw(2);
+    let (mut t, honest, _, _) = build_trace(&r);
+    let lay = Layout { shape: r.shape };
+    let w = t.width();
+    let s = r.shape.sponge_perms();
+    // Change one absorbed element of row 9's leaf digest as seen by the chain only.
+    let col = 9 * w + lay.chain() + DIGEST_ELEMS;
+    t.values[col] += Val::ONE;
+    let mut root = honest.root;
+    // Recompute row 9's chain permutation and everything after it natively.
+    let rows = t.height();
+    let mut state: Digest = core::array::from_fn(|i| t.values[9 * w + lay.chain() + i]);
+    for row in 9..rows {
+        let mut input = [Val::ZERO; WIDTH];
+        input[..8].copy_from_slice(&state);
+        let d = if row == 9 {
+            core::array::from_fn::<Val, 8, _>(|i| t.values[9 * w + lay.chain() + 8 + i])
+        } else {
+            core::array::from_fn(|i| t.values[row * w + lay.block(s - 1) + P2_OUT + i])
+        };
+        input[8..].copy_from_slice(&d);
+        if row == rows - 1 {
+            root = state;
+        }
+        let out = poseidon2().permute(input);
+        state = core::array::from_fn(|i| out[i]);
+    }
+    assert_ne!(root, honest.root);
+    let ok = trace_attack(
+        &r,
+        |tt, lay2| {
+            // Rebuild the same tampering inside the harness's trace.
+            let col = 9 * w + lay2.chain() + DIGEST_ELEMS;
+            tt.values[col] += Val::ONE;
+            let mut inputs = Vec::new();
+            let mut st: Digest = core::array::from_fn(|i| tt.values[9 * w + lay2.chain() + i]);
+            for row in 9..rows {
+                let mut input = [Val::ZERO; WIDTH];
+                input[..8].copy_from_slice(&st);
+                let d = if row == 9 {
+                    core::array::from_fn::<Val, 8, _>(|i| tt.values[9 * w + lay2.chain() + 8 + i])
+                } else {
+                    core::array::from_fn(|i| tt.values[row * w + lay2.block(s - 1) + P2_OUT + i])
+                };
+                input[8..].copy_from_slice(&d);
+                inputs.push(input);
+                let out = poseidon2().permute(input);
+                st = core::array::from_fn(|i| out[i]);
+            }
+            let mut padded = inputs.clone();
+            padded.resize(inputs.len().next_power_of_two(), [Val::ZERO; WIDTH]);
+            let m = generate_trace_rows::<
+                Val,
+                GenericPoseidon2LinearLayersKoalaBear,
+                WIDTH,
+                SBOX_DEGREE,
+                SBOX_REGISTERS,
+                HALF_FULL_ROUNDS,
+                PARTIAL_ROUNDS,
+            >(padded, &round_constants(), 0);
+            for (k, row) in (9..rows).enumerate() {
+                tt.values[row * w + lay2.chain()..row * w + lay2.chain() + P2_COLS]
+                    .copy_from_slice(&m.values[k * P2_COLS..(k + 1) * P2_COLS]);
+            }
+        },
+        |p| BatchPublic { root, ..p },
+    );
+    assert!(!ok);
+}
+
+#[test]
+fn wrong_sum_fails() {
+    // One running sum is off by one from row 20 on (and so are the footer's final sums and the
+    // commitment, recomputed): only the transition "acc' = acc + limbs'" at row 20 fails.
+    let r = raw(2);
+    let (t0, _, _, _) = build_trace(&r);
+    let lay = Layout { shape: r.shape };
+    let w = t0.width();
+    let rows = t0.height();
+    let n = rows - 1;
+    // The commitment over the shifted sums, computed natively.
+    let mut finals: Vec<Val> = (0..r.shape.limbs())
+        .map(|i| t0.values[(n - 1) * w + lay.acc(i)])
+        .collect();
+    finals[1] += Val::ONE;
+    let h0: Digest = core::array::from_fn(|i| r.blind[i]);
+    let h1: Digest = core::array::from_fn(|i| r.blind[8 + i]);
+    let bl = blocks(&h0, &h1, &finals, &r.shape);
+    let (ins, commitment) = sponge_inputs(&poseidon2(), TAG_SUM, &bl, r.shape.assets);
+    // The root does not change (leaves do not depend on the sums); the chain's last step absorbs
+    // the commitment but the root is its input, so it stays too.
+    let ok = trace_attack(
+        &r,
+        |t, lay| {
+            for row in 20..n {
+                t.values[row * w + lay.acc(1)] += Val::ONE;
+            }
+            t.values[n * w + lay.acc(1)] += Val::ONE;
+            // Footer: its sponge absorbs the shifted sums.
+            for (j, inp) in ins.iter().enumerate() {
+                let m = generate_trace_rows::<
+                    Val,
+                    GenericPoseidon2LinearLayersKoalaBear,
+                    WIDTH,
+                    SBOX_DEGREE,
+                    SBOX_REGISTERS,
+                    HALF_FULL_ROUNDS,
+                    PARTIAL_ROUNDS,
+                >(vec![*inp], &round_constants(), 0);
+                t.values[n * w + lay.block(j)..n * w + lay.block(j) + P2_COLS]
+                    .copy_from_slice(&m.values);
+            }
+            // The footer's chain permutation absorbs the new commitment.
+            let mut input = [Val::ZERO; WIDTH];
+            for i in 0..8 {
+                input[i] = t.values[n * w + lay.chain() + i];
+                input[8 + i] = commitment[i];
+            }
+            let m = generate_trace_rows::<
+                Val,
+                GenericPoseidon2LinearLayersKoalaBear,
+                WIDTH,
+                SBOX_DEGREE,
+                SBOX_REGISTERS,
+                HALF_FULL_ROUNDS,
+                PARTIAL_ROUNDS,
+            >(vec![input], &round_constants(), 0);
+            t.values[n * w + lay.chain()..n * w + lay.chain() + P2_COLS].copy_from_slice(&m.values);
+        },
+        |p| BatchPublic { commitment, ..p },
+    );
+    assert!(!ok);
+}
+
+#[test]
+fn wrong_blind_fails() {
+    // The public commitment is the honest sums' commitment under another blind; the trace is
+    // honest (for the true blind): only the public-commitment constraint fails.
+    let r = raw(2);
+    let mut other = r.clone();
+    other.blind[0] += Val::ONE;
+    let (_, other_public, _, _) = build_trace(&other);
+    assert!(!trace_attack(
+        &r,
+        |_, _| {},
+        |p| BatchPublic {
+            commitment: other_public.commitment,
+            ..p
+        }
+    ));
+    // And a commitment under the honest blind but other sums.
+    let mut r2 = r.clone();
+    r2.limbs[0][0] += Val::ONE;
+    let (_, p2, _, _) = build_trace(&r2);
+    assert!(!trace_attack(
+        &r,
+        |_, _| {},
+        |p| BatchPublic {
+            commitment: p2.commitment,
+            ..p
+        }
+    ));
+}
+
+#[test]
+fn footer_flag_and_ivs_are_bound() {
+    // A footer flag on a user row (to skip its range check) fails.
+    let r = raw(2);
+    assert!(!trace_attack(
+        &r,
+        |t, lay| {
+            let w = t.width();
+            t.values[3 * w + lay.footer()] = Val::ONE;
+        },
+        |p| p
+    ));
+    // A user row whose sponge IV carries the sum tag fails.
+    assert!(!trace_attack(
+        &r,
+        |t, lay| {
+            let w = t.width();
+            t.values[3 * w + lay.block(0) + RATE] = Val::from_u32(TAG_SUM);
+        },
+        |p| p
+    ));
+}
+
+#[test]
+fn security_level_is_at_least_100_bits() {
+    assert!(STARK_PARAMS.conjectured_fri_bits() >= 100);
+    println!(
+        "conjectured FRI bits: {}",
+        STARK_PARAMS.conjectured_fri_bits()
+    );
+}
