@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace --lib --bins --tests "$@"
+# The STARK backend (issue 13) is behind the circuits feature `stark`, off by default.
+cargo test -p assay-circuits --features stark --lib "$@" stark
 # A 4-shard round under a real one-node Slurm cluster (installs slurm-wlm and munge when missing).
 bash tests/slurm/run.sh
 bash .ci/web-tests.sh

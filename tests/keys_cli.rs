@@ -305,3 +305,73 @@ fn dkg_one_participant_per_process_and_a_ceremony_over_files() {
     ));
     assert!(dalek_verifies(&pk, msg, &d.join("sig.json")));
 }
+
+#[test]
+fn five_failed_unlocks_lock_the_share_across_processes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(assay(
+        d,
+        &[
+            "keys",
+            "dkg",
+            "--participants",
+            "3",
+            "--threshold",
+            "2",
+            "--out",
+            "keys",
+        ],
+        &[],
+    ));
+    std::fs::write(d.join("msg.bin"), b"m").unwrap();
+    let sign = |pass2: &str| {
+        assay(
+            d,
+            &[
+                "keys",
+                "sign",
+                "--message",
+                "msg.bin",
+                "--share",
+                "keys/share-1.json",
+                "--share",
+                "keys/share-2.json",
+                "--out",
+                "sig.json",
+                "--lockout-secs",
+                "3600",
+            ],
+            &[("ASSAY_PASSPHRASE_2", pass2)],
+        )
+    };
+    // Each attempt is a new process: the count lives on disk.
+    for k in 1..=5 {
+        let o = sign("guess");
+        assert_eq!(code(&o), 2);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(err.contains(&format!("{k} of 5 failed attempts")), "{err}");
+    }
+    let o = sign(PASS[1]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("locked after 5 failed unlocks"), "{err}");
+    assert!(!d.join("sig.json").exists());
+    // The other shares are not affected: 1 and 3 still sign.
+    ok(assay(
+        d,
+        &[
+            "keys",
+            "sign",
+            "--message",
+            "msg.bin",
+            "--share",
+            "keys/share-1.json",
+            "--share",
+            "keys/share-3.json",
+            "--out",
+            "sig13.json",
+        ],
+        &[],
+    ));
+}
