@@ -141,6 +141,8 @@ def solvency_trial(assay, rng, ctx, trial_dir):
         if os.path.exists(os.path.join(out, "round.json")):
             finished = True
             break
+        if killed:
+            tally(ctx, f"solvency: killed with {batches}/{ctx['batches']} batch proofs on disk")
     present = checkpoints(out)
     batch_files = sum(1 for p in present if "/batches/" in p)
     if not finished:
@@ -167,6 +169,10 @@ def solvency_trial(assay, rng, ctx, trial_dir):
     assay.run("solvency", "verify", out, "--trusted-keys", ctx["keys"])
     notes.append("verifies")
     return "; ".join(notes)
+
+
+def tally(ctx, outcome):
+    ctx["tally"][outcome] = ctx["tally"].get(outcome, 0) + 1
 
 
 def registry(issuer):
@@ -233,6 +239,7 @@ def kyc_trial(assay, rng, ctx, trial_dir):
         state = "credential in the registry, file not written"
     else:
         state = "credential absent"
+    tally(ctx, f"kyc: {state}" if killed else f"kyc: issue ended before the kill, {state}")
     strays = [f for f in os.listdir(trial_dir)
               if f.startswith("cred-") and f.endswith(".json")
               and f != os.path.basename(killed_out)
@@ -255,7 +262,7 @@ def kyc_trial(assay, rng, ctx, trial_dir):
 
 
 def prepare(assay, work, what, verbose):
-    ctx = {}
+    ctx = {"tally": {}}
     t = time.time()
     ctx["balances"], ctx["config"] = write_round_inputs(os.path.join(work, "inputs"), 24, 4)
     ctx["batches"] = 8  # 24 customers padded to 32 leaves, B = 4
@@ -365,6 +372,8 @@ def main():
                         keep = tempfile.mkdtemp(prefix=f"assay-crash-{name}-{i:02}-")
                         shutil.copytree(d, keep, dirs_exist_ok=True)
                         print(f"     kept in {keep}", flush=True)
+        for state, count in sorted(ctx["tally"].items()):
+            print(f"  {count:3} x {state}")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
