@@ -698,16 +698,24 @@ pub struct StarkParams {
     pub commit_pow_bits: usize,
     /// Random codewords of the hiding PCS (at least the extension degree, 4).
     pub num_random_codewords: usize,
+    /// Proof-of-work bits before the out-of-domain (DEEP) point is drawn.
+    pub ood_pow_bits: usize,
+    /// Proof-of-work bits before the challenge that batches the committed codewords.
+    pub batch_pow_bits: usize,
 }
 
-/// The parameters Assay uses: rate 1/4, 45 queries, 16 bits of query grinding:
-/// `45 * 2 + 16 = 106` conjectured bits from FRI (see `docs/stark.md`).
+/// The parameters Assay uses: rate 1/4, 45 queries, 16 bits of query grinding and 16 bits of
+/// grinding before the opening-batching challenge. Plonky3's calculator ([`security`]) puts
+/// every batch shape at 104 conjectured bits (without the batching grind, the batched-openings
+/// term falls to 89 bits at `2^14` rows and 256 assets); see `docs/stark.md`.
 pub const STARK_PARAMS: StarkParams = StarkParams {
     log_blowup: 2,
     num_queries: 45,
     query_pow_bits: 16,
     commit_pow_bits: 0,
     num_random_codewords: 4,
+    ood_pow_bits: 0,
+    batch_pow_bits: 16,
 };
 
 impl StarkParams {
@@ -730,16 +738,7 @@ pub fn stark_config(params: &StarkParams, rng_seed: Option<u64>) -> SolvencyStar
     let compress = Compress::new(perm.clone());
     let val_mmcs = ValMmcs::new(hash, compress, 0, StdRng::from_rng(&mut seeder));
     let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
-    let fri = FriParameters {
-        log_blowup: params.log_blowup,
-        log_final_poly_len: 0,
-        max_log_arity: 1,
-        num_queries: params.num_queries,
-        batch_proof_of_work_bits: 0,
-        commit_proof_of_work_bits: params.commit_pow_bits,
-        query_proof_of_work_bits: params.query_pow_bits,
-        mmcs: challenge_mmcs,
-    };
+    let fri = fri_parameters(params, challenge_mmcs);
     let pcs = Pcs::new(
         Dft::default(),
         val_mmcs,
@@ -748,6 +747,84 @@ pub fn stark_config(params: &StarkParams, rng_seed: Option<u64>) -> SolvencyStar
         StdRng::from_rng(&mut seeder),
     );
     SolvencyStarkConfig::new(pcs, Challenger::new(perm))
+        .with_ood_proof_of_work_bits(params.ood_pow_bits)
+}
+
+/// The FRI parameters of `params`: one definition for the prover, the verifier and the security
+/// computation ([`security`]), so that they cannot drift apart.
+fn fri_parameters<M>(params: &StarkParams, mmcs: M) -> FriParameters<M> {
+    FriParameters {
+        log_blowup: params.log_blowup,
+        log_final_poly_len: 0,
+        max_log_arity: 1,
+        num_queries: params.num_queries,
+        batch_proof_of_work_bits: params.batch_pow_bits,
+        commit_proof_of_work_bits: params.commit_pow_bits,
+        query_proof_of_work_bits: params.query_pow_bits,
+        mmcs,
+    }
+}
+
+/// Collision resistance of the commitment hash in bits: 8-element Poseidon2 digests over a
+/// 31-bit field are 248 bits, so about 124 bits by the birthday bound.
+pub const DIGEST_COLLISION_BITS: usize = 124;
+
+/// Bits of the challenge field (the degree-4 extension of KoalaBear: `4 * log2(p)`, rounded
+/// down).
+pub const CHALLENGE_FIELD_BITS: usize = 123;
+
+/// The soundness of a batch proof of one shape, by Plonky3's own calculator (`p3-uni-stark`'s
+/// `StarkSecurityParams::from_air`: the AIR's constraint count and degree, the quotient chunks,
+/// the batched openings of the hiding PCS, the out-of-domain (DEEP-ALI) term and the FRI
+/// low-degree test, capped by the hash's collision resistance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StarkSecurity {
+    /// `log2` of the committed trace height, zero-knowledge padding included.
+    pub degree_bits: usize,
+    /// The conjectured level ("random words" regime of ePrint 2025/2010, §1.5).
+    pub conjectured_bits: usize,
+    /// The proven level (round-by-round soundness, ePrint 2024/1553, best of unique and list
+    /// decoding).
+    pub proven_bits: usize,
+    /// The simple FRI heuristic `num_queries * log_blowup + query_pow_bits`, for comparison.
+    pub heuristic_bits: usize,
+}
+
+/// The security level of batch proofs of `shape` under `params` (see [`StarkSecurity`]).
+///
+/// # Errors
+/// [`StarkError::Shape`] for a height outside KoalaBear's two-adic domains.
+pub fn security(shape: &BatchShape, params: &StarkParams) -> Result<StarkSecurity, StarkError> {
+    use p3_uni_stark::{
+        AirLayout, ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity,
+        StarkSecurityParams,
+    };
+    let air = SolvencyStarkAir::new(*shape);
+    let fri = fri_parameters(params, ());
+    let domain = p3_field::coset::TwoAdicMultiplicativeCoset::new(Val::ONE, shape.log_height)
+        .ok_or_else(|| StarkError::Shape(format!("height 2^{}", shape.log_height)))?;
+    let sp = StarkSecurityParams::from_air::<Val, Challenge, _>(
+        fri.security_regime(),
+        &air,
+        AirLayout::from_air::<Val>(&air),
+        domain,
+        CHALLENGE_FIELD_BITS,
+        DIGEST_COLLISION_BITS,
+        2,
+        OpeningShape::hiding(params.num_random_codewords),
+        GrindingSites {
+            out_of_domain: params.ood_pow_bits,
+            ..fri.grinding_sites()
+        },
+    );
+    // The hiding PCS commits the trace at twice its height (the zero-knowledge padding).
+    let degree_bits = shape.log_height + 1;
+    Ok(StarkSecurity {
+        degree_bits,
+        conjectured_bits: ConjecturedSecurity::compute_from_params(&sp, degree_bits).security_bits,
+        proven_bits: ProvenSecurity::compute_from_proof(degree_bits, &sp).security_bits(),
+        heuristic_bits: params.conjectured_fri_bits(),
+    })
 }
 
 /// Proves a batch with [`STARK_PARAMS`]: returns the proof bytes (postcard) and the public values.

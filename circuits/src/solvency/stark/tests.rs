@@ -446,8 +446,34 @@ fn footer_flag_and_ivs_are_bound() {
 #[test]
 fn security_level_is_at_least_100_bits() {
     assert!(STARK_PARAMS.conjectured_fri_bits() >= 100);
-    println!(
-        "conjectured FRI bits: {}",
-        STARK_PARAMS.conjectured_fri_bits()
-    );
+    // Plonky3's own calculator, with the AIR's real constraint count and degree, the hiding
+    // PCS's batched openings and the out-of-domain term, at every height and a range of K.
+    for log_height in MIN_LOG_HEIGHT..=MAX_LOG_HEIGHT {
+        for assets in [1, 4, 50, MAX_ASSETS] {
+            let shape = BatchShape::new(assets, log_height).unwrap();
+            let sec = security(&shape, &STARK_PARAMS).unwrap();
+            println!("K={assets} height 2^{log_height}: {sec:?}");
+            assert!(
+                sec.conjectured_bits >= 100,
+                "K={assets}, 2^{log_height}: {sec:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn security_uses_the_committed_degree() {
+    // The degree the calculator is given is the one a real proof commits to.
+    let b = batch(2);
+    let (bytes, _) = prove_batch(&b).unwrap();
+    let proof: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
+    let sec = security(&b.shape, &STARK_PARAMS).unwrap();
+    assert_eq!(sec.degree_bits, proof.degree_bits);
+    // Weaker parameters give a lower level: the calculator sees the parameters.
+    let weak = StarkParams {
+        num_queries: 10,
+        query_pow_bits: 0,
+        ..STARK_PARAMS
+    };
+    assert!(security(&b.shape, &weak).unwrap().conjectured_bits < sec.conjectured_bits);
 }
