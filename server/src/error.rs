@@ -124,6 +124,9 @@ pub enum StartError {
     /// the scope accepts, the issuer's published epoch chain).
     #[error("KYC needs {0}")]
     KycSetting(&'static str),
+    /// The TLS certificate or key cannot be used (names the file and why).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -1,7 +1,7 @@
 //! Assay's HTTP verification service: a thin shell over `assay-verifier` (DESIGN §4).
 //!
 //! [`app`] builds the router (tested with `oneshot`), [`serve`] runs it on an address with
-//! graceful shutdown. Endpoints:
+//! graceful shutdown, over TLS 1.3 only when given a certificate ([`tls`]). Endpoints:
 //!
 //! | method | path | what |
 //! |---|---|---|
@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod ratelimit;
 mod routes;
 pub mod store;
+pub mod tls;
 
 pub use backend::{AssayBackend, Backend};
 pub use config::ServerConfig;
@@ -134,18 +135,57 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Serves [`app`] on `addr` until Ctrl-C or SIGTERM, then drains in-flight requests.
+/// Serves [`app`] on `addr` until Ctrl-C or SIGTERM, then drains in-flight requests; over
+/// TLS 1.3 only when `tls` names a certificate and key (plain HTTP otherwise, for a service
+/// behind a TLS-terminating proxy).
 ///
 /// # Errors
-/// The address cannot be bound, or the state cannot be built (see [`AppState::from_config`]).
-pub async fn serve(addr: SocketAddr, config: ServerConfig) -> Result<(), StartError> {
+/// The address cannot be bound, the certificate or key cannot be used, or the state cannot
+/// be built (see [`AppState::from_config`]).
+pub async fn serve(
+    addr: SocketAddr,
+    config: ServerConfig,
+    tls: Option<tls::TlsFiles>,
+) -> Result<(), StartError> {
+    let tls = tls.map(|t| t.load()).transpose()?;
     let state = AppState::from_config(config)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "assay-server listening");
-    serve_on(listener, state, shutdown_signal()).await
+    match tls {
+        Some(tls) => {
+            tracing::info!(addr = %local, "assay-server listening (TLS 1.3 only)");
+            serve_tls_on(listener, tls, state, shutdown_signal()).await
+        }
+        None => {
+            tracing::info!(addr = %local, "assay-server listening (plain HTTP)");
+            serve_on(listener, state, shutdown_signal()).await
+        }
+    }
+}
+
+/// Serves [`app`] over TLS 1.3 only on a bound listener until `shutdown` completes (see
+/// [`tls`]).
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve_tls_on(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    use axum::serve::ListenerExt;
+    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    tracing::info!("assay-server stopped");
+    Ok(())
 }
 
 /// Serves [`app`] on a bound listener until `shutdown` completes (graceful: in-flight requests

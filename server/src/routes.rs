@@ -189,11 +189,14 @@ fn kyc_scope(s: &AppState) -> Result<String, AppError> {
 
 /// A new single-use challenge for this relying party's scope.
 #[utoipa::path(post, path = "/v1/kyc/challenge", tag = "kyc",
-    request_body(content = ChallengeRequest, description = "Empty, or `{}`"),
+    request_body(content = Option<ChallengeRequest>, description = "Optional: no body, or `{}`"),
     responses(
         (status = 200, description = "The challenge document (CHALLENGE.json)", body = Object),
+        (status = 400, description = "Malformed JSON", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 422, description = "Unknown field", body = crate::error::ErrorBody),
-        (status = 429, description = "Rate limited", body = crate::error::ErrorBody)))]
+        (status = 429, description = "Rate limited", body = crate::error::ErrorBody),
+        (status = 501, description = "KYC not configured", body = crate::error::ErrorBody)))]
 pub(crate) async fn kyc_challenge(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
@@ -239,7 +242,8 @@ pub(crate) async fn kyc_challenge(
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 422, description = "Not a proof request", body = crate::error::ErrorBody),
         (status = 429, description = "Rate limited", body = crate::error::ErrorBody),
-        (status = 501, description = "KYC not configured", body = crate::error::ErrorBody)))]
+        (status = 501, description = "KYC not configured", body = crate::error::ErrorBody),
+        (status = 503, description = "Busy", body = crate::error::ErrorBody)))]
 pub(crate) async fn kyc_verify(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,

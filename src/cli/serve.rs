@@ -11,6 +11,13 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Serve over TLS 1.3 only with this certificate chain (PEM, leaf first); plain HTTP
+    /// without it (behind a TLS-terminating proxy).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The SQLite file of KYC challenges and seen nullifiers.
     #[arg(
         long,
@@ -156,6 +163,13 @@ pub fn run(a: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Input(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(assay_server::serve(a.addr, config))
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(assay_server::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    rt.block_on(assay_server::serve(a.addr, config, tls))
         .map_err(|e| Failure::Input(e.to_string()))
 }
