@@ -26,6 +26,13 @@ fi
 step "build: wasm package (installs the target and wasm-bindgen-cli if missing)"
 bash wasm-verifier/build.sh
 
+step "fixtures: the Halo2 IPA parameters the page serves (k = 9, checked against the pinned hash)"
+# Parameters are deterministic (re-derived, never committed): the test checks each file's
+# SHA-256 against assay-verifier's pin before writing it; the page and the node tests then
+# load them as a browser would.
+ASSAY_WRITE_PARAMS_DIR="$root/web/fixtures/params" ASSAY_WRITE_PARAMS_K=9 \
+  cargo test -q -p assay-verifier --features halo2 --test halo2_params_pins write_params_for_the_web -- --nocapture
+
 step "test: wasm package in node"
 node --test wasm-verifier/tests/
 

@@ -1,0 +1,134 @@
+//! IPA parameters supplied by someone else (a browser fetches them beside the round), checked
+//! against SHA-256 hashes pinned in this crate.
+//!
+//! `Params::new(k)` costs seconds to minutes, too slow for a page, so a page is handed the
+//! parameter bytes ([`write_params`](super::write_params) of [`params`](super::params)`(k)`).
+//! Whoever serves them may be the checked party, so nothing about them is trusted: the bytes
+//! must hash to [`PINNED_PARAMS_SHA256`] for their `k`, a constant compiled into the verifier.
+//! Parameters are deterministic (the generators are hashed to the curve), so anyone can
+//! re-derive them and check the pins (`verifier/tests/halo2_params_pins.rs` does, for every
+//! pinned `k`). Only the `k` range a browser verifier accepts is pinned
+//! ([`PINNED_PARAMS_MAX_K`]).
+
+use super::{read_params, Halo2Error, Halo2Params, ParamsSource, K_RANGE};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The largest `k` whose parameters are pinned, hence the largest a [`SuppliedParams`]
+/// verifier (the browser's) accepts: `2^16` rows, parameters of 4 MiB; verification and key
+/// derivation cost time in `2^k`.
+pub const PINNED_PARAMS_MAX_K: u32 = 16;
+
+/// SHA-256 (hex) of the serialized IPA parameters ([`write_params`](super::write_params) of
+/// [`params`](super::params)`(k)`) for each `k` from `K_RANGE.start()` to
+/// [`PINNED_PARAMS_MAX_K`], as `(k, hash)`. Re-derived and compared by
+/// `verifier/tests/halo2_params_pins.rs`.
+pub const PINNED_PARAMS_SHA256: [(u32, &str); 13] = [
+    (4, "PIN4"),
+    (5, "PIN5"),
+    (6, "PIN6"),
+    (7, "PIN7"),
+    (8, "PIN8"),
+    (9, "PIN9"),
+    (10, "PIN10"),
+    (11, "PIN11"),
+    (12, "PIN12"),
+    (13, "PIN13"),
+    (14, "PIN14"),
+    (15, "PIN15"),
+    (16, "PIN16"),
+];
+
+/// The pinned SHA-256 (hex) of `k`'s parameters, if `k` is pinned.
+pub fn pinned_params_sha256(k: u32) -> Option<&'static str> {
+    PINNED_PARAMS_SHA256
+        .iter()
+        .find(|(pk, _)| *pk == k)
+        .map(|(_, h)| *h)
+}
+
+/// Reads parameters for `k` from `bytes` that someone else supplied, trusting nothing about
+/// them: the file's leading `k` (u32, little-endian) must be `k`, the SHA-256 of all the bytes
+/// must be the pinned hash of `k` ([`PINNED_PARAMS_SHA256`]), and only then are they parsed.
+///
+/// # Errors
+/// [`Halo2Error::BadK`] outside [`K_RANGE`]; [`Halo2Error::UnpinnedK`] above
+/// [`PINNED_PARAMS_MAX_K`]; [`Halo2Error::ParamsK`] for a file of another `k`;
+/// [`Halo2Error::ParamsHash`] for bytes that are not the pinned parameters (truncated,
+/// altered); [`Halo2Error::Io`] if pinned bytes do not parse (cannot happen unless a pin is
+/// wrong).
+pub fn params_from_pinned_bytes(k: u32, bytes: &[u8]) -> Result<Halo2Params, Halo2Error> {
+    if !K_RANGE.contains(&k) {
+        return Err(Halo2Error::BadK(k));
+    }
+    let pinned = pinned_params_sha256(k).ok_or(Halo2Error::UnpinnedK(k))?;
+    match bytes.get(..4) {
+        Some(h) if u32::from_le_bytes([h[0], h[1], h[2], h[3]]) != k => {
+            return Err(Halo2Error::ParamsK {
+                params: u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
+                expected: k,
+            })
+        }
+        _ => {}
+    }
+    let found = hex::encode(Sha256::digest(bytes));
+    if found != pinned {
+        return Err(Halo2Error::ParamsHash {
+            k,
+            len: bytes.len(),
+            found,
+            pinned: pinned.into(),
+        });
+    }
+    let p = read_params(&mut &bytes[..])?;
+    if p.k() != k {
+        return Err(Halo2Error::ParamsK {
+            params: p.k(),
+            expected: k,
+        });
+    }
+    Ok(p)
+}
+
+/// IPA parameters handed to the verifier as bytes (by a page that fetched them), each checked
+/// against its pinned hash when added ([`params_from_pinned_bytes`]). As a [`ParamsSource`] it
+/// answers only the `k`s it holds: a round that needs another is refused, naming the `k`; it
+/// never generates parameters.
+#[derive(Debug, Clone, Default)]
+pub struct SuppliedParams {
+    by_k: BTreeMap<u32, Halo2Params>,
+}
+
+impl SuppliedParams {
+    /// No parameters yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks `bytes` as `k`'s parameters ([`params_from_pinned_bytes`]) and keeps them.
+    ///
+    /// # Errors
+    /// As [`params_from_pinned_bytes`]; nothing is kept then.
+    pub fn add(&mut self, k: u32, bytes: &[u8]) -> Result<(), Halo2Error> {
+        let p = params_from_pinned_bytes(k, bytes)?;
+        self.by_k.insert(k, p);
+        Ok(())
+    }
+
+    /// The `k`s held, smallest first.
+    pub fn ks(&self) -> Vec<u32> {
+        self.by_k.keys().copied().collect()
+    }
+}
+
+impl ParamsSource for SuppliedParams {
+    fn params(&self, k: u32) -> Result<Halo2Params, Halo2Error> {
+        if !K_RANGE.contains(&k) {
+            return Err(Halo2Error::BadK(k));
+        }
+        self.by_k
+            .get(&k)
+            .cloned()
+            .ok_or(Halo2Error::MissingParams(k))
+    }
+}
