@@ -106,7 +106,7 @@ pub fn halo2_params_needed(b: &RoundBundle) -> Result<Vec<u32>, VerifyError> {
     if b.backend != BACKEND_HALO2 {
         return Ok(Vec::new());
     }
-    let cfg = CheckedConfig::<Fp>::convert(&b.config)?;
+    let cfg = CheckedConfig::convert::<Fp>(&b.config)?;
     let (_, h) = checked_circuits(b, section, &cfg)?;
     let mut ks: Vec<u32> = h.aggregation_k.iter().copied().chain([h.batch_k]).collect();
     ks.sort_unstable();
