@@ -124,9 +124,8 @@ fn web_halo2_fixtures_verify_and_are_the_groth16_fixtures_round() {
     assert!(halo2_params_needed(&g).unwrap().is_empty());
     let opts = RoundOptions::default();
     verify_round(&b, &opts).unwrap();
-    let read = |name: &str| {
-        InclusionRecord::parse(&fs::read(dir().join(name)).unwrap(), name).unwrap()
-    };
+    let read =
+        |name: &str| InclusionRecord::parse(&fs::read(dir().join(name)).unwrap(), name).unwrap();
     for (u, _, _) in USERS {
         let rep = verify_inclusion_with(&read(&format!("record-{u}.json")), &b, &opts).unwrap();
         assert!(rep.proofs_checked.iter().any(|p| p == "top proof"));

@@ -24,16 +24,46 @@ pub const PINNED_PARAMS_MAX_K: u32 = 16;
 /// [`PINNED_PARAMS_MAX_K`], as `(k, hash)`. Re-derived and compared by
 /// `verifier/tests/halo2_params_pins.rs`.
 pub const PINNED_PARAMS_SHA256: [(u32, &str); 13] = [
-    (4, "PIN4"),
-    (5, "PIN5"),
-    (6, "PIN6"),
-    (7, "PIN7"),
-    (8, "PIN8"),
-    (9, "PIN9"),
-    (10, "PIN10"),
-    (11, "PIN11"),
-    (12, "PIN12"),
-    (13, "PIN13"),
+    (
+        4,
+        "5c0b8093a964af7191df4749a7310c00140ebc9977b118debe5715fda30efa7f",
+    ),
+    (
+        5,
+        "106977185e775dffe917fe065308d3469d747e79617911bfb7d3f78e2bcb552c",
+    ),
+    (
+        6,
+        "606ec71853588ea2414707e98ffb181091f6985d294d03d4165fb400a9a6b3a6",
+    ),
+    (
+        7,
+        "432e492288c43ccabdffb913625109ca76f66312cd4625c9a258a2e33a28c400",
+    ),
+    (
+        8,
+        "96d2448c483f4df37e69b4f72db328cd8520b09d49f5e7c801da7994150b9b33",
+    ),
+    (
+        9,
+        "b7ea13dd3cfe5db384fab28fd90c4ca7327fb20d3fde16c12eb8b3f81538cb62",
+    ),
+    (
+        10,
+        "65235f086265cdf98b12514ab36fe9b849198870918d73cd160903ceb0a954dc",
+    ),
+    (
+        11,
+        "1eab6f93a080ce41b908d935c04bd2e3ed1ac23f277c15d11c499d56d28fa0f7",
+    ),
+    (
+        12,
+        "1b97b06da453b9efb1ae18b9ba77c3d870f22dc72898297d5707e340c3f44865",
+    ),
+    (
+        13,
+        "76ebe6b75b5281cb1dcc2eb04888968573758672b521522f62abedf6366bb876",
+    ),
     (14, "PIN14"),
     (15, "PIN15"),
     (16, "PIN16"),
