@@ -64,9 +64,18 @@ pub const PINNED_PARAMS_SHA256: [(u32, &str); 13] = [
         13,
         "76ebe6b75b5281cb1dcc2eb04888968573758672b521522f62abedf6366bb876",
     ),
-    (14, "PIN14"),
-    (15, "PIN15"),
-    (16, "PIN16"),
+    (
+        14,
+        "1cb278fe4d9cf5325e5cbc710d863c0deca3e961e1b8f6c8736890c43345c461",
+    ),
+    (
+        15,
+        "e1fb29749c7bd0870768044d5329b4e293cb2d44dae24db2554605427b19d0dd",
+    ),
+    (
+        16,
+        "174780f80c577d968d10bc3f0a8f819e55a96b9e882ffe73c15d55e9f94053e2",
+    ),
 ];
 
 /// The pinned SHA-256 (hex) of `k`'s parameters, if `k` is pinned.
