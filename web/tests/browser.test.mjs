@@ -335,7 +335,8 @@ test("the same round on Groth16 and Halo2: the page prefers Halo2 and says so; a
     // Bundles of two different rounds (another round id): refused with the reason.
     const other = JSON.parse(readFileSync(join(halo2, "round.json"), "utf8"));
     other.config.round_id = "2026-12-01-other";
-    await p.setInputFiles("#round-file", [join(fixtures, "round.json"),
+    const g16round = { name: "round.json", mimeType: "application/json", buffer: readFileSync(join(fixtures, "round.json")) };
+    await p.setInputFiles("#round-file", [g16round,
       { name: "other-round.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(other)) }]);
     await p.waitForSelector("#solvency-result .verdict[data-valid=false]");
     text = await p.locator("#solvency-result").innerText();
@@ -343,7 +344,7 @@ test("the same round on Groth16 and Halo2: the page prefers Halo2 and says so; a
     // The same round id under another publication key: refused too.
     const foreign = JSON.parse(readFileSync(join(halo2, "round.json"), "utf8"));
     foreign.publication_key = "cd".repeat(32);
-    await p.setInputFiles("#round-file", [join(fixtures, "round.json"),
+    await p.setInputFiles("#round-file", [g16round,
       { name: "foreign.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(foreign)) }]);
     await p.waitForFunction(() => document.querySelector("#solvency-result .reason")?.textContent.includes("different publication keys"));
   } finally {
