@@ -1,15 +1,24 @@
 // Assay verifier page: everything runs locally, in WebAssembly. No request carries anything
 // about the customer: the only network use is loading this page's own files and, if the user
-// asks for it, a plain GET of the public round bundle at the address they typed.
-import init, { prepareRound, verifyKyc, version } from "./pkg/assay_wasm_verifier.js";
+// asks for it, a plain GET of the public round bundle at the address they typed, and the
+// public Halo2 parameter files a Halo2 round needs (from the operator's URL in config.json).
+import init, { prepareRound, verifyKyc, version, halo2ParamsNeeded, halo2MaxK, roundInfo } from "./pkg/assay_wasm_verifier.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { record: null, round: null, kyc: {}, manifests: "[]", pinned: 0, exchange: "default" };
+// records: the customer's inclusion records (one per backend the round is offered on);
+// rounds: the round's bundles ({text, name}), from config.json's round_bundles or the user.
+const state = { records: [], rounds: [], kyc: {}, manifests: "[]", pinned: 0, exchange: "default",
+                paramsUrl: "fixtures/params/halo2-params-k{k}.bin" };
 let ready = false;
 
-// The page's operator pins the Groth16 setup it trusts in config.json, beside the page:
-// {"version": 1, "exchange": "NAME", "trusted_key_manifests": ["URL of manifest.json", ...]}
-// (an entry may also be a manifest object). Without it, Groth16 rounds are refused.
+// The page's operator configures it in config.json, beside the page:
+// {"version": 1, "exchange": "NAME", "trusted_key_manifests": ["URL of manifest.json", ...],
+//  "halo2_params_url": "params/halo2-params-k{k}.bin", "round_bundles": ["URL", ...]}
+// trusted_key_manifests pins the Groth16 setup it trusts (an entry may also be a manifest
+// object; without any, Groth16 rounds are refused); halo2_params_url is where the public IPA
+// parameters of each circuit size k are served (checked against the hashes pinned in the
+// verifier, so their origin is not trusted); round_bundles are the current round's bundles, one
+// per backend it is offered on (the page then prefers the transparent one, Halo2).
 async function loadConfig() {
   let cfg;
   try {
@@ -20,6 +29,17 @@ async function loadConfig() {
     return;
   }
   if (typeof cfg.exchange === "string" && cfg.exchange) state.exchange = cfg.exchange;
+  if (typeof cfg.halo2_params_url === "string" && cfg.halo2_params_url.includes("{k}")) state.paramsUrl = cfg.halo2_params_url;
+  if (Array.isArray(cfg.round_bundles) && cfg.round_bundles.length) {
+    const rounds = [];
+    for (const u of cfg.round_bundles) {
+      const r = await fetch(u, { cache: "no-store", credentials: "omit" });
+      if (!r.ok) throw new Error(`${u}: HTTP ${r.status}`);
+      rounds.push({ text: await r.text(), name: u });
+    }
+    state.rounds = rounds;
+    $("round-name").textContent = rounds.map((r) => r.name).join(", ");
+  }
   const list = [];
   for (const m of cfg.trusted_key_manifests || []) {
     if (typeof m === "string") {
@@ -71,6 +91,19 @@ function show(el, res, subject) {
     r.textContent = "Reason: " + res.reason;
     el.append(r);
   }
+  if (res.backend && res.trust) {
+    const b = document.createElement("p");
+    b.className = "backend";
+    b.dataset.backend = res.backend;
+    b.textContent = `Checked on ${NAMES[res.backend] || res.backend} (${res.backend}). ${res.trust}`;
+    el.append(b);
+  }
+  if (res.note) {
+    const n = document.createElement("p");
+    n.className = "preference";
+    n.textContent = res.note;
+    el.append(n);
+  }
   if (res.checks && res.checks.length) {
     const h = document.createElement("p");
     h.textContent = "What was checked:";
@@ -109,25 +142,123 @@ const SOLVENCY = { yes: "your balances are included in this round's proof of sol
                    no: "this record is not confirmed by this round." };
 const KYC = { yes: "the proof is valid for your policy and challenge.", no: "the proof is not valid." };
 
-// The round is prepared once (keys decoded and checked against the pinned manifests, the
-// signature checked) and kept for the session: later records of the same round are checked
-// against it without opening its keys again.
-let prepared = null;
-function preparedRound() {
-  if (!prepared || prepared.round !== state.round || prepared.manifests !== state.manifests) {
-    if (prepared) prepared.handle.free();
-    prepared = { round: state.round, manifests: state.manifests, handle: prepareRound(state.round, state.manifests, "") };
+const NAMES = { "groth16-bn254": "Groth16", "halo2-ipa-pasta": "Halo2" };
+const TRANSPARENT = "halo2-ipa-pasta";
+
+// Which bundle to check, given every bundle of the round and every record the customer gave.
+// The bundles must be ONE round offered on several backends: the same round_id and the same
+// publication key, and at most one bundle per backend; otherwise the mix is refused with the
+// reason. A record belongs to the bundle whose hash it names (`bundle_hash`); among the pairs
+// (record, its bundle), the transparent backend (Halo2, no trusted setup) is preferred. With no
+// matching pair, the first record is checked against the preferred bundle (the verifier then
+// says why it does not belong). Returns {round, record, note} or {error}.
+function chooseRound(rounds, records) {
+  const infos = rounds.map((r) => ({ ...r, info: roundInfo(r.text) }));
+  if (infos.length > 1) {
+    const bad = infos.find((r) => r.info.error);
+    if (bad) return { error: `the round bundle ${bad.name} is not a round bundle: ${bad.info.error}` };
+    const first = infos[0].info;
+    for (const r of infos.slice(1)) {
+      if (r.info.round_id !== first.round_id) {
+        return { error: `these bundles are not one round: ${infos[0].name} is round "${first.round_id}", ${r.name} is round "${r.info.round_id}"; refusing the mix` };
+      }
+      if (r.info.publication_key !== first.publication_key) {
+        return { error: `these bundles of round "${first.round_id}" are signed by different publication keys (${first.publication_key} and ${r.info.publication_key}); refusing the mix` };
+      }
+    }
+    const seen = new Map();
+    for (const r of infos) {
+      const prev = seen.get(r.info.backend);
+      if (prev && prev.info.bundle_hash !== r.info.bundle_hash) {
+        return { error: `two different ${NAMES[r.info.backend] || r.info.backend} bundles of round "${first.round_id}" (${prev.name} and ${r.name}); refusing the mix` };
+      }
+      seen.set(r.info.backend, r);
+    }
   }
-  return prepared.handle;
+  const hashOf = (text) => { try { return JSON.parse(text).bundle_hash; } catch { return undefined; } };
+  const pairs = [];
+  for (const rec of records) {
+    const h = hashOf(rec);
+    const r = infos.find((x) => !x.info.error && x.info.bundle_hash === h);
+    if (r) pairs.push({ round: r, record: rec });
+  }
+  const rank = (r) => (r.info.backend === TRANSPARENT ? 0 : 1);
+  pairs.sort((a, b) => rank(a.round) - rank(b.round));
+  const backends = [...new Set(infos.map((r) => r.info.backend).filter(Boolean))];
+  const offered = backends.map((b) => NAMES[b] || b).join(" and ");
+  if (!pairs.length) {
+    const round = [...infos].sort((a, b) => rank(a) - rank(b))[0];
+    return { round, record: records[0], note: null };
+  }
+  const { round, record } = pairs[0];
+  let note = null;
+  if (backends.length > 1) {
+    note = round.info.backend === TRANSPARENT
+      ? `This round is offered on ${offered}: the page checked the Halo2 bundle, the transparent one (no trusted setup).`
+      : `This round is also offered on Halo2 (no trusted setup), but none of your records is for that bundle: the page checked the ${NAMES[round.info.backend] || round.info.backend} bundle.`;
+  }
+  return { round, record, note };
 }
 
-function checkSolvency() {
-  if (!ready || state.record === null || state.round === null) return;
+// Public IPA parameter files, fetched once per k for the session. Their origin is not trusted:
+// the verifier accepts a file only if it hashes to the value pinned for its k.
+const paramsCache = new Map();
+async function fetchParams(k) {
+  if (!paramsCache.has(k)) {
+    const url = state.paramsUrl.replaceAll("{k}", String(k));
+    paramsCache.set(k, (async () => {
+      const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer" });
+      if (!r.ok) throw new Error(`could not fetch the Halo2 parameters for k = ${k} from ${url}: HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    })());
+    paramsCache.get(k).catch(() => paramsCache.delete(k));
+  }
+  return await paramsCache.get(k);
+}
+
+// A round is prepared once (Groth16: keys decoded and checked against the pinned manifests;
+// Halo2: keys re-derived from the circuits with the hash-checked parameters; the signature
+// checked) and kept for the session: later records of the same round are checked against it
+// without opening its keys again.
+const preparedRounds = new Map();
+async function preparedRound(text) {
+  const key = state.manifests + "\u0000" + text;
+  if (!preparedRounds.has(key)) {
+    const ks = halo2ParamsNeeded(text);
+    let params;
+    // Above the bound no file is fetched: the verifier refuses the round, naming its k.
+    if (ks.length && Math.max(...ks) <= halo2MaxK()) {
+      params = new Map();
+      for (const k of ks) params.set(k, await fetchParams(k));
+    }
+    for (const p of preparedRounds.values()) p.free();
+    preparedRounds.clear();
+    preparedRounds.set(key, prepareRound(text, state.manifests, "", params));
+  }
+  return preparedRounds.get(key);
+}
+
+let checking = 0;
+async function checkSolvency() {
+  if (!ready || !state.records.length || !state.rounds.length) return;
+  const run = ++checking;
+  const el = $("solvency-result");
+  const choice = chooseRound(state.rounds, state.records);
+  if (choice.error) { showError(el, choice.error); return; }
+  let handle;
   const t = performance.now();
-  const res = preparedRound().verifyInclusion(state.record).toJSON();
+  try {
+    handle = await preparedRound(choice.round.text);
+  } catch (e) {
+    if (run === checking) showError(el, String(e.message || e));
+    return;
+  }
+  if (run !== checking) return;
+  const res = handle.verifyInclusion(choice.record).toJSON();
   res.ms = performance.now() - t;
+  res.note = choice.note;
   if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);
-  show($("solvency-result"), res, SOLVENCY);
+  show(el, res, SOLVENCY);
 }
 
 const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
@@ -151,6 +282,19 @@ function wireDrop(zone, onFile) {
   input.addEventListener("change", () => { if (input.files[0]) onFile(input.files[0]); });
 }
 
+function wireDrops(zone, onFiles) {
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    const fs = e.dataTransfer && [...e.dataTransfer.files];
+    if (fs && fs.length) onFiles(fs);
+  });
+  const input = zone.querySelector("input[type=file]");
+  input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); });
+}
+
 function fileSetter(nameEl, resultEl, assign, then) {
   return async (file) => {
     try {
@@ -163,8 +307,23 @@ function fileSetter(nameEl, resultEl, assign, then) {
   };
 }
 
-wireDrop($("drop-record"), fileSetter($("record-name"), $("solvency-result"), (t) => (state.record = t), checkSolvency));
-wireDrop($("drop-round"), fileSetter($("round-name"), $("solvency-result"), (t) => (state.round = t), checkSolvency));
+// Several files at once (the records, or the bundles, of one round on several backends).
+function filesSetter(nameEl, resultEl, assign, then) {
+  return async (files) => {
+    try {
+      const list = [];
+      for (const f of files) list.push({ text: await readFile(f), name: f.name });
+      assign(list);
+      nameEl.textContent = list.map((f) => f.name).join(", ");
+      then();
+    } catch (e) {
+      showError(resultEl, String(e.message || e));
+    }
+  };
+}
+
+wireDrops($("drop-record"), filesSetter($("record-name"), $("solvency-result"), (l) => (state.records = l.map((f) => f.text)), checkSolvency));
+wireDrops($("drop-round"), filesSetter($("round-name"), $("solvency-result"), (l) => (state.rounds = l), checkSolvency));
 $("round-fetch").addEventListener("click", async () => {
   const url = $("round-url").value.trim();
   if (!url) return;
@@ -172,7 +331,7 @@ $("round-fetch").addEventListener("click", async () => {
     // A plain GET of a public file: no cookie, no referrer, nothing about you.
     const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-    state.round = await r.text();
+    state.rounds = [{ text: await r.text(), name: url }];
     $("round-name").textContent = url;
     checkSolvency();
   } catch (e) {
@@ -190,6 +349,8 @@ Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message 
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
     (state.pinned ? `Groth16 rounds and KYC presentations are checked against ${state.pinned} pinned key manifest(s) in config.json.`
                   : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
+    ` Halo2 rounds (no trusted setup) are checked with public parameters fetched from ${state.paramsUrl}, ` +
+    `accepted only if they match the hashes pinned in the verifier (k up to ${halo2MaxK()}).` +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";
   checkSolvency();

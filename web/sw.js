@@ -1,6 +1,6 @@
 // Keeps this page's own files for offline use: cache first, then network, for same-origin GETs;
 // JSON files (config.json, the pinned key manifests) network first, cached for offline use.
-const CACHE = "assay-verifier-v2";
+const CACHE = "assay-verifier-v3";
 const FILES = ["./", "index.html", "style.css", "app.js", "config.json", "pkg/assay_wasm_verifier.js", "pkg/assay_wasm_verifier_bg.wasm"];
 self.addEventListener("install", (e) => e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting())));
 self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
@@ -14,6 +14,15 @@ self.addEventListener("fetch", (e) => {
       if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(e.request, copy)); }
       return r;
     }).catch(() => caches.match(e.request, { ignoreSearch: true }).then((hit) => hit || Response.error())));
+    return;
+  }
+  if (u.pathname.endsWith(".bin")) {
+    // Halo2 parameter files: immutable for their k (the verifier checks their pinned hash),
+    // kept once fetched so that Halo2 rounds verify offline too.
+    e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request).then((r) => {
+      if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(e.request, copy)); }
+      return r;
+    })));
     return;
   }
   e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request)));

@@ -3,11 +3,16 @@
 
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys, TrustedManifest},
+    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
     kyc::{
         formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
         verify_with_options, KycOptions,
     },
-    solvency::{InclusionRecord, InclusionReport, PreparedRound, RoundBundle, RoundOptions},
+    solvency::{
+        halo2_params_needed, InclusionRecord, InclusionReport, PreparedRound, RoundBundle,
+        RoundOptions,
+    },
+    Backend,
 };
 
 /// What a check found: `reason` is `None` when valid.
@@ -22,6 +27,12 @@ pub struct Outcome {
     pub publication_key: Option<String>,
     /// The bundle's hash (hex), once it parsed.
     pub bundle_hash: Option<String>,
+    /// The bundle's backend (`groth16-bn254`, `halo2-ipa-pasta`), once it parsed.
+    pub backend: Option<String>,
+    /// Who must be trusted for this verdict to mean what it says, in one sentence (the
+    /// backend's trust statement; for Groth16, naming the pinned manifest whose keys were
+    /// used), once the round was prepared.
+    pub trust: Option<String>,
 }
 
 impl Outcome {
@@ -62,15 +73,82 @@ pub struct Prepared {
     pub publication_key: Option<String>,
     /// The bundle's hash (hex), if the bundle parsed.
     pub bundle_hash: Option<String>,
+    /// The bundle's backend name, if the bundle parsed.
+    pub backend: Option<String>,
+    /// The trust statement of the verdicts (see [`Outcome::trust`]), if the round prepared.
+    pub trust: Option<String>,
+}
+
+/// What a Halo2 round is prepared with: the IPA parameters the page supplied (each checked
+/// against its pinned hash, [`SuppliedParams::add`]) and the largest `k` accepted.
+#[derive(Debug, Clone)]
+pub struct Halo2Input {
+    /// `(k, bytes)` of each supplied parameter file, or why the caller's value could not be
+    /// read as such (a reason every check then answers).
+    pub params: Result<Vec<(u32, Vec<u8>)>, String>,
+    /// The largest `k` a round may need; `None` or anything above [`PINNED_PARAMS_MAX_K`]
+    /// means [`PINNED_PARAMS_MAX_K`] (the largest whose parameters are pinned).
+    pub max_k: Option<u32>,
+}
+
+impl Default for Halo2Input {
+    /// No parameters (a Groth16 round needs none; a Halo2 round is then refused, naming the
+    /// missing `k`) and the default bound.
+    fn default() -> Self {
+        Self {
+            params: Ok(Vec::new()),
+            max_k: None,
+        }
+    }
+}
+
+/// The bound on `k` a prepared round applies: the caller's, never above
+/// [`PINNED_PARAMS_MAX_K`].
+pub fn halo2_max_k(requested: Option<u32>) -> u32 {
+    requested.map_or(PINNED_PARAMS_MAX_K, |k| k.min(PINNED_PARAMS_MAX_K))
+}
+
+/// The `k` of every IPA parameter file a round needs (see
+/// [`assay_verifier::solvency::halo2_params_needed`]): empty for a Groth16 round.
+///
+/// # Errors
+/// The bundle does not parse, or its Halo2 section is inconsistent with its configuration.
+pub fn params_needed(round: &str) -> Result<Vec<u32>, String> {
+    let b = RoundBundle::parse(round.as_bytes(), "round bundle").map_err(|e| e.to_string())?;
+    halo2_params_needed(&b).map_err(|e| e.to_string())
+}
+
+/// What a page needs to know of a bundle before choosing which to check: `{round_id,
+/// publication_key, backend, bundle_hash}` as parsed (nothing verified yet), or `{error}` if
+/// it does not parse.
+pub fn round_info(round: &str) -> serde_json::Value {
+    match RoundBundle::parse(round.as_bytes(), "round bundle") {
+        Ok(b) => serde_json::json!({
+            "round_id": b.config.round_id,
+            "publication_key": b.publication_key,
+            "backend": b.backend,
+            "bundle_hash": b.hash(),
+        }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    }
 }
 
 /// Prepares `round` (see [`Prepared`]): Groth16 keys must be the ones a manifest of
-/// `manifests_json` names; `publication_key` (hex, if given) must sign the round.
-pub fn prepare(round: &str, manifests_json: &str, publication_key: Option<&str>) -> Prepared {
+/// `manifests_json` names; Halo2 keys are re-derived from the circuits with the parameters of
+/// `halo2` (each accepted only as the pinned bytes of its `k`), for a round whose circuits
+/// need at most [`halo2_max_k`]; `publication_key` (hex, if given) must sign the round.
+pub fn prepare(
+    round: &str,
+    manifests_json: &str,
+    publication_key: Option<&str>,
+    halo2: &Halo2Input,
+) -> Prepared {
     let failed = |e: String| Prepared {
         round: Err(e),
         publication_key: None,
         bundle_hash: None,
+        backend: None,
+        trust: None,
     };
     let pinned = match manifests(manifests_json) {
         Ok(m) => m,
@@ -80,26 +158,95 @@ pub fn prepare(round: &str, manifests_json: &str, publication_key: Option<&str>)
         Ok(b) => b,
         Err(e) => return failed(e.to_string()),
     };
+    let publication_key_seen = Some(b.publication_key.clone());
+    let bundle_hash = Some(b.hash());
+    let backend = Some(b.backend.clone());
+    let seen = |round: Result<PreparedRound, String>, trust: Option<String>| Prepared {
+        round,
+        publication_key: publication_key_seen.clone(),
+        bundle_hash: bundle_hash.clone(),
+        backend: backend.clone(),
+        trust,
+    };
+    let mut supplied = SuppliedParams::new();
+    match &halo2.params {
+        Err(e) => return seen(Err(e.clone()), None),
+        Ok(list) => {
+            for (k, bytes) in list {
+                if let Err(e) = supplied.add(*k, bytes) {
+                    return seen(Err(format!("IPA parameters: {e}")), None);
+                }
+            }
+        }
+    }
     let opts = RoundOptions {
         trusted_keys: TrustedKeys::Manifests(&pinned),
         publication_key,
+        halo2_params: Some(&supplied),
+        halo2_max_k: Some(halo2_max_k(halo2.max_k)),
         ..RoundOptions::default()
     };
-    let publication_key = Some(b.publication_key.clone());
-    let bundle_hash = Some(b.hash());
-    Prepared {
-        round: PreparedRound::prepare(std::sync::Arc::new(b), &opts).map_err(|e| e.to_string()),
-        publication_key,
-        bundle_hash,
+    let keys: Vec<String> = b
+        .batches
+        .iter()
+        .chain(b.aggregations.iter().flatten())
+        .map(|e| e.key.clone())
+        .collect();
+    match PreparedRound::prepare(std::sync::Arc::new(b), &opts) {
+        Ok(r) => {
+            let trust = trust_statement(r.backend(), &pinned, &keys);
+            seen(Ok(r), Some(trust))
+        }
+        Err(e) => seen(Err(e.to_string()), None),
+    }
+}
+
+/// The trust statement of a prepared round's verdicts: the backend's
+/// ([`Backend::trust_statement`]); for Groth16 it names the pinned manifest(s) whose keys the
+/// round's proofs use (their setup must have been honest).
+pub fn trust_statement(backend: Backend, pinned: &[TrustedManifest], keys: &[String]) -> String {
+    match backend {
+        Backend::Groth16 => {
+            let named: Vec<String> = pinned
+                .iter()
+                .map(TrustedManifest::manifest)
+                .filter(|m| keys.iter().any(|k| m.keys.values().any(|v| v == k)))
+                .map(|m| {
+                    format!(
+                        "key manifest {} (setup key {}, created {})",
+                        m.hash(),
+                        m.setup_key,
+                        m.created
+                    )
+                })
+                .collect();
+            format!(
+                "Groth16: sound only if the setup of the pinned {} was honest (whoever kept its \
+                 randomness could forge these proofs).",
+                if named.is_empty() {
+                    "key manifest".to_string()
+                } else {
+                    named.join(" and ")
+                }
+            )
+        }
+        other => other.trust_statement().to_string(),
     }
 }
 
 impl Prepared {
+    /// Why the round could not be prepared, if it could not.
+    pub fn error(&self) -> Option<String> {
+        self.round.as_ref().err().cloned()
+    }
+
     /// Checks one customer's inclusion record against the prepared round.
     pub fn inclusion(&self, record: &str) -> Outcome {
         let seen = |o: Outcome| Outcome {
             publication_key: self.publication_key.clone(),
             bundle_hash: self.bundle_hash.clone(),
+            backend: self.backend.clone(),
+            trust: self.trust.clone(),
             ..o
         };
         let round = match &self.round {
@@ -128,8 +275,9 @@ pub fn inclusion(
     round: &str,
     manifests_json: &str,
     publication_key: Option<&str>,
+    halo2: &Halo2Input,
 ) -> Outcome {
-    prepare(round, manifests_json, publication_key).inclusion(record)
+    prepare(round, manifests_json, publication_key, halo2).inclusion(record)
 }
 
 /// What a valid inclusion check established, in words.

@@ -1,14 +1,26 @@
 //! Assay's verifiers compiled to WebAssembly, for browsers and Node.js (DESIGN §4).
 //!
-//! Two checks, each returning a [`VerifyResult`] `{valid, reason, ms, checks}`:
+//! Two checks, each returning a [`VerifyResult`] `{valid, reason, ms, checks, backend, trust}`:
 //!
 //! * [`verify_inclusion`] (`verifyInclusion(recordJson, roundJson, manifestsJson,
-//!   publicationKey)` in JS): a customer's inclusion record against the round bundle, Groth16
-//!   keys checked against the pinned key manifests (a JSON array; `[]` refuses Groth16 rounds),
-//!   and the round's publication key against the customer's pin (`""` for none);
-//! * [`PreparedRound`] (`prepareRound(roundJson, manifestsJson, publicationKey)`, then
-//!   `.verifyInclusion(recordJson)` per record): the same check with the round's keys opened
-//!   once, for a page or a service that checks many records of one round;
+//!   publicationKey, paramsByK?, halo2MaxK?)` in JS): a customer's inclusion record against the
+//!   round bundle (the leaf from the balances and salt, the path to the global root, the proofs
+//!   on that path), Groth16 keys checked against the pinned key manifests (a JSON array; `[]`
+//!   refuses Groth16 rounds), and the round's publication key against the customer's pin (`""`
+//!   for none);
+//! * [`PreparedRound`] (`prepareRound(roundJson, manifestsJson, publicationKey, paramsByK?,
+//!   halo2MaxK?)`, then `.verifyInclusion(recordJson)` per record): the same check with the
+//!   round's keys opened once, for a page or a service that checks many records of one round;
+//! * Halo2 rounds (no trusted setup): their verifying keys are re-derived from the public
+//!   circuits, which needs the IPA parameters of each circuit size `k`. Making them
+//!   (`Params::new(k)`) takes seconds to minutes, so the page fetches the files and passes
+//!   them as `paramsByK` (`{9: Uint8Array}` or a `Map`); [`halo2_params_needed`]
+//!   (`halo2ParamsNeeded(roundJson)`) says which `k`s. Each file is accepted only if its SHA-256
+//!   is the hash pinned for its `k` in `assay-verifier` (parameters are deterministic: anyone
+//!   re-derives them), never because of where it came from; a round needing `k` above
+//!   `halo2MaxK` (at most [`halo2_max_k`], the largest pinned `k`) is refused before any key is
+//!   derived. Bad parameters (altered, truncated, another `k`, missing) are an invalid verdict
+//!   with the reason;
 //! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
 //!   issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check of a KYC
 //!   proof, a Groth16 proof only under the KYC key a pinned manifest names (`[]` refuses).
@@ -38,11 +50,19 @@ pub struct VerifyResult {
     pub publication_key: Option<String>,
     /// The bundle's hash (hex), when the bundle parsed.
     pub bundle_hash: Option<String>,
+    /// The proof system the round's proofs were checked with (`groth16-bn254`,
+    /// `halo2-ipa-pasta`), when the bundle parsed.
+    pub backend: Option<String>,
+    /// Who must be trusted for a valid verdict to mean what it says, in one sentence (Groth16:
+    /// the setup of the pinned manifest it names; Halo2: no trusted setup), once the round was
+    /// prepared.
+    pub trust: Option<String>,
 }
 
 #[wasm_bindgen]
 impl VerifyResult {
-    /// The result as a plain JSON string (`{"valid":…,"reason":…,"ms":…,"checks":[…]}`).
+    /// The result as a plain object (`{valid, reason, ms, checks, publication_key,
+    /// bundle_hash, backend, trust}`).
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> JsValue {
         let v = serde_json::json!({
@@ -52,6 +72,8 @@ impl VerifyResult {
             "checks": self.checks,
             "publication_key": self.publication_key,
             "bundle_hash": self.bundle_hash,
+            "backend": self.backend,
+            "trust": self.trust,
         });
         js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
     }
@@ -84,42 +106,129 @@ fn timed(f: impl FnOnce() -> checks::Outcome) -> VerifyResult {
         checks: o.checks,
         publication_key: o.publication_key,
         bundle_hash: o.bundle_hash,
+        backend: o.backend,
+        trust: o.trust,
+    }
+}
+
+/// Reads the caller's `paramsByK`: a plain object or a `Map` from `k` (a number, or its
+/// decimal string as object keys are) to the parameter file's bytes (`Uint8Array` or
+/// `ArrayBuffer`); `undefined`/`null` is none.
+fn params_by_k(v: Option<js_sys::Object>) -> Result<Vec<(u32, Vec<u8>)>, String> {
+    let Some(obj) = v.filter(|o| !o.is_undefined() && !o.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let mut entries: Vec<(JsValue, JsValue)> = Vec::new();
+    if let Some(m) = obj.dyn_ref::<js_sys::Map>() {
+        m.for_each(&mut |v, k| entries.push((k, v)));
+    } else {
+        for e in js_sys::Object::entries(&obj).iter() {
+            let pair = js_sys::Array::from(&e);
+            entries.push((pair.get(0), pair.get(1)));
+        }
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let key = k
+            .as_f64()
+            .or_else(|| k.as_string().and_then(|s| s.trim().parse::<f64>().ok()))
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+            .ok_or_else(|| {
+                format!("paramsByK: the key {k:?} is not a circuit size k (a whole number)")
+            })? as u32;
+        let bytes = if let Some(u) = v.dyn_ref::<js_sys::Uint8Array>() {
+            u.to_vec()
+        } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+            js_sys::Uint8Array::new(b).to_vec()
+        } else {
+            return Err(format!(
+                "paramsByK[{key}]: not the parameter file's bytes (a Uint8Array or ArrayBuffer)"
+            ));
+        };
+        out.push((key, bytes));
+    }
+    Ok(out)
+}
+
+fn halo2_input(params: Option<js_sys::Object>, max_k: Option<u32>) -> checks::Halo2Input {
+    checks::Halo2Input {
+        params: params_by_k(params),
+        max_k,
     }
 }
 
 /// Checks a customer's inclusion record (`record_json`) against the round bundle
 /// (`round_json`): the leaf from the balances and salt, the path to the global root, and the
 /// proofs on that path. A Groth16 round must use the keys a manifest of `manifests_json` (a
-/// JSON array of `assay solvency setup` manifests) names; `publication_key` (hex; `""` for
-/// none) is the customer's pin of the exchange's key.
+/// JSON array of `assay solvency setup` manifests) names; a Halo2 round's keys are re-derived
+/// from its circuits with the IPA parameters of `params_by_k` (each accepted only as the bytes
+/// pinned for its `k`), for circuits of at most `halo2_max_k` (default and ceiling:
+/// [`halo2_max_k`]); `publication_key` (hex; `""` for none) is the customer's pin of the
+/// exchange's key.
 #[wasm_bindgen(js_name = verifyInclusion)]
 pub fn verify_inclusion(
     record_json: &str,
     round_json: &str,
     manifests_json: &str,
     publication_key: &str,
+    #[wasm_bindgen(js_name = paramsByK)] params_by_k: Option<js_sys::Object>,
+    #[wasm_bindgen(js_name = halo2MaxK)] halo2_max_k: Option<u32>,
 ) -> VerifyResult {
     let pin = (!publication_key.is_empty()).then_some(publication_key);
-    timed(|| checks::inclusion(record_json, round_json, manifests_json, pin))
+    let h = halo2_input(params_by_k, halo2_max_k);
+    timed(|| checks::inclusion(record_json, round_json, manifests_json, pin, &h))
 }
 
 /// A round prepared once for many inclusion checks (`prepareRound(roundJson, manifestsJson,
-/// publicationKey)` in JS): the bundle parsed, its keys opened and checked against the pinned
-/// manifests, its signature and the publication-key pin checked, once. A page keeps it for the
-/// session and calls `verifyInclusion(recordJson)` per record; a bundle that failed is kept as
-/// its reason, which every check answers (never a throw).
+/// publicationKey, paramsByK?, halo2MaxK?)` in JS): the bundle parsed, its keys opened once
+/// (Groth16: checked against the pinned manifests; Halo2: re-derived from the circuits with the
+/// supplied, hash-checked IPA parameters, and required to be the keys every proof names), its
+/// signature and the publication-key pin checked. A page keeps it for the session and calls
+/// `verifyInclusion(recordJson)` per record; a bundle that failed is kept as its reason, which
+/// every check answers (never a throw).
 #[wasm_bindgen]
 pub struct PreparedRound(checks::Prepared);
 
-/// Prepares `round_json` for inclusion checks (see [`PreparedRound`]).
+/// Prepares `round_json` for inclusion checks (see [`PreparedRound`] and
+/// [`verify_inclusion`] for the arguments).
 #[wasm_bindgen(js_name = prepareRound)]
 pub fn prepare_round(
     round_json: &str,
     manifests_json: &str,
     publication_key: &str,
+    #[wasm_bindgen(js_name = paramsByK)] params_by_k: Option<js_sys::Object>,
+    #[wasm_bindgen(js_name = halo2MaxK)] halo2_max_k: Option<u32>,
 ) -> PreparedRound {
     let pin = (!publication_key.is_empty()).then_some(publication_key);
-    PreparedRound(checks::prepare(round_json, manifests_json, pin))
+    let h = halo2_input(params_by_k, halo2_max_k);
+    PreparedRound(checks::prepare(round_json, manifests_json, pin, &h))
+}
+
+/// The circuit sizes `k` whose IPA parameter files a Halo2 round needs (`halo2ParamsNeeded(
+/// roundJson)` in JS), smallest first, each once; `[]` for a Groth16 round or a bundle that does
+/// not parse (preparing it then gives the reason). Every `k` is checked against the round's
+/// configuration first, so a bundle cannot make the page fetch other sizes; compare them with
+/// [`halo2_max_k`] before fetching.
+#[wasm_bindgen(js_name = halo2ParamsNeeded)]
+pub fn halo2_params_needed(round_json: &str) -> Vec<u32> {
+    checks::params_needed(round_json).unwrap_or_default()
+}
+
+/// What a bundle says about itself, unverified (`roundInfo(roundJson)` in JS): `{round_id,
+/// publication_key, backend, bundle_hash}`, or `{error}` if it does not parse. A page given
+/// several bundles uses it to check that they are one round (same round id, same publication
+/// key) and to match each inclusion record (its `bundle_hash`) to its bundle before preparing
+/// any; nothing it returns is a verdict.
+#[wasm_bindgen(js_name = roundInfo)]
+pub fn round_info(round_json: &str) -> JsValue {
+    js_sys::JSON::parse(&checks::round_info(round_json).to_string()).unwrap_or(JsValue::NULL)
+}
+
+/// The largest circuit size `k` this package verifies Halo2 rounds of (`halo2MaxK()` in JS):
+/// the largest `k` whose IPA parameters are pinned (`2^16` rows, a 4 MiB parameter file).
+#[wasm_bindgen(js_name = halo2MaxK)]
+pub fn halo2_max_k() -> u32 {
+    checks::halo2_max_k(None)
 }
 
 #[wasm_bindgen]
@@ -141,6 +250,27 @@ impl PreparedRound {
     #[wasm_bindgen(getter, js_name = publicationKey)]
     pub fn publication_key(&self) -> Option<String> {
         self.0.publication_key.clone()
+    }
+
+    /// The bundle's backend (`groth16-bn254`, `halo2-ipa-pasta`), or `undefined` if the bundle
+    /// did not parse.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> Option<String> {
+        self.0.backend.clone()
+    }
+
+    /// Who must be trusted for this round's verdicts, in one sentence, or `undefined` if the
+    /// round did not prepare.
+    #[wasm_bindgen(getter)]
+    pub fn trust(&self) -> Option<String> {
+        self.0.trust.clone()
+    }
+
+    /// Why the round could not be prepared, or `undefined` if it was (every record check then
+    /// answers this reason).
+    #[wasm_bindgen(getter)]
+    pub fn error(&self) -> Option<String> {
+        self.0.error()
     }
 }
 

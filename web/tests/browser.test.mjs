@@ -248,3 +248,106 @@ test("the publication key is shown, remembered, and a change warns", async () =>
     await context.close();
   }
 });
+
+const halo2 = join(here, "..", "fixtures", "solvency-halo2");
+
+/// A fresh page (no service worker) under `config`; returns it once the verifier is ready.
+async function pageWith(config) {
+  const saved = overrides["/config.json"];
+  overrides["/config.json"] = JSON.stringify(config);
+  const context = await browser.newContext({ serviceWorkers: "block", viewport: { width: 1100, height: 1300 } });
+  const p = await context.newPage();
+  p.on("pageerror", (e) => console.error("page error:", e));
+  await p.goto(url);
+  await p.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  overrides["/config.json"] = saved;
+  return { p, context };
+}
+
+const baseConfig = {
+  version: 1, exchange: EXCHANGE, trusted_key_manifests: ["fixtures/solvency/manifest.json"],
+  halo2_params_url: "fixtures/params/halo2-params-k{k}.bin",
+};
+
+test("a Halo2 round: yes, checked on Halo2 with no trusted setup (timed)", async () => {
+  const { p, context } = await pageWith(baseConfig);
+  try {
+    await p.setInputFiles("#round-file", join(halo2, "round.json"));
+    await p.setInputFiles("#record-file", join(halo2, "record-alice.json"));
+    await p.waitForSelector("#solvency-result .verdict", { timeout: 60_000 });
+    const text = await p.locator("#solvency-result").innerText();
+    assert.equal(await p.getAttribute("#solvency-result .verdict", "data-valid"), "true", text);
+    assert.equal(await p.getAttribute("#solvency-result .backend", "data-backend"), "halo2-ipa-pasta");
+    assert.match(text, /Checked on Halo2 \(halo2-ipa-pasta\)\. Halo2 \(IPA\): no trusted setup/);
+    assert.match(text, /top proof: verified \(halo2-ipa-pasta\)/);
+    await p.screenshot({ path: join(shots, "inclusion-halo2-valid.png"), fullPage: true });
+    // A tampered record of the same round: no, with the reason.
+    await p.setInputFiles("#record-file", join(halo2, "record-alice-wrong-balance.json"));
+    await p.waitForSelector("#solvency-result .verdict[data-valid=false]");
+    assert.match(await p.locator("#solvency-result").innerText(), /global root/);
+    // Timing: fetch the parameters, prepare (hash check, keys derived), then per record.
+    const recs = ["alice", "bob", "carol", "dave", "erin"].map((w) => readFileSync(join(halo2, `record-${w}.json`), "utf8"));
+    const out = await p.evaluate(async ([rnd, recs]) => {
+      const m = await import("./pkg/assay_wasm_verifier.js");
+      const t0 = performance.now();
+      const bytes = new Uint8Array(await (await fetch("fixtures/params/halo2-params-k9.bin")).arrayBuffer());
+      const t1 = performance.now();
+      const prep = m.prepareRound(rnd, "[]", "", { 9: bytes });
+      const t2 = performance.now();
+      if (prep.error) throw new Error(prep.error);
+      const ms = [];
+      for (let i = 0; i < 10; i++) {
+        const r = prep.verifyInclusion(recs[i % recs.length]).toJSON();
+        if (!r.valid) throw new Error(r.reason);
+        ms.push(r.ms);
+      }
+      const bad = bytes.slice(); bad[100] ^= 1;
+      const refused = m.prepareRound(rnd, "[]", "", { 9: bad }).verifyInclusion(recs[0]).toJSON();
+      return { fetchMs: t1 - t0, prepareMs: t2 - t1, ms, refused };
+    }, [readFileSync(join(halo2, "round.json"), "utf8"), recs]);
+    assert.equal(out.refused.valid, false);
+    assert.match(out.refused.reason, /not the pinned parameters of k = 9/);
+    out.ms.sort((a, b) => a - b);
+    console.log(`wasm Halo2 (k = 9) in Chromium: parameters fetched in ${out.fetchMs.toFixed(1)} ms, prepare ${out.prepareMs.toFixed(1)} ms, then median ${((out.ms[4] + out.ms[5]) / 2).toFixed(1)} ms per record over 10`);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the same round on Groth16 and Halo2: the page prefers Halo2 and says so; a mix of rounds is refused", async () => {
+  const { p, context } = await pageWith({ ...baseConfig, round_bundles: ["fixtures/solvency/round.json", "fixtures/solvency-halo2/round.json"] });
+  try {
+    // The customer gives both records (one per bundle): the Halo2 one is checked.
+    await p.setInputFiles("#record-file", [join(fixtures, "record-alice.json"), join(halo2, "record-alice.json")]);
+    await p.waitForSelector("#solvency-result .verdict", { timeout: 60_000 });
+    let text = await p.locator("#solvency-result").innerText();
+    assert.equal(await p.getAttribute("#solvency-result .verdict", "data-valid"), "true", text);
+    assert.equal(await p.getAttribute("#solvency-result .backend", "data-backend"), "halo2-ipa-pasta");
+    assert.match(text, /offered on Groth16 and Halo2: the page checked the Halo2 bundle, the transparent one \(no trusted setup\)/);
+    await p.screenshot({ path: join(shots, "inclusion-prefers-halo2.png"), fullPage: true });
+    // Only the Groth16 record: checked on Groth16, naming the pinned manifest, and saying why.
+    await p.setInputFiles("#record-file", join(fixtures, "record-alice.json"));
+    await p.waitForSelector("#solvency-result .backend[data-backend=groth16-bn254]");
+    text = await p.locator("#solvency-result").innerText();
+    assert.equal(await p.getAttribute("#solvency-result .verdict", "data-valid"), "true", text);
+    assert.match(text, /Groth16: sound only if the setup of the pinned key manifest [0-9a-f]{64}/);
+    assert.match(text, /also offered on Halo2 \(no trusted setup\), but none of your records is for that bundle/);
+    // Bundles of two different rounds (another round id): refused with the reason.
+    const other = JSON.parse(readFileSync(join(halo2, "round.json"), "utf8"));
+    other.config.round_id = "2026-12-01-other";
+    const g16round = { name: "round.json", mimeType: "application/json", buffer: readFileSync(join(fixtures, "round.json")) };
+    await p.setInputFiles("#round-file", [g16round,
+      { name: "other-round.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(other)) }]);
+    await p.waitForSelector("#solvency-result .verdict[data-valid=false]");
+    text = await p.locator("#solvency-result").innerText();
+    assert.match(text, /not one round: .* is round "2026-11-23-demo", other-round.json is round "2026-12-01-other"; refusing the mix/);
+    // The same round id under another publication key: refused too.
+    const foreign = JSON.parse(readFileSync(join(halo2, "round.json"), "utf8"));
+    foreign.publication_key = "cd".repeat(32);
+    await p.setInputFiles("#round-file", [g16round,
+      { name: "foreign.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(foreign)) }]);
+    await p.waitForFunction(() => document.querySelector("#solvency-result .reason")?.textContent.includes("different publication keys"));
+  } finally {
+    await context.close();
+  }
+});

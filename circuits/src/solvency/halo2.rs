@@ -271,7 +271,8 @@ impl<T: Tuning> Circuit<Fp> for BatchCircuit<T> {
             self.shape.num_assets,
             self.shape.balance_bits,
         );
-        if self.shape.validate().is_err() || !b.is_power_of_two() || b > 1 << 32 {
+        // `u64`: on 32-bit targets (wasm32) a `usize` cannot exceed 2^32 anyway.
+        if self.shape.validate().is_err() || !b.is_power_of_two() || b as u64 > 1 << 32 {
             return Err(Error::Synthesis);
         }
         if let Some(wit) = &self.witness {

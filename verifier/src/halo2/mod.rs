@@ -16,13 +16,20 @@
 //! The backend `Halo2Backend` verifies both statements: a round's proofs under keys re-derived
 //! from the circuits the bundle names ([`crate::solvency::Halo2Circuits`]), and a KYC
 //! presentation under the KYC circuit's derived key ([`kyc`]). Parameters come from a
-//! [`ParamsSource`]: [`Generate`] (in memory) or a [`ParamsCache`] on disk.
+//! [`ParamsSource`]: [`Generate`] (in memory), a [`ParamsCache`] on disk, or
+//! [`SuppliedParams`]: bytes handed over by someone else (a browser fetches them), accepted
+//! only if they hash to the pinned [`PINNED_PARAMS_SHA256`] of their `k`.
 
 mod cache;
 pub mod kyc;
+mod pinned;
 pub(crate) mod solvency;
 
 pub use cache::ParamsCache;
+pub use pinned::{
+    params_from_pinned_bytes, pinned_params_sha256, SuppliedParams, PINNED_PARAMS_MAX_K,
+    PINNED_PARAMS_SHA256,
+};
 
 use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
 use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
@@ -89,6 +96,26 @@ pub enum Halo2Error {
     /// Parameters could not be read or written.
     #[error("parameters I/O: {0}")]
     Io(String),
+    /// Supplied parameter bytes are not the pinned parameters of their `k`
+    /// ([`PINNED_PARAMS_SHA256`]): altered, truncated or made otherwise.
+    #[error("the IPA parameters given for k = {k} ({len} bytes, SHA-256 {found}) are not the pinned parameters of k = {k} (SHA-256 {pinned}): refused")]
+    ParamsHash {
+        /// The `k` they were given for.
+        k: u32,
+        /// Their length in bytes.
+        len: usize,
+        /// Their SHA-256 (hex).
+        found: String,
+        /// The pinned SHA-256 (hex).
+        pinned: String,
+    },
+    /// No pinned hash for this `k` (above [`PINNED_PARAMS_MAX_K`]): supplied parameters of
+    /// this size are not accepted.
+    #[error("no IPA parameters are pinned for k = {0} (pinned: k <= {max}): a round needing them is refused by this verifier", max = PINNED_PARAMS_MAX_K)]
+    UnpinnedK(u32),
+    /// The round needs parameters for a `k` that were not supplied.
+    #[error("no IPA parameters were given for k = {0}")]
+    MissingParams(u32),
 }
 
 /// `Params::new(k)`: deterministic, transparent.

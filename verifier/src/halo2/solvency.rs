@@ -92,6 +92,74 @@ enum CircuitSpec {
     Aggregation { fan_in: usize, top: bool },
 }
 
+/// The `k` of every circuit of a Halo2 bundle, smallest first and each once: the IPA
+/// parameters a verifier needs before it can derive the round's keys (a browser fetches them,
+/// see [`crate::halo2::SuppliedParams`]). The bundle's `circuits` section is checked as
+/// [`PreparedRound::prepare`](crate::solvency::PreparedRound::prepare) checks it (its layout,
+/// and every `k` equal to the one the configuration, batch count and fan-in imply), so a bundle
+/// cannot ask for parameters other than its circuits'. An empty list for a Groth16 bundle.
+///
+/// # Errors
+/// The bundle's version, configuration or Halo2 section is malformed or inconsistent.
+pub fn halo2_params_needed(b: &RoundBundle) -> Result<Vec<u32>, VerifyError> {
+    let section = b.section()?;
+    if b.backend != BACKEND_HALO2 {
+        return Ok(Vec::new());
+    }
+    let cfg = CheckedConfig::convert::<Fp>(&b.config)?;
+    let (_, h) = checked_circuits(b, section, &cfg)?;
+    let mut ks: Vec<u32> = h.aggregation_k.iter().copied().chain([h.batch_k]).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    Ok(ks)
+}
+
+/// The bundle's Halo2 section, its layout parsed and every `k` checked against the circuits
+/// of the round (the smallest that fits each).
+fn checked_circuits<'a>(
+    b: &RoundBundle,
+    section: Section<'a>,
+    cfg: &CheckedConfig<Fp>,
+) -> Result<(Layout, &'a Halo2Circuits), VerifyError> {
+    let sf = section.field;
+    let Some(CircuitsRef::Halo2(h)) = section.circuits else {
+        return Err(VerifyError::Structure(format!(
+            "a {BACKEND_HALO2} bundle needs its `{sf}` section (layout and k of every circuit)"
+        )));
+    };
+    let layout = Layout::parse(&h.layout).ok_or_else(|| {
+        FormatError::field(
+            format!("{sf}.layout"),
+            format!(
+                "{:?} is not a layout (compact, balanced, throughput)",
+                h.layout
+            ),
+        )
+    })?;
+    let expected = halo2_circuits(cfg.shape, &b.config, b.batches.len(), layout);
+    if h.batch_k != expected.batch_k {
+        return Err(FormatError::field(
+            format!("{sf}.batch_k"),
+            format!(
+                "{}: the batch circuit of this round in layout {} has k = {}",
+                h.batch_k, h.layout, expected.batch_k
+            ),
+        )
+        .into());
+    }
+    if h.aggregation_k != expected.aggregation_k {
+        return Err(FormatError::field(
+            format!("{sf}.aggregation_k"),
+            format!(
+                "{:?}: the aggregation circuits of this round in layout {} have k = {:?}",
+                h.aggregation_k, h.layout, expected.aggregation_k
+            ),
+        )
+        .into());
+    }
+    Ok((layout, h))
+}
+
 impl Halo2Keys {
     /// Checks the section's layout and every `k` against the round's circuits, derives each
     /// key, and requires the bundle to name exactly those keys.
@@ -101,49 +169,14 @@ impl Halo2Keys {
         cfg: &CheckedConfig<Fp>,
         opts: &RoundOptions<'_>,
     ) -> Result<Self, VerifyError> {
-        let sf = section.field;
-        let Some(CircuitsRef::Halo2(h)) = section.circuits else {
-            return Err(VerifyError::Structure(format!(
-                "a {BACKEND_HALO2} bundle needs its `{sf}` section (layout and k of every circuit)"
-            )));
-        };
-        let layout = Layout::parse(&h.layout).ok_or_else(|| {
-            FormatError::field(
-                format!("{sf}.layout"),
-                format!(
-                    "{:?} is not a layout (compact, balanced, throughput)",
-                    h.layout
-                ),
-            )
-        })?;
+        let (layout, h) = checked_circuits(b, section, cfg)?;
         let shape = cfg.shape;
-        let expected = halo2_circuits(shape, &b.config, b.batches.len(), layout);
-        if h.batch_k != expected.batch_k {
-            return Err(FormatError::field(
-                format!("{sf}.batch_k"),
-                format!(
-                    "{}: the batch circuit of this round in layout {} has k = {}",
-                    h.batch_k, h.layout, expected.batch_k
-                ),
-            )
-            .into());
-        }
-        if h.aggregation_k != expected.aggregation_k {
-            return Err(FormatError::field(
-                format!("{sf}.aggregation_k"),
-                format!(
-                    "{:?}: the aggregation circuits of this round in layout {} have k = {:?}",
-                    h.aggregation_k, h.layout, expected.aggregation_k
-                ),
-            )
-            .into());
-        }
         let max_k = opts.halo2_max_k.unwrap_or(super::DEFAULT_HALO2_MAX_K);
-        let largest = expected
+        let largest = h
             .aggregation_k
             .iter()
             .copied()
-            .chain([expected.batch_k])
+            .chain([h.batch_k])
             .max()
             .unwrap_or(0);
         if largest > max_k {

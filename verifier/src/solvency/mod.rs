@@ -17,6 +17,8 @@ mod formats;
 mod verify;
 
 #[cfg(feature = "halo2")]
-pub use crate::halo2::solvency::{halo2_circuits, halo2_key_description, MAX_HALO2_PROOF_BYTES};
+pub use crate::halo2::solvency::{
+    halo2_circuits, halo2_key_description, halo2_params_needed, MAX_HALO2_PROOF_BYTES,
+};
 pub use formats::*;
 pub use verify::*;
