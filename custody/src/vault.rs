@@ -304,6 +304,14 @@ pub struct UnlockedShare {
     pub(crate) key_package: KeyPackage,
 }
 
+impl UnlockedShare {
+    /// The secret signing share (the scalar, 32 bytes), zeroized on drop. For checks that it
+    /// is never written anywhere in plain text (tests, audits); never log or store it.
+    pub fn signing_share_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.key_package.signing_share().serialize())
+    }
+}
+
 impl std::fmt::Debug for UnlockedShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UnlockedShare")
