@@ -845,6 +845,26 @@ pub fn ed25519_sign(
     Ok(sig)
 }
 
+/// [`ed25519_sign`], as a signature record (`SIG.json`, no FROST signers) that
+/// `assay keys verify` checks.
+///
+/// # Errors
+/// As [`ed25519_sign`].
+pub fn ed25519_signed(
+    module: &Path,
+    key: &TokenEd25519Key,
+    pin: &str,
+    message: &[u8],
+) -> Result<crate::sign::Signed, CustodyError> {
+    let signature = ed25519_sign(module, key, pin, message)?;
+    Ok(crate::sign::Signed {
+        public_key: key.public_key,
+        message_sha256: crate::sign::sha256(message),
+        signers: Vec::new(),
+        signature,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

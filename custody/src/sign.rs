@@ -119,7 +119,7 @@ impl Signed {
     }
 }
 
-fn sha256(m: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(m: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     Sha256::digest(m).into()
 }
