@@ -4,9 +4,15 @@
 # .ci/web-tests.sh installs on a fresh machine (Debian chromium, npm packages, wasm-bindgen-cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# SoftHSM2 (a PKCS#11 token) for custody/tests/pkcs11.rs: installed when missing, and required
+# (the tests fail rather than skip without it).
+bash tests/softhsm/install.sh >/dev/null
+export ASSAY_REQUIRE_SOFTHSM=1
 cargo test --workspace --lib --bins --tests "$@"
 # The STARK backend (issue 13) is behind the circuits feature `stark`, off by default.
 cargo test -p assay-circuits --features stark --lib "$@" stark
+# `assay keys hsm ...` and a token share in `assay keys sign`, against a real SoftHSM2 token.
+bash tests/softhsm/run.sh
 # A 4-shard round under a real one-node Slurm cluster (installs slurm-wlm and munge when missing).
 bash tests/slurm/run.sh
 bash .ci/web-tests.sh

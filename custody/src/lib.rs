@@ -6,6 +6,8 @@
 //! * [`sign`]: any `threshold` shares produce an ordinary Ed25519 signature (64 bytes, RFC 8032)
 //!   that `ed25519-dalek` verifies against the group public key; in one process, or over files
 //!   between separate processes (commitments, signing package, signature shares, aggregate).
+//! * [`pkcs11`]: a share sealed by a PKCS#11 token's AES key (never written in plain text),
+//!   and plain Ed25519 keys generated and used inside a token (`CKM_EDDSA`).
 //! * [`vault`]: a share on disk, sealed by the keystore of `assay-prover` (Argon2id +
 //!   AES-256-GCM), with failed unlocks counted beside it and a lock-out after five failures.
 //!
@@ -20,6 +22,7 @@
 
 pub mod dkg;
 mod files;
+pub mod pkcs11;
 pub mod sign;
 pub mod vault;
 
@@ -120,6 +123,22 @@ pub enum CustodyError {
     /// The aggregated signature does not verify with ed25519-dalek (should never happen).
     #[error("the aggregated signature does not verify against the group public key: {0}")]
     Verification(String),
+    /// A PKCS#11 module or token failed or refused (names the module or token, and why).
+    #[error("{what}: {reason}")]
+    Pkcs11 {
+        /// The module, token or key concerned.
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The token refused the user PIN (wrong, or locked).
+    #[error("{token}: {reason}")]
+    TokenPin {
+        /// The token (label and module).
+        token: String,
+        /// Why (wrong PIN, PIN locked).
+        reason: String,
+    },
     /// The operating system's random source failed.
     #[error("random source failed: {0}")]
     Random(String),

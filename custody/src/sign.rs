@@ -119,7 +119,7 @@ impl Signed {
     }
 }
 
-fn sha256(m: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(m: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     Sha256::digest(m).into()
 }
@@ -262,6 +262,85 @@ pub fn sign_with_share_files(
     let mut unlocked = Vec::new();
     for (path, pass) in shares {
         unlocked.push(open_share(path, pass, policy)?);
+    }
+    sign_in_process(&unlocked, message)
+}
+
+/// Where a share comes from when signing in one process: the encrypted keystore or a PKCS#11
+/// token. The rest of FROST is the same for both; the signature is ordinary Ed25519.
+pub enum ShareSource {
+    /// A share file sealed under a passphrase (`share-I.json`, [`crate::vault`]); failed
+    /// unlocks are counted.
+    File {
+        /// The share file.
+        path: PathBuf,
+        /// Its passphrase.
+        passphrase: Zeroizing<String>,
+    },
+    /// A share file sealed by a token key (`share-I.pkcs11.json`, [`crate::pkcs11`]); the
+    /// token decrypts it into memory only.
+    Token {
+        /// The token share file.
+        path: PathBuf,
+        /// The PKCS#11 module (shared library) that reaches the token.
+        module: PathBuf,
+        /// The token's user PIN.
+        pin: Zeroizing<String>,
+    },
+}
+
+impl std::fmt::Debug for ShareSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File { path, .. } => f
+                .debug_struct("File")
+                .field("path", path)
+                .finish_non_exhaustive(),
+            Self::Token { path, module, .. } => f
+                .debug_struct("Token")
+                .field("path", path)
+                .field("module", module)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl ShareSource {
+    /// The share file's path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::File { path, .. } | Self::Token { path, .. } => path,
+        }
+    }
+
+    /// Unlocks the share (in memory only).
+    ///
+    /// # Errors
+    /// As [`open_share`] or [`crate::pkcs11::open_token_share`].
+    pub fn open(&self, policy: VaultPolicy) -> Result<UnlockedShare, CustodyError> {
+        match self {
+            Self::File { path, passphrase } => open_share(path, passphrase, policy),
+            Self::Token { path, module, pin } => crate::pkcs11::open_token_share(path, module, pin),
+        }
+    }
+}
+
+/// Unlocks shares from any source (keystore files, tokens) and signs `message` in one
+/// process. The files are checked first (one group, distinct participants, at least the
+/// threshold), before any passphrase or PIN is tried.
+///
+/// # Errors
+/// As [`check_share_files`], [`ShareSource::open`] and [`sign_in_process`].
+pub fn sign_with_sources(
+    sources: &[ShareSource],
+    message: &[u8],
+    policy: VaultPolicy,
+) -> Result<Signed, CustodyError> {
+    let paths: Vec<PathBuf> = sources.iter().map(|s| s.path().to_path_buf()).collect();
+    check_share_files(&paths)?;
+    let mut unlocked = Vec::new();
+    for s in sources {
+        unlocked.push(s.open(policy)?);
     }
     sign_in_process(&unlocked, message)
 }

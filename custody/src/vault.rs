@@ -100,7 +100,7 @@ impl GroupPublicKey {
     }
 
     /// A digest of the whole description and of `participant` (bound into a sealed share).
-    fn digest_for(&self, participant: u16) -> [u8; 32] {
+    pub(crate) fn digest_for(&self, participant: u16) -> [u8; 32] {
         let mut parts: Vec<Vec<u8>> = vec![
             b"assay-frost-share-public-v1".to_vec(),
             CIPHERSUITE.as_bytes().to_vec(),
@@ -140,7 +140,7 @@ impl GroupPublicKey {
 
     /// Checks a description read from `path`: parameters, one verifying share per participant,
     /// every key a valid prime-order point.
-    fn from_parts(
+    pub(crate) fn from_parts(
         path: &Path,
         what: &'static str,
         threshold: u16,
@@ -304,6 +304,14 @@ pub struct UnlockedShare {
     pub(crate) key_package: KeyPackage,
 }
 
+impl UnlockedShare {
+    /// The secret signing share (the scalar, 32 bytes), zeroized on drop. For checks that it
+    /// is never written anywhere in plain text (tests, audits); never log or store it.
+    pub fn signing_share_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(self.key_package.signing_share().serialize())
+    }
+}
+
 impl std::fmt::Debug for UnlockedShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UnlockedShare")
@@ -359,7 +367,7 @@ pub fn write_share(
 
 /// Checks that a key package is the one `group` describes for `participant`, and that its
 /// signing share matches its verifying share.
-fn check_key_package(
+pub(crate) fn check_key_package(
     kp: &KeyPackage,
     group: &GroupPublicKey,
     participant: u16,
@@ -393,11 +401,16 @@ fn check_key_package(
     Ok(())
 }
 
-/// Reads a share file's public part (participant number and group) without unlocking it.
+/// Reads a share file's public part (participant number and group) without unlocking it: an
+/// encrypted keystore share, or a share sealed by a PKCS#11 token ([`crate::pkcs11`]).
 ///
 /// # Errors
 /// I/O or [`CustodyError::Malformed`].
 pub fn read_share_public(path: &Path) -> Result<(u16, GroupPublicKey), CustodyError> {
+    if crate::pkcs11::is_token_share(path) {
+        let t = crate::pkcs11::read_token_share(path)?;
+        return Ok((t.participant, t.group));
+    }
     let (f, g) = read_share_file(path)?;
     Ok((f.participant, g))
 }

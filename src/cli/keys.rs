@@ -5,7 +5,8 @@
 
 use super::{verdict, Failure};
 use assay_custody::dkg::{self, DkgParams, DkgProgress};
-use assay_custody::sign::{self, Ceremony, Signed};
+use assay_custody::pkcs11::{self, Token, TokenEd25519Key};
+use assay_custody::sign::{self, Ceremony, ShareSource, Signed};
 use assay_custody::vault::{read_share_public, GroupPublicKey, VaultPolicy};
 use assay_custody::{share_passphrase, KdfCost};
 use clap::{Args, Subcommand};
@@ -28,6 +29,90 @@ pub enum KeysCommand {
     Ceremony(CeremonyCommand),
     /// Verify SIG.json on a file (Ed25519, ed25519-dalek). Exit 0 valid, 1 invalid.
     Verify(VerifyArgs),
+    /// PKCS#11 tokens (HSMs; SoftHSM2 in tests): move a share into a token, plain Ed25519 keys
+    /// inside a token (CKM_EDDSA).
+    #[command(subcommand)]
+    Hsm(HsmCommand),
+}
+
+/// The token to use: its module, and where its user PIN comes from.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The PKCS#11 module (shared library); default: $ASSAY_PKCS11_MODULE.
+    /// SoftHSM2 on Debian: /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long)]
+    pkcs11_module: Option<PathBuf>,
+    /// The environment variable holding the token's user PIN (default: ASSAY_PKCS11_PIN if
+    /// set, else a prompt). A PIN is never a command-line argument.
+    #[arg(long)]
+    pin_env: Option<String>,
+}
+
+impl TokenArgs {
+    fn module(&self) -> Result<PathBuf, Failure> {
+        pkcs11::module_path(self.pkcs11_module.as_deref()).map_err(input)
+    }
+    fn pin(&self, token_label: &str) -> Result<zeroize::Zeroizing<String>, Failure> {
+        pkcs11::token_pin(self.pin_env.as_deref(), token_label).map_err(input)
+    }
+}
+
+/// `assay keys hsm ...`.
+#[derive(Debug, Subcommand)]
+pub enum HsmCommand {
+    /// Move a share from its encrypted file into a token: a new AES-256 key generated in the
+    /// token (sensitive, not extractable) encrypts it; OUT (share-I.pkcs11.json) holds the
+    /// ciphertext. The share is never written in plain text. The original file is kept:
+    /// delete it (or store it offline) once OUT is in service.
+    Import {
+        /// The share file (share-I.json; passphrase from ASSAY_PASSPHRASE_I,
+        /// ASSAY_PASSPHRASE or a prompt).
+        #[arg(long)]
+        share: PathBuf,
+        /// The token's label.
+        #[arg(long)]
+        token_label: String,
+        /// The AES key's label in the token (default: assay-share-I-<group key prefix>).
+        #[arg(long)]
+        key_label: Option<String>,
+        /// The token share file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        token: TokenArgs,
+        #[command(flatten)]
+        lockout: LockoutArgs,
+    },
+    /// Generate a plain (non-threshold) Ed25519 key pair inside a token (private key
+    /// sensitive, not extractable); OUT records where it is and its public key.
+    Ed25519Keygen {
+        /// The token's label.
+        #[arg(long)]
+        token_label: String,
+        /// The key pair's label in the token.
+        #[arg(long)]
+        key_label: String,
+        /// The key file to write (public data only; must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
+    /// Sign a file with a token's Ed25519 key (CKM_EDDSA); SIG.json is checked by
+    /// `assay keys verify`.
+    Ed25519Sign {
+        /// The key file written by ed25519-keygen.
+        #[arg(long)]
+        key: PathBuf,
+        /// The file to sign.
+        #[arg(long)]
+        message: PathBuf,
+        /// The signature file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
 }
 
 /// `assay keys dkg`.
@@ -71,7 +156,8 @@ pub struct SignArgs {
     /// The file to sign (its bytes are the message).
     #[arg(long)]
     message: PathBuf,
-    /// A share file (give it once per share; at least the threshold).
+    /// A share file (give it once per share; at least the threshold): an encrypted share
+    /// (share-I.json) or a token share (share-I.pkcs11.json, see `assay keys hsm import`).
     #[arg(long = "share", required = true)]
     shares: Vec<PathBuf>,
     /// The signature file to write (must not exist).
@@ -79,6 +165,9 @@ pub struct SignArgs {
     out: PathBuf,
     #[command(flatten)]
     lockout: LockoutArgs,
+    /// For token shares: the module and the PIN's source.
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
 /// `assay keys ceremony ...`: each step is one process; the folder carries the rounds.
@@ -159,6 +248,13 @@ fn read_message(p: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 fn pass_for_share(share: &Path) -> Result<zeroize::Zeroizing<String>, Failure> {
+    if pkcs11::is_token_share(share) {
+        return Err(Failure::Input(format!(
+            "{}: a token share; the ceremony between processes takes encrypted share files \
+             only for now: sign in one process with `assay keys sign --share ...`",
+            share.display()
+        )));
+    }
     let (n, _) = read_share_public(share).map_err(input)?;
     share_passphrase(n, false).map_err(input)
 }
@@ -241,10 +337,22 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
             let (_, numbers) = sign::check_share_files(&a.shares).map_err(input)?;
             let mut shares = Vec::new();
             for (path, n) in a.shares.iter().zip(numbers) {
-                shares.push((path.clone(), share_passphrase(n, false).map_err(input)?));
+                if pkcs11::is_token_share(path) {
+                    let info = pkcs11::read_token_share(path).map_err(input)?;
+                    shares.push(ShareSource::Token {
+                        path: path.clone(),
+                        module: a.token.module()?,
+                        pin: a.token.pin(&info.token_label)?,
+                    });
+                } else {
+                    shares.push(ShareSource::File {
+                        path: path.clone(),
+                        passphrase: share_passphrase(n, false).map_err(input)?,
+                    });
+                }
             }
-            let s = sign::sign_with_share_files(&shares, &message, a.lockout.policy())
-                .map_err(input)?;
+            let s =
+                sign::sign_with_sources(&shares, &message, a.lockout.policy()).map_err(input)?;
             s.write_new(&a.out).map_err(input)?;
             println!(
                 "signed by participants {:?}; Ed25519 signature by {} written to {}",
@@ -255,6 +363,7 @@ pub fn run(cmd: KeysCommand) -> Result<(), Failure> {
             Ok(())
         }
         KeysCommand::Ceremony(c) => ceremony(c),
+        KeysCommand::Hsm(c) => hsm(c),
         KeysCommand::Verify(a) => {
             let message = read_message(&a.message)?;
             let s = Signed::read(&a.signature).map_err(input)?;
@@ -329,6 +438,97 @@ fn ceremony(c: CeremonyCommand) -> Result<(), Failure> {
             println!(
                 "signed by participants {:?}; signature written to {}",
                 s.signers,
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn hsm(c: HsmCommand) -> Result<(), Failure> {
+    match c {
+        HsmCommand::Import {
+            share,
+            token_label,
+            key_label,
+            out,
+            token,
+            lockout,
+        } => {
+            let (n, _) = read_share_public(&share).map_err(input)?;
+            if pkcs11::is_token_share(&share) {
+                return Err(Failure::Input(format!(
+                    "{}: already a token share",
+                    share.display()
+                )));
+            }
+            let t = Token::open(&token.module()?, &token_label).map_err(input)?;
+            let pass = share_passphrase(n, false).map_err(input)?;
+            let pin = token.pin(&token_label)?;
+            let label = pkcs11::import_share(
+                &share,
+                &pass,
+                lockout.policy(),
+                &t,
+                &pin,
+                key_label.as_deref(),
+                &out,
+            )
+            .map_err(input)?;
+            println!(
+                "share {n} sealed by key {label:?} in token {token_label:?}; written to {} and \
+                 checked to open.\nThe encrypted file {} is still there: delete it, or keep it \
+                 offline as a backup.",
+                out.display(),
+                share.display()
+            );
+            Ok(())
+        }
+        HsmCommand::Ed25519Keygen {
+            token_label,
+            key_label,
+            out,
+            token,
+        } => {
+            if out.exists() {
+                return Err(Failure::Input(format!(
+                    "{}: exists already; refusing to overwrite it",
+                    out.display()
+                )));
+            }
+            let t = Token::open(&token.module()?, &token_label).map_err(input)?;
+            let pin = token.pin(&token_label)?;
+            let k = pkcs11::ed25519_keygen(&t, &pin, &key_label).map_err(input)?;
+            k.write_new(&out).map_err(input)?;
+            println!(
+                "Ed25519 key pair {key_label:?} generated in token {token_label:?} (private key \
+                 not extractable)\npublic key: {}\nkey file: {}",
+                k.public_key_hex(),
+                out.display()
+            );
+            Ok(())
+        }
+        HsmCommand::Ed25519Sign {
+            key,
+            message,
+            out,
+            token,
+        } => {
+            let message = read_message(&message)?;
+            let k = TokenEd25519Key::read(&key).map_err(input)?;
+            if out.exists() {
+                return Err(Failure::Input(format!(
+                    "{}: exists already; refusing to overwrite it",
+                    out.display()
+                )));
+            }
+            let pin = token.pin(&k.token_label)?;
+            let s = pkcs11::ed25519_signed(&token.module()?, &k, &pin, &message).map_err(input)?;
+            s.write_new(&out).map_err(input)?;
+            println!(
+                "signed in token {:?} with CKM_EDDSA; Ed25519 signature by {} written to {}",
+                k.token_label,
+                k.public_key_hex(),
                 out.display()
             );
             Ok(())
