@@ -58,6 +58,20 @@ impl AppError {
         }
     }
 
+    /// Refuses a body that is not a JSON object: malformed JSON → [`AppError::Malformed`],
+    /// well-formed JSON of another type (an array, a string, a number) →
+    /// [`AppError::Invalid`]. Every request body of the API is an object; without this check
+    /// serde would read a struct from a JSON array of its fields.
+    pub fn require_object(body: &[u8]) -> Result<(), Self> {
+        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            return Ok(());
+        }
+        match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(e) => Err(Self::from_json(&e)),
+            Ok(_) => Err(Self::Invalid("the body must be a JSON object".into())),
+        }
+    }
+
     /// Classifies a serde_json error: syntax → [`AppError::Malformed`], shape →
     /// [`AppError::Invalid`].
     pub fn from_json(e: &serde_json::Error) -> Self {

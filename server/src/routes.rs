@@ -153,6 +153,7 @@ pub(crate) async fn solvency_verify(
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<VerifyResponse>, AppError> {
     let b = body(b, s.config.max_round_body)?;
+    AppError::require_object(&b)?;
     let backend = s.backend.clone();
     let (v, secs) = verify_blocking(&s, move || backend.verify_round(&b)).await?;
     Ok(respond(&s, "round", v, secs))
@@ -173,6 +174,7 @@ pub(crate) async fn solvency_inclusion(
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<VerifyResponse>, AppError> {
     let b = body(b, s.config.max_inclusion_body)?;
+    AppError::require_object(&b)?;
     let backend = s.backend.clone();
     let (v, secs) = verify_blocking(&s, move || backend.verify_inclusion(&b)).await?;
     Ok(respond(&s, "inclusion", v, secs))
@@ -203,6 +205,7 @@ pub(crate) async fn kyc_challenge(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let b = body(b, s.config.max_kyc_body)?;
     if !b.iter().all(u8::is_ascii_whitespace) {
+        AppError::require_object(&b)?;
         let _: ChallengeRequest =
             serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
     }
@@ -249,6 +252,7 @@ pub(crate) async fn kyc_verify(
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<KycVerifyResponse>, AppError> {
     let b = body(b, s.config.max_kyc_body)?;
+    AppError::require_object(&b)?;
     let now = (s.clock)();
     let scope = kyc_scope(&s)?;
     let unique = s.config.unique_nullifiers;
