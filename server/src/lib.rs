@@ -176,16 +176,7 @@ pub async fn serve_tls_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    use axum::serve::ListenerExt;
-    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    tracing::info!("assay-server stopped");
-    Ok(())
+    serve_listener(tls::TlsListener::new(listener, tls)?, state, shutdown).await
 }
 
 /// Serves [`app`] on a bound listener until `shutdown` completes (graceful: in-flight requests
@@ -198,8 +189,23 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    serve_listener(listener, state, shutdown).await
+}
+
+/// Serves [`app`] on any listener whose peers are socket addresses (plain TCP or
+/// [`tls::TlsListener`]), with the client address available to the rate limiter, until
+/// `shutdown` completes.
+async fn serve_listener<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use axum::serve::ListenerExt;
     axum::serve(
-        listener,
+        listener.tap_io(|_| {}),
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
