@@ -93,13 +93,30 @@ pub struct Health {
     pub version: &'static str,
 }
 
-/// Reads a body extracted under a [`DefaultBodyLimit`] of `limit` bytes.
-fn body(b: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
-    match b {
-        Ok(b) => Ok(b),
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge(limit)),
-        Err(r) => Err(AppError::Malformed(r.body_text())),
+/// Whether a route accepts an empty body (only the challenge route: its body is optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    Refused,
+    Allowed,
+}
+
+/// Reads a body extracted under a [`DefaultBodyLimit`] of `limit` bytes. Every request body of
+/// the API is a JSON object, so anything else is refused here, before a handler parses it
+/// (serde would read a struct from a JSON array of its fields): malformed JSON is a 400, JSON
+/// of another type a 422. With [`Empty::Allowed`] an empty (or all-whitespace) body passes and
+/// is returned as is.
+fn body(b: Result<Bytes, BytesRejection>, limit: usize, empty: Empty) -> Result<Bytes, AppError> {
+    let b = match b {
+        Ok(b) => b,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(AppError::TooLarge(limit))
+        }
+        Err(r) => return Err(AppError::Malformed(r.body_text())),
+    };
+    if !(empty == Empty::Allowed && b.iter().all(u8::is_ascii_whitespace)) {
+        AppError::require_object(&b)?;
     }
+    Ok(b)
 }
 
 /// Runs `f` on a blocking thread once a verification slot is free; returns its result and
@@ -152,8 +169,7 @@ pub(crate) async fn solvency_verify(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<VerifyResponse>, AppError> {
-    let b = body(b, s.config.max_round_body)?;
-    AppError::require_object(&b)?;
+    let b = body(b, s.config.max_round_body, Empty::Refused)?;
     let backend = s.backend.clone();
     let (v, secs) = verify_blocking(&s, move || backend.verify_round(&b)).await?;
     Ok(respond(&s, "round", v, secs))
@@ -173,8 +189,7 @@ pub(crate) async fn solvency_inclusion(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<VerifyResponse>, AppError> {
-    let b = body(b, s.config.max_inclusion_body)?;
-    AppError::require_object(&b)?;
+    let b = body(b, s.config.max_inclusion_body, Empty::Refused)?;
     let backend = s.backend.clone();
     let (v, secs) = verify_blocking(&s, move || backend.verify_inclusion(&b)).await?;
     Ok(respond(&s, "inclusion", v, secs))
@@ -203,9 +218,8 @@ pub(crate) async fn kyc_challenge(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let b = body(b, s.config.max_kyc_body)?;
+    let b = body(b, s.config.max_kyc_body, Empty::Allowed)?;
     if !b.iter().all(u8::is_ascii_whitespace) {
-        AppError::require_object(&b)?;
         let _: ChallengeRequest =
             serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
     }
@@ -251,8 +265,7 @@ pub(crate) async fn kyc_verify(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<KycVerifyResponse>, AppError> {
-    let b = body(b, s.config.max_kyc_body)?;
-    AppError::require_object(&b)?;
+    let b = body(b, s.config.max_kyc_body, Empty::Refused)?;
     let now = (s.clock)();
     let scope = kyc_scope(&s)?;
     let unique = s.config.unique_nullifiers;

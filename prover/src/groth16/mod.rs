@@ -4,6 +4,7 @@
 //! presentation ([`crate::dispatch::KycProver`]) under the issuer's proving key.
 
 mod kyc;
+pub mod lean;
 mod solvency;
 
 pub use kyc::Groth16KycProver;

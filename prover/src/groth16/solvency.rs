@@ -3,9 +3,7 @@
 
 use crate::solvency::backend::{entry, CircuitKind, RoundBackend};
 use crate::{keys::KeyCache, ProverError};
-use ark_bn254::Bn254;
-use ark_groth16::Groth16;
-use ark_snark::SNARK;
+use super::lean::R1csMatrices;
 use assay_circuits::{
     solvency::{
         constraints::{AggregateCircuit, BatchCircuit},
@@ -46,9 +44,11 @@ impl Groth16Backend {
     }
 }
 
-/// A Groth16 key pair and the prepared verifying key of the self-check.
+/// A Groth16 key pair, its circuit's R1CS matrices (made once, shared by every proof of the
+/// circuit) and the prepared verifying key of the self-check.
 pub struct Groth16Key {
     pair: Arc<crate::keys::KeyPair>,
+    matrices: R1csMatrices,
     check: assay_verifier::groth16::Key,
 }
 
@@ -61,7 +61,7 @@ impl Groth16Backend {
         what: &str,
     ) -> Result<ProofEntry, ProverError> {
         let mut rng = ChaCha20Rng::from_entropy();
-        let proof = Groth16::<Bn254>::prove(&key.pair.pk, circuit, &mut rng)
+        let proof = super::lean::prove(&key.pair.pk, &key.matrices, circuit, &mut rng)
             .map_err(|e| ProverError::Proving(format!("{what}: {e}")))?;
         key.check
             .verify(&proof, inputs, what)
@@ -98,8 +98,25 @@ impl RoundBackend for Groth16Backend {
         let pair = self.keys.get(&name)?;
         let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
             .map_err(|e| ProverError::Proving(e.to_string()))?;
+        let matrices = match kind {
+            CircuitKind::Batch { batch_size } => R1csMatrices::of(BatchCircuit {
+                shape,
+                batch_size,
+                public: None,
+                witness: None,
+            }),
+            CircuitKind::Aggregation { fan_in, top } => R1csMatrices::of(AggregateCircuit {
+                shape,
+                fan_in,
+                top,
+                public: None,
+                witness: None,
+            }),
+        }
+        .map_err(|e| ProverError::Proving(format!("{name}: {e}")))?;
         Ok(Groth16Key {
             check: assay_verifier::groth16::Key::new(&vk),
+            matrices,
             pair,
         })
     }
