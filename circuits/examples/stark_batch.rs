@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use assay_circuits::solvency::stark::{
-    batch_statement, prove_batch, verify_batch, BatchShape, StarkBatch, StarkUser, Val,
-    DIGEST_ELEMS,
+    batch_statement, prove_batch, round_digest, verify_batch, BatchShape, StarkBatch, StarkUser,
+    Val, DIGEST_ELEMS,
 };
 use p3_field::PrimeCharacteristicRing;
 
@@ -53,6 +53,7 @@ fn batch(assets: usize, log_height: usize) -> StarkBatch {
         shape,
         users,
         blind: core::array::from_fn(|i| Val::from_u32(i as u32 + 1)),
+        round: round_digest("bench").expect("round id"),
     }
 }
 

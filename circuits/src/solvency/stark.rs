@@ -82,8 +82,10 @@ pub const MAX_ASSETS: usize = 256;
 pub const TAG_LEAF: u32 = 1;
 /// Domain tag in the sum-commitment sponge's capacity.
 pub const TAG_SUM: u32 = 2;
-/// Domain tag of the hash chain's first state.
-pub const TAG_CHAIN: u32 = 3;
+/// Domain tag of the round digest's sponge (the round digest is the hash chain's first state).
+pub const TAG_ROUND: u32 = 3;
+/// Longest round id, in bytes.
+pub const MAX_ROUND_ID_BYTES: usize = 256;
 
 const WIDTH: usize = 16;
 const RATE: usize = 8;
@@ -185,6 +187,9 @@ pub struct StarkUser {
 pub struct StarkBatch {
     /// The shape both sides agree on.
     pub shape: BatchShape,
+    /// The round's digest ([`round_digest`]): the hash chain's first state, so the root and the
+    /// proof belong to this round only.
+    pub round: Digest,
     /// Exactly `shape.users()` users (pad with zero-balance users).
     pub users: Vec<StarkUser>,
     /// The secret blind of the sum commitment (16 elements).
@@ -194,6 +199,8 @@ pub struct StarkBatch {
 /// What a batch proof makes public.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchPublic {
+    /// The round's digest ([`round_digest`]); the chain starts from it.
+    pub round: Digest,
     /// The hash-chain root over the batch's leaves.
     pub root: Digest,
     /// The hiding commitment to the per-asset limb sums.
@@ -202,8 +209,9 @@ pub struct BatchPublic {
 
 impl BatchPublic {
     fn to_values(self) -> Vec<Val> {
-        self.root
+        self.round
             .iter()
+            .chain(self.root.iter())
             .chain(self.commitment.iter())
             .copied()
             .collect()
@@ -242,11 +250,37 @@ fn sponge_iv(tag: u32, assets: usize) -> [Val; WIDTH - RATE] {
     iv
 }
 
-fn chain_iv(assets: usize) -> Digest {
-    let mut iv = [Val::ZERO; DIGEST_ELEMS];
-    iv[0] = Val::from_u32(TAG_CHAIN);
-    iv[1] = Val::from_usize(assets);
-    iv
+/// The digest of a round id: `Sponge_{TAG_ROUND}` (capacity `(TAG_ROUND, len)`) over the id's
+/// bytes packed three to an element (24 bits, below `p`), zero-padded to whole blocks. The
+/// length in the capacity makes the packing injective. Every batch and aggregation proof of a
+/// round starts its hash chain from this digest, so a proof belongs to exactly one round.
+///
+/// # Errors
+/// [`StarkError::Shape`] for an empty id or one longer than [`MAX_ROUND_ID_BYTES`].
+pub fn round_digest(round_id: &str) -> Result<Digest, StarkError> {
+    let bytes = round_id.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_ROUND_ID_BYTES {
+        return Err(StarkError::Shape(format!(
+            "round id of {} bytes (expected 1..={MAX_ROUND_ID_BYTES})",
+            bytes.len()
+        )));
+    }
+    let elems: Vec<Val> = bytes
+        .chunks(3)
+        .map(|c| {
+            Val::from_u32(
+                c.iter()
+                    .enumerate()
+                    .map(|(i, b)| u32::from(*b) << (8 * i))
+                    .sum(),
+            )
+        })
+        .collect();
+    let blocks: Vec<[Val; RATE]> = elems
+        .chunks(RATE)
+        .map(|c| core::array::from_fn(|i| c.get(i).copied().unwrap_or(Val::ZERO)))
+        .collect();
+    Ok(sponge_inputs(&poseidon2(), TAG_ROUND, &blocks, bytes.len()).1)
 }
 
 /// The sponge's absorbed blocks for one row: two 8-element heads, then the limbs padded with zeros.
@@ -324,6 +358,7 @@ pub(crate) struct RawBatch {
     /// Per user, `4K` limbs.
     pub(crate) limbs: Vec<Vec<Val>>,
     pub(crate) blind: [Val; 2 * DIGEST_ELEMS],
+    pub(crate) round: Digest,
 }
 
 impl RawBatch {
@@ -353,6 +388,7 @@ impl RawBatch {
             salts: batch.users.iter().map(|u| u.salt).collect(),
             limbs,
             blind: batch.blind,
+            round: batch.round,
         })
     }
 }
@@ -458,7 +494,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
 
     // The chain (the footer row's chain input is the root).
     let mut chain_in = Vec::with_capacity(rows);
-    let mut state = chain_iv(shape.assets);
+    let mut state = raw.round;
     for d in &digests {
         let mut input = [Val::ZERO; WIDTH];
         input[..DIGEST_ELEMS].copy_from_slice(&state);
@@ -469,6 +505,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     }
     let root: Digest = core::array::from_fn(|i| chain_in[n][i]);
     let public = BatchPublic {
+        round: raw.round,
         root,
         commitment: digests[n],
     };
@@ -543,7 +580,7 @@ impl BaseAir<Val> for SolvencyStarkAir {
         Layout { shape: self.shape }.width()
     }
     fn num_public_values(&self) -> usize {
-        2 * DIGEST_ELEMS
+        3 * DIGEST_ELEMS
     }
     fn max_constraint_degree(&self) -> Option<usize> {
         Some(3)
@@ -634,8 +671,8 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
                 .assert_eq(next[lay.limb(i)], local[lay.acc(i)]);
         }
 
-        // Chain: input = (state, this row's digest); first state = CHAIN_IV; next state = output.
-        let iv = chain_iv(self.shape.assets);
+        // Chain: input = (state, this row's digest); first state = the round digest (public);
+        // next state = output.
         for i in 0..DIGEST_ELEMS {
             builder.assert_eq(
                 local[lay.chain() + DIGEST_ELEMS + i],
@@ -643,17 +680,17 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
             );
             builder
                 .when_first_row()
-                .assert_eq(local[lay.chain() + i], AB::Expr::from(iv[i]));
+                .assert_eq(local[lay.chain() + i], publics[i].clone());
             builder
                 .when_transition()
                 .assert_eq(next[lay.chain() + i], local[lay.chain() + P2_OUT + i]);
             // Public values, in the footer row: the root and the sum commitment.
             builder
                 .when_last_row()
-                .assert_eq(local[lay.chain() + i], publics[i].clone());
+                .assert_eq(local[lay.chain() + i], publics[DIGEST_ELEMS + i].clone());
             builder.when_last_row().assert_eq(
                 local[lay.block(s - 1) + P2_OUT + i],
-                publics[DIGEST_ELEMS + i].clone(),
+                publics[2 * DIGEST_ELEMS + i].clone(),
             );
         }
     }
@@ -795,18 +832,30 @@ pub struct StarkSecurity {
 /// # Errors
 /// [`StarkError::Shape`] for a height outside KoalaBear's two-adic domains.
 pub fn security(shape: &BatchShape, params: &StarkParams) -> Result<StarkSecurity, StarkError> {
+    security_of(&SolvencyStarkAir::new(*shape), shape.log_height, params)
+}
+
+/// The security level of proofs of any of this module's AIRs at trace height `2^log_height`
+/// (the batch and aggregation AIRs share the configuration).
+pub(crate) fn security_of<A>(
+    air: &A,
+    log_height: usize,
+    params: &StarkParams,
+) -> Result<StarkSecurity, StarkError>
+where
+    A: BaseAir<Val> + Air<p3_uni_stark::SymbolicAirBuilder<Val, Challenge>>,
+{
     use p3_uni_stark::{
         AirLayout, ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity,
         StarkSecurityParams,
     };
-    let air = SolvencyStarkAir::new(*shape);
     let fri = fri_parameters(params, ());
-    let domain = p3_field::coset::TwoAdicMultiplicativeCoset::new(Val::ONE, shape.log_height)
-        .ok_or_else(|| StarkError::Shape(format!("height 2^{}", shape.log_height)))?;
+    let domain = p3_field::coset::TwoAdicMultiplicativeCoset::new(Val::ONE, log_height)
+        .ok_or_else(|| StarkError::Shape(format!("height 2^{log_height}")))?;
     let sp = StarkSecurityParams::from_air::<Val, Challenge, _>(
         fri.security_regime(),
-        &air,
-        AirLayout::from_air::<Val>(&air),
+        air,
+        AirLayout::from_air::<Val>(air),
         domain,
         CHALLENGE_FIELD_BITS,
         DIGEST_COLLISION_BITS,
@@ -818,7 +867,7 @@ pub fn security(shape: &BatchShape, params: &StarkParams) -> Result<StarkSecurit
         },
     );
     // The hiding PCS commits the trace at twice its height (the zero-knowledge padding).
-    let degree_bits = shape.log_height + 1;
+    let degree_bits = log_height + 1;
     Ok(StarkSecurity {
         degree_bits,
         conjectured_bits: ConjecturedSecurity::compute_from_params(&sp, degree_bits).security_bits,
@@ -859,14 +908,36 @@ pub fn verify_batch(
     public: &BatchPublic,
 ) -> Result<(), StarkError> {
     let shape = BatchShape::new(shape.assets, shape.log_height)?;
+    let air = SolvencyStarkAir::new(shape);
+    verify_air(&air, shape.log_height, proof_bytes, &public.to_values())
+}
+
+/// Decodes `proof_bytes`, checks the proof's shape against `air` at height `2^log_height`
+/// under [`STARK_PARAMS`], then runs the library verifier behind `catch_unwind`.
+pub(crate) fn verify_air<A>(
+    air: &A,
+    log_height: usize,
+    proof_bytes: &[u8],
+    values: &[Val],
+) -> Result<(), StarkError>
+where
+    A: BaseAir<Val>
+        + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
+        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
+{
     let params = STARK_PARAMS;
     let proof: SolvencyStarkProof = postcard::from_bytes(proof_bytes)
         .map_err(|e| StarkError::Malformed(format!("cannot decode: {e}")))?;
-    check_shape(&proof, &shape, &params)?;
-    let air = SolvencyStarkAir::new(shape);
+    check_shape(&proof, air.width(), log_height, &params)?;
+    if values.len() != air.num_public_values() {
+        return Err(StarkError::Shape(format!(
+            "{} public values (the AIR has {})",
+            values.len(),
+            air.num_public_values()
+        )));
+    }
     let config = stark_config(&params, Some(0));
-    let values = public.to_values();
-    let outcome = catch_unwind(AssertUnwindSafe(|| verify(&config, &air, &proof, &values)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| verify(&config, air, &proof, values)));
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(StarkError::Rejected(format!("{e:?}"))),
@@ -879,19 +950,19 @@ pub fn verify_batch(
 /// Shape checks before the library verifier sees the proof.
 fn check_shape(
     proof: &SolvencyStarkProof,
-    shape: &BatchShape,
+    width: usize,
+    log_height: usize,
     params: &StarkParams,
 ) -> Result<(), StarkError> {
     let bad = |m: String| Err(StarkError::Malformed(m));
     // The trace height is part of the statement (it bounds the limb sums): exact match.
-    let expected_bits = shape.log_height + 1; // +1: the hiding PCS doubles the trace domain
+    let expected_bits = log_height + 1; // +1: the hiding PCS doubles the trace domain
     if proof.degree_bits != expected_bits {
         return bad(format!(
             "degree bits {} (expected {expected_bits})",
             proof.degree_bits
         ));
     }
-    let width = Layout { shape: *shape }.width();
     let ov = &proof.opened_values;
     if ov.trace_local.len() != width || ov.trace_next.as_ref().map(Vec::len) != Some(width) {
         return bad("opened trace width".into());
@@ -932,6 +1003,12 @@ fn check_shape(
     }
     Ok(())
 }
+
+pub mod aggregation;
+pub mod inclusion;
+
+pub use aggregation::*;
+pub use inclusion::*;
 
 #[cfg(test)]
 mod tests;
