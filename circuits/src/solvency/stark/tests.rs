@@ -89,10 +89,14 @@ fn inclusion_chain_path() {
         let mut u = b.users[index].clone();
         u.balances[1] ^= 1;
         assert!(verify_chain_path(&u, &b.shape, &st.public, &path).is_err());
-        // A path one leaf short, or for another batch root: rejected.
+        // A path one leaf longer or shorter, or for another batch root: rejected.
+        let mut long = path.clone();
+        long.after.push(st.leaves[0]);
+        assert!(verify_chain_path(&b.users[index], &b.shape, &st.public, &long).is_err());
         let mut short = path.clone();
-        short.after.pop();
-        assert!(verify_chain_path(&b.users[index], &b.shape, &st.public, &short).is_err());
+        if short.after.pop().is_some() {
+            assert!(verify_chain_path(&b.users[index], &b.shape, &st.public, &short).is_err());
+        }
         let mut moved = st.public;
         moved.root[2] += Val::ONE;
         assert!(verify_chain_path(&b.users[index], &b.shape, &moved, &path).is_err());

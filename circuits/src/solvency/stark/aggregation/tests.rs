@@ -24,8 +24,12 @@ fn children(kind: ChildKind, assets: usize, f: usize, seed: u64) -> Vec<ChildOpe
     };
     (0..f)
         .map(|i| {
+            // Aggregate children: a small top limb, so that a few of them stay below 2^96.
             let limbs: Vec<u64> = (0..kind.limbs() * assets)
-                .map(|_| next() % (kind.max_limb() + 1))
+                .map(|j| match kind {
+                    ChildKind::Aggregate if j % AGG_LIMBS == AGG_LIMBS - 1 => next() % 256,
+                    _ => next() % (kind.max_limb() + 1),
+                })
                 .collect();
             let b = blind(1000 + i as u32);
             ChildOpening {
