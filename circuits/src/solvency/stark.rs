@@ -7,19 +7,24 @@
 //!
 //! # The statement proven by [`prove_batch`] and checked by [`verify_batch`]
 //!
-//! For public `(root, commitment)` and a public shape (`K` assets, `n = 2^k - 1` users), the
+//! For public `(round, root, commitment)` and a public shape (`K` assets, `n = 2^k - 1` users), the
 //! prover knows, for every user `u`, an id digest `id_u` (8 elements), a salt `s_u` (8 elements)
 //! and `K` balances `b_{u,a}`, and a blind `r` (16 elements), such that:
 //! - every balance is in `[0, 2^64)`: it is written as four 16-bit limbs, each limb is the sum of
 //!   16 constrained bits, so no limb can be a field element such as `p - x`;
 //! - `leaf_u = Sponge_{TAG_LEAF}(id_u, s_u, limbs of b_{u,1..K})` (Poseidon2 sponge, rate 8,
 //!   capacity 8, 8-element digest, so about 124-bit collision security);
-//! - `root = c_n` where `c_0 = CHAIN_IV` and `c_u = P(c_{u-1} || leaf_u)[0..8]`: a **hash chain**
-//!   over the leaves in order (not a Merkle tree; see `docs/stark.md`);
+//! - `root = c_n` where `c_0 = round` (the round digest, [`round_digest`]) and
+//!   `c_u = P(c_{u-1} || leaf_u)[0..8]`: a **hash chain** over the leaves in order, so the root
+//!   belongs to one round (not a Merkle tree; a customer checks inclusion with a chain path,
+//!   [`verify_chain_path`]; see `docs/stark.md`);
 //! - for every asset `a` and limb `l`, `S_{a,l} = sum_u limb_l(b_{u,a})`; each `S_{a,l}` is below
 //!   `n * (2^16 - 1) < 2^30 < p` because `n < 2^14`, so the limb sums never wrap and
 //!   `sum_a = sum_l S_{a,l} * 2^{16 l}` is the exact integer sum;
 //! - `commitment = Sponge_{TAG_SUM}(r, S_{1,0..3}, ..., S_{K,0..3})`, hiding by the blind.
+//!
+//! The aggregation levels and the top (`sum_a <= reserves_a`) are in [`aggregation`]; the
+//! customer's native inclusion check in [`inclusion`].
 //!
 //! # The trace
 //!
@@ -461,13 +466,15 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     // Running limb sums.
     let mut acc = vec![vec![Val::ZERO; nl]; rows];
     for u in 0..n {
-        for i in 0..nl {
-            acc[u][i] = if u == 0 {
-                raw.limbs[0][i]
-            } else {
-                acc[u - 1][i] + raw.limbs[u][i]
-            };
-        }
+        acc[u] = if u == 0 {
+            raw.limbs[0].clone()
+        } else {
+            acc[u - 1]
+                .iter()
+                .zip(&raw.limbs[u])
+                .map(|(s, l)| *s + *l)
+                .collect()
+        };
     }
     let finals = acc[n - 1].clone();
     acc[n] = finals.clone();

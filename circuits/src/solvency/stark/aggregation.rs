@@ -34,8 +34,6 @@
 //! one selector column. A round of 10^6 users in batches of 4,095 has 245 batches: one top
 //! proof over all of them, so that a customer downloads two proofs (batch and top).
 
-use p3_matrix::Matrix;
-
 use super::*;
 
 /// Limbs of an aggregated sum (16 bits each): sums below `2^96`, as on the other backends
@@ -333,7 +331,9 @@ pub fn child_commitment(
     let h1: Digest = core::array::from_fn(|i| blind[DIGEST_ELEMS + i]);
     let mut bl = vec![h0, h1];
     for c in vals.chunks(RATE) {
-        bl.push(core::array::from_fn(|i| c.get(i).copied().unwrap_or(Val::ZERO)));
+        bl.push(core::array::from_fn(|i| {
+            c.get(i).copied().unwrap_or(Val::ZERO)
+        }));
     }
     sponge_inputs(&poseidon2(), kind.tag(), &bl, assets).1
 }
@@ -480,10 +480,10 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
     // Footer: at the top, d = reserves - total (mod 2^96) and the borrow chain.
     let footer = rows - 1;
     if let Some(t) = &raw.top {
-        for a in 0..k {
+        for (a, (total, reserve)) in totals.iter().zip(&t.reserves).enumerate() {
             let modulus = 1u128 << (AGG_LIMBS * LIMB_BITS);
-            let d = (t.reserves[a] % modulus + modulus - totals[a]) % modulus;
-            let (dl, rl) = (limbs96(d), limbs96(t.reserves[a]));
+            let d = (reserve % modulus + modulus - total) % modulus;
+            let (dl, rl) = (limbs96(d), limbs96(*reserve));
             let mut c = 0i128;
             for l in 0..AGG_LIMBS {
                 let q = a * AGG_LIMBS + l;
@@ -501,12 +501,13 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
     let mut commitment = [Val::ZERO; DIGEST_ELEMS];
     for r in 0..rows {
         let (tag, blind, stream): (u32, [Val; 16], Vec<Val>) = if r < f {
-            let s = raw.child_limbs[r].iter().map(|x| Val::from_u64(*x)).collect();
+            let s = raw.child_limbs[r]
+                .iter()
+                .map(|x| Val::from_u64(*x))
+                .collect();
             (shape.child_kind.tag(), raw.child_blinds[r], s)
         } else if r < footer {
-            let s = row_limbs(r).map_or(vec![], |l| {
-                l.iter().map(|x| Val::from_u64(*x)).collect()
-            });
+            let s = row_limbs(r).map_or(vec![], |l| l.iter().map(|x| Val::from_u64(*x)).collect());
             (shape.child_kind.tag(), [Val::ZERO; 16], s)
         } else {
             let s = totals_limbs.iter().map(|x| field_of_i128(*x)).collect();

@@ -31,7 +31,11 @@ pub struct ChainPath {
 ///
 /// # Errors
 /// [`StarkError::Shape`] if `index` is not a position of `leaves`.
-pub fn chain_path(round: &Digest, leaves: &[Digest], index: usize) -> Result<ChainPath, StarkError> {
+pub fn chain_path(
+    round: &Digest,
+    leaves: &[Digest],
+    index: usize,
+) -> Result<ChainPath, StarkError> {
     if index >= leaves.len() {
         return Err(StarkError::Shape(format!(
             "position {index} in a batch of {} leaves",

@@ -652,3 +652,32 @@ fn security_uses_the_committed_degree() {
     };
     assert!(security(&b.shape, &weak).unwrap().conjectured_bits < sec.conjectured_bits);
 }
+
+#[test]
+fn inclusion_worst_case_cost() {
+    // The worst position (the first) of a batch of 4,095 users at K = 4: the customer runs the
+    // whole chain. One rough timing, printed only (the machine is shared: not a benchmark).
+    let shape = BatchShape::new(4, 12).unwrap();
+    let round = round_digest("2026-12-02").unwrap();
+    let users: Vec<StarkUser> = (0..shape.users())
+        .map(|u| StarkUser {
+            id: digest(u as u32),
+            salt: digest(9_000_000 + u as u32),
+            balances: vec![u as u64; 4],
+        })
+        .collect();
+    let leaves: Vec<Digest> = users.iter().map(|u| leaf(u, &shape).unwrap()).collect();
+    let public = BatchPublic {
+        round,
+        root: chain_root(&round, &leaves),
+        commitment: [Val::ZERO; DIGEST_ELEMS],
+    };
+    let path = chain_path(&round, &leaves, 0).unwrap();
+    let t = std::time::Instant::now();
+    verify_chain_path(&users[0], &shape, &public, &path).unwrap();
+    println!(
+        "chain check at position 0 of 4,095: {:?} (loaded machine), path {} bytes",
+        t.elapsed(),
+        (path.after.len() + 1) * DIGEST_ELEMS * 4
+    );
+}

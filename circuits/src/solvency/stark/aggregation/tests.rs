@@ -1,5 +1,6 @@
 use super::*;
 use crate::solvency::stark::tests::{attack, Outcome};
+use p3_matrix::Matrix;
 
 fn blind(seed: u32) -> [Val; 2 * DIGEST_ELEMS] {
     core::array::from_fn(|i| Val::from_u32(seed.wrapping_mul(7919) + i as u32))
@@ -83,17 +84,18 @@ fn agg_attack(
     let (mut t, honest, _) = build_agg_trace(raw);
     tamper(&mut t, &AggLayout { shape: raw.shape });
     let p = public(honest);
-    attack(
-        AggregationAir::new(raw.shape),
-        t,
-        &p.to_values(),
-        |bytes| verify_aggregation(&raw.shape, bytes, &p).is_ok(),
-    )
+    attack(AggregationAir::new(raw.shape), t, &p.to_values(), |bytes| {
+        verify_aggregation(&raw.shape, bytes, &p).is_ok()
+    })
 }
 
 #[test]
 fn fan_in_sets_the_height() {
-    let h = |f| AggShape::new(2, f, ChildKind::Batch, false).unwrap().log_height;
+    let h = |f| {
+        AggShape::new(2, f, ChildKind::Batch, false)
+            .unwrap()
+            .log_height
+    };
     assert_eq!((h(1), h(127), h(128), h(255)), (7, 7, 8, 8));
     assert!(AggShape::new(2, 0, ChildKind::Batch, false).is_err());
     assert!(AggShape::new(2, MAX_FAN_IN + 1, ChildKind::Batch, false).is_err());
@@ -113,7 +115,10 @@ fn honest_aggregations_prove_and_verify() {
         let (bytes, public) = prove_aggregation(&w).unwrap();
         assert_eq!(public, st.public);
         verify_aggregation(&w.shape, &bytes, &public).unwrap();
-        println!("{kind:?} K={assets} f={f} top={top}: proof {} bytes", bytes.len());
+        println!(
+            "{kind:?} K={assets} f={f} top={top}: proof {} bytes",
+            bytes.len()
+        );
         // The harness itself: the honest trace violates nothing and verifies.
         let out = agg_attack(&RawAgg::from_witness(&w), |_, _| {}, |p| p);
         assert!(out.violated.is_empty() && out.verified, "{out:?}");
@@ -237,7 +242,10 @@ fn padding_rows_add_nothing() {
     let mut raw = RawAgg::from_witness(&w);
     raw.pad_limbs = Some((2, vec![5, 0, 1, 0]));
     let (_, p, t) = build_agg_trace(&raw);
-    assert_eq!(t[0], aggregate_statement(&w).unwrap().sums[0] + 5 + (1 << 32));
+    assert_eq!(
+        t[0],
+        aggregate_statement(&w).unwrap().sums[0] + 5 + (1 << 32)
+    );
     let _ = p;
     agg_attack(&raw, |_, _| {}, |p| p).assert_caught(2);
 }
