@@ -45,7 +45,7 @@ fn batch(assets: usize, log_height: usize) -> StarkBatch {
     let users = (0..shape.users())
         .map(|_| StarkUser {
             id: rng.digest(),
-            salt: rng.digest(),
+            salt: core::array::from_fn(|_| Val::from_u32((rng.next() % 0x7f00_0001) as u32)),
             balances: (0..assets).map(|_| rng.next() >> 8).collect(),
         })
         .collect();

@@ -70,6 +70,16 @@ pub type Digest = [Val; DIGEST_ELEMS];
 
 /// Elements in a digest.
 pub const DIGEST_ELEMS: usize = 8;
+/// Elements of a sponge's first block: the whole width but the 4-element IV `(tag, K, 0, 0)`.
+pub const HEAD_ELEMS: usize = 12;
+/// Elements of a leaf's salt (124 bits): the head holds the id digest and the salt.
+pub const SALT_ELEMS: usize = HEAD_ELEMS - DIGEST_ELEMS;
+/// Elements of a sum commitment's blind (372 bits): the whole head.
+pub const BLIND_ELEMS: usize = HEAD_ELEMS;
+/// A leaf's salt.
+pub type Salt = [Val; SALT_ELEMS];
+/// A sum commitment's blind.
+pub type Blind = [Val; BLIND_ELEMS];
 /// Balance width `w` in bits; every balance is proven to be in `[0, 2^w)`.
 pub const BALANCE_BITS: usize = 64;
 /// Bits per limb.
@@ -166,9 +176,9 @@ impl BatchShape {
         self.assets * LIMBS
     }
 
-    /// Sponge permutations per row: id, salt, then the limbs 8 at a time.
+    /// Sponge permutations per row: the head (id and salt), then the limbs 8 at a time.
     fn sponge_perms(&self) -> usize {
-        2 + self.limbs().div_ceil(RATE)
+        1 + self.limbs().div_ceil(RATE)
     }
 
     fn rows(&self) -> usize {
@@ -181,8 +191,8 @@ impl BatchShape {
 pub struct StarkUser {
     /// The user's id digest (computed outside the statement, e.g. from the user id and a salt).
     pub id: Digest,
-    /// A fresh random salt (8 elements), which hides the balances in the leaf.
-    pub salt: Digest,
+    /// A fresh random salt (4 elements, 124 bits), which hides the balances in the leaf.
+    pub salt: Salt,
     /// The balances, one per asset, in the asset's smallest unit.
     pub balances: Vec<u64>,
 }
@@ -197,8 +207,8 @@ pub struct StarkBatch {
     pub round: Digest,
     /// Exactly `shape.users()` users (pad with zero-balance users).
     pub users: Vec<StarkUser>,
-    /// The secret blind of the sum commitment (16 elements).
-    pub blind: [Val; 2 * DIGEST_ELEMS],
+    /// The secret blind of the sum commitment (12 elements).
+    pub blind: Blind,
 }
 
 /// What a batch proof makes public.
@@ -248,13 +258,6 @@ fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROU
     )
 }
 
-fn sponge_iv(tag: u32, assets: usize) -> [Val; WIDTH - RATE] {
-    let mut iv = [Val::ZERO; WIDTH - RATE];
-    iv[0] = Val::from_u32(tag);
-    iv[1] = Val::from_usize(assets);
-    iv
-}
-
 /// The digest of a round id: `Sponge_{TAG_ROUND}` (capacity `(TAG_ROUND, len)`) over the id's
 /// bytes packed three to an element (24 bits, below `p`), zero-padded to whole blocks. The
 /// length in the capacity makes the packing injective. Every batch and aggregation proof of a
@@ -281,17 +284,15 @@ pub fn round_digest(round_id: &str) -> Result<Digest, StarkError> {
             )
         })
         .collect();
-    let blocks: Vec<[Val; RATE]> = elems
-        .chunks(RATE)
-        .map(|c| core::array::from_fn(|i| c.get(i).copied().unwrap_or(Val::ZERO)))
-        .collect();
-    Ok(sponge_inputs(&poseidon2(), TAG_ROUND, &blocks, bytes.len()).1)
+    let blocks = blocks(&elems, elems.len().div_ceil(RATE));
+    let head = [Val::ZERO; HEAD_ELEMS];
+    Ok(sponge_inputs(&poseidon2(), TAG_ROUND, &head, &blocks, bytes.len()).1)
 }
 
-/// The sponge's absorbed blocks for one row: two 8-element heads, then the limbs padded with zeros.
-fn blocks(head0: &Digest, head1: &Digest, limbs: &[Val], shape: &BatchShape) -> Vec<[Val; RATE]> {
-    let mut out = vec![*head0, *head1];
-    for chunk_i in 0..shape.sponge_perms() - 2 {
+/// The sponge's rate blocks after the head: `limbs` padded with zeros to `chunks` blocks.
+fn blocks(limbs: &[Val], chunks: usize) -> Vec<[Val; RATE]> {
+    let mut out = Vec::with_capacity(chunks);
+    for chunk_i in 0..chunks {
         let mut block = [Val::ZERO; RATE];
         for (j, b) in block.iter_mut().enumerate() {
             if let Some(v) = limbs.get(chunk_i * RATE + j) {
@@ -303,16 +304,26 @@ fn blocks(head0: &Digest, head1: &Digest, limbs: &[Val], shape: &BatchShape) -> 
     out
 }
 
-/// The permutation inputs of the sponge over `blocks` under `tag`, and its digest.
+/// The permutation inputs of the sponge under `tag`, and its digest. The first permutation
+/// takes the whole state: the 12-element `head` (id and salt, or the blind) and the 4-element
+/// IV `(tag, K, 0, 0)`; then every rate block overwrites the first 8 elements of the previous
+/// output (capacity 8 elements, 248 bits, from there on).
 fn sponge_inputs(
     perm: &Perm,
     tag: u32,
+    head: &[Val; HEAD_ELEMS],
     blocks: &[[Val; RATE]],
     assets: usize,
 ) -> (Vec<[Val; WIDTH]>, Digest) {
-    let mut capacity = sponge_iv(tag, assets);
-    let mut inputs = Vec::with_capacity(blocks.len());
-    let mut out = [Val::ZERO; WIDTH];
+    let mut first = [Val::ZERO; WIDTH];
+    first[..HEAD_ELEMS].copy_from_slice(head);
+    first[HEAD_ELEMS] = Val::from_u32(tag);
+    first[HEAD_ELEMS + 1] = Val::from_usize(assets);
+    let mut inputs = Vec::with_capacity(blocks.len() + 1);
+    inputs.push(first);
+    let mut out = perm.permute(first);
+    let mut capacity = [Val::ZERO; WIDTH - RATE];
+    capacity.copy_from_slice(&out[RATE..]);
     for block in blocks {
         let mut state = [Val::ZERO; WIDTH];
         state[..RATE].copy_from_slice(block);
@@ -324,6 +335,17 @@ fn sponge_inputs(
     let mut digest = [Val::ZERO; DIGEST_ELEMS];
     digest.copy_from_slice(&out[..DIGEST_ELEMS]);
     (inputs, digest)
+}
+
+/// The head of a leaf's sponge: the id digest, then the salt.
+fn leaf_head(id: &Digest, salt: &Salt) -> [Val; HEAD_ELEMS] {
+    core::array::from_fn(|i| {
+        if i < DIGEST_ELEMS {
+            id[i]
+        } else {
+            salt[i - DIGEST_ELEMS]
+        }
+    })
 }
 
 fn limbs_of(balance: u64) -> [Val; LIMBS] {
@@ -340,8 +362,15 @@ pub fn leaf(user: &StarkUser, shape: &BatchShape) -> Result<Digest, StarkError> 
         )));
     }
     let limbs: Vec<Val> = user.balances.iter().flat_map(|b| limbs_of(*b)).collect();
-    let bl = blocks(&user.id, &user.salt, &limbs, shape);
-    Ok(sponge_inputs(&poseidon2(), TAG_LEAF, &bl, shape.assets).1)
+    let bl = blocks(&limbs, shape.sponge_perms() - 1);
+    Ok(sponge_inputs(
+        &poseidon2(),
+        TAG_LEAF,
+        &leaf_head(&user.id, &user.salt),
+        &bl,
+        shape.assets,
+    )
+    .1)
 }
 
 /// One step of the hash chain: `P(state || leaf)[0..8]`.
@@ -359,10 +388,10 @@ pub fn chain_step(state: &Digest, leaf: &Digest) -> Digest {
 pub(crate) struct RawBatch {
     pub(crate) shape: BatchShape,
     pub(crate) ids: Vec<Digest>,
-    pub(crate) salts: Vec<Digest>,
+    pub(crate) salts: Vec<Salt>,
     /// Per user, `4K` limbs.
     pub(crate) limbs: Vec<Vec<Val>>,
-    pub(crate) blind: [Val; 2 * DIGEST_ELEMS],
+    pub(crate) blind: Blind,
     pub(crate) round: Digest,
 }
 
@@ -438,7 +467,7 @@ impl Layout {
     }
     /// Column of limb `i` (an input of a sponge permutation).
     fn limb(&self, i: usize) -> usize {
-        self.block(2 + i / RATE) + i % RATE
+        self.block(1 + i / RATE) + i % RATE
     }
     fn bits(&self, i: usize) -> usize {
         self.block(self.shape.sponge_perms() + 1) + i * LIMB_BITS
@@ -484,15 +513,17 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     let mut sponge_in: Vec<Vec<[Val; WIDTH]>> = vec![Vec::with_capacity(rows); s];
     let mut digests = Vec::with_capacity(rows);
     for r in 0..rows {
-        let (tag, head0, head1, limbs) = if r < n {
-            (TAG_LEAF, raw.ids[r], raw.salts[r], &raw.limbs[r])
+        let (tag, head, limbs) = if r < n {
+            (
+                TAG_LEAF,
+                leaf_head(&raw.ids[r], &raw.salts[r]),
+                &raw.limbs[r],
+            )
         } else {
-            let h0: Digest = core::array::from_fn(|i| raw.blind[i]);
-            let h1: Digest = core::array::from_fn(|i| raw.blind[DIGEST_ELEMS + i]);
-            (TAG_SUM, h0, h1, &finals)
+            (TAG_SUM, raw.blind, &finals)
         };
-        let bl = blocks(&head0, &head1, limbs, &shape);
-        let (ins, digest) = sponge_inputs(&perm, tag, &bl, shape.assets);
+        let bl = blocks(limbs, s - 1);
+        let (ins, digest) = sponge_inputs(&perm, tag, &head, &bl, shape.assets);
         for (j, inp) in ins.into_iter().enumerate() {
             sponge_in[j].push(inp);
         }
@@ -623,15 +654,16 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
         builder.when_last_row().assert_one(footer);
         let not_footer = AB::Expr::ONE - footer.into();
 
-        // Sponge capacity IV: the tag (leaf, or sum in the footer) and K, then zeros.
+        // Sponge IV, the last 4 elements of the first permutation's input: the tag (leaf, or
+        // sum in the footer) and K, then zeros.
         let tag =
             AB::Expr::from_u32(TAG_LEAF) + footer.into() * AB::Expr::from_u32(TAG_SUM - TAG_LEAF);
-        builder.assert_eq(local[lay.block(0) + RATE], tag);
+        builder.assert_eq(local[lay.block(0) + HEAD_ELEMS], tag);
         builder.assert_eq(
-            local[lay.block(0) + RATE + 1],
+            local[lay.block(0) + HEAD_ELEMS + 1],
             AB::Expr::from_usize(self.shape.assets),
         );
-        for i in RATE + 2..WIDTH {
+        for i in HEAD_ELEMS + 2..WIDTH {
             builder.assert_zero(local[lay.block(0) + i]);
         }
         // Sponge chaining: capacity of block j = capacity of block j-1's output.
@@ -644,7 +676,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
             }
         }
         // Padding of the last limb block is zero.
-        for i in nl..(s - 2) * RATE {
+        for i in nl..(s - 1) * RATE {
             builder.assert_zero(local[lay.limb(i)]);
         }
 

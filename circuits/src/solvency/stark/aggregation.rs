@@ -140,11 +140,11 @@ impl AggShape {
     }
     /// Sponge permutations per row (enough for the parent's `6K` limbs).
     fn sponge_perms(&self) -> usize {
-        2 + self.nq().div_ceil(RATE)
+        1 + self.nq().div_ceil(RATE)
     }
     /// The permutation whose output is a child's commitment.
     fn child_last(&self) -> usize {
-        2 + self.child_limbs().div_ceil(RATE) - 1
+        self.child_limbs().div_ceil(RATE)
     }
     fn num_public_values(&self) -> usize {
         3 * DIGEST_ELEMS
@@ -259,15 +259,15 @@ impl AggPublic {
 pub struct ChildOpening {
     /// The child's public values.
     pub public: ChildPublic,
-    /// The child's blind (16 elements).
-    pub blind: [Val; 2 * DIGEST_ELEMS],
+    /// The child's blind (12 elements).
+    pub blind: Blind,
     /// The committed limbs, asset-major: `4K` limb sums (batch) or `6K` limbs (aggregate).
     pub limbs: Vec<u64>,
 }
 
 impl ChildOpening {
     /// The opening of a batch from its native statement and the blind it was proven with.
-    pub fn from_batch(st: &BatchStatement, blind: [Val; 2 * DIGEST_ELEMS]) -> Self {
+    pub fn from_batch(st: &BatchStatement, blind: Blind) -> Self {
         Self {
             public: ChildPublic {
                 root: st.public.root,
@@ -283,7 +283,7 @@ impl ChildOpening {
     }
 
     /// The opening of an aggregate from its native statement and the blind it was proven with.
-    pub fn from_aggregate(st: &AggStatement, blind: [Val; 2 * DIGEST_ELEMS]) -> Self {
+    pub fn from_aggregate(st: &AggStatement, blind: Blind) -> Self {
         Self {
             public: ChildPublic {
                 root: st.public.root,
@@ -305,7 +305,7 @@ pub struct AggWitness {
     /// The children's openings, in order.
     pub children: Vec<ChildOpening>,
     /// The fresh blind of the parent's commitment.
-    pub blind: [Val; 2 * DIGEST_ELEMS],
+    pub blind: Blind,
     /// At the top: the previous round and the reserves.
     pub top: Option<TopPublic>,
 }
@@ -320,22 +320,10 @@ pub struct AggStatement {
 }
 
 /// The commitment a child of `kind` makes to `limbs` under `blind` (native).
-pub fn child_commitment(
-    kind: ChildKind,
-    assets: usize,
-    blind: &[Val; 2 * DIGEST_ELEMS],
-    limbs: &[u64],
-) -> Digest {
+pub fn child_commitment(kind: ChildKind, assets: usize, blind: &Blind, limbs: &[u64]) -> Digest {
     let vals: Vec<Val> = limbs.iter().map(|x| Val::from_u64(*x)).collect();
-    let h0: Digest = core::array::from_fn(|i| blind[i]);
-    let h1: Digest = core::array::from_fn(|i| blind[DIGEST_ELEMS + i]);
-    let mut bl = vec![h0, h1];
-    for c in vals.chunks(RATE) {
-        bl.push(core::array::from_fn(|i| {
-            c.get(i).copied().unwrap_or(Val::ZERO)
-        }));
-    }
-    sponge_inputs(&poseidon2(), kind.tag(), &bl, assets).1
+    let bl = blocks(&vals, vals.len().div_ceil(RATE));
+    sponge_inputs(&poseidon2(), kind.tag(), blind, &bl, assets).1
 }
 
 /// The raw witness of the trace builder; tests corrupt it to build malicious traces.
@@ -344,10 +332,10 @@ pub(crate) struct RawAgg {
     pub(crate) shape: AggShape,
     pub(crate) round: Digest,
     pub(crate) child_roots: Vec<Digest>,
-    pub(crate) child_blinds: Vec<[Val; 2 * DIGEST_ELEMS]>,
+    pub(crate) child_blinds: Vec<Blind>,
     /// Per child, its committed limbs (any `u64`: the trace builder does not check them).
     pub(crate) child_limbs: Vec<Vec<u64>>,
-    pub(crate) blind: [Val; 2 * DIGEST_ELEMS],
+    pub(crate) blind: Blind,
     pub(crate) top: Option<TopPublic>,
     /// Test only: at `(row, asset)`, write limb 0 of the accumulator as `acc + 1` and its carry
     /// as `carry + (p - 1) / 2^16` (the same field value, an integer `p` too large).
@@ -384,7 +372,7 @@ impl AggLayout {
     }
     /// Column of element `idx` of the sponge's limb stream.
     pub(crate) fn input(&self, idx: usize) -> usize {
-        self.block(2 + idx / RATE) + idx % RATE
+        self.block(1 + idx / RATE) + idx % RATE
     }
     pub(crate) fn chain(&self) -> usize {
         self.block(self.shape.sponge_perms())
@@ -500,7 +488,7 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
     let mut child_comms = Vec::with_capacity(f);
     let mut commitment = [Val::ZERO; DIGEST_ELEMS];
     for r in 0..rows {
-        let (tag, blind, stream): (u32, [Val; 16], Vec<Val>) = if r < f {
+        let (tag, blind, stream): (u32, Blind, Vec<Val>) = if r < f {
             let s = raw.child_limbs[r]
                 .iter()
                 .map(|x| Val::from_u64(*x))
@@ -508,20 +496,13 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
             (shape.child_kind.tag(), raw.child_blinds[r], s)
         } else if r < footer {
             let s = row_limbs(r).map_or(vec![], |l| l.iter().map(|x| Val::from_u64(*x)).collect());
-            (shape.child_kind.tag(), [Val::ZERO; 16], s)
+            (shape.child_kind.tag(), [Val::ZERO; BLIND_ELEMS], s)
         } else {
             let s = totals_limbs.iter().map(|x| field_of_i128(*x)).collect();
             (TAG_AGG_SUM, raw.blind, s)
         };
-        let h0: Digest = core::array::from_fn(|i| blind[i]);
-        let h1: Digest = core::array::from_fn(|i| blind[DIGEST_ELEMS + i]);
-        let mut bl = vec![h0, h1];
-        for j in 0..sp - 2 {
-            bl.push(core::array::from_fn(|i| {
-                stream.get(j * RATE + i).copied().unwrap_or(Val::ZERO)
-            }));
-        }
-        let (ins, digest) = sponge_inputs(&perm, tag, &bl, k);
+        let bl = blocks(&stream, sp - 1);
+        let (ins, digest) = sponge_inputs(&perm, tag, &blind, &bl, k);
         if r < f {
             let out = perm.permute(ins[shape.child_last()]);
             child_comms.push(core::array::from_fn::<Val, DIGEST_ELEMS, _>(|i| out[i]));
@@ -789,9 +770,12 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for AggregationAir {
         let child_tag = shape.child_kind.tag();
         let tag = AB::Expr::from_u32(child_tag)
             + footer.into() * AB::Expr::from_u32(TAG_AGG_SUM - child_tag);
-        builder.assert_eq(local[lay.block(0) + RATE], tag);
-        builder.assert_eq(local[lay.block(0) + RATE + 1], AB::Expr::from_usize(k));
-        for i in RATE + 2..WIDTH {
+        builder.assert_eq(local[lay.block(0) + HEAD_ELEMS], tag);
+        builder.assert_eq(
+            local[lay.block(0) + HEAD_ELEMS + 1],
+            AB::Expr::from_usize(k),
+        );
+        for i in HEAD_ELEMS + 2..WIDTH {
             builder.assert_zero(local[lay.block(0) + i]);
         }
         for j in 1..sp {
@@ -802,7 +786,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for AggregationAir {
                 );
             }
         }
-        for idx in nq..(sp - 2) * RATE {
+        for idx in nq..(sp - 1) * RATE {
             builder.assert_zero(local[lay.input(idx)]);
         }
         for idx in shape.child_limbs()..nq {

@@ -2,7 +2,7 @@ use super::*;
 use crate::solvency::stark::tests::{attack, Outcome};
 use p3_matrix::Matrix;
 
-fn blind(seed: u32) -> [Val; 2 * DIGEST_ELEMS] {
+fn blind(seed: u32) -> Blind {
     core::array::from_fn(|i| Val::from_u32(seed.wrapping_mul(7919) + i as u32))
 }
 
