@@ -8,12 +8,13 @@
 //! # The statement proven by [`prove_batch`] and checked by [`verify_batch`]
 //!
 //! For public `(round, root, commitment)` and a public shape (`K` assets, `n = 2^k - 1` users), the
-//! prover knows, for every user `u`, an id digest `id_u` (8 elements), a salt `s_u` (8 elements)
-//! and `K` balances `b_{u,a}`, and a blind `r` (16 elements), such that:
+//! prover knows, for every user `u`, an id digest `id_u` (8 elements), a salt `s_u` (4 elements)
+//! and `K` balances `b_{u,a}`, and a blind `r` (12 elements), such that:
 //! - every balance is in `[0, 2^64)`: it is written as four 16-bit limbs, each limb is the sum of
 //!   16 constrained bits, so no limb can be a field element such as `p - x`;
-//! - `leaf_u = Sponge_{TAG_LEAF}(id_u, s_u, limbs of b_{u,1..K})` (Poseidon2 sponge, rate 8,
-//!   capacity 8, 8-element digest, so about 124-bit collision security);
+//! - `leaf_u = Sponge_{TAG_LEAF}(id_u, s_u, limbs of b_{u,1..K})` (Poseidon2 sponge: the first
+//!   permutation takes the whole state, `(id_u, s_u, TAG_LEAF, K, 0, 0)`; then rate 8, capacity
+//!   8; 8-element digest, so about 124-bit collision security);
 //! - `root = c_n` where `c_0 = round` (the round digest, [`round_digest`]) and
 //!   `c_u = P(c_{u-1} || leaf_u)[0..8]`: a **hash chain** over the leaves in order, so the root
 //!   belongs to one round (not a Merkle tree; a customer checks inclusion with a chain path,
@@ -31,8 +32,8 @@
 //! One row per user and one last ("footer") row; the height `N = n + 1` is a power of two,
 //! between `2^7` (the hiding PCS needs that many rows for its masks) and `2^14` (so that no limb
 //! sum wraps). A row holds `S + 1` Poseidon2 permutations side by side, each checked by
-//! `p3-poseidon2-air`'s own AIR on its column range: `S = 2 + ceil(4K / 8)` sponge permutations
-//! (id, salt, then 8 limbs per permutation) and one chain permutation; then the 16 bits of every
+//! `p3-poseidon2-air`'s own AIR on its column range: `S = 1 + ceil(4K / 8)` sponge permutations
+//! (id and salt, then 8 limbs per permutation) and one chain permutation; then the 16 bits of every
 //! limb, the running limb sums, and a footer flag. In the footer row the sponge absorbs the blind
 //! and the final limb sums (under `TAG_SUM`), so that the commitment costs no extra columns.
 
