@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use assay_circuits::solvency::stark::{
-    batch_statement, prove_batch, verify_batch, BatchShape, StarkBatch, StarkUser, Val,
-    DIGEST_ELEMS,
+    batch_statement, prove_batch, round_digest, verify_batch, BatchShape, StarkBatch, StarkUser,
+    Val, DIGEST_ELEMS,
 };
 use p3_field::PrimeCharacteristicRing;
 
@@ -45,7 +45,7 @@ fn batch(assets: usize, log_height: usize) -> StarkBatch {
     let users = (0..shape.users())
         .map(|_| StarkUser {
             id: rng.digest(),
-            salt: rng.digest(),
+            salt: core::array::from_fn(|_| Val::from_u32((rng.next() % 0x7f00_0001) as u32)),
             balances: (0..assets).map(|_| rng.next() >> 8).collect(),
         })
         .collect();
@@ -53,6 +53,7 @@ fn batch(assets: usize, log_height: usize) -> StarkBatch {
         shape,
         users,
         blind: core::array::from_fn(|i| Val::from_u32(i as u32 + 1)),
+        round: round_digest("bench").expect("round id"),
     }
 }
 

@@ -7,27 +7,33 @@
 //!
 //! # The statement proven by [`prove_batch`] and checked by [`verify_batch`]
 //!
-//! For public `(root, commitment)` and a public shape (`K` assets, `n = 2^k - 1` users), the
-//! prover knows, for every user `u`, an id digest `id_u` (8 elements), a salt `s_u` (8 elements)
-//! and `K` balances `b_{u,a}`, and a blind `r` (16 elements), such that:
+//! For public `(round, root, commitment)` and a public shape (`K` assets, `n = 2^k - 1` users), the
+//! prover knows, for every user `u`, an id digest `id_u` (8 elements), a salt `s_u` (4 elements)
+//! and `K` balances `b_{u,a}`, and a blind `r` (12 elements), such that:
 //! - every balance is in `[0, 2^64)`: it is written as four 16-bit limbs, each limb is the sum of
 //!   16 constrained bits, so no limb can be a field element such as `p - x`;
-//! - `leaf_u = Sponge_{TAG_LEAF}(id_u, s_u, limbs of b_{u,1..K})` (Poseidon2 sponge, rate 8,
-//!   capacity 8, 8-element digest, so about 124-bit collision security);
-//! - `root = c_n` where `c_0 = CHAIN_IV` and `c_u = P(c_{u-1} || leaf_u)[0..8]`: a **hash chain**
-//!   over the leaves in order (not a Merkle tree; see `docs/stark.md`);
+//! - `leaf_u = Sponge_{TAG_LEAF}(id_u, s_u, limbs of b_{u,1..K})` (Poseidon2 sponge: the first
+//!   permutation takes the whole state, `(id_u, s_u, TAG_LEAF, K, 0, 0)`; then rate 8, capacity
+//!   8; 8-element digest, so about 124-bit collision security);
+//! - `root = c_n` where `c_0 = round` (the round digest, [`round_digest`]) and
+//!   `c_u = P(c_{u-1} || leaf_u)[0..8]`: a **hash chain** over the leaves in order, so the root
+//!   belongs to one round (not a Merkle tree; a customer checks inclusion with a chain path,
+//!   [`verify_chain_path`]; see `docs/stark.md`);
 //! - for every asset `a` and limb `l`, `S_{a,l} = sum_u limb_l(b_{u,a})`; each `S_{a,l}` is below
 //!   `n * (2^16 - 1) < 2^30 < p` because `n < 2^14`, so the limb sums never wrap and
 //!   `sum_a = sum_l S_{a,l} * 2^{16 l}` is the exact integer sum;
 //! - `commitment = Sponge_{TAG_SUM}(r, S_{1,0..3}, ..., S_{K,0..3})`, hiding by the blind.
+//!
+//! The aggregation levels and the top (`sum_a <= reserves_a`) are in [`aggregation`]; the
+//! customer's native inclusion check in [`inclusion`].
 //!
 //! # The trace
 //!
 //! One row per user and one last ("footer") row; the height `N = n + 1` is a power of two,
 //! between `2^7` (the hiding PCS needs that many rows for its masks) and `2^14` (so that no limb
 //! sum wraps). A row holds `S + 1` Poseidon2 permutations side by side, each checked by
-//! `p3-poseidon2-air`'s own AIR on its column range: `S = 2 + ceil(4K / 8)` sponge permutations
-//! (id, salt, then 8 limbs per permutation) and one chain permutation; then the 16 bits of every
+//! `p3-poseidon2-air`'s own AIR on its column range: `S = 1 + ceil(4K / 8)` sponge permutations
+//! (id and salt, then 8 limbs per permutation) and one chain permutation; then the 16 bits of every
 //! limb, the running limb sums, and a footer flag. In the footer row the sponge absorbs the blind
 //! and the final limb sums (under `TAG_SUM`), so that the commitment costs no extra columns.
 
@@ -65,6 +71,16 @@ pub type Digest = [Val; DIGEST_ELEMS];
 
 /// Elements in a digest.
 pub const DIGEST_ELEMS: usize = 8;
+/// Elements of a sponge's first block: the whole width but the 4-element IV `(tag, K, 0, 0)`.
+pub const HEAD_ELEMS: usize = 12;
+/// Elements of a leaf's salt (124 bits): the head holds the id digest and the salt.
+pub const SALT_ELEMS: usize = HEAD_ELEMS - DIGEST_ELEMS;
+/// Elements of a sum commitment's blind (372 bits): the whole head.
+pub const BLIND_ELEMS: usize = HEAD_ELEMS;
+/// A leaf's salt.
+pub type Salt = [Val; SALT_ELEMS];
+/// A sum commitment's blind.
+pub type Blind = [Val; BLIND_ELEMS];
 /// Balance width `w` in bits; every balance is proven to be in `[0, 2^w)`.
 pub const BALANCE_BITS: usize = 64;
 /// Bits per limb.
@@ -82,8 +98,10 @@ pub const MAX_ASSETS: usize = 256;
 pub const TAG_LEAF: u32 = 1;
 /// Domain tag in the sum-commitment sponge's capacity.
 pub const TAG_SUM: u32 = 2;
-/// Domain tag of the hash chain's first state.
-pub const TAG_CHAIN: u32 = 3;
+/// Domain tag of the round digest's sponge (the round digest is the hash chain's first state).
+pub const TAG_ROUND: u32 = 3;
+/// Longest round id, in bytes.
+pub const MAX_ROUND_ID_BYTES: usize = 256;
 
 const WIDTH: usize = 16;
 const RATE: usize = 8;
@@ -159,9 +177,9 @@ impl BatchShape {
         self.assets * LIMBS
     }
 
-    /// Sponge permutations per row: id, salt, then the limbs 8 at a time.
+    /// Sponge permutations per row: the head (id and salt), then the limbs 8 at a time.
     fn sponge_perms(&self) -> usize {
-        2 + self.limbs().div_ceil(RATE)
+        1 + self.limbs().div_ceil(RATE)
     }
 
     fn rows(&self) -> usize {
@@ -174,8 +192,8 @@ impl BatchShape {
 pub struct StarkUser {
     /// The user's id digest (computed outside the statement, e.g. from the user id and a salt).
     pub id: Digest,
-    /// A fresh random salt (8 elements), which hides the balances in the leaf.
-    pub salt: Digest,
+    /// A fresh random salt (4 elements, 124 bits), which hides the balances in the leaf.
+    pub salt: Salt,
     /// The balances, one per asset, in the asset's smallest unit.
     pub balances: Vec<u64>,
 }
@@ -185,15 +203,20 @@ pub struct StarkUser {
 pub struct StarkBatch {
     /// The shape both sides agree on.
     pub shape: BatchShape,
+    /// The round's digest ([`round_digest`]): the hash chain's first state, so the root and the
+    /// proof belong to this round only.
+    pub round: Digest,
     /// Exactly `shape.users()` users (pad with zero-balance users).
     pub users: Vec<StarkUser>,
-    /// The secret blind of the sum commitment (16 elements).
-    pub blind: [Val; 2 * DIGEST_ELEMS],
+    /// The secret blind of the sum commitment (12 elements).
+    pub blind: Blind,
 }
 
 /// What a batch proof makes public.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchPublic {
+    /// The round's digest ([`round_digest`]); the chain starts from it.
+    pub round: Digest,
     /// The hash-chain root over the batch's leaves.
     pub root: Digest,
     /// The hiding commitment to the per-asset limb sums.
@@ -202,8 +225,9 @@ pub struct BatchPublic {
 
 impl BatchPublic {
     fn to_values(self) -> Vec<Val> {
-        self.root
+        self.round
             .iter()
+            .chain(self.root.iter())
             .chain(self.commitment.iter())
             .copied()
             .collect()
@@ -235,24 +259,41 @@ fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROU
     )
 }
 
-fn sponge_iv(tag: u32, assets: usize) -> [Val; WIDTH - RATE] {
-    let mut iv = [Val::ZERO; WIDTH - RATE];
-    iv[0] = Val::from_u32(tag);
-    iv[1] = Val::from_usize(assets);
-    iv
+/// The digest of a round id: `Sponge_{TAG_ROUND}` (capacity `(TAG_ROUND, len)`) over the id's
+/// bytes packed three to an element (24 bits, below `p`), zero-padded to whole blocks. The
+/// length in the capacity makes the packing injective. Every batch and aggregation proof of a
+/// round starts its hash chain from this digest, so a proof belongs to exactly one round.
+///
+/// # Errors
+/// [`StarkError::Shape`] for an empty id or one longer than [`MAX_ROUND_ID_BYTES`].
+pub fn round_digest(round_id: &str) -> Result<Digest, StarkError> {
+    let bytes = round_id.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_ROUND_ID_BYTES {
+        return Err(StarkError::Shape(format!(
+            "round id of {} bytes (expected 1..={MAX_ROUND_ID_BYTES})",
+            bytes.len()
+        )));
+    }
+    let elems: Vec<Val> = bytes
+        .chunks(3)
+        .map(|c| {
+            Val::from_u32(
+                c.iter()
+                    .enumerate()
+                    .map(|(i, b)| u32::from(*b) << (8 * i))
+                    .sum(),
+            )
+        })
+        .collect();
+    let blocks = blocks(&elems, elems.len().div_ceil(RATE));
+    let head = [Val::ZERO; HEAD_ELEMS];
+    Ok(sponge_inputs(&poseidon2(), TAG_ROUND, &head, &blocks, bytes.len()).1)
 }
 
-fn chain_iv(assets: usize) -> Digest {
-    let mut iv = [Val::ZERO; DIGEST_ELEMS];
-    iv[0] = Val::from_u32(TAG_CHAIN);
-    iv[1] = Val::from_usize(assets);
-    iv
-}
-
-/// The sponge's absorbed blocks for one row: two 8-element heads, then the limbs padded with zeros.
-fn blocks(head0: &Digest, head1: &Digest, limbs: &[Val], shape: &BatchShape) -> Vec<[Val; RATE]> {
-    let mut out = vec![*head0, *head1];
-    for chunk_i in 0..shape.sponge_perms() - 2 {
+/// The sponge's rate blocks after the head: `limbs` padded with zeros to `chunks` blocks.
+fn blocks(limbs: &[Val], chunks: usize) -> Vec<[Val; RATE]> {
+    let mut out = Vec::with_capacity(chunks);
+    for chunk_i in 0..chunks {
         let mut block = [Val::ZERO; RATE];
         for (j, b) in block.iter_mut().enumerate() {
             if let Some(v) = limbs.get(chunk_i * RATE + j) {
@@ -264,16 +305,26 @@ fn blocks(head0: &Digest, head1: &Digest, limbs: &[Val], shape: &BatchShape) -> 
     out
 }
 
-/// The permutation inputs of the sponge over `blocks` under `tag`, and its digest.
+/// The permutation inputs of the sponge under `tag`, and its digest. The first permutation
+/// takes the whole state: the 12-element `head` (id and salt, or the blind) and the 4-element
+/// IV `(tag, K, 0, 0)`; then every rate block overwrites the first 8 elements of the previous
+/// output (capacity 8 elements, 248 bits, from there on).
 fn sponge_inputs(
     perm: &Perm,
     tag: u32,
+    head: &[Val; HEAD_ELEMS],
     blocks: &[[Val; RATE]],
     assets: usize,
 ) -> (Vec<[Val; WIDTH]>, Digest) {
-    let mut capacity = sponge_iv(tag, assets);
-    let mut inputs = Vec::with_capacity(blocks.len());
-    let mut out = [Val::ZERO; WIDTH];
+    let mut first = [Val::ZERO; WIDTH];
+    first[..HEAD_ELEMS].copy_from_slice(head);
+    first[HEAD_ELEMS] = Val::from_u32(tag);
+    first[HEAD_ELEMS + 1] = Val::from_usize(assets);
+    let mut inputs = Vec::with_capacity(blocks.len() + 1);
+    inputs.push(first);
+    let mut out = perm.permute(first);
+    let mut capacity = [Val::ZERO; WIDTH - RATE];
+    capacity.copy_from_slice(&out[RATE..]);
     for block in blocks {
         let mut state = [Val::ZERO; WIDTH];
         state[..RATE].copy_from_slice(block);
@@ -285,6 +336,17 @@ fn sponge_inputs(
     let mut digest = [Val::ZERO; DIGEST_ELEMS];
     digest.copy_from_slice(&out[..DIGEST_ELEMS]);
     (inputs, digest)
+}
+
+/// The head of a leaf's sponge: the id digest, then the salt.
+fn leaf_head(id: &Digest, salt: &Salt) -> [Val; HEAD_ELEMS] {
+    core::array::from_fn(|i| {
+        if i < DIGEST_ELEMS {
+            id[i]
+        } else {
+            salt[i - DIGEST_ELEMS]
+        }
+    })
 }
 
 fn limbs_of(balance: u64) -> [Val; LIMBS] {
@@ -301,8 +363,15 @@ pub fn leaf(user: &StarkUser, shape: &BatchShape) -> Result<Digest, StarkError> 
         )));
     }
     let limbs: Vec<Val> = user.balances.iter().flat_map(|b| limbs_of(*b)).collect();
-    let bl = blocks(&user.id, &user.salt, &limbs, shape);
-    Ok(sponge_inputs(&poseidon2(), TAG_LEAF, &bl, shape.assets).1)
+    let bl = blocks(&limbs, shape.sponge_perms() - 1);
+    Ok(sponge_inputs(
+        &poseidon2(),
+        TAG_LEAF,
+        &leaf_head(&user.id, &user.salt),
+        &bl,
+        shape.assets,
+    )
+    .1)
 }
 
 /// One step of the hash chain: `P(state || leaf)[0..8]`.
@@ -320,10 +389,11 @@ pub fn chain_step(state: &Digest, leaf: &Digest) -> Digest {
 pub(crate) struct RawBatch {
     pub(crate) shape: BatchShape,
     pub(crate) ids: Vec<Digest>,
-    pub(crate) salts: Vec<Digest>,
+    pub(crate) salts: Vec<Salt>,
     /// Per user, `4K` limbs.
     pub(crate) limbs: Vec<Vec<Val>>,
-    pub(crate) blind: [Val; 2 * DIGEST_ELEMS],
+    pub(crate) blind: Blind,
+    pub(crate) round: Digest,
 }
 
 impl RawBatch {
@@ -353,6 +423,7 @@ impl RawBatch {
             salts: batch.users.iter().map(|u| u.salt).collect(),
             limbs,
             blind: batch.blind,
+            round: batch.round,
         })
     }
 }
@@ -397,7 +468,7 @@ impl Layout {
     }
     /// Column of limb `i` (an input of a sponge permutation).
     fn limb(&self, i: usize) -> usize {
-        self.block(2 + i / RATE) + i % RATE
+        self.block(1 + i / RATE) + i % RATE
     }
     fn bits(&self, i: usize) -> usize {
         self.block(self.shape.sponge_perms() + 1) + i * LIMB_BITS
@@ -425,13 +496,15 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     // Running limb sums.
     let mut acc = vec![vec![Val::ZERO; nl]; rows];
     for u in 0..n {
-        for i in 0..nl {
-            acc[u][i] = if u == 0 {
-                raw.limbs[0][i]
-            } else {
-                acc[u - 1][i] + raw.limbs[u][i]
-            };
-        }
+        acc[u] = if u == 0 {
+            raw.limbs[0].clone()
+        } else {
+            acc[u - 1]
+                .iter()
+                .zip(&raw.limbs[u])
+                .map(|(s, l)| *s + *l)
+                .collect()
+        };
     }
     let finals = acc[n - 1].clone();
     acc[n] = finals.clone();
@@ -441,15 +514,17 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     let mut sponge_in: Vec<Vec<[Val; WIDTH]>> = vec![Vec::with_capacity(rows); s];
     let mut digests = Vec::with_capacity(rows);
     for r in 0..rows {
-        let (tag, head0, head1, limbs) = if r < n {
-            (TAG_LEAF, raw.ids[r], raw.salts[r], &raw.limbs[r])
+        let (tag, head, limbs) = if r < n {
+            (
+                TAG_LEAF,
+                leaf_head(&raw.ids[r], &raw.salts[r]),
+                &raw.limbs[r],
+            )
         } else {
-            let h0: Digest = core::array::from_fn(|i| raw.blind[i]);
-            let h1: Digest = core::array::from_fn(|i| raw.blind[DIGEST_ELEMS + i]);
-            (TAG_SUM, h0, h1, &finals)
+            (TAG_SUM, raw.blind, &finals)
         };
-        let bl = blocks(&head0, &head1, limbs, &shape);
-        let (ins, digest) = sponge_inputs(&perm, tag, &bl, shape.assets);
+        let bl = blocks(limbs, s - 1);
+        let (ins, digest) = sponge_inputs(&perm, tag, &head, &bl, shape.assets);
         for (j, inp) in ins.into_iter().enumerate() {
             sponge_in[j].push(inp);
         }
@@ -458,7 +533,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
 
     // The chain (the footer row's chain input is the root).
     let mut chain_in = Vec::with_capacity(rows);
-    let mut state = chain_iv(shape.assets);
+    let mut state = raw.round;
     for d in &digests {
         let mut input = [Val::ZERO; WIDTH];
         input[..DIGEST_ELEMS].copy_from_slice(&state);
@@ -469,6 +544,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     }
     let root: Digest = core::array::from_fn(|i| chain_in[n][i]);
     let public = BatchPublic {
+        round: raw.round,
         root,
         commitment: digests[n],
     };
@@ -543,7 +619,7 @@ impl BaseAir<Val> for SolvencyStarkAir {
         Layout { shape: self.shape }.width()
     }
     fn num_public_values(&self) -> usize {
-        2 * DIGEST_ELEMS
+        3 * DIGEST_ELEMS
     }
     fn max_constraint_degree(&self) -> Option<usize> {
         Some(3)
@@ -579,15 +655,16 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
         builder.when_last_row().assert_one(footer);
         let not_footer = AB::Expr::ONE - footer.into();
 
-        // Sponge capacity IV: the tag (leaf, or sum in the footer) and K, then zeros.
+        // Sponge IV, the last 4 elements of the first permutation's input: the tag (leaf, or
+        // sum in the footer) and K, then zeros.
         let tag =
             AB::Expr::from_u32(TAG_LEAF) + footer.into() * AB::Expr::from_u32(TAG_SUM - TAG_LEAF);
-        builder.assert_eq(local[lay.block(0) + RATE], tag);
+        builder.assert_eq(local[lay.block(0) + HEAD_ELEMS], tag);
         builder.assert_eq(
-            local[lay.block(0) + RATE + 1],
+            local[lay.block(0) + HEAD_ELEMS + 1],
             AB::Expr::from_usize(self.shape.assets),
         );
-        for i in RATE + 2..WIDTH {
+        for i in HEAD_ELEMS + 2..WIDTH {
             builder.assert_zero(local[lay.block(0) + i]);
         }
         // Sponge chaining: capacity of block j = capacity of block j-1's output.
@@ -600,7 +677,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
             }
         }
         // Padding of the last limb block is zero.
-        for i in nl..(s - 2) * RATE {
+        for i in nl..(s - 1) * RATE {
             builder.assert_zero(local[lay.limb(i)]);
         }
 
@@ -634,8 +711,8 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
                 .assert_eq(next[lay.limb(i)], local[lay.acc(i)]);
         }
 
-        // Chain: input = (state, this row's digest); first state = CHAIN_IV; next state = output.
-        let iv = chain_iv(self.shape.assets);
+        // Chain: input = (state, this row's digest); first state = the round digest (public);
+        // next state = output.
         for i in 0..DIGEST_ELEMS {
             builder.assert_eq(
                 local[lay.chain() + DIGEST_ELEMS + i],
@@ -643,17 +720,17 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
             );
             builder
                 .when_first_row()
-                .assert_eq(local[lay.chain() + i], AB::Expr::from(iv[i]));
+                .assert_eq(local[lay.chain() + i], publics[i].clone());
             builder
                 .when_transition()
                 .assert_eq(next[lay.chain() + i], local[lay.chain() + P2_OUT + i]);
             // Public values, in the footer row: the root and the sum commitment.
             builder
                 .when_last_row()
-                .assert_eq(local[lay.chain() + i], publics[i].clone());
+                .assert_eq(local[lay.chain() + i], publics[DIGEST_ELEMS + i].clone());
             builder.when_last_row().assert_eq(
                 local[lay.block(s - 1) + P2_OUT + i],
-                publics[DIGEST_ELEMS + i].clone(),
+                publics[2 * DIGEST_ELEMS + i].clone(),
             );
         }
     }
@@ -795,18 +872,30 @@ pub struct StarkSecurity {
 /// # Errors
 /// [`StarkError::Shape`] for a height outside KoalaBear's two-adic domains.
 pub fn security(shape: &BatchShape, params: &StarkParams) -> Result<StarkSecurity, StarkError> {
+    security_of(&SolvencyStarkAir::new(*shape), shape.log_height, params)
+}
+
+/// The security level of proofs of any of this module's AIRs at trace height `2^log_height`
+/// (the batch and aggregation AIRs share the configuration).
+pub(crate) fn security_of<A>(
+    air: &A,
+    log_height: usize,
+    params: &StarkParams,
+) -> Result<StarkSecurity, StarkError>
+where
+    A: BaseAir<Val> + Air<p3_uni_stark::SymbolicAirBuilder<Val, Challenge>>,
+{
     use p3_uni_stark::{
         AirLayout, ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity,
         StarkSecurityParams,
     };
-    let air = SolvencyStarkAir::new(*shape);
     let fri = fri_parameters(params, ());
-    let domain = p3_field::coset::TwoAdicMultiplicativeCoset::new(Val::ONE, shape.log_height)
-        .ok_or_else(|| StarkError::Shape(format!("height 2^{}", shape.log_height)))?;
+    let domain = p3_field::coset::TwoAdicMultiplicativeCoset::new(Val::ONE, log_height)
+        .ok_or_else(|| StarkError::Shape(format!("height 2^{log_height}")))?;
     let sp = StarkSecurityParams::from_air::<Val, Challenge, _>(
         fri.security_regime(),
-        &air,
-        AirLayout::from_air::<Val>(&air),
+        air,
+        AirLayout::from_air::<Val>(air),
         domain,
         CHALLENGE_FIELD_BITS,
         DIGEST_COLLISION_BITS,
@@ -818,7 +907,7 @@ pub fn security(shape: &BatchShape, params: &StarkParams) -> Result<StarkSecurit
         },
     );
     // The hiding PCS commits the trace at twice its height (the zero-knowledge padding).
-    let degree_bits = shape.log_height + 1;
+    let degree_bits = log_height + 1;
     Ok(StarkSecurity {
         degree_bits,
         conjectured_bits: ConjecturedSecurity::compute_from_params(&sp, degree_bits).security_bits,
@@ -859,14 +948,36 @@ pub fn verify_batch(
     public: &BatchPublic,
 ) -> Result<(), StarkError> {
     let shape = BatchShape::new(shape.assets, shape.log_height)?;
+    let air = SolvencyStarkAir::new(shape);
+    verify_air(&air, shape.log_height, proof_bytes, &public.to_values())
+}
+
+/// Decodes `proof_bytes`, checks the proof's shape against `air` at height `2^log_height`
+/// under [`STARK_PARAMS`], then runs the library verifier behind `catch_unwind`.
+pub(crate) fn verify_air<A>(
+    air: &A,
+    log_height: usize,
+    proof_bytes: &[u8],
+    values: &[Val],
+) -> Result<(), StarkError>
+where
+    A: BaseAir<Val>
+        + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
+        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
+{
     let params = STARK_PARAMS;
     let proof: SolvencyStarkProof = postcard::from_bytes(proof_bytes)
         .map_err(|e| StarkError::Malformed(format!("cannot decode: {e}")))?;
-    check_shape(&proof, &shape, &params)?;
-    let air = SolvencyStarkAir::new(shape);
+    check_shape(&proof, air.width(), log_height, &params)?;
+    if values.len() != air.num_public_values() {
+        return Err(StarkError::Shape(format!(
+            "{} public values (the AIR has {})",
+            values.len(),
+            air.num_public_values()
+        )));
+    }
     let config = stark_config(&params, Some(0));
-    let values = public.to_values();
-    let outcome = catch_unwind(AssertUnwindSafe(|| verify(&config, &air, &proof, &values)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| verify(&config, air, &proof, values)));
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(StarkError::Rejected(format!("{e:?}"))),
@@ -879,19 +990,19 @@ pub fn verify_batch(
 /// Shape checks before the library verifier sees the proof.
 fn check_shape(
     proof: &SolvencyStarkProof,
-    shape: &BatchShape,
+    width: usize,
+    log_height: usize,
     params: &StarkParams,
 ) -> Result<(), StarkError> {
     let bad = |m: String| Err(StarkError::Malformed(m));
     // The trace height is part of the statement (it bounds the limb sums): exact match.
-    let expected_bits = shape.log_height + 1; // +1: the hiding PCS doubles the trace domain
+    let expected_bits = log_height + 1; // +1: the hiding PCS doubles the trace domain
     if proof.degree_bits != expected_bits {
         return bad(format!(
             "degree bits {} (expected {expected_bits})",
             proof.degree_bits
         ));
     }
-    let width = Layout { shape: *shape }.width();
     let ov = &proof.opened_values;
     if ov.trace_local.len() != width || ov.trace_next.as_ref().map(Vec::len) != Some(width) {
         return bad("opened trace width".into());
@@ -932,6 +1043,12 @@ fn check_shape(
     }
     Ok(())
 }
+
+pub mod aggregation;
+pub mod inclusion;
+
+pub use aggregation::*;
+pub use inclusion::*;
 
 #[cfg(test)]
 mod tests;

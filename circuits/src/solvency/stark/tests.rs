@@ -7,12 +7,16 @@ fn digest(seed: u32) -> Digest {
     core::array::from_fn(|i| Val::from_u32(seed.wrapping_mul(31).wrapping_add(i as u32) % P))
 }
 
+fn salt(seed: u32) -> Salt {
+    core::array::from_fn(|i| Val::from_u32(seed.wrapping_mul(131).wrapping_add(i as u32) % P))
+}
+
 fn batch(assets: usize) -> StarkBatch {
     let shape = BatchShape::new(assets, MIN_LOG_HEIGHT).unwrap();
     let users = (0..shape.users())
         .map(|u| StarkUser {
             id: digest(1000 + u as u32),
-            salt: digest(7_000_000 + 7 * u as u32),
+            salt: salt(7_000_000 + 7 * u as u32),
             balances: (0..assets)
                 .map(|a| match (u, a) {
                     (0, 0) => u64::MAX,
@@ -26,7 +30,178 @@ fn batch(assets: usize) -> StarkBatch {
         shape,
         users,
         blind: core::array::from_fn(|i| Val::from_u32(424_242 + i as u32)),
+        round: round_digest("2026-12-02").unwrap(),
     }
+}
+
+/// A batch of `assets` assets at the smallest height whose users depend on `seed`.
+pub(crate) fn test_batch(assets: usize, seed: u32) -> StarkBatch {
+    let mut b = batch(assets);
+    for (u, user) in b.users.iter_mut().enumerate() {
+        user.id = digest(seed * 100_000 + u as u32);
+        user.salt = salt(seed * 300_000 + 3 * u as u32);
+        for bal in &mut user.balances {
+            *bal = bal.wrapping_mul(u64::from(seed) + 1) >> 1;
+        }
+    }
+    b.blind[0] = Val::from_u32(seed);
+    b
+}
+
+#[test]
+fn round_is_bound() {
+    let r = raw(2);
+    let other = round_digest("2026-12-03").unwrap();
+    // A trace for this round presented as another round: the chain's first state fails.
+    assert!(!trace_attack(
+        &r,
+        |_, _| {},
+        |p| BatchPublic { round: other, ..p }
+    ));
+    // An honest proof does not verify as another round's.
+    let (bytes, public) = prove_raw(&r, &STARK_PARAMS).unwrap();
+    verify_batch(&r.shape, &bytes, &public).unwrap();
+    let moved = BatchPublic {
+        round: other,
+        ..public
+    };
+    assert!(verify_batch(&r.shape, &bytes, &moved).is_err());
+}
+
+#[test]
+fn round_digest_separates_ids_and_refuses_bad_ones() {
+    let d = |s: &str| round_digest(s).unwrap();
+    assert_ne!(d("a"), d("a\0"));
+    assert_ne!(d("abc"), d("abd"));
+    assert_ne!(d("2026-12-02"), d("2026-12-020"));
+    assert_eq!(d("r1"), d("r1"));
+    assert!(round_digest("").is_err());
+    assert!(round_digest(&"x".repeat(MAX_ROUND_ID_BYTES + 1)).is_err());
+    assert!(round_digest(&"x".repeat(MAX_ROUND_ID_BYTES)).is_ok());
+}
+
+#[test]
+fn inclusion_chain_path() {
+    let b = batch(2);
+    let st = batch_statement(&b).unwrap();
+    for index in [0, 1, 60, b.shape.users() - 1] {
+        let path = chain_path(&b.round, &st.leaves, index).unwrap();
+        verify_chain_path(&b.users[index], &b.shape, &st.public, &path).unwrap();
+        // Another user's record at this position, or a balance off by one: rejected.
+        let other = &b.users[(index + 1) % b.shape.users()];
+        assert!(verify_chain_path(other, &b.shape, &st.public, &path).is_err());
+        let mut u = b.users[index].clone();
+        u.balances[1] ^= 1;
+        assert!(verify_chain_path(&u, &b.shape, &st.public, &path).is_err());
+        // A path one leaf longer or shorter, or for another batch root: rejected.
+        let mut long = path.clone();
+        long.after.push(st.leaves[0]);
+        assert!(verify_chain_path(&b.users[index], &b.shape, &st.public, &long).is_err());
+        let mut short = path.clone();
+        if short.after.pop().is_some() {
+            assert!(verify_chain_path(&b.users[index], &b.shape, &st.public, &short).is_err());
+        }
+        let mut moved = st.public;
+        moved.root[2] += Val::ONE;
+        assert!(verify_chain_path(&b.users[index], &b.shape, &moved, &path).is_err());
+    }
+    // Position 0 must start from the round digest.
+    let mut p0 = chain_path(&b.round, &st.leaves, 0).unwrap();
+    p0.before[0] += Val::ONE;
+    assert!(verify_chain_path(&b.users[0], &b.shape, &st.public, &p0).is_err());
+    assert!(chain_path(&b.round, &st.leaves, st.leaves.len()).is_err());
+    // What a customer downloads for the chain, at most: the whole leaf list of the largest batch.
+    let largest = BatchShape::new(4, MAX_LOG_HEIGHT).unwrap().users() * DIGEST_ELEMS * 4;
+    println!("largest chain path: {largest} bytes");
+}
+
+// ---- Shared attack harness: the constraint check AND verification, separately. ----
+
+use std::collections::BTreeSet;
+
+use p3_air::{check_all_constraints, DebugConstraintBuilder};
+use p3_uni_stark::{ProverConstraintFolder, SymbolicAirBuilder};
+
+/// An AIR whose debug constraint check is a no-op, so that a debug build proves a trace that
+/// violates a constraint (the prover checks constraints first under `debug_assertions`) and the
+/// test can see the *verifier* reject the proof. Everything the proof depends on is delegated.
+pub(crate) struct Unchecked<A>(pub(crate) A);
+
+impl<A: BaseAir<Val>> BaseAir<Val> for Unchecked<A> {
+    fn width(&self) -> usize {
+        self.0.width()
+    }
+    fn num_public_values(&self) -> usize {
+        self.0.num_public_values()
+    }
+    fn max_constraint_degree(&self) -> Option<usize> {
+        self.0.max_constraint_degree()
+    }
+}
+
+impl<A: Air<SymbolicAirBuilder<Val>>> Air<SymbolicAirBuilder<Val>> for Unchecked<A> {
+    fn eval(&self, b: &mut SymbolicAirBuilder<Val>) {
+        self.0.eval(b);
+    }
+}
+
+impl<'a, A> Air<ProverConstraintFolder<'a, SolvencyStarkConfig>> for Unchecked<A>
+where
+    A: Air<ProverConstraintFolder<'a, SolvencyStarkConfig>>,
+{
+    fn eval(&self, b: &mut ProverConstraintFolder<'a, SolvencyStarkConfig>) {
+        self.0.eval(b);
+    }
+}
+
+impl<'a, A: BaseAir<Val>> Air<DebugConstraintBuilder<'a, Val>> for Unchecked<A> {
+    fn eval(&self, _: &mut DebugConstraintBuilder<'a, Val>) {}
+}
+
+/// What an attack achieves: the distinct constraints the trace violates (by index in one
+/// evaluation pass) and whether the verifier accepts a proof of it.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) violated: BTreeSet<usize>,
+    pub(crate) verified: bool,
+}
+
+impl Outcome {
+    /// The attack violates between 1 and `max` distinct constraints (one constraint family,
+    /// e.g. the 8 elements of a digest) and its proof is rejected.
+    pub(crate) fn assert_caught(&self, max: usize) {
+        assert!(
+            !self.violated.is_empty() && self.violated.len() <= max,
+            "violated constraints {:?} (expected 1..={max})",
+            self.violated
+        );
+        assert!(!self.verified, "the verifier accepted the malicious proof");
+    }
+}
+
+/// Checks `trace` against `air` with `public` (every violated constraint), then proves it with
+/// the constraint check disabled and runs `verify` on the proof bytes.
+pub(crate) fn attack<A>(
+    air: A,
+    trace: RowMajorMatrix<Val>,
+    public: &[Val],
+    verify: impl FnOnce(&[u8]) -> bool,
+) -> Outcome
+where
+    A: for<'a> Air<DebugConstraintBuilder<'a, Val>>
+        + Air<SymbolicAirBuilder<Val>>
+        + for<'a> Air<ProverConstraintFolder<'a, SolvencyStarkConfig>>,
+{
+    let report = check_all_constraints(&air, &trace, public, None);
+    let violated = report.failures.iter().map(|f| f.constraint).collect();
+    let config = stark_config(&STARK_PARAMS, None);
+    let air = Unchecked(air);
+    let proved = catch_unwind(AssertUnwindSafe(|| prove(&config, &air, trace, public)));
+    let verified = match proved {
+        Ok(Ok(proof)) => verify(&postcard::to_allocvec(&proof).unwrap()),
+        _ => false,
+    };
+    Outcome { violated, verified }
 }
 
 /// Proves a (possibly malicious) raw batch with the given public values and checks the verdict.
@@ -65,11 +240,12 @@ fn native_twin_matches_sums_leaves_and_root() {
         assert_eq!(st.sums[a], want);
     }
     assert_eq!(st.leaves[5], leaf(&b.users[5], &b.shape).unwrap());
-    let mut state = chain_iv(3);
+    let mut state = b.round;
     for l in &st.leaves {
         state = chain_step(&state, l);
     }
     assert_eq!(state, st.public.root);
+    assert_eq!(chain_root(&b.round, &st.leaves), st.public.root);
 }
 
 #[test]
@@ -236,16 +412,19 @@ fn trace_attack(
     let lay = Layout { shape: r.shape };
     tamper(&mut trace, &lay);
     let public = public(honest);
-    let air = SolvencyStarkAir::new(r.shape);
-    let config = stark_config(&STARK_PARAMS, None);
-    let proved = catch_unwind(AssertUnwindSafe(|| {
-        prove(&config, &air, trace, &public.to_values())
-    }));
-    let Ok(Ok(proof)) = proved else {
-        return false;
-    };
-    let bytes = postcard::to_allocvec(&proof).unwrap();
-    verify_batch(&r.shape, &bytes, &public).is_ok()
+    let out = attack(
+        SolvencyStarkAir::new(r.shape),
+        trace,
+        &public.to_values(),
+        |bytes| verify_batch(&r.shape, bytes, &public).is_ok(),
+    );
+    // An honest trace violates nothing and verifies; a malicious one must do neither.
+    assert_eq!(
+        out.violated.is_empty(),
+        out.verified,
+        "constraint check and verifier disagree: {out:?}"
+    );
+    out.verified
 }
 
 #[test]
@@ -341,10 +520,8 @@ fn wrong_sum_fails() {
         .map(|i| t0.values[(n - 1) * w + lay.acc(i)])
         .collect();
     finals[1] += Val::ONE;
-    let h0: Digest = core::array::from_fn(|i| r.blind[i]);
-    let h1: Digest = core::array::from_fn(|i| r.blind[8 + i]);
-    let bl = blocks(&h0, &h1, &finals, &r.shape);
-    let (ins, commitment) = sponge_inputs(&poseidon2(), TAG_SUM, &bl, r.shape.assets);
+    let bl = blocks(&finals, r.shape.sponge_perms() - 1);
+    let (ins, commitment) = sponge_inputs(&poseidon2(), TAG_SUM, &r.blind, &bl, r.shape.assets);
     // The root does not change (leaves do not depend on the sums); the chain's last step absorbs
     // the commitment but the root is its input, so it stays too.
     let ok = trace_attack(
@@ -437,7 +614,7 @@ fn footer_flag_and_ivs_are_bound() {
         &r,
         |t, lay| {
             let w = t.width();
-            t.values[3 * w + lay.block(0) + RATE] = Val::from_u32(TAG_SUM);
+            t.values[3 * w + lay.block(0) + HEAD_ELEMS] = Val::from_u32(TAG_SUM);
         },
         |p| p
     ));
@@ -476,4 +653,33 @@ fn security_uses_the_committed_degree() {
         ..STARK_PARAMS
     };
     assert!(security(&b.shape, &weak).unwrap().conjectured_bits < sec.conjectured_bits);
+}
+
+#[test]
+fn inclusion_worst_case_cost() {
+    // The worst position (the first) of a batch of 4,095 users at K = 4: the customer runs the
+    // whole chain. One rough timing, printed only (the machine is shared: not a benchmark).
+    let shape = BatchShape::new(4, 12).unwrap();
+    let round = round_digest("2026-12-02").unwrap();
+    let users: Vec<StarkUser> = (0..shape.users())
+        .map(|u| StarkUser {
+            id: digest(u as u32),
+            salt: salt(9_000_000 + u as u32),
+            balances: vec![u as u64; 4],
+        })
+        .collect();
+    let leaves: Vec<Digest> = users.iter().map(|u| leaf(u, &shape).unwrap()).collect();
+    let public = BatchPublic {
+        round,
+        root: chain_root(&round, &leaves),
+        commitment: [Val::ZERO; DIGEST_ELEMS],
+    };
+    let path = chain_path(&round, &leaves, 0).unwrap();
+    let t = std::time::Instant::now();
+    verify_chain_path(&users[0], &shape, &public, &path).unwrap();
+    println!(
+        "chain check at position 0 of 4,095: {:?} (loaded machine), path {} bytes",
+        t.elapsed(),
+        (path.after.len() + 1) * DIGEST_ELEMS * 4
+    );
 }
