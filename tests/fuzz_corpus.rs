@@ -74,14 +74,22 @@ fn every_target_has_a_corpus_and_no_corpus_file_panics() {
     }
     let (count, failed) = replay("corpus");
     assert!(count >= targets::TARGETS.len());
-    assert!(failed.is_empty(), "corpus files panicked:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "corpus files panicked:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]
 fn no_crash_file_panics_again() {
     folders_are_targets("crashes");
     let (_, failed) = replay("crashes");
-    assert!(failed.is_empty(), "fixed crashes are back:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "fixed crashes are back:\n{}",
+        failed.join("\n")
+    );
 }
 
 #[test]

@@ -336,7 +336,8 @@ fn kyc_fixture() -> Option<&'static KycFixture> {
     static K: OnceLock<Option<KycFixture>> = OnceLock::new();
     K.get_or_init(|| {
         use assay_verifier::kyc::formats::{from_json, Challenge, PublishedEpochs};
-        let policy = from_json("policy", include_str!("../../web/fixtures/kyc/policy.json")).ok()?;
+        let policy =
+            from_json("policy", include_str!("../../web/fixtures/kyc/policy.json")).ok()?;
         let issuer = from_json(
             "issuer",
             include_str!("../../web/fixtures/kyc/issuer-public.json"),
@@ -354,8 +355,8 @@ fn kyc_fixture() -> Option<&'static KycFixture> {
             .parse()
             .ok()?;
         let key = assay_verifier::kyc::formats::IssuerPublic::key(&issuer).ok()?;
-        let published = PublishedEpochs::verify(vec![("epoch.json".into(), epoch.clone())], &key)
-            .ok()?;
+        let published =
+            PublishedEpochs::verify(vec![("epoch.json".into(), epoch.clone())], &key).ok()?;
         let settings = assay_server::backend::KycSettings {
             policy,
             issuer,
@@ -365,7 +366,13 @@ fn kyc_fixture() -> Option<&'static KycFixture> {
         let store = assay_server::store::Store::in_memory().ok()?;
         let proof_system = challenge.backend?;
         store
-            .issue(&challenge.nonce, &challenge.scope, proof_system, now - 60, now + 3600)
+            .issue(
+                &challenge.nonce,
+                &challenge.scope,
+                proof_system,
+                now - 60,
+                now + 3600,
+            )
             .ok()?;
         Some(KycFixture {
             backend: assay_server::AssayBackend::with_kyc(settings.clone()),
