@@ -36,6 +36,7 @@ fn main() {
         );
         std::process::exit(2);
     }
+    assay_fuzz::targets::prepare(&target);
     afl::fuzz!(|data: &[u8]| {
         run(&target, data);
     });
