@@ -13,8 +13,15 @@ use std::{
     path::{Path, PathBuf},
 };
 
+/// `fuzz/`: this test is compiled by the workspace (the root package) and by the harness's own
+/// crate (`fuzz/Cargo.toml`, test `corpus`).
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if dir.join("corpus").is_dir() {
+        dir.to_path_buf()
+    } else {
+        dir.join("fuzz")
+    }
 }
 
 /// The files of `fuzz/<kind>/<target>/`, sorted (none if the folder does not exist).
@@ -36,6 +43,7 @@ fn replay(kind: &str) -> (usize, Vec<String>) {
     let mut count = 0;
     let mut failed = Vec::new();
     for target in targets::TARGETS {
+        targets::prepare(target);
         for path in files(kind, target) {
             let data = std::fs::read(&path).expect("readable corpus file");
             count += 1;
