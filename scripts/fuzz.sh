@@ -22,7 +22,8 @@ if [ "$target" = "--list" ]; then
     "$bin" --list
     exit 0
 fi
-"$bin" --list | grep -qx "$target" || { echo "unknown target $target" >&2; "$bin" --list >&2; exit 2; }
+targets=$("$bin" --list)
+grep -qx -- "$target" <<<"$targets" || { echo "unknown target $target; targets:" >&2; echo "$targets" >&2; exit 2; }
 
 out="fuzz/out/$target"
 mkdir -p "$out"
