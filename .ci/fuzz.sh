@@ -59,6 +59,6 @@ for target in "${targets[@]}"; do
         echo "      $bin $target < FILE   (then add FILE to fuzz/crashes/$target/ and fix)"
     fi
 done
-echo "fuzz: the step took $((SECONDS - start)) s wall"
+echo "fuzz: the step took $((SECONDS - start)) s wall; CPU user and system, of this script then of its children:"
 times
 exit $failed
