@@ -129,12 +129,24 @@ pub fn params(k: u32) -> Result<Halo2Params, Halo2Error> {
     Ok(Params::new(k))
 }
 
-/// Reads parameters written by [`write_params`].
+/// Reads parameters written by [`write_params`]. The file's leading `k` (u32, little-endian)
+/// is checked against [`K_RANGE`] before anything else is read: `Params::read` computes
+/// `1 << k` unchecked, so a garbled `k` of 64 or more panicked (found by the fuzz target
+/// `halo2_params`, `fuzz/crashes/halo2_params/`).
 ///
 /// # Errors
-/// [`Halo2Error::Io`] on a short or malformed input.
+/// [`Halo2Error::BadK`] for a `k` outside [`K_RANGE`]; [`Halo2Error::Io`] on a short or
+/// malformed input.
 pub fn read_params(reader: &mut impl io::Read) -> Result<Halo2Params, Halo2Error> {
-    Params::read(reader).map_err(|e| Halo2Error::Io(e.to_string()))
+    let mut k = [0u8; 4];
+    reader
+        .read_exact(&mut k)
+        .map_err(|e| Halo2Error::Io(e.to_string()))?;
+    let file_k = u32::from_le_bytes(k);
+    if !K_RANGE.contains(&file_k) {
+        return Err(Halo2Error::BadK(file_k));
+    }
+    Params::read(&mut io::Read::chain(&k[..], reader)).map_err(|e| Halo2Error::Io(e.to_string()))
 }
 
 /// Writes parameters (about `2^k * 32` bytes).
@@ -278,5 +290,33 @@ impl VerifyingBackend for Halo2Backend {
         opts: &KycOptions<'_>,
     ) -> Result<VerifiedPresentation, KycVerifyError> {
         kyc::verify_opts(p, opts, Self::KYC_KEY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_params_refuses_a_garbled_k_without_panicking() {
+        let mut good = Vec::new();
+        write_params(&params(4).unwrap(), &mut good).unwrap();
+        assert_eq!(read_params(&mut good.as_slice()).unwrap().k(), 4);
+        // The fuzzer's crash: k = 259 (`1 << 259` overflowed inside `Params::read`).
+        for k in [259u32, 64, u32::MAX, 0, 3, 25] {
+            let mut bad = good.clone();
+            bad[..4].copy_from_slice(&k.to_le_bytes());
+            assert!(
+                matches!(read_params(&mut bad.as_slice()), Err(Halo2Error::BadK(x)) if x == k),
+                "k = {k}"
+            );
+        }
+        // Short inputs: an error naming the read, before and after the `k`.
+        for len in [0, 3, 4, 100, good.len() - 1] {
+            assert!(
+                matches!(read_params(&mut &good[..len]), Err(Halo2Error::Io(_))),
+                "length {len}"
+            );
+        }
     }
 }
