@@ -41,9 +41,7 @@ impl Role {
             "admin" => Ok(Role::Admin),
             "auditor" => Ok(Role::Auditor),
             "holder" => Ok(Role::Holder),
-            other => Err(format!(
-                "unknown role `{other}` (admin, auditor or holder)"
-            )),
+            other => Err(format!("unknown role `{other}` (admin, auditor or holder)")),
         }
     }
 }

@@ -208,11 +208,13 @@ fn audit(
     action: &str,
     params: serde_json::Value,
 ) -> Result<Head, ApiError> {
-    store.append(actor, action, &params.to_string()).map_err(|e| {
-        ApiError::Internal(format!(
-            "{action} was done but its audit entry could not be written: {e}"
-        ))
-    })
+    store
+        .append(actor, action, &params.to_string())
+        .map_err(|e| {
+            ApiError::Internal(format!(
+                "{action} was done but its audit entry could not be written: {e}"
+            ))
+        })
 }
 
 const E400: &str = "Malformed JSON or path parameter";

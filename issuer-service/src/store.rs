@@ -340,7 +340,10 @@ impl Store {
 /// database.
 pub fn read_audit_file(path: &Path) -> Result<Vec<AuditEntry>, StoreError> {
     if !path.is_file() {
-        return Err(StoreError::Input(format!("{}: no such file", path.display())));
+        return Err(StoreError::Input(format!(
+            "{}: no such file",
+            path.display()
+        )));
     }
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;

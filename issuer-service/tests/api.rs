@@ -62,9 +62,9 @@ fn expected(a: Allowed, c: Caller) -> StatusCode {
     match (a, c) {
         (Allowed::Public, _) => StatusCode::OK,
         (_, Nobody | Unknown | Revoked) => StatusCode::UNAUTHORIZED,
-        (Allowed::Admin, Admin)
-        | (Allowed::Auditor, Auditor)
-        | (Allowed::HolderOf0, Holder0) => StatusCode::OK,
+        (Allowed::Admin, Admin) | (Allowed::Auditor, Auditor) | (Allowed::HolderOf0, Holder0) => {
+            StatusCode::OK
+        }
         _ => StatusCode::FORBIDDEN,
     }
 }
@@ -164,30 +164,153 @@ async fn request_validation_answers_clear_4xx() {
     };
     let big = format!("{{\"country\": \"{}\"}}", "A".repeat(20_000));
     let cases: Vec<(&str, String, StatusCode, &str)> = vec![
-        ("POST /v1/credentials", "{".into(), StatusCode::BAD_REQUEST, "malformed"),
-        ("POST /v1/credentials", "".into(), StatusCode::BAD_REQUEST, "malformed"),
-        ("POST /v1/credentials", "[]".into(), StatusCode::UNPROCESSABLE_ENTITY, "JSON object"),
-        ("POST /v1/credentials", "\"x\"".into(), StatusCode::UNPROCESSABLE_ENTITY, "JSON object"),
-        ("POST /v1/credentials", with("extra", 1.into()), StatusCode::UNPROCESSABLE_ENTITY, "unknown field `extra`"),
-        ("POST /v1/credentials", without("country"), StatusCode::UNPROCESSABLE_ENTITY, "missing field `country`"),
-        ("POST /v1/credentials", with("country", "XX".into()), StatusCode::UNPROCESSABLE_ENTITY, "country"),
-        ("POST /v1/credentials", with("region", "PL-02".into()), StatusCode::UNPROCESSABLE_ENTITY, "country/region"),
-        ("POST /v1/credentials", with("expires", "tomorrow".into()), StatusCode::UNPROCESSABLE_ENTITY, "expires"),
-        ("POST /v1/credentials", with("expires", "2001-01-01T00:00:00Z".into()), StatusCode::UNPROCESSABLE_ENTITY, "not after today"),
-        ("POST /v1/credentials", with("holder_commitments", serde_json::json!({})), StatusCode::UNPROCESSABLE_ENTITY, "holder_commitments"),
-        ("POST /v1/credentials", with("holder_commitments", serde_json::json!({"groth16": "not a number"})), StatusCode::UNPROCESSABLE_ENTITY, "holder commitment"),
-        ("POST /v1/credentials", with("holder_commitments", serde_json::json!({"plonk": "1"})), StatusCode::UNPROCESSABLE_ENTITY, "unknown backend"),
-        ("POST /v1/credentials", with("country", 7.into()), StatusCode::UNPROCESSABLE_ENTITY, "invalid type"),
-        ("POST /v1/credentials", big, StatusCode::PAYLOAD_TOO_LARGE, "exceeds"),
-        ("POST /v1/credentials/abc/revoke", "".into(), StatusCode::BAD_REQUEST, "serial `abc`"),
-        ("POST /v1/credentials/-1/revoke", "".into(), StatusCode::BAD_REQUEST, "serial"),
-        ("POST /v1/credentials/4294967296/revoke", "".into(), StatusCode::BAD_REQUEST, "serial"),
-        ("POST /v1/credentials/99/revoke", "".into(), StatusCode::UNPROCESSABLE_ENTITY, "no credential with serial 99"),
-        ("POST /v1/credentials/0/revoke", "{\"why\": 1}".into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown field `why`"),
-        ("POST /v1/credentials/0/revoke", "[]".into(), StatusCode::UNPROCESSABLE_ENTITY, "JSON object"),
-        ("POST /v1/epochs", "{\"epoch\": 5}".into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown field `epoch`"),
-        ("POST /v1/epochs", "nonsense".into(), StatusCode::BAD_REQUEST, "malformed"),
-        ("GET /v1/nothing", "".into(), StatusCode::NOT_FOUND, "no such endpoint"),
+        (
+            "POST /v1/credentials",
+            "{".into(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            "POST /v1/credentials",
+            "".into(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            "POST /v1/credentials",
+            "[]".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JSON object",
+        ),
+        (
+            "POST /v1/credentials",
+            "\"x\"".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JSON object",
+        ),
+        (
+            "POST /v1/credentials",
+            with("extra", 1.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `extra`",
+        ),
+        (
+            "POST /v1/credentials",
+            without("country"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field `country`",
+        ),
+        (
+            "POST /v1/credentials",
+            with("country", "XX".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "country",
+        ),
+        (
+            "POST /v1/credentials",
+            with("region", "PL-02".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "country/region",
+        ),
+        (
+            "POST /v1/credentials",
+            with("expires", "tomorrow".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expires",
+        ),
+        (
+            "POST /v1/credentials",
+            with("expires", "2001-01-01T00:00:00Z".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not after today",
+        ),
+        (
+            "POST /v1/credentials",
+            with("holder_commitments", serde_json::json!({})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "holder_commitments",
+        ),
+        (
+            "POST /v1/credentials",
+            with(
+                "holder_commitments",
+                serde_json::json!({"groth16": "not a number"}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "holder commitment",
+        ),
+        (
+            "POST /v1/credentials",
+            with("holder_commitments", serde_json::json!({"plonk": "1"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown backend",
+        ),
+        (
+            "POST /v1/credentials",
+            with("country", 7.into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid type",
+        ),
+        (
+            "POST /v1/credentials",
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "exceeds",
+        ),
+        (
+            "POST /v1/credentials/abc/revoke",
+            "".into(),
+            StatusCode::BAD_REQUEST,
+            "serial `abc`",
+        ),
+        (
+            "POST /v1/credentials/-1/revoke",
+            "".into(),
+            StatusCode::BAD_REQUEST,
+            "serial",
+        ),
+        (
+            "POST /v1/credentials/4294967296/revoke",
+            "".into(),
+            StatusCode::BAD_REQUEST,
+            "serial",
+        ),
+        (
+            "POST /v1/credentials/99/revoke",
+            "".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no credential with serial 99",
+        ),
+        (
+            "POST /v1/credentials/0/revoke",
+            "{\"why\": 1}".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `why`",
+        ),
+        (
+            "POST /v1/credentials/0/revoke",
+            "[]".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JSON object",
+        ),
+        (
+            "POST /v1/epochs",
+            "{\"epoch\": 5}".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field `epoch`",
+        ),
+        (
+            "POST /v1/epochs",
+            "nonsense".into(),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+        (
+            "GET /v1/nothing",
+            "".into(),
+            StatusCode::NOT_FOUND,
+            "no such endpoint",
+        ),
     ];
     for (route, body, want, needle) in cases {
         let (method, uri) = route.split_once(' ').unwrap();
@@ -204,7 +327,10 @@ async fn request_validation_answers_clear_4xx() {
     assert_eq!(s, StatusCode::OK);
     let (s, _, json) = call(&f.state, "POST", "/v1/credentials/0/revoke", a, "{}").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(json["message"].as_str().unwrap().contains("revoked already"));
+    assert!(json["message"]
+        .as_str()
+        .unwrap()
+        .contains("revoked already"));
     // A holder's path: a bad serial is 400, a revoked credential's path 404.
     let (s, _, _) = call(&f.state, "GET", "/v1/paths/zero", Some(&f.holder0), "").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -212,7 +338,10 @@ async fn request_validation_answers_clear_4xx() {
     assert_eq!(s, StatusCode::OK);
     let (s, _, json) = call(&f.state, "GET", "/v1/paths/0", Some(&f.holder0), "").await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{json}");
-    assert!(json["message"].as_str().unwrap().contains("revoked"), "{json}");
+    assert!(
+        json["message"].as_str().unwrap().contains("revoked"),
+        "{json}"
+    );
     // None of the refused requests was audited: 1 issue, 2 publishes, 1 revoke, plus the
     // fixture's key-add (5) and key-revoke (1) entries.
     let entries = f.store.audit_entries().unwrap();
@@ -220,8 +349,16 @@ async fn request_validation_answers_clear_4xx() {
     assert_eq!(
         actions,
         [
-            "key-add", "key-add", "key-add", "key-add", "key-add", "key-revoke", "issue",
-            "publish", "revoke", "publish"
+            "key-add",
+            "key-add",
+            "key-add",
+            "key-add",
+            "key-add",
+            "key-revoke",
+            "issue",
+            "publish",
+            "revoke",
+            "publish"
         ]
     );
 }
@@ -231,7 +368,14 @@ async fn nothing_published_yet_is_404() {
     let f = fixture(generous());
     let (s, _, json) = call(&f.state, "GET", "/v1/leaves", None, "").await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{json}");
-    let (s, _, _) = call(&f.state, "POST", "/v1/credentials", Some(&f.admin), &issue_body()).await;
+    let (s, _, _) = call(
+        &f.state,
+        "POST",
+        "/v1/credentials",
+        Some(&f.admin),
+        &issue_body(),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _, json) = call(&f.state, "GET", "/v1/paths/0", Some(&f.holder0), "").await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{json}");
@@ -276,7 +420,10 @@ async fn the_audit_log_chains_every_admin_action_and_matches_the_heads_returned(
     assert_eq!(head.seq, 9);
     assert_eq!(serde_json::json!(head.hash), published["audit"]["hash"]);
     let e = &log.entries[6];
-    assert_eq!((e.action.as_str(), e.actor_role.as_str()), ("issue", "admin"));
+    assert_eq!(
+        (e.action.as_str(), e.actor_role.as_str()),
+        ("issue", "admin")
+    );
     assert_eq!(e.actor_key_id, f.admin[4..20]);
     let p: serde_json::Value = serde_json::from_str(&e.params).unwrap();
     assert_eq!(p["serial"], 0);
@@ -311,13 +458,18 @@ async fn a_tampered_audit_database_is_caught_at_the_exact_entry() {
         c.execute("VACUUM INTO ?1", [p.to_str().unwrap()]).unwrap();
         let c = rusqlite::Connection::open(&p).unwrap();
         // The service never changes or deletes an entry.
-        assert!(c.execute("UPDATE audit SET action = 'x' WHERE seq = 1", []).is_err());
+        assert!(c
+            .execute("UPDATE audit SET action = 'x' WHERE seq = 1", [])
+            .is_err());
         assert!(c.execute("DELETE FROM audit WHERE seq = 1", []).is_err());
         c.execute_batch("DROP TRIGGER audit_never_changed; DROP TRIGGER audit_never_deleted;")
             .unwrap();
         (p, c)
     };
-    assert_eq!(audit::verify(&read_audit_file(&f.db).unwrap()).unwrap().seq, 9);
+    assert_eq!(
+        audit::verify(&read_audit_file(&f.db).unwrap()).unwrap().seq,
+        9
+    );
 
     // Changed: the serial of entry 7.
     let (p, c) = copy("changed.sqlite");
@@ -354,8 +506,10 @@ async fn a_tampered_audit_database_is_caught_at_the_exact_entry() {
     // Reordered: the rows of entries 7 and 8 swap places.
     let (p, c) = copy("reordered.sqlite");
     let rowid = |seq: i64| -> i64 {
-        c.query_row("SELECT rowid FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
-            .unwrap()
+        c.query_row("SELECT rowid FROM audit WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     let (r7, r8) = (rowid(7), rowid(8));
     c.execute_batch(&format!(
@@ -374,7 +528,9 @@ async fn a_tampered_audit_database_is_caught_at_the_exact_entry() {
     c.execute("DELETE FROM audit WHERE seq = 9", []).unwrap();
     let entries = read_audit_file(&p).unwrap();
     assert!(audit::verify(&entries).is_ok());
-    assert!(audit::check_head(&entries, &head).unwrap_err().contains("removed"));
+    assert!(audit::check_head(&entries, &head)
+        .unwrap_err()
+        .contains("removed"));
 }
 
 #[tokio::test]
@@ -389,12 +545,28 @@ async fn the_openapi_document_lists_every_endpoint_with_every_status() {
     let authed = ["401", "403", "429", "500"];
     let with_body = ["400", "413", "422"];
     let want: [(&str, &str, &[&str]); 9] = [
-        ("/v1/credentials", "post", &["200", "400", "401", "403", "413", "422", "429", "500"]),
-        ("/v1/credentials/{serial}/revoke", "post", &["200", "400", "401", "403", "413", "422", "429", "500"]),
-        ("/v1/epochs", "post", &["200", "400", "401", "403", "413", "422", "429", "500"]),
+        (
+            "/v1/credentials",
+            "post",
+            &["200", "400", "401", "403", "413", "422", "429", "500"],
+        ),
+        (
+            "/v1/credentials/{serial}/revoke",
+            "post",
+            &["200", "400", "401", "403", "413", "422", "429", "500"],
+        ),
+        (
+            "/v1/epochs",
+            "post",
+            &["200", "400", "401", "403", "413", "422", "429", "500"],
+        ),
         ("/v1/epochs", "get", &["200", "401", "403", "429", "500"]),
         ("/v1/audit", "get", &["200", "401", "403", "429", "500"]),
-        ("/v1/paths/{serial}", "get", &["200", "400", "401", "403", "404", "429", "500"]),
+        (
+            "/v1/paths/{serial}",
+            "get",
+            &["200", "400", "401", "403", "404", "429", "500"],
+        ),
         ("/v1/leaves", "get", &["200", "404", "429", "500"]),
         ("/healthz", "get", &["200"]),
         ("/openapi.json", "get", &["200"]),
@@ -412,7 +584,10 @@ async fn the_openapi_document_lists_every_endpoint_with_every_status() {
         assert_eq!(got_sorted, statuses, "{method} {path}");
         if got.contains(&"401") {
             assert!(authed.iter().all(|s| got.contains(s)));
-            assert!(op["security"].is_array(), "{method} {path} names no security");
+            assert!(
+                op["security"].is_array(),
+                "{method} {path} names no security"
+            );
         }
         if method == "post" {
             assert!(with_body.iter().all(|s| got.contains(s)), "{method} {path}");

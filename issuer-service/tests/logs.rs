@@ -32,7 +32,14 @@ async fn logs_are_json_lines_without_keys_or_the_passphrase() {
         .init();
     let f = fixture(generous());
     issue_and_publish(&f, 2).await;
-    let _ = call(&f.state, "POST", "/v1/credentials/1/revoke", Some(&f.admin), "").await;
+    let _ = call(
+        &f.state,
+        "POST",
+        "/v1/credentials/1/revoke",
+        Some(&f.admin),
+        "",
+    )
+    .await;
     let _ = call(&f.state, "GET", "/v1/audit", Some(&f.auditor), "").await;
     let (s, _, _) = call(&f.state, "GET", "/v1/audit", Some(&f.holder0), "").await;
     assert_eq!(s, StatusCode::FORBIDDEN);

@@ -12,14 +12,24 @@ fn tool(name: &str) -> Command {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(found, "`{name}` is needed by this test (Debian package {name})");
+    assert!(
+        found,
+        "`{name}` is needed by this test (Debian package {name})"
+    );
     Command::new(name)
 }
 
 fn make_cert(dir: &Path) -> TlsFiles {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = tool("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         .arg("-keyout")
@@ -28,7 +38,11 @@ fn make_cert(dir: &Path) -> TlsFiles {
         .arg(&cert)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     TlsFiles { cert, key }
 }
 
@@ -52,9 +66,13 @@ async fn tls_1_3_connects_and_tls_1_2_is_refused() {
     let port = listener.local_addr().unwrap().port();
     let tls = TlsListener::new(listener, files.load().unwrap()).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(assay_issuer_service::serve_on(tls, f.state.clone(), async {
-        let _ = rx.await;
-    }));
+    let server = tokio::spawn(assay_issuer_service::serve_on(
+        tls,
+        f.state.clone(),
+        async {
+            let _ = rx.await;
+        },
+    ));
     let (cert, auditor) = (files.cert.clone(), f.auditor.clone());
     let checks = tokio::task::spawn_blocking(move || {
         let s_client = |v: &str| {
@@ -65,7 +83,10 @@ async fn tls_1_3_connects_and_tls_1_2_is_refused() {
         let (ok12, out12) = s_client("-tls1_2");
         assert!(!ok12, "a TLS 1.2 handshake succeeded:\n{out12}");
         let (ok13, out13) = s_client("-tls1_3");
-        assert!(ok13 && out13.contains("TLSv1.3"), "TLS 1.3 refused:\n{out13}");
+        assert!(
+            ok13 && out13.contains("TLSv1.3"),
+            "TLS 1.3 refused:\n{out13}"
+        );
         let curl = |versions: &[&str], path: &str| {
             run(tool("curl")
                 .args(["-sS", "--max-time", "10", "--cacert"])
@@ -80,7 +101,10 @@ async fn tls_1_3_connects_and_tls_1_2_is_refused() {
         };
         // An authenticated request over TLS 1.3, certificate verified.
         let (ok, body) = curl(&["--tlsv1.3"], "/v1/audit");
-        assert!(ok && body.contains("\"entries\""), "curl over TLS 1.3: {body}");
+        assert!(
+            ok && body.contains("\"entries\""),
+            "curl over TLS 1.3: {body}"
+        );
         let (ok, body) = curl(&["--tlsv1.2", "--tls-max", "1.2"], "/healthz");
         assert!(!ok, "curl connected with TLS 1.2: {body}");
     });

@@ -215,8 +215,9 @@ pub fn audit(cmd: AuditCommand) -> Result<(), Failure> {
         (None, Some(file)) => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?;
-            let doc: AuditLog = serde_json::from_str(&text)
-                .map_err(|e| Failure::Input(format!("{}: not an audit log: {e}", file.display())))?;
+            let doc: AuditLog = serde_json::from_str(&text).map_err(|e| {
+                Failure::Input(format!("{}: not an audit log: {e}", file.display()))
+            })?;
             if doc.version != audit::AUDIT_FORMAT_VERSION {
                 return Err(Failure::Input(format!(
                     "{}: audit log version {} (this build reads {})",

@@ -152,7 +152,14 @@ pub fn issue_body() -> String {
 /// Issues `n` credentials (serials 0..n) and publishes an epoch, as the admin.
 pub async fn issue_and_publish(f: &Fixture, n: usize) {
     for _ in 0..n {
-        let (s, _, b) = call(&f.state, "POST", "/v1/credentials", Some(&f.admin), &issue_body()).await;
+        let (s, _, b) = call(
+            &f.state,
+            "POST",
+            "/v1/credentials",
+            Some(&f.admin),
+            &issue_body(),
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{b}");
     }
     let (s, _, b) = call(&f.state, "POST", "/v1/epochs", Some(&f.admin), "").await;
