@@ -98,6 +98,16 @@ pub enum IssuerCommand {
         #[arg(long, conflicts_with = "keys")]
         insecure_own_setup: bool,
     },
+    /// Run the issuer as an HTTP service: roles (admin, auditor, holder) with API keys, a
+    /// hash-chained audit log, TLS 1.3 only with --tls-cert (passphrase from ASSAY_PASSPHRASE
+    /// or a prompt, checked before listening).
+    Serve(super::issuer::ServeArgs),
+    /// The issuer service's API keys (made here, shown once, stored as Argon2id hashes).
+    #[command(subcommand)]
+    Key(super::issuer::KeyCommand),
+    /// The issuer service's audit log.
+    #[command(subcommand)]
+    Audit(super::issuer::AuditCommand),
 }
 
 /// `assay kyc holder ...`.
@@ -367,6 +377,9 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             );
             Ok(())
         }
+        KycCommand::Issuer(IssuerCommand::Serve(a)) => super::issuer::serve(a),
+        KycCommand::Issuer(IssuerCommand::Key(c)) => super::issuer::key(c),
+        KycCommand::Issuer(IssuerCommand::Audit(c)) => super::issuer::audit(c),
         KycCommand::Holder(HolderCommand::Init { out }) => {
             let h = HolderFile::generate().map_err(input)?;
             write_private_doc(&out, &h).map_err(input)?;

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod issuer;
 pub mod keys;
 pub mod kyc;
 pub mod serve;
