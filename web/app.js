@@ -262,10 +262,13 @@ async function checkSolvency() {
 }
 
 const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
+// state.kyc.chain: the issuer's published epoch chain (the files `kyc publish --chain DIR`
+// writes, several at once), as the JSON array the verifier takes: the presentation's epoch
+// must be one of them (an epoch the issuer signed but did not publish could tag the holder).
 function checkKyc() {
-  if (!ready || !KYC_FIELDS.every((k) => typeof state.kyc[k] === "string")) return;
+  if (!ready || ![...KYC_FIELDS, "chain"].every((k) => typeof state.kyc[k] === "string")) return;
   const k = state.kyc;
-  const res = verifyKyc(k.proof, k.epoch, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
+  const res = verifyKyc(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
   show($("kyc-result"), res, KYC);
 }
 
@@ -342,6 +345,16 @@ for (const k of KYC_FIELDS) {
   const input = $(`kyc-${k}`);
   wireDrop(input.closest(".drop"), fileSetter($(`kyc-${k}-name`), $("kyc-result"), (t) => (state.kyc[k] = t), checkKyc));
 }
+wireDrops($("kyc-chain").closest(".drop"), filesSetter($("kyc-chain-name"), $("kyc-result"), (l) => {
+  const epochs = l.map((f) => {
+    try {
+      return JSON.parse(f.text);
+    } catch (e) {
+      throw new Error(`issuer's published epochs: ${f.name} is not JSON: ${e.message}`);
+    }
+  });
+  state.kyc.chain = JSON.stringify(epochs);
+}, checkKyc));
 
 let configError = null;
 Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message || e); })]).then(() => {

@@ -308,8 +308,11 @@ pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
 pub struct KycInputs<'a> {
     /// `PROOF.json`.
     pub proof: &'a str,
-    /// `EPOCH.json`.
+    /// `EPOCH.json`: the epoch the holder proved against.
     pub epoch: &'a str,
+    /// The issuer's published epoch chain: a JSON array of the epoch files `kyc publish
+    /// --chain DIR` writes (in any order). The presentation's epoch must be one of them.
+    pub epochs: &'a str,
     /// `POLICY.json`.
     pub policy: &'a str,
     /// `CHALLENGE.json`.
@@ -323,9 +326,39 @@ pub struct KycInputs<'a> {
     pub now: u64,
 }
 
-/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used, and
-/// whether the epoch is in the issuer's published chain, are not checked here (a page has no
-/// memory of either): the relying party's server does that.
+/// Reads and checks the issuer's published epoch chain (`json`: a JSON array of epoch
+/// objects, as `kyc publish --chain DIR` writes them, in any order) against the key of
+/// `issuer`: one unbroken chain, every epoch signed by the issuer, no fork
+/// ([`PublishedEpochs::verify`], as `kyc verify --epochs` and the server's `--kyc-epochs`).
+/// Element `i` is named `epoch chain[i]` in every reason (a fork names both elements).
+///
+/// # Errors
+/// Not a JSON array, an element that is not an epoch (with the parser's line and column), an
+/// empty, broken, forked or mis-signed chain: the reason, prefixed `published epoch chain`.
+pub fn published_epochs(json: &str, issuer: &IssuerPublic) -> Result<PublishedEpochs, String> {
+    let key = issuer.key().map_err(|e| format!("issuer key: {e}"))?;
+    let list: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|e| {
+        format!("published epoch chain: not a JSON array of the issuer's epoch files: {e}")
+    })?;
+    let mut epochs = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        // The element's own text (compact): serde's message names the field; a line and column
+        // in it are within this element.
+        let name = format!("epoch chain[{i}]");
+        let e = serde_json::to_string(v)
+            .map_err(|e| e.to_string())
+            .and_then(|text| from_json::<Epoch>("epoch", &text).map_err(|e| e.to_string()))
+            .map_err(|e| format!("published {name}: {e}"))?;
+        epochs.push((name, e));
+    }
+    PublishedEpochs::verify(epochs, &key).map_err(|e| format!("published epoch chain: {e}"))
+}
+
+/// The KYC check (see [`crate::verify_kyc`]): the presentation's epoch must be in the issuer's
+/// published chain ([`published_epochs`]), as the CLI and the server require, so an issuer
+/// cannot tag a holder with an epoch made for one path request. Whether the challenge was
+/// already used is not checked here (a page has no memory of it): the relying party's server
+/// does that.
 pub fn kyc(i: &KycInputs<'_>) -> Outcome {
     let parsed = (|| {
         Ok::<_, String>((
@@ -345,15 +378,9 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Err(e) => return Outcome::invalid(e),
     };
     let now = i64::try_from(i.now).unwrap_or(i64::MAX);
-    // The page is given one epoch, not the issuer's published chain: like the challenge's
-    // single use, that the epoch is in the chain is the relying party's server's check.
-    let key = match issuer.key() {
-        Ok(k) => k,
-        Err(e) => return Outcome::invalid(e.to_string()),
-    };
-    let published = match PublishedEpochs::verify(vec![("epoch".into(), epoch.clone())], &key) {
+    let published = match published_epochs(i.epochs, &issuer) {
         Ok(p) => p,
-        Err(e) => return Outcome::invalid(format!("epoch: {e}")),
+        Err(e) => return Outcome::invalid(e),
     };
     let opts = KycOptions {
         groth16_keys: TrustedKeys::Manifests(&pinned),
@@ -365,7 +392,10 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![
-                format!("epoch {} is signed by issuer {:?} and recent enough", v.epoch, v.issuer_id),
+                format!(
+                    "epoch {} is signed by issuer {:?}, is in its published chain (epochs {}..={}) and is recent enough",
+                    v.epoch, v.issuer_id, published.range().0, published.range().1
+                ),
                 format!(
                     "the holder's credential is in the registry of epoch {}, unrevoked and unexpired on day {}",
                     v.epoch, v.today

@@ -21,9 +21,11 @@
 //!   `halo2MaxK` (at most [`halo2_max_k`], the largest pinned `k`) is refused before any key is
 //!   derived. Bad parameters (altered, truncated, another `k`, missing) are an invalid verdict
 //!   with the reason;
-//! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
-//!   issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check of a KYC
-//!   proof, a Groth16 proof only under the KYC key a pinned manifest names (`[]` refuses).
+//! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, epochChainJson, policyJson,
+//!   challengeJson, issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check
+//!   of a KYC proof, whose epoch must be in the issuer's published epoch chain (a JSON array of
+//!   the issuer's epoch files), a Groth16 proof only under the KYC key a pinned manifest names
+//!   (`[]` refuses).
 //!
 //! No prover code and no proving key are linked: the crate depends on `assay-verifier` only.
 //! Malformed input is an invalid verdict with the parser's message, never a panic or a throw.
@@ -274,14 +276,21 @@ impl PreparedRound {
     }
 }
 
-/// Checks a KYC proof as a relying party would: the epoch's signature and age, the policy,
-/// the challenge it names, and the proof, at `now_seconds` (UNIX time); a Groth16 proof only
-/// under the KYC circuit's key that a manifest of `manifests_json` (a JSON array of
-/// `assay solvency setup --kyc` manifests) names, never under a key the issuer made itself.
+/// Checks a KYC proof as a relying party would: the epoch's signature and age, that the epoch
+/// is one of the issuer's published chain `epoch_chain_json` (a JSON array of the epoch files
+/// `kyc publish --chain DIR` writes, any order: checked as one unbroken chain signed by the
+/// issuer, a fork or a bad signature refused), the policy, the challenge it names, and the
+/// proof, at `now_seconds` (UNIX time); a Groth16 proof only under the KYC circuit's key that a
+/// manifest of `manifests_json` (a JSON array of `assay solvency setup --kyc` manifests) names,
+/// never under a key the issuer made itself. An epoch the issuer signed but did not publish
+/// (one made for a single holder's path request, which would tag that holder) is refused with
+/// the reason `kyc verify --epochs` gives.
 #[wasm_bindgen(js_name = verifyKyc)]
+#[allow(clippy::too_many_arguments)]
 pub fn verify_kyc(
     proof_json: &str,
     epoch_json: &str,
+    #[wasm_bindgen(js_name = epochChainJson)] epoch_chain_json: &str,
     policy_json: &str,
     challenge_json: &str,
     issuer_key_json: &str,
@@ -292,6 +301,7 @@ pub fn verify_kyc(
         checks::kyc(&checks::KycInputs {
             proof: proof_json,
             epoch: epoch_json,
+            epochs: epoch_chain_json,
             policy: policy_json,
             challenge: challenge_json,
             issuer_key: issuer_key_json,
