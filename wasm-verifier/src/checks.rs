@@ -1,19 +1,47 @@
 //! The checks themselves, in plain Rust (testable natively): parse, call `assay-verifier`,
 //! and turn the answer into an [`Outcome`].
 
+#[cfg(feature = "halo2")]
+use assay_verifier::{
+    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
+    solvency::halo2_params_needed,
+};
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys, TrustedManifest},
-    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
     kyc::{
         formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
         verify_with_options, KycOptions,
     },
-    solvency::{
-        halo2_params_needed, InclusionRecord, InclusionReport, PreparedRound, RoundBundle,
-        RoundOptions,
-    },
+    solvency::{InclusionRecord, InclusionReport, PreparedRound, RoundBundle, RoundOptions},
     Backend,
 };
+
+/// The backends this build verifies (format names): Groth16 always, Halo2 with the crate
+/// feature `halo2` (the second package, `assay_wasm_verifier_halo2`).
+pub fn backends() -> Vec<String> {
+    let mut v = vec![Backend::Groth16.name().to_string()];
+    if cfg!(feature = "halo2") {
+        v.push(Backend::Halo2.name().to_string());
+    }
+    v
+}
+
+/// Why a round or presentation on `backend` is not verified by this build (the Groth16
+/// package, built without Halo2), naming the package that verifies it; `None` if this build
+/// verifies it.
+pub fn not_in_this_package(backend: &str) -> Option<String> {
+    if backends().iter().any(|b| b == backend) {
+        return None;
+    }
+    Some(if backend == Backend::Halo2.name() {
+        format!(
+            "backend {backend}: this is the Groth16 package (assay_wasm_verifier), which does \
+             not verify Halo2; the Halo2 package (assay_wasm_verifier_halo2) does"
+        )
+    } else {
+        format!("backend {backend} is not verified by this package")
+    })
+}
 
 /// What a check found: `reason` is `None` when valid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -80,14 +108,17 @@ pub struct Prepared {
 }
 
 /// What a Halo2 round is prepared with: the IPA parameters the page supplied (each checked
-/// against its pinned hash, [`SuppliedParams::add`]) and the largest `k` accepted.
+/// against its pinned hash, `assay_verifier::halo2::SuppliedParams::add`) and the largest `k`
+/// accepted. Ignored by the Groth16 package (built without the feature `halo2`), which refuses
+/// Halo2 rounds naming the Halo2 package.
 #[derive(Debug, Clone)]
 pub struct Halo2Input {
     /// `(k, bytes)` of each supplied parameter file, or why the caller's value could not be
     /// read as such (a reason every check then answers).
     pub params: Result<Vec<(u32, Vec<u8>)>, String>,
-    /// The largest `k` a round may need; `None` or anything above [`PINNED_PARAMS_MAX_K`]
-    /// means [`PINNED_PARAMS_MAX_K`] (the largest whose parameters are pinned).
+    /// The largest `k` a round may need; `None` or anything above
+    /// `assay_verifier::halo2::PINNED_PARAMS_MAX_K` means that bound (the largest `k` whose
+    /// parameters are pinned).
     pub max_k: Option<u32>,
 }
 
@@ -104,6 +135,7 @@ impl Default for Halo2Input {
 
 /// The bound on `k` a prepared round applies: the caller's, never above
 /// [`PINNED_PARAMS_MAX_K`].
+#[cfg(feature = "halo2")]
 pub fn halo2_max_k(requested: Option<u32>) -> u32 {
     requested.map_or(PINNED_PARAMS_MAX_K, |k| k.min(PINNED_PARAMS_MAX_K))
 }
@@ -113,6 +145,7 @@ pub fn halo2_max_k(requested: Option<u32>) -> u32 {
 ///
 /// # Errors
 /// The bundle does not parse, or its Halo2 section is inconsistent with its configuration.
+#[cfg(feature = "halo2")]
 pub fn params_needed(round: &str) -> Result<Vec<u32>, String> {
     let b = RoundBundle::parse(round.as_bytes(), "round bundle").map_err(|e| e.to_string())?;
     halo2_params_needed(&b).map_err(|e| e.to_string())
@@ -136,7 +169,8 @@ pub fn round_info(round: &str) -> serde_json::Value {
 /// Prepares `round` (see [`Prepared`]): Groth16 keys must be the ones a manifest of
 /// `manifests_json` names; Halo2 keys are re-derived from the circuits with the parameters of
 /// `halo2` (each accepted only as the pinned bytes of its `k`), for a round whose circuits
-/// need at most [`halo2_max_k`]; `publication_key` (hex, if given) must sign the round.
+/// need at most `halo2_max_k` (Halo2 package only: the Groth16 package refuses a Halo2 round,
+/// naming the package that verifies it); `publication_key` (hex, if given) must sign the round.
 pub fn prepare(
     round: &str,
     manifests_json: &str,
@@ -168,21 +202,32 @@ pub fn prepare(
         backend: backend.clone(),
         trust,
     };
-    let mut supplied = SuppliedParams::new();
-    match &halo2.params {
-        Err(e) => return seen(Err(e.clone()), None),
-        Ok(list) => {
-            for (k, bytes) in list {
-                if let Err(e) = supplied.add(*k, bytes) {
-                    return seen(Err(format!("IPA parameters: {e}")), None);
+    if let Some(why) = not_in_this_package(&b.backend) {
+        return seen(Err(why), None);
+    }
+    #[cfg(feature = "halo2")]
+    let supplied = {
+        let mut supplied = SuppliedParams::new();
+        match &halo2.params {
+            Err(e) => return seen(Err(e.clone()), None),
+            Ok(list) => {
+                for (k, bytes) in list {
+                    if let Err(e) = supplied.add(*k, bytes) {
+                        return seen(Err(format!("IPA parameters: {e}")), None);
+                    }
                 }
             }
         }
-    }
+        supplied
+    };
+    #[cfg(not(feature = "halo2"))]
+    let _ = halo2;
     let opts = RoundOptions {
         trusted_keys: TrustedKeys::Manifests(&pinned),
         publication_key,
+        #[cfg(feature = "halo2")]
         halo2_params: Some(&supplied),
+        #[cfg(feature = "halo2")]
         halo2_max_k: Some(halo2_max_k(halo2.max_k)),
         ..RoundOptions::default()
     };
@@ -373,6 +418,9 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(e),
     };
+    if let Some(why) = not_in_this_package(&proof.backend) {
+        return Outcome::invalid(why);
+    }
     let pinned = match manifests(i.manifests) {
         Ok(m) => m,
         Err(e) => return Outcome::invalid(e),

@@ -225,6 +225,15 @@ test("a KYC presentation is refused on another day, or for another challenge", (
   assert.match(r.reason, /challenge/);
 });
 
+test("this (Groth16) package refuses a Halo2 presentation, naming the Halo2 package", () => {
+  assert.deepEqual([...wasm.backends()], ["groth16-bn254"]);
+  const p = JSON.parse(kx("proof.json"));
+  p.backend = "halo2-ipa-pasta";
+  const r = wasm.verifyKyc(JSON.stringify(p), kx("epoch.json"), chain, kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), manifests, kycNow).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /^backend halo2-ipa-pasta: this is the Groth16 package .*assay_wasm_verifier_halo2/);
+});
+
 test("KYC check time in Node (median of 20)", () => {
   const ms = [];
   for (let i = 0; i < 20; i++) ms.push(kyc("proof.json").ms);

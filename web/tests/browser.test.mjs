@@ -100,9 +100,11 @@ test("a tampered record shows no and the reason", async () => {
   await page.waitForFunction(() => document.querySelector("#solvency-result .reason")?.textContent.includes("signature"));
 });
 
-test("nothing left the page but its own files", async () => {
+test("nothing left the page but its own files; a Groth16 round does not load the Halo2 verifier", async () => {
   const foreign = requests.filter((r) => !r.startsWith(url));
   assert.deepEqual(foreign, []);
+  assert.ok(requests.some((r) => r.endsWith("/pkg/assay_wasm_verifier_bg.wasm")), requests.join("\n"));
+  assert.deepEqual(requests.filter((r) => r.includes("halo2")), []);
 });
 
 test("inclusion check time in Chromium (median of 20)", async () => {
@@ -289,10 +291,14 @@ const baseConfig = {
 
 test("a Halo2 round: yes, checked on Halo2 with no trusted setup (timed)", async () => {
   const { p, context } = await pageWith(baseConfig);
+  const loaded = [];
+  p.on("request", (r) => loaded.push(new URL(r.url()).pathname));
   try {
     await p.setInputFiles("#round-file", join(halo2, "round.json"));
     await p.setInputFiles("#record-file", join(halo2, "record-alice.json"));
     await p.waitForSelector("#solvency-result .verdict", { timeout: 60_000 });
+    // The Halo2 verifier is fetched for this round only.
+    assert.ok(loaded.includes("/pkg/assay_wasm_verifier_halo2_bg.wasm"), loaded.join("\n"));
     const text = await p.locator("#solvency-result").innerText();
     assert.equal(await p.getAttribute("#solvency-result .verdict", "data-valid"), "true", text);
     assert.equal(await p.getAttribute("#solvency-result .backend", "data-backend"), "halo2-ipa-pasta");
@@ -306,7 +312,8 @@ test("a Halo2 round: yes, checked on Halo2 with no trusted setup (timed)", async
     // Timing: fetch the parameters, prepare (hash check, keys derived), then per record.
     const recs = ["alice", "bob", "carol", "dave", "erin"].map((w) => readFileSync(join(halo2, `record-${w}.json`), "utf8"));
     const out = await p.evaluate(async ([rnd, recs]) => {
-      const m = await import("./pkg/assay_wasm_verifier.js");
+      const m = await import("./pkg/assay_wasm_verifier_halo2.js");
+      await m.default();
       const t0 = performance.now();
       const bytes = new Uint8Array(await (await fetch("fixtures/params/halo2-params-k9.bin")).arrayBuffer());
       const t1 = performance.now();
