@@ -3,7 +3,8 @@
 # points:
 #
 #   wasm-verifier/build.sh            # -> wasm-verifier/pkg/ (ES modules + .wasm + .d.ts +
-#                                     #    package.json + README.md), copied to web/pkg/
+#                                     #    package.json + README.md: the npm package
+#                                     #    @assay/wasm-verifier), its packed content in web/pkg/
 #
 #   assay_wasm_verifier.js        + _bg.wasm   Groth16 rounds and KYC presentations (the crate
 #                                              without features): what every page loads.
@@ -84,7 +85,18 @@ cat > "$here/pkg/package.json" <<JSON
 }
 JSON
 cp "$here/README.md" "$here/pkg/README.md"
-rm -rf "$root/web/pkg" && cp -r "$here/pkg" "$root/web/pkg"
+# The page loads the npm package itself: web/pkg/ is the packed tarball's content (what
+# `npm pack` ships under package.json's "files"), or a copy of pkg/ without npm.
+rm -rf "$root/web/pkg"
+if command -v npm >/dev/null 2>&1; then
+  packdir=$(mktemp -d)
+  tgz=$(cd "$packdir" && npm pack --silent "$here/pkg")
+  mkdir -p "$root/web/pkg"
+  tar -xzf "$packdir/$tgz" -C "$root/web/pkg" --strip-components=1
+  rm -rf "$packdir"
+else
+  cp -r "$here/pkg" "$root/web/pkg"
+fi
 for name in assay_wasm_verifier assay_wasm_verifier_halo2; do
   f="$here/pkg/${name}_bg.wasm"
   echo "built $f: $(stat -c %s "$f") bytes ($(gzip -9 -c "$f" | wc -c) gzipped)"
