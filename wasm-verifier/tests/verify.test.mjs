@@ -183,7 +183,8 @@ test("a mis-signed or broken published chain is refused with the reason", () => 
 
 test("a malformed published chain is an invalid verdict with the reason, never a throw", () => {
   for (const [epochs, why] of [
-    ["{not json", /^published epoch chain: not a JSON array .*line 1 column 2/],
+    ["{not json", /^published epoch chain: not a JSON array of the issuer's epoch files: invalid type: map/],
+    ["[{not json", /^published epoch chain: not a JSON array of the issuer's epoch files: .*line 1 column 3/],
     [kx("epoch.json"), /^published epoch chain: not a JSON array/],
     ["[]", /^published epoch chain: the published chain holds no epoch/],
     ["[1]", /^published epoch chain\[0\]: epoch: /],
