@@ -1,11 +1,6 @@
 //! The checks themselves, in plain Rust (testable natively): parse, call `assay-verifier`,
 //! and turn the answer into an [`Outcome`].
 
-#[cfg(feature = "halo2")]
-use assay_verifier::{
-    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
-    solvency::halo2_params_needed,
-};
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys, TrustedManifest},
     kyc::{
@@ -14,6 +9,11 @@ use assay_verifier::{
     },
     solvency::{InclusionRecord, InclusionReport, PreparedRound, RoundBundle, RoundOptions},
     Backend,
+};
+#[cfg(feature = "halo2")]
+use assay_verifier::{
+    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
+    solvency::halo2_params_needed,
 };
 
 /// The backends this build verifies (format names): Groth16 always, Halo2 with the crate

@@ -159,7 +159,12 @@ mod tests {
             assert_eq!(ours.ark, theirs.ark, "round constants, width {width}");
             assert_eq!(ours.mds, theirs.mds, "MDS matrix, width {width}");
             assert_eq!(
-                (ours.full_rounds, ours.partial_rounds, ours.width, ours.alpha),
+                (
+                    ours.full_rounds,
+                    ours.partial_rounds,
+                    ours.width,
+                    ours.alpha
+                ),
                 (
                     theirs.full_rounds,
                     theirs.partial_rounds,
