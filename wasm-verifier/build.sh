@@ -73,6 +73,7 @@ cat > "$here/pkg/package.json" <<JSON
   "exports": {
     ".": { "types": "./assay_wasm_verifier.d.ts", "default": "./assay_wasm_verifier.js" },
     "./halo2": { "types": "./assay_wasm_verifier_halo2.d.ts", "default": "./assay_wasm_verifier_halo2.js" },
+    "./package.json": "./package.json",
     "./assay_wasm_verifier_bg.wasm": "./assay_wasm_verifier_bg.wasm",
     "./assay_wasm_verifier_halo2_bg.wasm": "./assay_wasm_verifier_halo2_bg.wasm"
   },
