@@ -3,7 +3,7 @@
 # and the web page in headless Chromium. Installs what it needs, idempotently, on a fresh
 # Debian machine with only Rust, gcc, python3 and node:
 #   - Debian's chromium (apt), the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130;
-#   - playwright-core and snarkjs from npm (web/package-lock.json, npm ci).
+#   - playwright-core, snarkjs and binaryen (wasm-opt) from npm (web/package-lock.json, npm ci).
 # Usage: bash .ci/web-tests.sh        (from anywhere; about 6-9 minutes on 2 cores, cold)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +18,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
-step "install: npm packages (playwright-core, snarkjs)"
-if [ ! -x web/node_modules/.bin/snarkjs ] || [ ! -d web/node_modules/playwright-core ]; then
+step "install: npm packages (playwright-core, snarkjs, binaryen)"
+if [ ! -x web/node_modules/.bin/snarkjs ] || [ ! -d web/node_modules/playwright-core ] || [ ! -x web/node_modules/.bin/wasm-opt ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -38,6 +38,18 @@ test -s "$root/web/fixtures/params/halo2-params-k9.bin"
 
 step "test: wasm package in node"
 node --test wasm-verifier/tests/
+
+step "test: the npm package, packed and installed into an empty folder"
+# What an embedder gets: `npm pack` of wasm-verifier/pkg, installed from the tarball into an
+# empty folder; a record verified from node through the installed copy (both entries).
+npmdir=$(mktemp -d)
+trap 'rm -rf "$npmdir"' EXIT
+tarball=$(cd "$npmdir" && npm pack --silent "$root/wasm-verifier/pkg")
+(cd "$npmdir" && mkdir app && cd app && npm init -y >/dev/null && \
+  npm install --no-audit --no-fund --loglevel=error "$npmdir/$tarball" >/dev/null)
+cp wasm-verifier/tests/npm/installed-package.mjs "$npmdir/app/"
+(cd "$npmdir/app" && ASSAY_FIXTURES="$root/web/fixtures" node --test installed-package.mjs)
+echo "npm package: $tarball ($(stat -c %s "$npmdir/$tarball") bytes) installed and verified"
 
 step "test: snarkjs verifies Assay proofs exported by assay-verifier"
 out="$root/target/snarkjs-check"

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly package of Assay's verifiers.
+# Builds the WebAssembly packages of Assay's verifiers, as one npm package with two entry
+# points:
 #
-#   wasm-verifier/build.sh            # -> wasm-verifier/pkg/ (ES module + .wasm + .d.ts +
-#                                     #    package.json), copied to web/pkg/ for the page
+#   wasm-verifier/build.sh            # -> wasm-verifier/pkg/ (ES modules + .wasm + .d.ts +
+#                                     #    package.json + README.md: the npm package
+#                                     #    @assay/wasm-verifier), its packed content in web/pkg/
+#
+#   assay_wasm_verifier.js        + _bg.wasm   Groth16 rounds and KYC presentations (the crate
+#                                              without features): what every page loads.
+#   assay_wasm_verifier_halo2.js  + _bg.wasm   Groth16 and Halo2 (feature `halo2`): about ten
+#                                              times larger, loaded only for a Halo2 round.
 #
 # Installs what is missing, idempotently: the wasm32-unknown-unknown target and
 # wasm-bindgen-cli pinned to the crate's wasm-bindgen (0.2.130; installed without --locked,
 # whose lockfile names a crate version the registry here lacks). No wasm-pack: it downloads
-# binaries.
+# binaries. Binaryen's wasm-opt (npm `binaryen`, pinned in web/package.json) shrinks each
+# .wasm further when web/node_modules has it (`cd web && npm ci`); without it the packages are
+# built unoptimised by it, and the script says so.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -20,20 +29,42 @@ if ! command -v wasm-bindgen >/dev/null 2>&1 || [ "$(wasm-bindgen --version | aw
   cargo install wasm-bindgen-cli --version "$WB_VERSION"
 fi
 
-# Size matters on the web: LTO and one codegen unit, set for this build only.
+# Size matters on the web: LTO, one codegen unit, optimised for size (opt-level "s": "z" is a
+# few per cent smaller and slower; see README.md), set for this build only. Panics already
+# abort on wasm32-unknown-unknown.
 cd "$root"
-CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
-  cargo build -p assay-wasm-verifier --release --target wasm32-unknown-unknown
+export CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${ASSAY_WASM_OPT_LEVEL:-s}"
+export CARGO_PROFILE_RELEASE_PANIC=abort
 wasm="${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/release/assay_wasm_verifier.wasm"
+wasm_opt="$root/web/node_modules/.bin/wasm-opt"
 
 rm -rf "$here/pkg"
-wasm-bindgen --target web --out-dir "$here/pkg" --out-name assay_wasm_verifier "$wasm"
+build() { # OUT-NAME [CARGO ARGS...]
+  local name=$1
+  shift
+  cargo build -p assay-wasm-verifier --release --target wasm32-unknown-unknown "$@"
+  wasm-bindgen --target web --out-dir "$here/pkg" --out-name "$name" "$wasm"
+  local out="$here/pkg/${name}_bg.wasm"
+  if [ -x "$wasm_opt" ]; then
+    # -Oz, keeping the features rustc's wasm32 target enables by default.
+    "$wasm_opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+      --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+      "$out" -o "$out.opt"
+    mv "$out.opt" "$out"
+  else
+    echo "wasm-opt not found ($wasm_opt): $name left as wasm-bindgen wrote it (cd web && npm ci)" >&2
+  fi
+}
+build assay_wasm_verifier
+build assay_wasm_verifier_halo2 --features halo2
+
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
 cat > "$here/pkg/package.json" <<JSON
 {
   "name": "@assay/wasm-verifier",
   "version": "$version",
-  "description": "Assay's verifiers in WebAssembly: a customer's inclusion check and a relying party's KYC check, returning {valid, reason, ms, checks}.",
+  "description": "Assay's verifiers in WebAssembly: a customer's inclusion check and a relying party's KYC check, returning {valid, reason, ms, checks}. Groth16 in the main entry; Groth16 and Halo2 in ./halo2.",
   "license": "MIT OR Apache-2.0",
   "type": "module",
   "main": "assay_wasm_verifier.js",
@@ -41,14 +72,33 @@ cat > "$here/pkg/package.json" <<JSON
   "types": "assay_wasm_verifier.d.ts",
   "exports": {
     ".": { "types": "./assay_wasm_verifier.d.ts", "default": "./assay_wasm_verifier.js" },
-    "./assay_wasm_verifier_bg.wasm": "./assay_wasm_verifier_bg.wasm"
+    "./halo2": { "types": "./assay_wasm_verifier_halo2.d.ts", "default": "./assay_wasm_verifier_halo2.js" },
+    "./package.json": "./package.json",
+    "./assay_wasm_verifier_bg.wasm": "./assay_wasm_verifier_bg.wasm",
+    "./assay_wasm_verifier_halo2_bg.wasm": "./assay_wasm_verifier_halo2_bg.wasm"
   },
-  "files": ["assay_wasm_verifier.js", "assay_wasm_verifier.d.ts", "assay_wasm_verifier_bg.wasm", "assay_wasm_verifier_bg.wasm.d.ts", "README.md"],
+  "files": [
+    "assay_wasm_verifier.js", "assay_wasm_verifier.d.ts", "assay_wasm_verifier_bg.wasm", "assay_wasm_verifier_bg.wasm.d.ts",
+    "assay_wasm_verifier_halo2.js", "assay_wasm_verifier_halo2.d.ts", "assay_wasm_verifier_halo2_bg.wasm", "assay_wasm_verifier_halo2_bg.wasm.d.ts",
+    "README.md"
+  ],
   "sideEffects": false
 }
 JSON
 cp "$here/README.md" "$here/pkg/README.md"
-rm -rf "$root/web/pkg" && cp -r "$here/pkg" "$root/web/pkg"
-size=$(stat -c %s "$here/pkg/assay_wasm_verifier_bg.wasm")
-gz=$(gzip -9 -c "$here/pkg/assay_wasm_verifier_bg.wasm" | wc -c)
-echo "built $here/pkg: assay_wasm_verifier_bg.wasm $size bytes ($gz gzipped)"
+# The page loads the npm package itself: web/pkg/ is the packed tarball's content (what
+# `npm pack` ships under package.json's "files"), or a copy of pkg/ without npm.
+rm -rf "$root/web/pkg"
+if command -v npm >/dev/null 2>&1; then
+  packdir=$(mktemp -d)
+  tgz=$(cd "$packdir" && npm pack --silent "$here/pkg")
+  mkdir -p "$root/web/pkg"
+  tar -xzf "$packdir/$tgz" -C "$root/web/pkg" --strip-components=1
+  rm -rf "$packdir"
+else
+  cp -r "$here/pkg" "$root/web/pkg"
+fi
+for name in assay_wasm_verifier assay_wasm_verifier_halo2; do
+  f="$here/pkg/${name}_bg.wasm"
+  echo "built $f: $(stat -c %s "$f") bytes ($(gzip -9 -c "$f" | wc -c) gzipped)"
+done

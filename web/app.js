@@ -2,7 +2,7 @@
 // about the customer: the only network use is loading this page's own files and, if the user
 // asks for it, a plain GET of the public round bundle at the address they typed, and the
 // public Halo2 parameter files a Halo2 round needs (from the operator's URL in config.json).
-import init, { prepareRound, verifyKyc, version, halo2ParamsNeeded, halo2MaxK, roundInfo } from "./pkg/assay_wasm_verifier.js";
+import init, { prepareRound, verifyKyc, version, roundInfo } from "./pkg/assay_wasm_verifier.js";
 
 const $ = (id) => document.getElementById(id);
 // records: the customer's inclusion records (one per backend the round is offered on);
@@ -203,6 +203,22 @@ function chooseRound(rounds, records) {
 // Public IPA parameter files, fetched once per k for the session. Their origin is not trusted:
 // the verifier accepts a file only if it hashes to the value pinned for its k.
 const paramsCache = new Map();
+
+// The Halo2 verifier is a second, larger package (Groth16 is what the page loads): fetched and
+// started only when a Halo2 round or presentation is checked, once per session.
+const HALO2 = "halo2-ipa-pasta";
+let halo2Module = null;
+async function halo2() {
+  if (!halo2Module) {
+    halo2Module = (async () => {
+      const m = await import("./pkg/assay_wasm_verifier_halo2.js");
+      await m.default();
+      return m;
+    })();
+    halo2Module.catch(() => { halo2Module = null; });
+  }
+  return await halo2Module;
+}
 async function fetchParams(k) {
   if (!paramsCache.has(k)) {
     const url = state.paramsUrl.replaceAll("{k}", String(k));
@@ -224,16 +240,23 @@ const preparedRounds = new Map();
 async function preparedRound(text) {
   const key = state.manifests + "\u0000" + text;
   if (!preparedRounds.has(key)) {
-    const ks = halo2ParamsNeeded(text);
-    let params;
-    // Above the bound no file is fetched: the verifier refuses the round, naming its k.
-    if (ks.length && Math.max(...ks) <= halo2MaxK()) {
-      params = new Map();
-      for (const k of ks) params.set(k, await fetchParams(k));
+    let prepared;
+    if (roundInfo(text).backend === HALO2) {
+      const m = await halo2();
+      const ks = m.halo2ParamsNeeded(text);
+      let params;
+      // Above the bound no file is fetched: the verifier refuses the round, naming its k.
+      if (ks.length && Math.max(...ks) <= m.halo2MaxK()) {
+        params = new Map();
+        for (const k of ks) params.set(k, await fetchParams(k));
+      }
+      prepared = m.prepareRound(text, state.manifests, "", params);
+    } else {
+      prepared = prepareRound(text, state.manifests, "");
     }
     for (const p of preparedRounds.values()) p.free();
     preparedRounds.clear();
-    preparedRounds.set(key, prepareRound(text, state.manifests, "", params));
+    preparedRounds.set(key, prepared);
   }
   return preparedRounds.get(key);
 }
@@ -262,10 +285,24 @@ async function checkSolvency() {
 }
 
 const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
-function checkKyc() {
-  if (!ready || !KYC_FIELDS.every((k) => typeof state.kyc[k] === "string")) return;
+// state.kyc.chain: the issuer's published epoch chain (the files `kyc publish --chain DIR`
+// writes, several at once), as the JSON array the verifier takes: the presentation's epoch
+// must be one of them (an epoch the issuer signed but did not publish could tag the holder).
+async function checkKyc() {
+  if (!ready || ![...KYC_FIELDS, "chain"].every((k) => typeof state.kyc[k] === "string")) return;
   const k = state.kyc;
-  const res = verifyKyc(k.proof, k.epoch, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
+  let verify = verifyKyc;
+  let backend;
+  try { backend = JSON.parse(k.proof).backend; } catch { /* the verifier names the parse error */ }
+  if (backend === HALO2) {
+    try {
+      verify = (await halo2()).verifyKyc;
+    } catch (e) {
+      showError($("kyc-result"), `could not load the Halo2 verifier: ${e.message || e}`);
+      return;
+    }
+  }
+  const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
   show($("kyc-result"), res, KYC);
 }
 
@@ -342,6 +379,16 @@ for (const k of KYC_FIELDS) {
   const input = $(`kyc-${k}`);
   wireDrop(input.closest(".drop"), fileSetter($(`kyc-${k}-name`), $("kyc-result"), (t) => (state.kyc[k] = t), checkKyc));
 }
+wireDrops($("kyc-chain").closest(".drop"), filesSetter($("kyc-chain-name"), $("kyc-result"), (l) => {
+  const epochs = l.map((f) => {
+    try {
+      return JSON.parse(f.text);
+    } catch (e) {
+      throw new Error(`issuer's published epochs: ${f.name} is not JSON: ${e.message}`);
+    }
+  });
+  state.kyc.chain = JSON.stringify(epochs);
+}, checkKyc));
 
 let configError = null;
 Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message || e); })]).then(() => {
@@ -349,8 +396,8 @@ Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message 
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
     (state.pinned ? `Groth16 rounds and KYC presentations are checked against ${state.pinned} pinned key manifest(s) in config.json.`
                   : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
-    ` Halo2 rounds (no trusted setup) are checked with public parameters fetched from ${state.paramsUrl}, ` +
-    `accepted only if they match the hashes pinned in the verifier (k up to ${halo2MaxK()}).` +
+    ` Halo2 rounds (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
+    `with public parameters fetched from ${state.paramsUrl}, accepted only if they match the hashes pinned in the verifier.` +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";
   checkSolvency();

@@ -3,17 +3,45 @@
 
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys, TrustedManifest},
-    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
     kyc::{
         formats::{from_json, Challenge, Epoch, IssuerPublic, KycProof, Policy, PublishedEpochs},
         verify_with_options, KycOptions,
     },
-    solvency::{
-        halo2_params_needed, InclusionRecord, InclusionReport, PreparedRound, RoundBundle,
-        RoundOptions,
-    },
+    solvency::{InclusionRecord, InclusionReport, PreparedRound, RoundBundle, RoundOptions},
     Backend,
 };
+#[cfg(feature = "halo2")]
+use assay_verifier::{
+    halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
+    solvency::halo2_params_needed,
+};
+
+/// The backends this build verifies (format names): Groth16 always, Halo2 with the crate
+/// feature `halo2` (the second package, `assay_wasm_verifier_halo2`).
+pub fn backends() -> Vec<String> {
+    let mut v = vec![Backend::Groth16.name().to_string()];
+    if cfg!(feature = "halo2") {
+        v.push(Backend::Halo2.name().to_string());
+    }
+    v
+}
+
+/// Why a round or presentation on `backend` is not verified by this build (the Groth16
+/// package, built without Halo2), naming the package that verifies it; `None` if this build
+/// verifies it.
+pub fn not_in_this_package(backend: &str) -> Option<String> {
+    if backends().iter().any(|b| b == backend) {
+        return None;
+    }
+    Some(if backend == Backend::Halo2.name() {
+        format!(
+            "backend {backend}: this is the Groth16 package (assay_wasm_verifier), which does \
+             not verify Halo2; the Halo2 package (assay_wasm_verifier_halo2) does"
+        )
+    } else {
+        format!("backend {backend} is not verified by this package")
+    })
+}
 
 /// What a check found: `reason` is `None` when valid.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -80,14 +108,17 @@ pub struct Prepared {
 }
 
 /// What a Halo2 round is prepared with: the IPA parameters the page supplied (each checked
-/// against its pinned hash, [`SuppliedParams::add`]) and the largest `k` accepted.
+/// against its pinned hash, `assay_verifier::halo2::SuppliedParams::add`) and the largest `k`
+/// accepted. Ignored by the Groth16 package (built without the feature `halo2`), which refuses
+/// Halo2 rounds naming the Halo2 package.
 #[derive(Debug, Clone)]
 pub struct Halo2Input {
     /// `(k, bytes)` of each supplied parameter file, or why the caller's value could not be
     /// read as such (a reason every check then answers).
     pub params: Result<Vec<(u32, Vec<u8>)>, String>,
-    /// The largest `k` a round may need; `None` or anything above [`PINNED_PARAMS_MAX_K`]
-    /// means [`PINNED_PARAMS_MAX_K`] (the largest whose parameters are pinned).
+    /// The largest `k` a round may need; `None` or anything above
+    /// `assay_verifier::halo2::PINNED_PARAMS_MAX_K` means that bound (the largest `k` whose
+    /// parameters are pinned).
     pub max_k: Option<u32>,
 }
 
@@ -104,6 +135,7 @@ impl Default for Halo2Input {
 
 /// The bound on `k` a prepared round applies: the caller's, never above
 /// [`PINNED_PARAMS_MAX_K`].
+#[cfg(feature = "halo2")]
 pub fn halo2_max_k(requested: Option<u32>) -> u32 {
     requested.map_or(PINNED_PARAMS_MAX_K, |k| k.min(PINNED_PARAMS_MAX_K))
 }
@@ -113,6 +145,7 @@ pub fn halo2_max_k(requested: Option<u32>) -> u32 {
 ///
 /// # Errors
 /// The bundle does not parse, or its Halo2 section is inconsistent with its configuration.
+#[cfg(feature = "halo2")]
 pub fn params_needed(round: &str) -> Result<Vec<u32>, String> {
     let b = RoundBundle::parse(round.as_bytes(), "round bundle").map_err(|e| e.to_string())?;
     halo2_params_needed(&b).map_err(|e| e.to_string())
@@ -136,7 +169,8 @@ pub fn round_info(round: &str) -> serde_json::Value {
 /// Prepares `round` (see [`Prepared`]): Groth16 keys must be the ones a manifest of
 /// `manifests_json` names; Halo2 keys are re-derived from the circuits with the parameters of
 /// `halo2` (each accepted only as the pinned bytes of its `k`), for a round whose circuits
-/// need at most [`halo2_max_k`]; `publication_key` (hex, if given) must sign the round.
+/// need at most `halo2_max_k` (Halo2 package only: the Groth16 package refuses a Halo2 round,
+/// naming the package that verifies it); `publication_key` (hex, if given) must sign the round.
 pub fn prepare(
     round: &str,
     manifests_json: &str,
@@ -168,21 +202,32 @@ pub fn prepare(
         backend: backend.clone(),
         trust,
     };
-    let mut supplied = SuppliedParams::new();
-    match &halo2.params {
-        Err(e) => return seen(Err(e.clone()), None),
-        Ok(list) => {
-            for (k, bytes) in list {
-                if let Err(e) = supplied.add(*k, bytes) {
-                    return seen(Err(format!("IPA parameters: {e}")), None);
+    if let Some(why) = not_in_this_package(&b.backend) {
+        return seen(Err(why), None);
+    }
+    #[cfg(feature = "halo2")]
+    let supplied = {
+        let mut supplied = SuppliedParams::new();
+        match &halo2.params {
+            Err(e) => return seen(Err(e.clone()), None),
+            Ok(list) => {
+                for (k, bytes) in list {
+                    if let Err(e) = supplied.add(*k, bytes) {
+                        return seen(Err(format!("IPA parameters: {e}")), None);
+                    }
                 }
             }
         }
-    }
+        supplied
+    };
+    #[cfg(not(feature = "halo2"))]
+    let _ = halo2;
     let opts = RoundOptions {
         trusted_keys: TrustedKeys::Manifests(&pinned),
         publication_key,
+        #[cfg(feature = "halo2")]
         halo2_params: Some(&supplied),
+        #[cfg(feature = "halo2")]
         halo2_max_k: Some(halo2_max_k(halo2.max_k)),
         ..RoundOptions::default()
     };
@@ -308,8 +353,11 @@ pub fn inclusion_checks(r: &InclusionReport) -> Vec<String> {
 pub struct KycInputs<'a> {
     /// `PROOF.json`.
     pub proof: &'a str,
-    /// `EPOCH.json`.
+    /// `EPOCH.json`: the epoch the holder proved against.
     pub epoch: &'a str,
+    /// The issuer's published epoch chain: a JSON array of the epoch files `kyc publish
+    /// --chain DIR` writes (in any order). The presentation's epoch must be one of them.
+    pub epochs: &'a str,
     /// `POLICY.json`.
     pub policy: &'a str,
     /// `CHALLENGE.json`.
@@ -323,9 +371,39 @@ pub struct KycInputs<'a> {
     pub now: u64,
 }
 
-/// The KYC check (see [`crate::verify_kyc`]). Whether the challenge was already used, and
-/// whether the epoch is in the issuer's published chain, are not checked here (a page has no
-/// memory of either): the relying party's server does that.
+/// Reads and checks the issuer's published epoch chain (`json`: a JSON array of epoch
+/// objects, as `kyc publish --chain DIR` writes them, in any order) against the key of
+/// `issuer`: one unbroken chain, every epoch signed by the issuer, no fork
+/// ([`PublishedEpochs::verify`], as `kyc verify --epochs` and the server's `--kyc-epochs`).
+/// Element `i` is named `epoch chain[i]` in every reason (a fork names both elements).
+///
+/// # Errors
+/// Not a JSON array, an element that is not an epoch (with the parser's line and column), an
+/// empty, broken, forked or mis-signed chain: the reason, prefixed `published epoch chain`.
+pub fn published_epochs(json: &str, issuer: &IssuerPublic) -> Result<PublishedEpochs, String> {
+    let key = issuer.key().map_err(|e| format!("issuer key: {e}"))?;
+    let list: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|e| {
+        format!("published epoch chain: not a JSON array of the issuer's epoch files: {e}")
+    })?;
+    let mut epochs = Vec::with_capacity(list.len());
+    for (i, v) in list.iter().enumerate() {
+        // The element's own text (compact): serde's message names the field; a line and column
+        // in it are within this element.
+        let name = format!("epoch chain[{i}]");
+        let e = serde_json::to_string(v)
+            .map_err(|e| e.to_string())
+            .and_then(|text| from_json::<Epoch>("epoch", &text).map_err(|e| e.to_string()))
+            .map_err(|e| format!("published {name}: {e}"))?;
+        epochs.push((name, e));
+    }
+    PublishedEpochs::verify(epochs, &key).map_err(|e| format!("published epoch chain: {e}"))
+}
+
+/// The KYC check (see [`crate::verify_kyc`]): the presentation's epoch must be in the issuer's
+/// published chain ([`published_epochs`]), as the CLI and the server require, so an issuer
+/// cannot tag a holder with an epoch made for one path request. Whether the challenge was
+/// already used is not checked here (a page has no memory of it): the relying party's server
+/// does that.
 pub fn kyc(i: &KycInputs<'_>) -> Outcome {
     let parsed = (|| {
         Ok::<_, String>((
@@ -340,20 +418,17 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(e),
     };
+    if let Some(why) = not_in_this_package(&proof.backend) {
+        return Outcome::invalid(why);
+    }
     let pinned = match manifests(i.manifests) {
         Ok(m) => m,
         Err(e) => return Outcome::invalid(e),
     };
     let now = i64::try_from(i.now).unwrap_or(i64::MAX);
-    // The page is given one epoch, not the issuer's published chain: like the challenge's
-    // single use, that the epoch is in the chain is the relying party's server's check.
-    let key = match issuer.key() {
-        Ok(k) => k,
-        Err(e) => return Outcome::invalid(e.to_string()),
-    };
-    let published = match PublishedEpochs::verify(vec![("epoch".into(), epoch.clone())], &key) {
+    let published = match published_epochs(i.epochs, &issuer) {
         Ok(p) => p,
-        Err(e) => return Outcome::invalid(format!("epoch: {e}")),
+        Err(e) => return Outcome::invalid(e),
     };
     let opts = KycOptions {
         groth16_keys: TrustedKeys::Manifests(&pinned),
@@ -365,7 +440,10 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![
-                format!("epoch {} is signed by issuer {:?} and recent enough", v.epoch, v.issuer_id),
+                format!(
+                    "epoch {} is signed by issuer {:?}, is in its published chain (epochs {}..={}) and is recent enough",
+                    v.epoch, v.issuer_id, published.range().0, published.range().1
+                ),
                 format!(
                     "the holder's credential is in the registry of epoch {}, unrevoked and unexpired on day {}",
                     v.epoch, v.today

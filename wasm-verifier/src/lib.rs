@@ -14,16 +14,25 @@
 //! * Halo2 rounds (no trusted setup): their verifying keys are re-derived from the public
 //!   circuits, which needs the IPA parameters of each circuit size `k`. Making them
 //!   (`Params::new(k)`) takes seconds to minutes, so the page fetches the files and passes
-//!   them as `paramsByK` (`{9: Uint8Array}` or a `Map`); [`halo2_params_needed`]
+//!   them as `paramsByK` (`{9: Uint8Array}` or a `Map`); `halo2_params_needed`
 //!   (`halo2ParamsNeeded(roundJson)`) says which `k`s. Each file is accepted only if its SHA-256
 //!   is the hash pinned for its `k` in `assay-verifier` (parameters are deterministic: anyone
 //!   re-derives them), never because of where it came from; a round needing `k` above
-//!   `halo2MaxK` (at most [`halo2_max_k`], the largest pinned `k`) is refused before any key is
+//!   `halo2MaxK` (at most `halo2_max_k()`, the largest pinned `k`) is refused before any key is
 //!   derived. Bad parameters (altered, truncated, another `k`, missing) are an invalid verdict
 //!   with the reason;
-//! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, policyJson, challengeJson,
-//!   issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check of a KYC
-//!   proof, a Groth16 proof only under the KYC key a pinned manifest names (`[]` refuses).
+//! * [`verify_kyc`] (`verifyKyc(proofJson, epochJson, epochChainJson, policyJson,
+//!   challengeJson, issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check
+//!   of a KYC proof, whose epoch must be in the issuer's published epoch chain (a JSON array of
+//!   the issuer's epoch files), a Groth16 proof only under the KYC key a pinned manifest names
+//!   (`[]` refuses).
+//!
+//! Two packages from this crate (`build.sh`): `assay_wasm_verifier`, built without the crate
+//! feature `halo2`, verifies Groth16 rounds and presentations (what every page loads; a Halo2
+//! round or presentation is an invalid verdict naming the other package), and
+//! `assay_wasm_verifier_halo2`, built with it, verifies both backends and adds `paramsByK`,
+//! `halo2MaxK` and `halo2ParamsNeeded` (about ten times larger: halo2_proofs, the Pasta curves
+//! and the circuits' configuration code, needed to derive the keys). [`backends`] says which.
 //!
 //! No prover code and no proving key are linked: the crate depends on `assay-verifier` only.
 //! Malformed input is an invalid verdict with the parser's message, never a panic or a throw.
@@ -114,6 +123,7 @@ fn timed(f: impl FnOnce() -> checks::Outcome) -> VerifyResult {
 /// Reads the caller's `paramsByK`: a plain object or a `Map` from `k` (a number, or its
 /// decimal string as object keys are) to the parameter file's bytes (`Uint8Array` or
 /// `ArrayBuffer`); `undefined`/`null` is none.
+#[cfg(feature = "halo2")]
 fn params_by_k(v: Option<js_sys::Object>) -> Result<Vec<(u32, Vec<u8>)>, String> {
     let Some(obj) = v.filter(|o| !o.is_undefined() && !o.is_null()) else {
         return Ok(Vec::new());
@@ -150,6 +160,7 @@ fn params_by_k(v: Option<js_sys::Object>) -> Result<Vec<(u32, Vec<u8>)>, String>
     Ok(out)
 }
 
+#[cfg(feature = "halo2")]
 fn halo2_input(params: Option<js_sys::Object>, max_k: Option<u32>) -> checks::Halo2Input {
     checks::Halo2Input {
         params: params_by_k(params),
@@ -165,6 +176,7 @@ fn halo2_input(params: Option<js_sys::Object>, max_k: Option<u32>) -> checks::Ha
 /// pinned for its `k`), for circuits of at most `halo2_max_k` (default and ceiling:
 /// [`halo2_max_k`]); `publication_key` (hex; `""` for none) is the customer's pin of the
 /// exchange's key.
+#[cfg(feature = "halo2")]
 #[wasm_bindgen(js_name = verifyInclusion)]
 pub fn verify_inclusion(
     record_json: &str,
@@ -176,6 +188,25 @@ pub fn verify_inclusion(
 ) -> VerifyResult {
     let pin = (!publication_key.is_empty()).then_some(publication_key);
     let h = halo2_input(params_by_k, halo2_max_k);
+    timed(|| checks::inclusion(record_json, round_json, manifests_json, pin, &h))
+}
+
+/// Checks a customer's inclusion record (`record_json`) against the round bundle
+/// (`round_json`): the leaf from the balances and salt, the path to the global root, and the
+/// proofs on that path, which must be under the keys a manifest of `manifests_json` (a JSON
+/// array of `assay solvency setup` manifests) names; `publication_key` (hex; `""` for none) is
+/// the customer's pin of the exchange's key. This is the Groth16 package: a Halo2 round is an
+/// invalid verdict naming the Halo2 package (`assay_wasm_verifier_halo2`), which verifies it.
+#[cfg(not(feature = "halo2"))]
+#[wasm_bindgen(js_name = verifyInclusion)]
+pub fn verify_inclusion(
+    record_json: &str,
+    round_json: &str,
+    manifests_json: &str,
+    publication_key: &str,
+) -> VerifyResult {
+    let pin = (!publication_key.is_empty()).then_some(publication_key);
+    let h = checks::Halo2Input::default();
     timed(|| checks::inclusion(record_json, round_json, manifests_json, pin, &h))
 }
 
@@ -191,6 +222,7 @@ pub struct PreparedRound(checks::Prepared);
 
 /// Prepares `round_json` for inclusion checks (see [`PreparedRound`] and
 /// [`verify_inclusion`] for the arguments).
+#[cfg(feature = "halo2")]
 #[wasm_bindgen(js_name = prepareRound)]
 pub fn prepare_round(
     round_json: &str,
@@ -204,11 +236,31 @@ pub fn prepare_round(
     PreparedRound(checks::prepare(round_json, manifests_json, pin, &h))
 }
 
+/// Prepares `round_json` for inclusion checks (see [`PreparedRound`] and
+/// [`verify_inclusion`] for the arguments). Groth16 package: a Halo2 round prepares as its
+/// reason, naming the Halo2 package.
+#[cfg(not(feature = "halo2"))]
+#[wasm_bindgen(js_name = prepareRound)]
+pub fn prepare_round(
+    round_json: &str,
+    manifests_json: &str,
+    publication_key: &str,
+) -> PreparedRound {
+    let pin = (!publication_key.is_empty()).then_some(publication_key);
+    PreparedRound(checks::prepare(
+        round_json,
+        manifests_json,
+        pin,
+        &checks::Halo2Input::default(),
+    ))
+}
+
 /// The circuit sizes `k` whose IPA parameter files a Halo2 round needs (`halo2ParamsNeeded(
 /// roundJson)` in JS), smallest first, each once; `[]` for a Groth16 round or a bundle that does
 /// not parse (preparing it then gives the reason). Every `k` is checked against the round's
 /// configuration first, so a bundle cannot make the page fetch other sizes; compare them with
 /// [`halo2_max_k`] before fetching.
+#[cfg(feature = "halo2")]
 #[wasm_bindgen(js_name = halo2ParamsNeeded)]
 pub fn halo2_params_needed(round_json: &str) -> Vec<u32> {
     checks::params_needed(round_json).unwrap_or_default()
@@ -226,6 +278,7 @@ pub fn round_info(round_json: &str) -> JsValue {
 
 /// The largest circuit size `k` this package verifies Halo2 rounds of (`halo2MaxK()` in JS):
 /// the largest `k` whose IPA parameters are pinned (`2^16` rows, a 4 MiB parameter file).
+#[cfg(feature = "halo2")]
 #[wasm_bindgen(js_name = halo2MaxK)]
 pub fn halo2_max_k() -> u32 {
     checks::halo2_max_k(None)
@@ -274,14 +327,21 @@ impl PreparedRound {
     }
 }
 
-/// Checks a KYC proof as a relying party would: the epoch's signature and age, the policy,
-/// the challenge it names, and the proof, at `now_seconds` (UNIX time); a Groth16 proof only
-/// under the KYC circuit's key that a manifest of `manifests_json` (a JSON array of
-/// `assay solvency setup --kyc` manifests) names, never under a key the issuer made itself.
+/// Checks a KYC proof as a relying party would: the epoch's signature and age, that the epoch
+/// is one of the issuer's published chain `epoch_chain_json` (a JSON array of the epoch files
+/// `kyc publish --chain DIR` writes, any order: checked as one unbroken chain signed by the
+/// issuer, a fork or a bad signature refused), the policy, the challenge it names, and the
+/// proof, at `now_seconds` (UNIX time); a Groth16 proof only under the KYC circuit's key that a
+/// manifest of `manifests_json` (a JSON array of `assay solvency setup --kyc` manifests) names,
+/// never under a key the issuer made itself. An epoch the issuer signed but did not publish
+/// (one made for a single holder's path request, which would tag that holder) is refused with
+/// the reason `kyc verify --epochs` gives.
 #[wasm_bindgen(js_name = verifyKyc)]
+#[allow(clippy::too_many_arguments)]
 pub fn verify_kyc(
     proof_json: &str,
     epoch_json: &str,
+    #[wasm_bindgen(js_name = epochChainJson)] epoch_chain_json: &str,
     policy_json: &str,
     challenge_json: &str,
     issuer_key_json: &str,
@@ -292,6 +352,7 @@ pub fn verify_kyc(
         checks::kyc(&checks::KycInputs {
             proof: proof_json,
             epoch: epoch_json,
+            epochs: epoch_chain_json,
             policy: policy_json,
             challenge: challenge_json,
             issuer_key: issuer_key_json,
@@ -303,6 +364,15 @@ pub fn verify_kyc(
             },
         })
     })
+}
+
+/// The backends this package verifies (`backends()` in JS): `["groth16-bn254"]` for the
+/// Groth16 package (`assay_wasm_verifier`), `["groth16-bn254", "halo2-ipa-pasta"]` for the
+/// Halo2 package (`assay_wasm_verifier_halo2`). A page loads the Groth16 package and, only for a
+/// Halo2 round or presentation, the Halo2 one.
+#[wasm_bindgen]
+pub fn backends() -> Vec<String> {
+    checks::backends()
 }
 
 /// The package's version.

@@ -11,8 +11,12 @@ import { dirname, join } from "node:path";
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, "..", "pkg");
 const web = join(here, "..", "..", "web", "fixtures");
-const wasm = await import(join(pkg, "assay_wasm_verifier.js"));
-wasm.initSync({ module: readFileSync(join(pkg, "assay_wasm_verifier_bg.wasm")) });
+// The Halo2 package (feature `halo2`); the Groth16 package, which every page loads, refuses
+// Halo2 rounds naming it.
+const wasm = await import(join(pkg, "assay_wasm_verifier_halo2.js"));
+wasm.initSync({ module: readFileSync(join(pkg, "assay_wasm_verifier_halo2_bg.wasm")) });
+const small = await import(join(pkg, "assay_wasm_verifier.js"));
+small.initSync({ module: readFileSync(join(pkg, "assay_wasm_verifier_bg.wasm")) });
 const h2 = (name) => readFileSync(join(web, "solvency-halo2", name), "utf8");
 const g16 = (name) => readFileSync(join(web, "solvency", name), "utf8");
 const paramsFile = join(web, "params", "halo2-params-k9.bin");
@@ -20,6 +24,26 @@ assert.ok(existsSync(paramsFile), `${paramsFile} is missing: run .ci/web-tests.s
 const k9 = new Uint8Array(readFileSync(paramsFile));
 const round = h2("round.json");
 const params = { 9: k9 };
+
+test("two packages: the Groth16 one refuses a Halo2 round naming the Halo2 one", () => {
+  assert.deepEqual([...small.backends()], ["groth16-bn254"]);
+  assert.deepEqual([...wasm.backends()], ["groth16-bn254", "halo2-ipa-pasta"]);
+  assert.equal(small.halo2ParamsNeeded, undefined);
+  for (const r of [small.verifyInclusion(h2("record-alice.json"), round, "[]", ""),
+                   small.prepareRound(round, "[]", "").verifyInclusion(h2("record-alice.json"))].map((v) => v.toJSON())) {
+    assert.equal(r.valid, false);
+    assert.match(r.reason, /^backend halo2-ipa-pasta: this is the Groth16 package .* the Halo2 package \(assay_wasm_verifier_halo2\) does$/);
+    assert.equal(r.backend, "halo2-ipa-pasta");
+  }
+  // The bundle's own statements are still read (the page uses them to pick the package).
+  assert.equal(small.roundInfo(round).backend, "halo2-ipa-pasta");
+  // Both packages give one verdict on a Groth16 round.
+  const pinned = JSON.stringify([JSON.parse(g16("manifest.json"))]);
+  const a = small.verifyInclusion(g16("record-alice.json"), g16("round.json"), pinned, "").toJSON();
+  const b = wasm.verifyInclusion(g16("record-alice.json"), g16("round.json"), pinned, "").toJSON();
+  assert.equal(a.valid, true, a.reason);
+  assert.deepEqual({ ...a, ms: 0 }, { ...b, ms: 0 });
+});
 
 test("a Halo2 round says which parameters it needs; a Groth16 round needs none", () => {
   assert.deepEqual([...wasm.halo2ParamsNeeded(round)], [9]);

@@ -1,8 +1,9 @@
 // Node tests of the built package (wasm-verifier/pkg), on valid and tampered inputs.
 // Run: wasm-verifier/build.sh && node --test wasm-verifier/tests/
 import { test } from "node:test";
+import { generateKeyPairSync } from "node:crypto";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -97,9 +98,15 @@ test("malformed input and unknown fields are invalid verdicts, not exceptions", 
 const kycDir = join(here, "..", "..", "web", "fixtures", "kyc");
 const kx = (name) => readFileSync(join(kycDir, name), "utf8");
 const kycNow = Number(kx("now.txt").trim());
-const kyc = (proof, now = kycNow, challenge = kx("challenge.json")) =>
-  wasm.verifyKyc(kx(proof), kx("epoch.json"), kx("policy.json"), challenge, kx("issuer-public.json"), manifests, now).toJSON();
+// The issuer's published epoch chain, as `kyc publish --chain DIR` writes it (one file per
+// epoch), passed as a JSON array of the files' objects.
+const chainFiles = readdirSync(join(kycDir, "chain")).filter((f) => f.endsWith(".json")).sort();
+const chainEpochs = chainFiles.map((f) => JSON.parse(kx(join("chain", f))));
+const chain = JSON.stringify(chainEpochs);
 const manifests = JSON.stringify([JSON.parse(kx("manifest.json"))]);
+const kycWith = ({ proof = "proof.json", epoch = "epoch.json", epochs = chain, now = kycNow, challenge = kx("challenge.json"), man = manifests } = {}) =>
+  wasm.verifyKyc(kx(proof), kx(epoch), epochs, kx("policy.json"), challenge, kx("issuer-public.json"), man, now).toJSON();
+const kyc = (proof, now = kycNow, challenge = kx("challenge.json")) => kycWith({ proof, now, challenge });
 
 test("a valid KYC presentation verifies", () => {
   const r = kyc("proof.json");
@@ -107,14 +114,97 @@ test("a valid KYC presentation verifies", () => {
   assert.ok(r.checks.some((c) => c.includes("nullifier")));
 });
 
+test("the fixture's published chain is two epochs and the presentation's epoch is its last", () => {
+  // Guards the fixture the chain tests rely on (web/fixtures/kyc/gen.sh).
+  assert.equal(chainEpochs.length, 2, chainFiles.join(", "));
+  assert.deepEqual(chainEpochs.at(-1), JSON.parse(kx("epoch.json")));
+  const tag = JSON.parse(kx("epoch-unpublished.json"));
+  const fork = JSON.parse(kx("epoch-fork.json"));
+  assert.equal(tag.epoch, chainEpochs.at(-1).epoch + 1);
+  assert.equal(fork.epoch, tag.epoch);
+  assert.notDeepEqual(fork, tag);
+  const r = kycWith();
+  assert.equal(r.valid, true, r.reason);
+  assert.ok(r.checks.some((c) => c.includes("published chain")), r.checks.join("\n"));
+});
+
+test("an epoch the issuer signed but did not publish is refused (it could tag the holder)", () => {
+  // The presentation is honestly made against the unpublished epoch: only the chain check
+  // refuses it, with the reason `kyc verify --epochs` gives.
+  let r = kycWith({ proof: "proof-unpublished.json", epoch: "epoch-unpublished.json" });
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /^epoch chain: epoch \d+ is signed by the issuer but is not the epoch \d+ of its published chain/);
+  assert.match(r.reason, /single out one holder/);
+  // The same presentation with that epoch published (the chain extended by it) is valid: the
+  // refusal above is the chain check's and nothing else's.
+  r = kycWith({ proof: "proof-unpublished.json", epoch: "epoch-unpublished.json", epochs: JSON.stringify([...chainEpochs, JSON.parse(kx("epoch-unpublished.json"))]) });
+  assert.equal(r.valid, true, r.reason);
+  // A chain that stops before the presentation's epoch (only its first epoch) refuses it too.
+  r = kycWith({ epochs: JSON.stringify(chainEpochs.slice(0, 1)) });
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /not the epoch \d+ of its published chain/);
+});
+
+test("a forked published chain is refused, naming the fork", () => {
+  const tag = JSON.parse(kx("epoch-unpublished.json"));
+  const fork = JSON.parse(kx("epoch-fork.json"));
+  // Either branch alone extends the chain: the presentation (of the last common epoch) is valid.
+  for (const branch of [tag, fork]) {
+    const r = kycWith({ epochs: JSON.stringify([...chainEpochs, branch]) });
+    assert.equal(r.valid, true, r.reason);
+  }
+  // Both: two different signed epochs with one number.
+  const r = kycWith({ epochs: JSON.stringify([...chainEpochs, tag, fork]) });
+  assert.equal(r.valid, false);
+  assert.match(r.reason, new RegExp(`^published epoch chain: epoch ${tag.epoch}: fork: \`epoch chain\\[2\\]\` and \`epoch chain\\[3\\]\``), r.reason);
+  // Identical copies of one epoch are one epoch, not a fork.
+  const again = kycWith({ epochs: JSON.stringify([...chainEpochs, ...chainEpochs]) });
+  assert.equal(again.valid, true, again.reason);
+});
+
+test("a mis-signed or broken published chain is refused with the reason", () => {
+  // An epoch of the chain whose signature is altered.
+  const bad = structuredClone(chainEpochs);
+  bad[0].signature = bad[0].signature.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+  let r = kycWith({ epochs: JSON.stringify(bad) });
+  assert.equal(r.valid, false);
+  assert.equal(r.reason, `published epoch chain: epoch ${bad[0].epoch}: bad signature`);
+  // A gap: the first epoch and the unpublished one after the last (skipping the last).
+  r = kycWith({ epochs: JSON.stringify([chainEpochs[0], JSON.parse(kx("epoch-unpublished.json"))]) });
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /^published epoch chain: epoch \d+ follows epoch \d+: numbers must be consecutive/);
+  // The issuer key of someone else: the chain is not signed by it.
+  const x = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x;
+  const other = { ...JSON.parse(kx("issuer-public.json")), public_key: Buffer.from(x, "base64url").toString("hex") };
+  r = wasm.verifyKyc(kx("proof.json"), kx("epoch.json"), chain, kx("policy.json"), kx("challenge.json"), JSON.stringify(other), manifests, kycNow).toJSON();
+  assert.equal(r.valid, false);
+  assert.equal(r.reason, `published epoch chain: epoch ${chainEpochs[0].epoch}: bad signature`);
+});
+
+test("a malformed published chain is an invalid verdict with the reason, never a throw", () => {
+  for (const [epochs, why] of [
+    ["{not json", /^published epoch chain: not a JSON array of the issuer's epoch files: invalid type: map/],
+    ["[{not json", /^published epoch chain: not a JSON array of the issuer's epoch files: .*line 1 column 3/],
+    [kx("epoch.json"), /^published epoch chain: not a JSON array/],
+    ["[]", /^published epoch chain: the published chain holds no epoch/],
+    ["[1]", /^published epoch chain\[0\]: epoch: /],
+    [JSON.stringify([chainEpochs[0], { ...chainEpochs[1], extra: 1 }]), /^published epoch chain\[1\]: epoch: unknown field `extra`/],
+    [JSON.stringify([{ ...chainEpochs[0], version: 99 }]), /^published epoch chain\[0\]: epoch: field `version`/],
+  ]) {
+    const r = kycWith({ epochs });
+    assert.equal(r.valid, false, epochs.slice(0, 40));
+    assert.match(r.reason, why);
+  }
+});
+
 test("a Groth16 KYC presentation needs the setup's pinned manifest", () => {
   // Nothing pinned: refused, saying how to pin (the issuer could have made its own key).
-  let r = wasm.verifyKyc(kx("proof.json"), kx("epoch.json"), kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), "[]", kycNow).toJSON();
+  let r = kycWith({ man: "[]" });
   assert.equal(r.valid, false);
   assert.match(r.reason, /no key manifest is pinned/);
   // A manifest of the solvency fixture's setup names no KYC key: refused.
   const other = readFileSync(join(here, "..", "..", "web", "fixtures", "solvency", "manifest.json"), "utf8");
-  r = wasm.verifyKyc(kx("proof.json"), kx("epoch.json"), kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), `[${other}]`, kycNow).toJSON();
+  r = kycWith({ man: `[${other}]` });
   assert.equal(r.valid, false);
   assert.match(r.reason, /kyc-groth16/);
 });
@@ -136,6 +226,15 @@ test("a KYC presentation is refused on another day, or for another challenge", (
   assert.match(r.reason, /challenge/);
 });
 
+test("this (Groth16) package refuses a Halo2 presentation, naming the Halo2 package", () => {
+  assert.deepEqual([...wasm.backends()], ["groth16-bn254"]);
+  const p = JSON.parse(kx("proof.json"));
+  p.backend = "halo2-ipa-pasta";
+  const r = wasm.verifyKyc(JSON.stringify(p), kx("epoch.json"), chain, kx("policy.json"), kx("challenge.json"), kx("issuer-public.json"), manifests, kycNow).toJSON();
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /^backend halo2-ipa-pasta: this is the Groth16 package .*assay_wasm_verifier_halo2/);
+});
+
 test("KYC check time in Node (median of 20)", () => {
   const ms = [];
   for (let i = 0; i < 20; i++) ms.push(kyc("proof.json").ms);
@@ -144,7 +243,7 @@ test("KYC check time in Node (median of 20)", () => {
 });
 
 test("KYC check answers with a verdict on any input", () => {
-  const r = wasm.verifyKyc("{}", "{}", "{}", "{}", "{}", "[]", Date.now() / 1000).toJSON();
+  const r = wasm.verifyKyc("{}", "{}", "[]", "{}", "{}", "{}", "[]", Date.now() / 1000).toJSON();
   assert.equal(r.valid, false);
   assert.ok(typeof r.reason === "string" && r.reason.length > 0);
 });

@@ -4,7 +4,7 @@
 // Run: wasm-verifier/build.sh && (cd web && npm ci) && node --test web/tests/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, mkdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync, mkdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -100,9 +100,11 @@ test("a tampered record shows no and the reason", async () => {
   await page.waitForFunction(() => document.querySelector("#solvency-result .reason")?.textContent.includes("signature"));
 });
 
-test("nothing left the page but its own files", async () => {
+test("nothing left the page but its own files; a Groth16 round does not load the Halo2 verifier", async () => {
   const foreign = requests.filter((r) => !r.startsWith(url));
   assert.deepEqual(foreign, []);
+  assert.ok(requests.some((r) => r.endsWith("/pkg/assay_wasm_verifier_bg.wasm")), requests.join("\n"));
+  assert.deepEqual(requests.filter((r) => r.includes("halo2")), []);
 });
 
 test("inclusion check time in Chromium (median of 20)", async () => {
@@ -160,6 +162,9 @@ test("a KYC presentation: valid, then tampered (median of 20 timed)", async () =
   const now = Number(readFileSync(join(kycDir, "now.txt"), "utf8").trim());
   // Proofs are bound to their day: freeze the page's clock at the fixture's time.
   await page.clock.setFixedTime(new Date(now * 1000));
+  // The issuer's published chain: every epoch file `kyc publish --chain DIR` wrote, at once.
+  const chainFiles = readdirSync(join(kycDir, "chain")).filter((f) => f.endsWith(".json")).sort().map((f) => join(kycDir, "chain", f));
+  await page.setInputFiles("#kyc-chain", chainFiles);
   for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", "challenge.json"], ["kyc-key", "issuer-public.json"], ["kyc-proof", "proof.json"]]) {
     await page.setInputFiles(`#${id}`, join(kycDir, f));
   }
@@ -170,17 +175,32 @@ test("a KYC presentation: valid, then tampered (median of 20 timed)", async () =
   await page.setInputFiles("#kyc-proof", join(kycDir, "proof-tampered.json"));
   await page.waitForSelector("#kyc-result .verdict[data-valid=false]");
   assert.match(await page.locator("#kyc-result").innerText(), /Reason: proof: the Groth16 proof does not verify/);
+  // A presentation against an epoch the issuer signed but did not publish (it could tag the
+  // holder): refused with the CLI's reason; valid once that epoch is in the chain given.
+  await page.setInputFiles("#kyc-epoch", join(kycDir, "epoch-unpublished.json"));
+  await page.setInputFiles("#kyc-proof", join(kycDir, "proof-unpublished.json"));
+  await page.waitForFunction(() => /not the epoch \d+ of its published chain/.test(document.querySelector("#kyc-result").innerText));
+  assert.equal(await page.getAttribute("#kyc-result .verdict", "data-valid"), "false");
+  await page.locator("#kyc-result").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "kyc-unpublished-epoch.png"), fullPage: true });
+  await page.setInputFiles("#kyc-chain", [...chainFiles, join(kycDir, "epoch-unpublished.json")]);
+  await page.waitForSelector("#kyc-result .verdict[data-valid=true]");
+  // A forked chain (two different epochs with one number): refused, naming the fork.
+  await page.setInputFiles("#kyc-chain", [...chainFiles, join(kycDir, "epoch-unpublished.json"), join(kycDir, "epoch-fork.json")]);
+  await page.waitForSelector("#kyc-result .verdict[data-valid=false]");
+  assert.match(await page.locator("#kyc-result").innerText(), /published epoch chain: epoch \d+: fork/);
+  const chainJson = JSON.stringify(chainFiles.map((f) => JSON.parse(readFileSync(f, "utf8"))));
   const k = (f) => readFileSync(join(kycDir, f), "utf8");
-  const ms = await page.evaluate(async ([p, e, po, c, i, ms, n]) => {
+  const ms = await page.evaluate(async ([p, e, ch, po, c, i, ms, n]) => {
     const m = await import("./pkg/assay_wasm_verifier.js");
     const out = [];
     for (let j = 0; j < 20; j++) {
-      const r = m.verifyKyc(p, e, po, c, i, ms, n).toJSON();
+      const r = m.verifyKyc(p, e, ch, po, c, i, ms, n).toJSON();
       if (!r.valid) throw new Error(r.reason);
       out.push(r.ms);
     }
     return out;
-  }, [k("proof.json"), k("epoch.json"), k("policy.json"), k("challenge.json"), k("issuer-public.json"), `[${k("manifest.json")}]`, now]);
+  }, [k("proof.json"), k("epoch.json"), chainJson, k("policy.json"), k("challenge.json"), k("issuer-public.json"), `[${k("manifest.json")}]`, now]);
   ms.sort((a, b) => a - b);
   console.log(`wasm KYC check in Chromium: median ${((ms[9] + ms[10]) / 2).toFixed(2)} ms over 20`);
 });
@@ -271,10 +291,14 @@ const baseConfig = {
 
 test("a Halo2 round: yes, checked on Halo2 with no trusted setup (timed)", async () => {
   const { p, context } = await pageWith(baseConfig);
+  const loaded = [];
+  p.on("request", (r) => loaded.push(new URL(r.url()).pathname));
   try {
     await p.setInputFiles("#round-file", join(halo2, "round.json"));
     await p.setInputFiles("#record-file", join(halo2, "record-alice.json"));
     await p.waitForSelector("#solvency-result .verdict", { timeout: 60_000 });
+    // The Halo2 verifier is fetched for this round only.
+    assert.ok(loaded.includes("/pkg/assay_wasm_verifier_halo2_bg.wasm"), loaded.join("\n"));
     const text = await p.locator("#solvency-result").innerText();
     assert.equal(await p.getAttribute("#solvency-result .verdict", "data-valid"), "true", text);
     assert.equal(await p.getAttribute("#solvency-result .backend", "data-backend"), "halo2-ipa-pasta");
@@ -288,7 +312,8 @@ test("a Halo2 round: yes, checked on Halo2 with no trusted setup (timed)", async
     // Timing: fetch the parameters, prepare (hash check, keys derived), then per record.
     const recs = ["alice", "bob", "carol", "dave", "erin"].map((w) => readFileSync(join(halo2, `record-${w}.json`), "utf8"));
     const out = await p.evaluate(async ([rnd, recs]) => {
-      const m = await import("./pkg/assay_wasm_verifier.js");
+      const m = await import("./pkg/assay_wasm_verifier_halo2.js");
+      await m.default();
       const t0 = performance.now();
       const bytes = new Uint8Array(await (await fetch("fixtures/params/halo2-params-k9.bin")).arrayBuffer());
       const t1 = performance.now();

@@ -23,10 +23,12 @@
 //! The arity of every hash is fixed by its context (the number of assets of a round), so
 //! chained and direct hashes of different lengths are never compared.
 //!
-//! The gadget [`constraints`] runs the same permutation code path on the same parameters,
-//! taken from `light-poseidon` (which ships circomlib's constants).
+//! The gadget [`constraints`] runs the same permutation code path on the same parameters:
+//! circomlib's, derived at first use by the Poseidon paper's reference generator ([`grain`]),
+//! and checked equal to the tables `light-poseidon` ships.
 
 pub mod constraints;
+pub mod grain;
 #[cfg(feature = "halo2")]
 pub mod halo2;
 #[cfg(feature = "halo2")]
@@ -52,11 +54,9 @@ pub fn params(arity: usize) -> &'static PoseidonParameters<Fr> {
         (1..=MAX_ARITY).contains(&arity),
         "Poseidon arity {arity} out of 1..=12"
     );
-    PARAMS[arity].get_or_init(|| {
-        // The width is at most 13, which light-poseidon ships: this cannot fail.
-        light_poseidon::parameters::bn254_x5::get_poseidon_parameters::<Fr>((arity + 1) as u8)
-            .expect("circomlib parameters exist for widths 2..=13")
-    })
+    // Derived by the reference generator ([`grain`]), equal to light-poseidon's shipped tables
+    // (tested), which are not linked: 1.5 MB of code in the wasm verifier.
+    PARAMS[arity].get_or_init(|| grain::circom_parameters(arity + 1))
 }
 
 /// The circomlib Poseidon permutation on `state` (`state.len() == params.width`).
