@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$work/epochs"
-cp web/fixtures/kyc/epoch.json "$work/epochs/"
+cp web/fixtures/kyc/chain/*.json "$work/epochs/"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 # Rate limits high enough not to answer 429 to the fuzzer (the limiter has its own tests).
