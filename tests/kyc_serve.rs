@@ -191,7 +191,15 @@ fn the_server_follows_the_published_chain_and_refuses_unpublished_epochs() {
     ok(assay(
         d,
         &[
-            "kyc", "issuer", "init", "--dir", "iss", "--id", "serve-test", "--keys", "setup",
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "iss",
+            "--id",
+            "serve-test",
+            "--keys",
+            "setup",
         ],
     ));
     ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
@@ -224,8 +232,8 @@ fn the_server_follows_the_published_chain_and_refuses_unpublished_epochs() {
         ok(assay(
             d,
             &[
-                "kyc", "publish", "--issuer", "iss", "--out", epoch, "--leaves", leaves,
-                "--chain", chain,
+                "kyc", "publish", "--issuer", "iss", "--out", epoch, "--leaves", leaves, "--chain",
+                chain,
             ],
         ))
     };

@@ -1,9 +1,9 @@
 //! Groth16 rounds: keys from the setup party's circuit-specific setup (`assay solvency
 //! setup`), read from the keys folder; the self-check pins the folder's signed manifest.
 
+use super::lean::R1csMatrices;
 use crate::solvency::backend::{entry, CircuitKind, RoundBackend};
 use crate::{keys::KeyCache, ProverError};
-use super::lean::R1csMatrices;
 use assay_circuits::{
     solvency::{
         constraints::{AggregateCircuit, BatchCircuit},
