@@ -123,10 +123,11 @@ pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Installs the JSON log subscriber (`RUST_LOG` filters; default `info`). Call once.
+/// Installs the JSON log subscriber (`RUST_LOG` filters; default `info`, without arkworks'
+/// never-closed constraint-system spans, target `gr1cs`). Call once.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,gr1cs=off"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
