@@ -1211,7 +1211,7 @@ async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
     assert_eq!(v["valid"], false, "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(
-        reason.contains("the proof's root is not the root of epoch 0"),
+        reason.contains("the proof's root is not the root of epoch"),
         "{reason}"
     );
     // The valid Groth16 presentation's check list names the backend that verified it.
