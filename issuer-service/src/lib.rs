@@ -181,13 +181,7 @@ pub async fn serve_on<L>(
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
-    use axum::serve::ListenerExt;
-    axum::serve(
-        listener.tap_io(|_| {}),
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    assay_server::serve_router(listener, app(state), shutdown).await?;
     tracing::info!("assay issuer service stopped");
     Ok(())
 }

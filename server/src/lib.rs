@@ -204,15 +204,33 @@ async fn serve_listener<L>(
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
+    serve_router(listener, app(state), shutdown).await?;
+    tracing::info!("assay-server stopped");
+    Ok(())
+}
+
+/// Serves `router` on any listener whose peers are socket addresses (plain TCP or
+/// [`tls::TlsListener`]), with each request's client address as `ConnectInfo<SocketAddr>`
+/// (what the rate limiter reads), until `shutdown` completes (in-flight requests finish).
+/// Shared by `assay serve` and the KYC issuer service.
+///
+/// # Errors
+/// An I/O error of the listener.
+pub async fn serve_router<L>(
+    listener: L,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
     use axum::serve::ListenerExt;
     axum::serve(
         listener.tap_io(|_| {}),
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
-    tracing::info!("assay-server stopped");
-    Ok(())
+    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.
