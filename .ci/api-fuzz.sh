@@ -8,9 +8,12 @@
 # an arbitrary object is not a round bundle, and the server must answer 422 naming the first
 # missing or unknown field, which is what that check calls a failure (docs/ci.md).
 #
+# Then the same against the KYC issuer service (`assay kyc issuer serve`), once per role.
+#
 # Usage: bash .ci/api-fuzz.sh [--max-examples N] [--seed S] [more `st run` options]
 #   Environment: ASSAY_BIN (default target/debug/assay, built if missing),
-#   ASSAY_FUZZ_MAX_TIME (seconds of the fuzzing phase; default 60).
+#   ASSAY_FUZZ_MAX_TIME (seconds of the fuzzing phase; default 60),
+#   ASSAY_FUZZ_ISSUER_MAX_TIME (seconds per role against the issuer service; default 20).
 # Long runs: ASSAY_FUZZ_MAX_TIME=3600 bash .ci/api-fuzz.sh --max-examples 10000
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -76,4 +79,77 @@ fi
 if grep -q "panicked" "$work/server.log"; then
   echo "assay serve panicked:"; grep -B2 -A5 "panicked" "$work/server.log" | head -40; exit 1
 fi
+kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
+[ "$status" = 0 ] || exit "$status"
+
+# The issuer service (`assay kyc issuer serve`), fuzzed the same way, once per role with that
+# role's API key: admin (issue, revoke, publish, and the public routes), auditor (epochs, audit
+# log), holder (its own path; the key is bound to a credential issued before the run). A wrong
+# role's 403 is tested elsewhere (issuer-service/tests/api.rs); here every generated request
+# reaches the handler behind the key check. The issuer makes its own KYC setup: a throwaway
+# issuer for fuzzing only (`--insecure-own-setup`).
+echo "== the issuer service"
+export ASSAY_PASSPHRASE="api-fuzz-$$"
+iss="$work/issuer"
+"$bin" kyc issuer init --dir "$iss" --insecure-own-setup >"$work/init.log" 2>&1 \
+  || { cat "$work/init.log"; echo "kyc issuer init failed"; exit 1; }
+"$bin" kyc holder init --out "$work/holder.json" >/dev/null 2>&1
+key() { "$bin" kyc issuer key add --db "$iss/service.sqlite" "$@" 2>&1 | grep -o 'aik_[0-9a-f_]*'; }
+admin=$(key --role admin --label api-fuzz)
+auditor=$(key --role auditor --label api-fuzz)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+"$bin" kyc issuer serve --issuer "$iss" --addr "127.0.0.1:$port" --rate 100000 --burst 100000 \
+  >"$work/issuer.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do
+  if up; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then cat "$work/issuer.log"; echo "the issuer service did not start"; exit 1; fi
+  sleep 0.2
+done
+up || { cat "$work/issuer.log"; echo "the issuer service does not answer /healthz"; exit 1; }
+# A credential issued through the API, and a holder key bound to its serial: the path exists.
+serial=$(python3 - "$base" "$admin" "$work/holder.json" <<'PY'
+import json, sys, urllib.request
+base, key, holder = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+body = json.dumps({"holder_commitments": holder["commitments"], "country": "FR",
+                   "expires": "2099-01-01T00:00:00Z"}).encode()
+req = urllib.request.Request(base + "/v1/credentials", data=body, method="POST",
+                             headers={"Authorization": "Bearer " + key,
+                                      "Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=60) as r:
+    assert r.status == 200, r.status
+    print(json.load(r)["credential"]["serial"])
+PY
+)
+holder=$(key --role holder --serial "$serial" --label api-fuzz)
+cd "$work"
+fuzz_role() {
+  local role=$1 key=$2; shift 2
+  echo "-- as $role"
+  "$venv/bin/st" run "$base/openapi.json" \
+    --checks all \
+    --exclude-checks positive_data_acceptance \
+    --workers 2 \
+    --max-time "${ASSAY_FUZZ_ISSUER_MAX_TIME:-20}" \
+    --max-examples 50 \
+    --seed 20261202 \
+    --request-timeout 30 \
+    --no-color \
+    -H "Authorization: Bearer $key" \
+    "$@"
+}
+# The OpenAPI tags are the roles (public and ops routes need no key).
+fuzz_role admin "$admin" --include-tag admin --include-tag public --include-tag ops || status=$?
+fuzz_role auditor "$auditor" --include-tag auditor || status=$?
+fuzz_role holder "$holder" --include-tag holder || status=$?
+cd "$root"
+if ! kill -0 "$pid" 2>/dev/null; then
+  echo "the issuer service died during the run:"; tail -50 "$work/issuer.log"; exit 1
+fi
+if grep -q "panicked" "$work/issuer.log"; then
+  echo "the issuer service panicked:"; grep -B2 -A5 "panicked" "$work/issuer.log" | head -40; exit 1
+fi
+"$bin" kyc issuer audit verify --db "$iss/service.sqlite" \
+  || { echo "the audit log does not verify after the run"; exit 1; }
 exit "$status"
