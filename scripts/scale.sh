@@ -52,7 +52,12 @@ for e in "${SIZES[@]}"; do
 JSON
     flags=(--backend "$BACKEND")
     [ "$BACKEND" = halo2 ] && flags+=(--layout "$LAYOUT" --params-dir "$WORK/params")
-    [ "$BACKEND" = groth16 ] && flags+=(--keys "$WORK/keys-B$BATCH")
+    if [ "$BACKEND" = groth16 ]; then
+        flags+=(--keys "$WORK/keys-B$BATCH")
+        # The setup party's step, once per batch size (its time is not the round's).
+        [ -f "$WORK/keys-B$BATCH/manifest.json" ] ||
+            "$ASSAY" solvency setup --config "$d/round.json" --out "$WORK/keys-B$BATCH" >/dev/null
+    fi
     /usr/bin/time -v -o "$d/time.txt" "$ASSAY" solvency prove --balances "$d/balances.csv" \
         --config "$d/round.json" --out "$d/out" "${flags[@]}" "${EXTRA[@]}" --json > "$d/summary.json"
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;

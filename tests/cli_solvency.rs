@@ -608,6 +608,43 @@ fn setup_then_verifiers_refuse_keys_of_another_setup() {
     // A setup is never redone in place.
     let o = assay(&["solvency", "setup", "--config", s(&c), "--out", s(&keys)]);
     assert_eq!(o.status.code(), Some(2));
+    // Every circuit's R1CS matrices beside its keys (provers read them instead of building
+    // them: issue 12); a damaged one is refused by name, before any proof.
+    let index: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&fs::read(keys.join("index.json")).unwrap()).unwrap();
+    assert!(!index.is_empty());
+    for hash in index.values() {
+        assert!(keys.join(format!("{hash}.r1cs")).exists(), "{hash}.r1cs");
+    }
+    let damaged = dir.path().join("damaged-keys");
+    fs::create_dir(&damaged).unwrap();
+    for e in fs::read_dir(&keys).unwrap() {
+        let p = e.unwrap().path();
+        let mut bytes = fs::read(&p).unwrap();
+        if p.extension().is_some_and(|x| x == "r1cs") {
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0x20;
+        }
+        fs::write(damaged.join(p.file_name().unwrap()), bytes).unwrap();
+    }
+    let o = assay(&[
+        "solvency",
+        "prove",
+        "--balances",
+        s(&b),
+        "--config",
+        s(&c),
+        "--out",
+        s(&dir.path().join("damaged-round")),
+        "--keys",
+        s(&damaged),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(".r1cs") && err.contains("damaged") && err.contains("delete it"),
+        "{err}"
+    );
     // `prove` never makes keys: an empty keys folder is refused, naming the setup.
     let o = assay(&[
         "solvency",

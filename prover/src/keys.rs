@@ -6,14 +6,16 @@
 //!   name → verifying-key hash, the setup party's key), the file verifiers pin;
 //! * `index.json`: shape name (`solvency-batch-K4-w64-B1024`) → verifying-key hash;
 //! * `<hash>.vk`: the verifying key (hex of its compressed bytes, as in bundles);
-//! * `<hash>.pk`: the proving key (arkworks uncompressed bytes).
+//! * `<hash>.pk`: the proving key (arkworks uncompressed bytes);
+//! * `<hash>.r1cs`: the circuit's R1CS matrices, for provers (solvency circuits; a cache
+//!   checked against its hash and its key, see [`crate::groth16::lean`]).
 //!
 //! Keys are made only by [`setup`] (`assay solvency setup`, `assay kyc setup`), with fresh OS
 //! randomness whose trapdoor is dropped at once; whoever runs the setup could forge proofs
 //! (Groth16's circuit-specific setup): see `docs/solvency.md`. A prover never makes keys: a
 //! missing shape is an error. Shards of one round must use the same keys folder (copy it).
 
-use crate::{fsutil, ProverError};
+use crate::{fsutil, groth16::lean::R1csMatrices, ProverError};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::ConstraintSynthesizer;
@@ -169,6 +171,58 @@ impl KeyCache {
         })
     }
 
+    /// The sizes on disk of the proving key and the matrices file of the circuit named
+    /// `shape`, if the folder has both (for the memory budget; nothing is read or checked).
+    pub(crate) fn key_file_sizes(&self, shape: &str) -> Option<(u64, u64)> {
+        let hash = self.index().ok()?.get(shape)?.clone();
+        let len = |p: PathBuf| std::fs::metadata(p).ok().map(|m| m.len());
+        Some((
+            len(self.dir.join(format!("{hash}.pk")))?,
+            len(self.matrices_path(&hash))?,
+        ))
+    }
+
+    /// Writes the R1CS matrices of `blank` (the circuit of verifying key `hash`, shape
+    /// `shape`) to `<hash>.r1cs`.
+    pub(crate) fn write_matrices<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        shape: &str,
+        hash: &str,
+        blank: C,
+    ) -> Result<(), ProverError> {
+        let bytes = R1csMatrices::of(blank)
+            .and_then(|m| m.to_file_bytes(hash))
+            .map_err(|e| ProverError::Proving(format!("matrices of {shape}: {e}")))?;
+        fsutil::write_atomic(&self.matrices_path(hash), &bytes)
+    }
+
+    /// The file of the R1CS matrices of the circuit whose verifying key is `hash`.
+    pub fn matrices_path(&self, hash: &str) -> PathBuf {
+        self.dir.join(format!("{hash}.{MATRICES_EXTENSION}"))
+    }
+
+    /// The R1CS matrices the setup wrote for the circuit whose verifying key is `hash`, or
+    /// `None` if the folder has none for it (a setup made before they were written).
+    ///
+    /// # Errors
+    /// A matrices file that cannot be read, is damaged or belongs to another key: it is
+    /// refused, naming the file (delete it to prove without it).
+    pub fn matrices(&self, hash: &str) -> Result<Option<R1csMatrices>, ProverError> {
+        let path = self.matrices_path(hash);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let file = std::fs::File::open(&path).map_err(|e| ProverError::io(&path, e))?;
+        R1csMatrices::read_file(std::io::BufReader::with_capacity(1 << 20, file), hash)
+            .map(Some)
+            .map_err(|e| {
+                corrupt(
+                    &path,
+                    format!("{e} (a cache written by the setup: delete it to prove without it)"),
+                )
+            })
+    }
+
     /// The key pair named `hash` (its verifying key checked against the name and the proving
     /// key's), without consulting the index.
     ///
@@ -210,6 +264,9 @@ impl KeyCache {
         })
     }
 }
+
+/// The extension of a circuit's R1CS matrices file in a keys folder (`<hash>.r1cs`).
+pub const MATRICES_EXTENSION: &str = "r1cs";
 
 /// The name of the signed manifest in a keys folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -260,26 +317,32 @@ pub fn setup(
         };
         for kind in s.kinds() {
             let name = s.name(kind);
+            // Each circuit's matrices go beside its keys (`<hash>.r1cs`): a prover reads them
+            // instead of synthesizing the whole circuit symbolically (its peak memory).
             let hash = match kind {
-                ShapeKind::Batch { batch_size } => cache.generate(
-                    &name,
-                    BatchCircuit {
+                ShapeKind::Batch { batch_size } => {
+                    let blank = BatchCircuit {
                         shape,
                         batch_size,
                         public: None,
                         witness: None,
-                    },
-                )?,
-                ShapeKind::Aggregation { fan_in, top } => cache.generate(
-                    &name,
-                    AggregateCircuit {
+                    };
+                    let hash = cache.generate(&name, blank.clone())?;
+                    cache.write_matrices(&name, &hash, blank)?;
+                    hash
+                }
+                ShapeKind::Aggregation { fan_in, top } => {
+                    let blank = AggregateCircuit {
                         shape,
                         fan_in,
                         top,
                         public: None,
                         witness: None,
-                    },
-                )?,
+                    };
+                    let hash = cache.generate(&name, blank.clone())?;
+                    cache.write_matrices(&name, &hash, blank)?;
+                    hash
+                }
             };
             keys.insert(name, hash);
         }

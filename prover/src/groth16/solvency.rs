@@ -83,14 +83,7 @@ impl RoundBackend for Groth16Backend {
     }
 
     fn key(&self, shape: Shape, kind: CircuitKind) -> Result<Groth16Key, ProverError> {
-        let name = match kind {
-            CircuitKind::Batch { batch_size } => {
-                batch_shape_name(shape.num_assets, shape.balance_bits, batch_size)
-            }
-            CircuitKind::Aggregation { fan_in, top } => {
-                aggregation_shape_name(shape.num_assets, shape.balance_bits, fan_in, top)
-            }
-        };
+        let name = shape_name(shape, kind);
         if self.manifest.is_empty() {
             // Reports the missing manifest and says to run the setup.
             self.keys.manifest()?;
@@ -98,22 +91,29 @@ impl RoundBackend for Groth16Backend {
         let pair = self.keys.get(&name)?;
         let vk = assay_verifier::groth16::decode_vk(&pair.vk_hex, "verifying key")
             .map_err(|e| ProverError::Proving(e.to_string()))?;
-        let matrices = match kind {
-            CircuitKind::Batch { batch_size } => R1csMatrices::of(BatchCircuit {
-                shape,
-                batch_size,
-                public: None,
-                witness: None,
-            }),
-            CircuitKind::Aggregation { fan_in, top } => R1csMatrices::of(AggregateCircuit {
-                shape,
-                fan_in,
-                top,
-                public: None,
-                witness: None,
-            }),
+        // The setup's matrices file if the folder has one; else the same synthesis here.
+        let matrices = match self.keys.matrices(&pair.vk_hash)? {
+            Some(m) => Ok(m),
+            None => match kind {
+                CircuitKind::Batch { batch_size } => R1csMatrices::of(BatchCircuit {
+                    shape,
+                    batch_size,
+                    public: None,
+                    witness: None,
+                }),
+                CircuitKind::Aggregation { fan_in, top } => R1csMatrices::of(AggregateCircuit {
+                    shape,
+                    fan_in,
+                    top,
+                    public: None,
+                    witness: None,
+                }),
+            },
         }
         .map_err(|e| ProverError::Proving(format!("{name}: {e}")))?;
+        matrices
+            .check_key(&pair.pk)
+            .map_err(|e| ProverError::Proving(format!("{name}: {e}")))?;
         Ok(Groth16Key {
             check: assay_verifier::groth16::Key::new(&vk),
             matrices,
@@ -163,7 +163,12 @@ impl RoundBackend for Groth16Backend {
     }
 
     fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
-        groth16_proof_memory(shape, kind)
+        let (shared, each) = self.memory_parts(shape, kind);
+        shared + each
+    }
+
+    fn shared_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
+        self.memory_parts(shape, kind).0
     }
 
     fn circuits(&self, _shape: Shape, _config: &RoundConfig, _batches: usize) -> Circuits {
@@ -178,7 +183,40 @@ impl RoundBackend for Groth16Backend {
     }
 }
 
-/// Peak bytes of the process while it makes (or loads) the keys of one circuit and proves it,
+fn shape_name(shape: Shape, kind: CircuitKind) -> String {
+    match kind {
+        CircuitKind::Batch { batch_size } => {
+            batch_shape_name(shape.num_assets, shape.balance_bits, batch_size)
+        }
+        CircuitKind::Aggregation { fan_in, top } => {
+            aggregation_shape_name(shape.num_assets, shape.balance_bits, fan_in, top)
+        }
+    }
+}
+
+impl Groth16Backend {
+    /// The memory of one circuit's proofs: what every proof in flight shares (the proving key
+    /// and the matrices, or the synthesis that builds the matrices when the keys folder has
+    /// no matrices file), and what each lean proof adds (its assignment, the QAP's
+    /// evaluations, the MSMs' buffers). With the setup's files, both are scaled from their
+    /// sizes on disk, fitted to `/usr/bin/time -v` peaks (`docs/operations.md`, "Leaner
+    /// Groth16 proofs: measured") with a margin: shared `64 MiB + 1.25 × (key + matrices)`,
+    /// per proof `1 × matrices` (measured: 542 MiB at one job, 641 MiB at two, for
+    /// 256 × 4 with a 87 MB key and 193 MB of matrices; estimated 581 and 765 MiB).
+    fn memory_parts(&self, shape: Shape, kind: CircuitKind) -> (u64, u64) {
+        const MIB: u64 = 1 << 20;
+        match self.keys.key_file_sizes(&shape_name(shape, kind)) {
+            Some((pk, matrices)) => (64 * MIB + (pk + matrices) / 4 * 5, matrices.max(MIB)),
+            None => {
+                let synthesis = groth16_proof_memory(shape, kind);
+                (synthesis, synthesis / 8)
+            }
+        }
+    }
+}
+
+/// Peak bytes of the process while it synthesizes one circuit symbolically (to build its
+/// matrices, as a prover must when the keys folder has no matrices file) and proves it,
 /// fitted to `/usr/bin/time -v` peaks of release builds (`docs/operations.md`, "Sizing"),
 /// rounded up: a fixed part, then per leaf of a batch (or child of an aggregation) a part and a
 /// part per asset. Linear in the constraints, which are linear in leaves × assets.

@@ -86,6 +86,13 @@ pub trait RoundBackend: Sync {
     /// circuit (its keys included): a formula fitted to measured peaks, with a margin
     /// (`docs/operations.md`). The memory budget admits `budget / proof_memory` proofs at once.
     fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64;
+    /// Of [`RoundBackend::proof_memory`], the bytes held once however many proofs of the
+    /// circuit are in flight (its keys, the Groth16 matrices): `j` proofs at once need
+    /// `shared + j × (proof_memory − shared)`. Zero (every byte counted per proof) unless the
+    /// backend knows better.
+    fn shared_memory(&self, _shape: Shape, _kind: CircuitKind) -> u64 {
+        0
+    }
     /// The bundle's backend-tagged `circuits` section, for a round of `batches` batch proofs.
     fn circuits(&self, shape: Shape, config: &RoundConfig, batches: usize) -> Circuits;
     /// The options of the round's self-check (the auditor's check run before publishing):

@@ -40,19 +40,23 @@ pub struct Workers {
     pub jobs: usize,
     /// Threads inside each proof.
     pub threads_per_job: usize,
-    /// The estimated peak of the largest proof of the round, in bytes.
+    /// The estimated peak of the largest proof of the round, in bytes (its share of what
+    /// every proof shares included).
     pub per_proof: u64,
+    /// Of `per_proof`, what is held once whatever the proofs in flight (keys, matrices).
+    pub shared: u64,
 }
 
 impl std::fmt::Display for Workers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "memory budget {}: {} proof(s) in flight, {} thread(s) each (one proof needs about {})",
+            "memory budget {}: {} proof(s) in flight, {} thread(s) each (one proof needs about {}, of which {} shared by all)",
             human(self.memory),
             self.jobs,
             self.threads_per_job,
-            human(self.per_proof)
+            human(self.per_proof),
+            human(self.shared)
         )
     }
 }
@@ -136,7 +140,27 @@ impl Budget {
         available: Option<u64>,
         what: &str,
     ) -> Result<Workers, ProverError> {
+        self.workers_sharing(0, per_proof, cores, available, what)
+    }
+
+    /// As [`Budget::workers`], for proofs of which `shared` bytes (keys, matrices) are held
+    /// once whatever the number in flight: `j` proofs need
+    /// `shared + j × (per_proof − shared)`.
+    ///
+    /// # Errors
+    /// As [`Budget::workers`].
+    pub fn workers_sharing(
+        &self,
+        shared: u64,
+        per_proof: u64,
+        cores: usize,
+        available: Option<u64>,
+        what: &str,
+    ) -> Result<Workers, ProverError> {
         let cores = cores.max(1);
+        let shared = shared.min(per_proof);
+        let each = (per_proof - shared).max(1);
+        let need = |j: u64| shared.saturating_add(each.saturating_mul(j));
         let memory = match (self.memory, available) {
             (Some(m), _) => m,
             (None, Some(a)) => a / 10 * 9,
@@ -146,8 +170,8 @@ impl Budget {
                 ))
             }
         };
-        let fits = memory / per_proof.max(1);
-        if fits == 0 {
+        let fits = memory.saturating_sub(shared) / each;
+        if fits == 0 || memory < per_proof {
             return Err(ProverError::Budget(format!(
                 "a memory budget of {} is below one {what}, which needs about {}: pass --memory {} or more, or use a smaller batch_size",
                 human(memory),
@@ -159,11 +183,12 @@ impl Budget {
             Some(0) => return Err(ProverError::Budget("--jobs 0: need at least 1".into())),
             Some(j) if (j as u64) > fits => {
                 return Err(ProverError::Budget(format!(
-                    "{j} jobs need about {} ({j} × {} per {what}); the memory budget is {}: pass --jobs {fits} or --memory {} or more",
-                    human(per_proof.saturating_mul(j as u64)),
-                    human(per_proof),
+                    "{j} jobs need about {} ({} shared, then {j} × {} per {what}); the memory budget is {}: pass --jobs {fits} or --memory {} or more",
+                    human(need(j as u64)),
+                    human(shared),
+                    human(each),
                     human(memory),
-                    human(per_proof.saturating_mul(j as u64)).replace(' ', "")
+                    human(need(j as u64)).replace(' ', "")
                 )))
             }
             Some(j) => j,
@@ -174,6 +199,7 @@ impl Budget {
             jobs,
             threads_per_job: (cores / jobs).max(1),
             per_proof,
+            shared,
         })
     }
 }
@@ -189,7 +215,7 @@ pub(super) fn workers_for<B: RoundBackend>(
     shape: Shape,
     cfg: &RoundConfig,
 ) -> Result<Workers, ProverError> {
-    let peak = round_peak(backend, shape, cfg.batch_size, cfg.fan_in);
+    let (shared, peak) = round_peak(backend, shape, cfg.batch_size, cfg.fan_in);
     let what = format!(
         "{} proof of {} leaves × {} assets",
         backend.name(),
@@ -201,7 +227,7 @@ pub(super) fn workers_for<B: RoundBackend>(
     } else {
         None
     };
-    budget.workers(peak, cores(), available, &what)
+    budget.workers_sharing(shared, peak, cores(), available, &what)
 }
 
 /// The workers a `prove` run with `opts` would choose: call it before asking for a passphrase
@@ -221,18 +247,41 @@ pub fn check(opts: &super::ProveOptions) -> Result<Workers, ProverError> {
     crate::dispatch::with_round_backend(&opts.backend, &opts.keys, &opts.keys, Check(opts))
 }
 
-/// The largest per-proof peak of a round's circuits: its batch circuit and the aggregation
-/// circuits of its levels (`fan_in` children, the top one too).
-fn round_peak<B: RoundBackend>(backend: &B, shape: Shape, batch_size: usize, fan_in: usize) -> u64 {
-    [
+/// The largest per-proof peak of a round's circuits (its batch circuit and the aggregation
+/// circuits of its levels: `fan_in` children, the top one too), and the largest shared part.
+/// Each is the maximum over the circuits, so `shared + j × (peak − shared)` bounds every
+/// phase of the round.
+fn round_peak<B: RoundBackend>(
+    backend: &B,
+    shape: Shape,
+    batch_size: usize,
+    fan_in: usize,
+) -> (u64, u64) {
+    let kinds = [
         CircuitKind::Batch { batch_size },
         CircuitKind::Aggregation { fan_in, top: false },
         CircuitKind::Aggregation { fan_in, top: true },
-    ]
-    .into_iter()
-    .map(|k| backend.proof_memory(shape, k))
-    .max()
-    .unwrap_or(0)
+    ];
+    let shared = kinds
+        .iter()
+        .map(|k| {
+            backend
+                .shared_memory(shape, *k)
+                .min(backend.proof_memory(shape, *k))
+        })
+        .max()
+        .unwrap_or(0);
+    let each = kinds
+        .iter()
+        .map(|k| {
+            backend.proof_memory(shape, *k)
+                - backend
+                    .shared_memory(shape, *k)
+                    .min(backend.proof_memory(shape, *k))
+        })
+        .max()
+        .unwrap_or(0);
+    (shared, shared + each)
 }
 
 /// Runs `f` on every item with at most `workers.jobs` calls in flight, each inside its own
@@ -361,6 +410,48 @@ mod tests {
         .is_err());
     }
 
+    /// What every proof shares (keys, matrices) is counted once: 1 GiB shared and 0.25 GiB
+    /// per proof fit 12 proofs in 4 GiB, not 3; the messages give both parts.
+    #[test]
+    fn shared_memory_is_counted_once() {
+        let b = Budget {
+            memory: Some(4 * G),
+            jobs: None,
+        };
+        let w = b
+            .workers_sharing(G, G + G / 4, 64, None, "batch proof")
+            .unwrap();
+        assert_eq!((w.jobs, w.shared, w.per_proof), (12, G, G + G / 4));
+        // Below the shared part and one proof: refused with the figure.
+        let e = Budget {
+            memory: Some(G),
+            jobs: None,
+        }
+        .workers_sharing(G, G + G / 4, 64, None, "batch proof")
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("below one batch proof") && e.contains("1.2 GiB"),
+            "{e}"
+        );
+        let e = Budget {
+            memory: Some(4 * G),
+            jobs: Some(13),
+        }
+        .workers_sharing(G, G + G / 4, 64, None, "batch proof")
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--jobs 12") && e.contains("1.0 GiB shared"),
+            "{e}"
+        );
+        // Nothing shared: as `workers`.
+        assert_eq!(
+            b.workers_sharing(0, G, 64, None, "x").unwrap().jobs,
+            b.workers(G, 64, None, "x").unwrap().jobs
+        );
+    }
+
     #[test]
     fn no_more_than_jobs_items_are_ever_in_flight() {
         let w = Workers {
@@ -368,6 +459,7 @@ mod tests {
             jobs: 3,
             threads_per_job: 2,
             per_proof: 0,
+            shared: 0,
         };
         let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let items: Vec<usize> = (0..24).collect();
