@@ -285,6 +285,7 @@ async function checkSolvency() {
 }
 
 const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
+let checkingKyc = 0;
 // state.kyc.chain: the issuer's published epoch chain (the files `kyc publish --chain DIR`
 // writes, several at once), as the JSON array the verifier takes: the presentation's epoch
 // must be one of them (an epoch the issuer signed but did not publish could tag the holder).
@@ -292,17 +293,27 @@ async function checkKyc() {
   if (!ready || ![...KYC_FIELDS, "chain"].every((k) => typeof state.kyc[k] === "string")) return;
   const k = state.kyc;
   let verify = verifyKyc;
+  let params;
   let backend;
   try { backend = JSON.parse(k.proof).backend; } catch { /* the verifier names the parse error */ }
+  const run = ++checkingKyc;
+  const t = performance.now();
   if (backend === HALO2) {
+    // The Halo2 package, and the public IPA parameters of the KYC circuit's k (checked by the
+    // verifier against the hash pinned for that k, whatever their origin).
     try {
-      verify = (await halo2()).verifyKyc;
+      const m = await halo2();
+      verify = m.verifyKyc;
+      const kk = m.kycHalo2K();
+      params = new Map([[kk, await fetchParams(kk)]]);
     } catch (e) {
-      showError($("kyc-result"), `could not load the Halo2 verifier: ${e.message || e}`);
+      if (run === checkingKyc) showError($("kyc-result"), `could not load the Halo2 verifier or its parameters: ${e.message || e}`);
       return;
     }
   }
-  const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
+  if (run !== checkingKyc) return;
+  const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000, params).toJSON();
+  res.ms = performance.now() - t;
   show($("kyc-result"), res, KYC);
 }
 
@@ -396,7 +407,7 @@ Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message 
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
     (state.pinned ? `Groth16 rounds and KYC presentations are checked against ${state.pinned} pinned key manifest(s) in config.json.`
                   : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
-    ` Halo2 rounds (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
+    ` Halo2 rounds and KYC presentations (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
     `with public parameters fetched from ${state.paramsUrl}, accepted only if they match the hashes pinned in the verifier.` +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";

@@ -206,19 +206,9 @@ pub fn prepare(
         return seen(Err(why), None);
     }
     #[cfg(feature = "halo2")]
-    let supplied = {
-        let mut supplied = SuppliedParams::new();
-        match &halo2.params {
-            Err(e) => return seen(Err(e.clone()), None),
-            Ok(list) => {
-                for (k, bytes) in list {
-                    if let Err(e) = supplied.add(*k, bytes) {
-                        return seen(Err(format!("IPA parameters: {e}")), None);
-                    }
-                }
-            }
-        }
-        supplied
+    let supplied = match supplied_params(halo2) {
+        Ok(s) => s,
+        Err(e) => return seen(Err(e), None),
     };
     #[cfg(not(feature = "halo2"))]
     let _ = halo2;
@@ -369,6 +359,33 @@ pub struct KycInputs<'a> {
     pub manifests: &'a str,
     /// UNIX seconds.
     pub now: u64,
+    /// Halo2 package: the IPA parameters a Halo2 presentation is checked with (the KYC
+    /// circuit's `k`, [`kyc_halo2_k`]), each accepted only as the pinned bytes of its `k`;
+    /// without them a Halo2 presentation is refused naming the missing `k` (parameters are
+    /// never generated here). Ignored for Groth16 presentations and by the Groth16 package.
+    pub halo2: &'a Halo2Input,
+}
+
+/// The circuit size `k` of the KYC Halo2 circuit: the IPA parameter file a Halo2 presentation
+/// needs.
+#[cfg(feature = "halo2")]
+pub fn kyc_halo2_k() -> u32 {
+    assay_verifier::kyc::halo2::kyc_k()
+}
+
+/// The caller's parameters, each checked against its pinned hash.
+///
+/// # Errors
+/// The caller's value was not parameters, or a file is not the pinned bytes of its `k`.
+#[cfg(feature = "halo2")]
+fn supplied_params(h: &Halo2Input) -> Result<SuppliedParams, String> {
+    let mut supplied = SuppliedParams::new();
+    for (k, bytes) in h.params.as_ref().map_err(Clone::clone)? {
+        supplied
+            .add(*k, bytes)
+            .map_err(|e| format!("IPA parameters: {e}"))?;
+    }
+    Ok(supplied)
 }
 
 /// Reads and checks the issuer's published epoch chain (`json`: a JSON array of epoch
@@ -430,8 +447,16 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(e),
     };
+    #[cfg(feature = "halo2")]
+    let supplied = match supplied_params(i.halo2) {
+        Ok(s) => s,
+        Err(e) => return Outcome::invalid(e),
+    };
     let opts = KycOptions {
         groth16_keys: TrustedKeys::Manifests(&pinned),
+        // Never `None` here: `None` would generate the parameters in the page (minutes).
+        #[cfg(feature = "halo2")]
+        halo2_params: Some(&supplied),
         ..KycOptions::default()
     };
     match verify_with_options(
@@ -457,6 +482,12 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
                 ),
                 format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
             ],
+            backend: Some(v.backend.name().to_string()),
+            trust: Some(trust_statement(
+                v.backend,
+                &pinned,
+                std::slice::from_ref(&issuer.vk_hash),
+            )),
             ..Outcome::default()
         },
         Err(e) => Outcome::invalid(e.to_string()),
