@@ -134,6 +134,19 @@ function show(el, res, subject) {
   el.append(t);
 }
 
+// A Halo2 check takes seconds the first time (the verifier re-derives the verifying keys from
+// the public circuits): say so while it runs, instead of an empty page.
+function showPending(el, message) {
+  el.hidden = false;
+  el.className = "result pending";
+  const p = document.createElement("p");
+  p.className = "pending-text";
+  p.textContent = message;
+  el.replaceChildren(p);
+}
+const HALO2_PENDING = "Checking on Halo2 (no trusted setup): deriving the verifying key from the public circuit, " +
+  "which takes a few seconds in a browser…";
+
 function showError(el, message) {
   show(el, { valid: false, reason: message, checks: [], ms: 0 }, { no: "could not check" });
 }
@@ -242,6 +255,8 @@ async function preparedRound(text) {
   if (!preparedRounds.has(key)) {
     let prepared;
     if (roundInfo(text).backend === HALO2) {
+      showPending($("solvency-result"), HALO2_PENDING);
+      await new Promise((r) => setTimeout(r, 30));
       const m = await halo2();
       const ks = m.halo2ParamsNeeded(text);
       let params;
@@ -299,6 +314,9 @@ async function checkKyc() {
   const run = ++checkingKyc;
   const t = performance.now();
   if (backend === HALO2) {
+    showPending($("kyc-result"), HALO2_PENDING);
+    // Let the browser paint the message before the check holds the thread.
+    await new Promise((r) => setTimeout(r, 30));
     // The Halo2 package, and the public IPA parameters of the KYC circuit's k (checked by the
     // verifier against the hash pinned for that k, whatever their origin).
     try {
