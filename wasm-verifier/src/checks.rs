@@ -373,6 +373,39 @@ pub fn kyc_halo2_k() -> u32 {
     assay_verifier::kyc::halo2::kyc_k()
 }
 
+#[cfg(feature = "halo2")]
+thread_local! {
+    /// The KYC Halo2 circuit's verifier, derived once per session (a page, a node process):
+    /// its key depends only on the public circuit and the pinned parameters of its `k`, so every
+    /// later derivation would give the same key. Filled only by a successful derivation.
+    static KYC_HALO2: std::cell::OnceCell<std::rc::Rc<assay_verifier::halo2::Halo2Verifier>> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// The KYC Halo2 circuit's verifier: the parameters of its `k` must be among `supplied` (each
+/// already checked against its pinned hash) on every call, as without the cache; the key is
+/// derived from them on the first call only, then reused (seconds saved per presentation).
+///
+/// # Errors
+/// The parameters of the KYC circuit's `k` are missing, or the key cannot be derived.
+#[cfg(feature = "halo2")]
+fn kyc_halo2_verifier(
+    supplied: &SuppliedParams,
+) -> Result<std::rc::Rc<assay_verifier::halo2::Halo2Verifier>, assay_verifier::kyc::KycVerifyError>
+{
+    use assay_verifier::{halo2::ParamsSource, kyc::halo2 as kh, kyc::KycVerifyError};
+    let backend = |e: assay_verifier::halo2::Halo2Error| {
+        KycVerifyError::Backend(format!("{}: {e}", Backend::Halo2.name()))
+    };
+    let params = supplied.params(kh::kyc_k()).map_err(backend)?;
+    if let Some(v) = KYC_HALO2.with(|c| c.get().cloned()) {
+        return Ok(v);
+    }
+    let v = std::rc::Rc::new(kh::kyc_verifier(params).map_err(backend)?);
+    KYC_HALO2.with(|c| c.get_or_init(|| v.clone()).clone());
+    Ok(v)
+}
+
 /// The caller's parameters, each checked against its pinned hash.
 ///
 /// # Errors
@@ -459,9 +492,25 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         halo2_params: Some(&supplied),
         ..KycOptions::default()
     };
-    match verify_with_options(
+    // Halo2: the KYC circuit's key is derived once per session (see [`kyc_halo2_verifier`]);
+    // the same checks as `verify_with_options` (label, checks 1 to 8), with that verifier.
+    #[cfg(feature = "halo2")]
+    let result = if proof.backend == Backend::Halo2.name() {
+        kyc_halo2_verifier(&supplied).and_then(|v| {
+            assay_verifier::kyc::halo2::verify_with(
+                &proof, &epoch, &published, &issuer, &policy, &challenge, now, &v,
+            )
+        })
+    } else {
+        verify_with_options(
+            &proof, &epoch, &published, &issuer, &policy, &challenge, now, &opts,
+        )
+    };
+    #[cfg(not(feature = "halo2"))]
+    let result = verify_with_options(
         &proof, &epoch, &published, &issuer, &policy, &challenge, now, &opts,
-    ) {
+    );
+    match result {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![
