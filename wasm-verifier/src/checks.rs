@@ -539,6 +539,16 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
             )),
             ..Outcome::default()
         },
-        Err(e) => Outcome::invalid(e.to_string()),
+        // The backend the presentation was checked on, and what it trusts, as for a valid one.
+        Err(e) => {
+            let backend = Backend::from_name(&proof.backend);
+            Outcome {
+                backend: backend.map(|b| b.name().to_string()),
+                trust: backend.map(|b| {
+                    trust_statement(b, &pinned, std::slice::from_ref(&issuer.vk_hash))
+                }),
+                ..Outcome::invalid(e.to_string())
+            }
+        }
     }
 }

@@ -407,6 +407,7 @@ test("a Halo2 KYC presentation: yes on the page with no trusted setup; a tampere
     await p.waitForSelector("#kyc-result .verdict[data-valid=false]", { timeout: 120_000 });
     text = await p.locator("#kyc-result").innerText();
     assert.match(text, /Reason: proof: .*does not verify/);
+    assert.match(text, /Checked on Halo2 \(halo2-ipa-pasta\)\. Halo2 \(IPA\): no trusted setup/);
     await p.locator("#kyc-result").scrollIntoViewIfNeeded();
     await p.screenshot({ path: join(shots, "kyc-halo2-refused.png"), fullPage: true });
   } finally {
