@@ -26,15 +26,16 @@ fi
 step "build: wasm package (installs the target and wasm-bindgen-cli if missing)"
 bash wasm-verifier/build.sh
 
-step "fixtures: the Halo2 IPA parameters the page serves (k = 9, checked against the pinned hash)"
+step "fixtures: the Halo2 IPA parameters the page serves (k = 9 for the rounds, 11 for KYC; checked against the pinned hashes)"
 # Parameters are deterministic (re-derived, never committed): the test checks each file's
 # SHA-256 against assay-verifier's pin before writing it; the page and the node tests then
 # load them as a browser would.
 # The workspace's test build (scripts/test.sh's, features unified: no rebuild), filtered to the
 # one test that writes the files.
-ASSAY_WRITE_PARAMS_DIR="$root/web/fixtures/params" ASSAY_WRITE_PARAMS_K=9 \
+ASSAY_WRITE_PARAMS_DIR="$root/web/fixtures/params" ASSAY_WRITE_PARAMS_K=9,11 \
   cargo test -q --workspace --lib --bins --tests write_params_for_the_web -- --nocapture
 test -s "$root/web/fixtures/params/halo2-params-k9.bin"
+test -s "$root/web/fixtures/params/halo2-params-k11.bin"
 
 step "test: wasm package in node"
 node --test wasm-verifier/tests/

@@ -134,6 +134,19 @@ function show(el, res, subject) {
   el.append(t);
 }
 
+// A Halo2 check takes seconds the first time (the verifier re-derives the verifying keys from
+// the public circuits): say so while it runs, instead of an empty page.
+function showPending(el, message) {
+  el.hidden = false;
+  el.className = "result pending";
+  const p = document.createElement("p");
+  p.className = "pending-text";
+  p.textContent = message;
+  el.replaceChildren(p);
+}
+const HALO2_PENDING = "Checking on Halo2 (no trusted setup): deriving the verifying key from the public circuit, " +
+  "which takes a few seconds in a browser…";
+
 function showError(el, message) {
   show(el, { valid: false, reason: message, checks: [], ms: 0 }, { no: "could not check" });
 }
@@ -242,6 +255,8 @@ async function preparedRound(text) {
   if (!preparedRounds.has(key)) {
     let prepared;
     if (roundInfo(text).backend === HALO2) {
+      showPending($("solvency-result"), HALO2_PENDING);
+      await new Promise((r) => setTimeout(r, 30));
       const m = await halo2();
       const ks = m.halo2ParamsNeeded(text);
       let params;
@@ -285,6 +300,7 @@ async function checkSolvency() {
 }
 
 const KYC_FIELDS = ["proof", "epoch", "policy", "challenge", "key"];
+let checkingKyc = 0;
 // state.kyc.chain: the issuer's published epoch chain (the files `kyc publish --chain DIR`
 // writes, several at once), as the JSON array the verifier takes: the presentation's epoch
 // must be one of them (an epoch the issuer signed but did not publish could tag the holder).
@@ -292,17 +308,30 @@ async function checkKyc() {
   if (!ready || ![...KYC_FIELDS, "chain"].every((k) => typeof state.kyc[k] === "string")) return;
   const k = state.kyc;
   let verify = verifyKyc;
+  let params;
   let backend;
   try { backend = JSON.parse(k.proof).backend; } catch { /* the verifier names the parse error */ }
+  const run = ++checkingKyc;
+  const t = performance.now();
   if (backend === HALO2) {
+    showPending($("kyc-result"), HALO2_PENDING);
+    // Let the browser paint the message before the check holds the thread.
+    await new Promise((r) => setTimeout(r, 30));
+    // The Halo2 package, and the public IPA parameters of the KYC circuit's k (checked by the
+    // verifier against the hash pinned for that k, whatever their origin).
     try {
-      verify = (await halo2()).verifyKyc;
+      const m = await halo2();
+      verify = m.verifyKyc;
+      const kk = m.kycHalo2K();
+      params = new Map([[kk, await fetchParams(kk)]]);
     } catch (e) {
-      showError($("kyc-result"), `could not load the Halo2 verifier: ${e.message || e}`);
+      if (run === checkingKyc) showError($("kyc-result"), `could not load the Halo2 verifier or its parameters: ${e.message || e}`);
       return;
     }
   }
-  const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000).toJSON();
+  if (run !== checkingKyc) return;
+  const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000, params).toJSON();
+  res.ms = performance.now() - t;
   show($("kyc-result"), res, KYC);
 }
 
@@ -396,7 +425,7 @@ Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message 
   $("engine").textContent = `Verifier ready (assay-wasm-verifier ${version()}, running locally). ` +
     (state.pinned ? `Groth16 rounds and KYC presentations are checked against ${state.pinned} pinned key manifest(s) in config.json.`
                   : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
-    ` Halo2 rounds (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
+    ` Halo2 rounds and KYC presentations (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
     `with public parameters fetched from ${state.paramsUrl}, accepted only if they match the hashes pinned in the verifier.` +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";

@@ -206,19 +206,9 @@ pub fn prepare(
         return seen(Err(why), None);
     }
     #[cfg(feature = "halo2")]
-    let supplied = {
-        let mut supplied = SuppliedParams::new();
-        match &halo2.params {
-            Err(e) => return seen(Err(e.clone()), None),
-            Ok(list) => {
-                for (k, bytes) in list {
-                    if let Err(e) = supplied.add(*k, bytes) {
-                        return seen(Err(format!("IPA parameters: {e}")), None);
-                    }
-                }
-            }
-        }
-        supplied
+    let supplied = match supplied_params(halo2) {
+        Ok(s) => s,
+        Err(e) => return seen(Err(e), None),
     };
     #[cfg(not(feature = "halo2"))]
     let _ = halo2;
@@ -369,6 +359,66 @@ pub struct KycInputs<'a> {
     pub manifests: &'a str,
     /// UNIX seconds.
     pub now: u64,
+    /// Halo2 package: the IPA parameters a Halo2 presentation is checked with (the KYC
+    /// circuit's `k`, [`kyc_halo2_k`]), each accepted only as the pinned bytes of its `k`;
+    /// without them a Halo2 presentation is refused naming the missing `k` (parameters are
+    /// never generated here). Ignored for Groth16 presentations and by the Groth16 package.
+    pub halo2: &'a Halo2Input,
+}
+
+/// The circuit size `k` of the KYC Halo2 circuit: the IPA parameter file a Halo2 presentation
+/// needs.
+#[cfg(feature = "halo2")]
+pub fn kyc_halo2_k() -> u32 {
+    assay_verifier::kyc::halo2::kyc_k()
+}
+
+#[cfg(feature = "halo2")]
+thread_local! {
+    /// The KYC Halo2 circuit's verifier, derived once per session (a page, a node process):
+    /// its key depends only on the public circuit and the pinned parameters of its `k`, so every
+    /// later derivation would give the same key. Filled only by a successful derivation.
+    static KYC_HALO2: std::cell::OnceCell<std::rc::Rc<assay_verifier::halo2::Halo2Verifier>> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// The KYC Halo2 circuit's verifier: the parameters of its `k` must be among `supplied` (each
+/// already checked against its pinned hash) on every call, as without the cache; the key is
+/// derived from them on the first call only, then reused (seconds saved per presentation).
+///
+/// # Errors
+/// The parameters of the KYC circuit's `k` are missing, or the key cannot be derived.
+#[cfg(feature = "halo2")]
+fn kyc_halo2_verifier(
+    supplied: &SuppliedParams,
+) -> Result<std::rc::Rc<assay_verifier::halo2::Halo2Verifier>, assay_verifier::kyc::KycVerifyError>
+{
+    use assay_verifier::{halo2::ParamsSource, kyc::halo2 as kh, kyc::KycVerifyError};
+    let backend = |e: assay_verifier::halo2::Halo2Error| {
+        KycVerifyError::Backend(format!("{}: {e}", Backend::Halo2.name()))
+    };
+    let params = supplied.params(kh::kyc_k()).map_err(backend)?;
+    if let Some(v) = KYC_HALO2.with(|c| c.get().cloned()) {
+        return Ok(v);
+    }
+    let v = std::rc::Rc::new(kh::kyc_verifier(params).map_err(backend)?);
+    KYC_HALO2.with(|c| c.get_or_init(|| v.clone()).clone());
+    Ok(v)
+}
+
+/// The caller's parameters, each checked against its pinned hash.
+///
+/// # Errors
+/// The caller's value was not parameters, or a file is not the pinned bytes of its `k`.
+#[cfg(feature = "halo2")]
+fn supplied_params(h: &Halo2Input) -> Result<SuppliedParams, String> {
+    let mut supplied = SuppliedParams::new();
+    for (k, bytes) in h.params.as_ref().map_err(Clone::clone)? {
+        supplied
+            .add(*k, bytes)
+            .map_err(|e| format!("IPA parameters: {e}"))?;
+    }
+    Ok(supplied)
 }
 
 /// Reads and checks the issuer's published epoch chain (`json`: a JSON array of epoch
@@ -430,13 +480,37 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::invalid(e),
     };
+    #[cfg(feature = "halo2")]
+    let supplied = match supplied_params(i.halo2) {
+        Ok(s) => s,
+        Err(e) => return Outcome::invalid(e),
+    };
     let opts = KycOptions {
         groth16_keys: TrustedKeys::Manifests(&pinned),
+        // Never `None` here: `None` would generate the parameters in the page (minutes).
+        #[cfg(feature = "halo2")]
+        halo2_params: Some(&supplied),
         ..KycOptions::default()
     };
-    match verify_with_options(
+    // Halo2: the KYC circuit's key is derived once per session (see [`kyc_halo2_verifier`]);
+    // the same checks as `verify_with_options` (label, checks 1 to 8), with that verifier.
+    #[cfg(feature = "halo2")]
+    let result = if proof.backend == Backend::Halo2.name() {
+        kyc_halo2_verifier(&supplied).and_then(|v| {
+            assay_verifier::kyc::halo2::verify_with(
+                &proof, &epoch, &published, &issuer, &policy, &challenge, now, &v,
+            )
+        })
+    } else {
+        verify_with_options(
+            &proof, &epoch, &published, &issuer, &policy, &challenge, now, &opts,
+        )
+    };
+    #[cfg(not(feature = "halo2"))]
+    let result = verify_with_options(
         &proof, &epoch, &published, &issuer, &policy, &challenge, now, &opts,
-    ) {
+    );
+    match result {
         Ok(v) => Outcome {
             reason: None,
             checks: vec![
@@ -457,8 +531,24 @@ pub fn kyc(i: &KycInputs<'_>) -> Outcome {
                 ),
                 format!("the holder's pseudonym for your service (nullifier): {}", v.nullifier),
             ],
+            backend: Some(v.backend.name().to_string()),
+            trust: Some(trust_statement(
+                v.backend,
+                &pinned,
+                std::slice::from_ref(&issuer.vk_hash),
+            )),
             ..Outcome::default()
         },
-        Err(e) => Outcome::invalid(e.to_string()),
+        // The backend the presentation was checked on, and what it trusts, as for a valid one.
+        Err(e) => {
+            let backend = Backend::from_name(&proof.backend);
+            Outcome {
+                backend: backend.map(|b| b.name().to_string()),
+                trust: backend.map(|b| {
+                    trust_statement(b, &pinned, std::slice::from_ref(&issuer.vk_hash))
+                }),
+                ..Outcome::invalid(e.to_string())
+            }
+        }
     }
 }

@@ -25,7 +25,8 @@
 //!   challengeJson, issuerKeyJson, manifestsJson, nowSeconds)` in JS): a relying party's check
 //!   of a KYC proof, whose epoch must be in the issuer's published epoch chain (a JSON array of
 //!   the issuer's epoch files), a Groth16 proof only under the KYC key a pinned manifest names
-//!   (`[]` refuses).
+//!   (`[]` refuses); in the Halo2 package, a last optional `paramsByK` (the IPA parameters of
+//!   `kycHalo2K()`, hash-checked as for rounds) for Halo2 presentations.
 //!
 //! Two packages from this crate (`build.sh`): `assay_wasm_verifier`, built without the crate
 //! feature `halo2`, verifies Groth16 rounds and presentations (what every page loads; a Halo2
@@ -335,7 +336,9 @@ impl PreparedRound {
 /// manifest of `manifests_json` (a JSON array of `assay solvency setup --kyc` manifests) names,
 /// never under a key the issuer made itself. An epoch the issuer signed but did not publish
 /// (one made for a single holder's path request, which would tag that holder) is refused with
-/// the reason `kyc verify --epochs` gives.
+/// the reason `kyc verify --epochs` gives. Groth16 package: a Halo2 presentation is an invalid
+/// verdict naming the Halo2 package.
+#[cfg(not(feature = "halo2"))]
 #[wasm_bindgen(js_name = verifyKyc)]
 #[allow(clippy::too_many_arguments)]
 pub fn verify_kyc(
@@ -348,22 +351,89 @@ pub fn verify_kyc(
     manifests_json: &str,
     now_seconds: f64,
 ) -> VerifyResult {
+    let h = checks::Halo2Input::default();
     timed(|| {
-        checks::kyc(&checks::KycInputs {
-            proof: proof_json,
-            epoch: epoch_json,
-            epochs: epoch_chain_json,
-            policy: policy_json,
-            challenge: challenge_json,
-            issuer_key: issuer_key_json,
-            manifests: manifests_json,
-            now: if now_seconds.is_finite() && now_seconds > 0.0 {
-                now_seconds as u64
-            } else {
-                0
-            },
-        })
+        checks::kyc(&kyc_inputs(
+            [
+                proof_json,
+                epoch_json,
+                epoch_chain_json,
+                policy_json,
+                challenge_json,
+                issuer_key_json,
+                manifests_json,
+            ],
+            now_seconds,
+            &h,
+        ))
     })
+}
+
+/// Checks a KYC proof as a relying party would (see the Groth16 package's `verifyKyc` for the
+/// checks). A Halo2 presentation (no trusted setup) is checked with the KYC circuit's key
+/// re-derived from the circuit and the IPA parameters of `params_by_k` (`{11: Uint8Array}` or a
+/// `Map`; the `k` is [`kyc_halo2_k`]), accepted only as the bytes pinned for that `k`; without
+/// them it is refused naming the missing `k` (parameters are never generated in the page).
+#[cfg(feature = "halo2")]
+#[wasm_bindgen(js_name = verifyKyc)]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_kyc(
+    proof_json: &str,
+    epoch_json: &str,
+    #[wasm_bindgen(js_name = epochChainJson)] epoch_chain_json: &str,
+    policy_json: &str,
+    challenge_json: &str,
+    issuer_key_json: &str,
+    manifests_json: &str,
+    now_seconds: f64,
+    #[wasm_bindgen(js_name = paramsByK)] params_by_k: Option<js_sys::Object>,
+) -> VerifyResult {
+    let h = halo2_input(params_by_k, None);
+    timed(|| {
+        checks::kyc(&kyc_inputs(
+            [
+                proof_json,
+                epoch_json,
+                epoch_chain_json,
+                policy_json,
+                challenge_json,
+                issuer_key_json,
+                manifests_json,
+            ],
+            now_seconds,
+            &h,
+        ))
+    })
+}
+
+/// The circuit size `k` of the KYC Halo2 circuit (`kycHalo2K()` in JS): the IPA parameter
+/// file a Halo2 presentation needs (pass it to `verifyKyc` as `paramsByK`).
+#[cfg(feature = "halo2")]
+#[wasm_bindgen(js_name = kycHalo2K)]
+pub fn kyc_halo2_k() -> u32 {
+    checks::kyc_halo2_k()
+}
+
+fn kyc_inputs<'a>(
+    [proof, epoch, epochs, policy, challenge, issuer_key, manifests]: [&'a str; 7],
+    now_seconds: f64,
+    halo2: &'a checks::Halo2Input,
+) -> checks::KycInputs<'a> {
+    checks::KycInputs {
+        proof,
+        epoch,
+        epochs,
+        policy,
+        challenge,
+        issuer_key,
+        manifests,
+        now: if now_seconds.is_finite() && now_seconds > 0.0 {
+            now_seconds as u64
+        } else {
+            0
+        },
+        halo2,
+    }
 }
 
 /// The backends this package verifies (`backends()` in JS): `["groth16-bn254"]` for the

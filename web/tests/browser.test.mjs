@@ -175,6 +175,8 @@ test("a KYC presentation: valid, then tampered (median of 20 timed)", async () =
   await page.setInputFiles("#kyc-proof", join(kycDir, "proof-tampered.json"));
   await page.waitForSelector("#kyc-result .verdict[data-valid=false]");
   assert.match(await page.locator("#kyc-result").innerText(), /Reason: proof: the Groth16 proof does not verify/);
+  await page.locator("#kyc-result").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "kyc-refused.png"), fullPage: true });
   // A presentation against an epoch the issuer signed but did not publish (it could tag the
   // holder): refused with the CLI's reason; valid once that epoch is in the chain given.
   await page.setInputFiles("#kyc-epoch", join(kycDir, "epoch-unpublished.json"));
@@ -372,6 +374,42 @@ test("the same round on Groth16 and Halo2: the page prefers Halo2 and says so; a
     await p.setInputFiles("#round-file", [g16round,
       { name: "foreign.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(foreign)) }]);
     await p.waitForFunction(() => document.querySelector("#solvency-result .reason")?.textContent.includes("different publication keys"));
+  } finally {
+    await context.close();
+  }
+});
+
+test("a Halo2 KYC presentation: yes on the page with no trusted setup; a tampered one is refused with the reason", async () => {
+  const kycDir = join(here, "..", "fixtures", "kyc-halo2");
+  // No manifest pinned: a Halo2 presentation needs none (no trusted setup).
+  const { p, context } = await pageWith({ ...baseConfig, trusted_key_manifests: [] });
+  const loaded = [];
+  p.on("request", (r) => loaded.push(new URL(r.url()).pathname));
+  try {
+    const now = Number(readFileSync(join(kycDir, "now.txt"), "utf8").trim());
+    await p.clock.setFixedTime(new Date(now * 1000));
+    const chainFiles = readdirSync(join(kycDir, "chain")).filter((f) => f.endsWith(".json")).sort().map((f) => join(kycDir, "chain", f));
+    await p.setInputFiles("#kyc-chain", chainFiles);
+    for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", "challenge.json"], ["kyc-key", "issuer-public.json"], ["kyc-proof", "proof.json"]]) {
+      await p.setInputFiles(`#${id}`, join(kycDir, f));
+    }
+    await p.waitForSelector("#kyc-result .verdict", { timeout: 120_000 });
+    let text = await p.locator("#kyc-result").innerText();
+    assert.equal(await p.getAttribute("#kyc-result .verdict", "data-valid"), "true", text);
+    // The Halo2 verifier and the KYC circuit's parameters (k = 11) were fetched for it.
+    assert.ok(loaded.includes("/pkg/assay_wasm_verifier_halo2_bg.wasm"), loaded.join("\n"));
+    assert.ok(loaded.includes("/fixtures/params/halo2-params-k11.bin"), loaded.join("\n"));
+    assert.match(text, /Halo2/);
+    assert.match(text, /nullifier/);
+    await p.locator("#kyc-result").scrollIntoViewIfNeeded();
+    await p.screenshot({ path: join(shots, "kyc-halo2-valid.png"), fullPage: true });
+    await p.setInputFiles("#kyc-proof", join(kycDir, "proof-tampered.json"));
+    await p.waitForSelector("#kyc-result .verdict[data-valid=false]", { timeout: 120_000 });
+    text = await p.locator("#kyc-result").innerText();
+    assert.match(text, /Reason: proof: .*does not verify/);
+    assert.match(text, /Checked on Halo2 \(halo2-ipa-pasta\)\. Halo2 \(IPA\): no trusted setup/);
+    await p.locator("#kyc-result").scrollIntoViewIfNeeded();
+    await p.screenshot({ path: join(shots, "kyc-halo2-refused.png"), fullPage: true });
   } finally {
     await context.close();
   }

@@ -86,20 +86,12 @@ struct IsoTables {
 }
 
 /// The ISO 3166 lists, from `fixtures/iso3166/iso3166.json` (generated from Debian's
-/// `iso-codes` by `fixtures/iso3166/gen.py`), parsed once.
+/// `iso-codes` by `fixtures/iso3166/gen.py`), compiled in as its compact form
+/// (`fixtures/iso3166/iso3166.txt`, see [`super::iso3166`]), parsed once.
 fn iso() -> &'static IsoTables {
     static T: OnceLock<IsoTables> = OnceLock::new();
     T.get_or_init(|| {
-        #[derive(serde::Deserialize)]
-        struct File {
-            countries: Vec<(String, u16, String)>,
-            subdivisions: Vec<String>,
-            parents: Vec<(String, String)>,
-            dual_codes: Vec<(String, Vec<String>)>,
-        }
-        // The fixture is compiled in and checked by a test: parsing it cannot fail.
-        let f: File = serde_json::from_str(include_str!("../../../fixtures/iso3166/iso3166.json"))
-            .expect("the compiled-in ISO 3166 fixture parses");
+        let f = super::iso3166::lists();
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
         for (child, parent) in &f.parents {
             children
@@ -115,7 +107,7 @@ fn iso() -> &'static IsoTables {
             }
         }
         IsoTables {
-            by_alpha2: f.countries.iter().map(|c| (c.0.clone(), c.1)).collect(),
+            by_alpha2: f.countries.iter().cloned().collect(),
             by_numeric: f.countries.iter().map(|c| (c.1, c.0.clone())).collect(),
             subdivisions: f.subdivisions.into_iter().collect(),
             parents: f.parents.into_iter().collect(),

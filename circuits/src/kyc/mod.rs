@@ -27,6 +27,7 @@
 #[cfg(test)]
 pub(crate) mod attacks;
 pub mod constraints;
+mod iso3166;
 pub mod jurisdiction;
 pub mod policy;
 
