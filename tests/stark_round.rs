@@ -530,11 +530,14 @@ fn the_command_line_proves_verifies_and_resumes_a_stark_round() {
         "setup",
         "--backend",
         "stark",
+        "--config",
+        s(&c),
         "--out",
         s(&d.path().join("k")),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("stark has no keys"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stark has no keys"), "{err}");
     // No shards yet: refused with the reason.
     let mut shard: Vec<&str> = args[..10].to_vec();
     let out2 = d.path().join("out2");
@@ -542,5 +545,6 @@ fn the_command_line_proves_verifies_and_resumes_a_stark_round() {
     shard.extend(["--shard", "0/2"]);
     let o = assay(&shard);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no shards"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no shards"), "{err}");
 }
