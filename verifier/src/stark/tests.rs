@@ -49,8 +49,10 @@ fn the_previous_hash_maps_to_a_fixed_digest() {
     );
     let h = "ff".repeat(32);
     let d = previous_digest(Some(&h), "p").unwrap();
-    // 0xffffffff mod p = 2^32 - 1 - p.
-    assert!(d.iter().all(|v| v.as_canonical_u32() == u32::MAX - MODULUS));
+    // 0xffffffff mod p = 2^32 - 1 - 2p (2p < 2^32 < 3p).
+    assert!(d
+        .iter()
+        .all(|v| v.as_canonical_u32() == u32::MAX - 2 * MODULUS));
     let mut other = h.clone();
     other.replace_range(0..2, "fe");
     assert_ne!(previous_digest(Some(&other), "p").unwrap(), d);
