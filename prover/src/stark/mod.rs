@@ -193,7 +193,7 @@ fn batch_users(
     work: &Work<Fr>,
     p: &Plan,
     j: usize,
-) -> Result<(Vec<StarkUser>, Vec<Option<(String, Vec<u128>)>>), ProverError> {
+) -> Result<(Vec<StarkUser>, Vec<Option<spool::Customer>>), ProverError> {
     let start = (j * p.users) as u64;
     let rows = work.read_spool(start, p.users)?;
     let mut users = Vec::with_capacity(p.users);
@@ -328,7 +328,7 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             work.spool(scratch, scan, &config_sha)?
         }
     };
-    if info.leaf_count % p.users as u64 != 0 {
+    if !info.leaf_count.is_multiple_of(p.users as u64) {
         return Err(ProverError::WorkMismatch {
             file: dir.spool_info(),
             message: "the spool was not made for a STARK round of this batch size".into(),

@@ -158,7 +158,10 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             .into());
         }
         let users = batch.users() as u64;
-        if b.leaf_count == 0 || b.leaf_count > MAX_STARK_LEAVES || b.leaf_count % users != 0 {
+        if b.leaf_count == 0
+            || b.leaf_count > MAX_STARK_LEAVES
+            || !b.leaf_count.is_multiple_of(users)
+        {
             return Err(structure(format!(
                 "leaf_count {} is not a positive multiple of {users} (users per batch) up to 2^32",
                 b.leaf_count
