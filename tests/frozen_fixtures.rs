@@ -1,6 +1,6 @@
 //! Files frozen from earlier releases (`fixtures/solvency/freeze.sh`) must keep verifying on every
-//! backend, and tampered copies must not: a Groth16 round and a Halo2 round (bundle + one
-//! customer's record), and a KYC presentation per backend with the epoch, policy, challenge and
+//! backend, and tampered copies must not: a Groth16 round, a Halo2 round and a STARK round
+//! (bundle + one customer's record; the STARK's proof files beside it), and a KYC presentation per backend with the epoch, policy, challenge and
 //! issuer key it was made against. A change to a circuit, a format or a verifier that would
 //! orphan published files fails here.
 
@@ -65,6 +65,58 @@ fn frozen_round_with_a_flipped_proof_byte_fails() {
         ..RoundOptions::default()
     };
     assert!(verify_round(&b, &opts).is_err());
+}
+
+fn stark_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/solvency/frozen/v1-stark")
+}
+
+/// The frozen STARK round (its proofs are files next to `round.json`, named by hash) and one
+/// record verify; a copy with one flipped byte in a proof file does not.
+#[test]
+fn frozen_v1_stark_round_and_record_verify() {
+    use assay_verifier::solvency::ProofDir;
+    let b = RoundBundle::parse(&read("solvency/frozen/v1-stark", "round.json"), "round").unwrap();
+    let proofs = ProofDir::new(stark_dir());
+    let opts = RoundOptions {
+        proofs: Some(&proofs),
+        ..RoundOptions::default()
+    };
+    let r = verify_round(&b, &opts).unwrap();
+    assert_eq!(r.round_id, "frozen-stark");
+    let rec = InclusionRecord::parse(
+        &read("solvency/frozen/v1-stark", "record-customer-0007.json"),
+        "record",
+    )
+    .unwrap();
+    assert_eq!(
+        verify_inclusion_with(&rec, &b, &opts).unwrap().user_id,
+        "customer-0007"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    fs::create_dir_all(tmp.path().join("proofs")).unwrap();
+    for e in fs::read_dir(stark_dir().join("proofs")).unwrap() {
+        let e = e.unwrap();
+        let mut bytes = fs::read(e.path()).unwrap();
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(&b.batches[0].proof)
+        {
+            bytes[1000] ^= 1;
+        }
+        fs::write(tmp.path().join("proofs").join(e.file_name()), bytes).unwrap();
+    }
+    let altered = ProofDir::new(tmp.path());
+    let e = verify_round(
+        &b,
+        &RoundOptions {
+            proofs: Some(&altered),
+            ..RoundOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("batch proof 0: proof file"), "{e}");
 }
 
 fn halo2_round() -> RoundBundle {

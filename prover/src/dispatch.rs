@@ -67,6 +67,9 @@ pub fn kyc_prover(backend: Backend, keys: &KycKeys<'_>) -> Result<Box<dyn KycPro
                 &cache,
             )?))
         }
+        Backend::Stark => Err(KycError::Input(
+            assay_verifier::backend::STARK_NO_KYC.into(),
+        )),
         other => Err(KycError::Input(format!(
             "this build of assay-prover does not prove {other}"
         ))),
@@ -111,6 +114,11 @@ pub fn with_round_backend<V: RoundVisitor>(
         }
         #[cfg(not(feature = "halo2"))]
         BackendChoice::Halo2 { .. } => Err(ProverError::BackendUnavailable("halo2")),
+        BackendChoice::Stark => Err(ProverError::Refused(
+            "the STARK backend has its own round pipeline (assay_prover::stark), without \
+             shards or merge yet"
+                .into(),
+        )),
     }
 }
 

@@ -101,6 +101,9 @@ pub enum ProverError {
     /// An unknown Halo2 column layout.
     #[error("unknown Halo2 layout {0:?} (compact, balanced, throughput)")]
     UnknownLayout(String),
+    /// The operation is not available for this input, with the reason.
+    #[error("{0}")]
+    Refused(String),
     /// The proof system was left out of this build (a cargo feature).
     #[error("this build of assay-prover has no {0} backend (feature `{0}`)")]
     BackendUnavailable(&'static str),

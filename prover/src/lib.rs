@@ -25,5 +25,8 @@ pub mod solvency;
 /// Halo2 (IPA over Pasta) key generation and proving, for both statements.
 #[cfg(feature = "halo2")]
 pub mod halo2;
+/// The STARK round pipeline (feature `stark`).
+#[cfg(feature = "stark")]
+pub mod stark;
 
 pub use error::ProverError;

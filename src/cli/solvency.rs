@@ -10,7 +10,8 @@ use assay_verifier::groth16::manifest::SolvencyShape;
 use assay_verifier::groth16::{KeyManifest, TrustedKeys, TrustedManifest};
 use assay_verifier::halo2::ParamsCache;
 use assay_verifier::solvency::{
-    verify_inclusion_with, verify_round, InclusionRecord, RoundBundle, RoundConfig, RoundOptions,
+    verify_inclusion_with, verify_round, InclusionRecord, ProofDir, RoundBundle, RoundConfig,
+    RoundOptions,
 };
 use assay_verifier::Backend;
 use clap::{Args, Subcommand, ValueEnum};
@@ -433,6 +434,11 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                     },
                     params_dir(a.params_dir),
                 ),
+                // No keys and no parameters to cache: the folder is never read.
+                Backend::Stark => (
+                    solvency::BackendChoice::Stark,
+                    a.keys.unwrap_or_else(|| a.out.join("keys")),
+                ),
                 other => {
                     return Err(Failure::Input(format!(
                         "--backend: {other} does not prove rounds in this build"
@@ -538,6 +544,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
         }
         SolvencyCommand::Verify(a) => {
             let bundle = read_bundle(&a.round)?;
+            let proofs = ProofDir::beside(&round_file(&a.round));
             let prev = a.previous.as_deref().map(read_bundle).transpose()?;
             let manifests = a.trust.manifests()?;
             let cache = ParamsCache::new(params_dir(a.params_dir));
@@ -548,6 +555,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
                 halo2_max_k: a.halo2_max_k,
+                proofs: Some(&proofs),
             };
             let r = verify_round(&bundle, &opts);
             let text = r.as_ref().map(|r| {
@@ -570,6 +578,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
         }
         SolvencyCommand::InclusionVerify(a) => {
             let bundle = read_bundle(&a.round)?;
+            let proofs = ProofDir::beside(&round_file(&a.round));
             let bytes = std::fs::read(&a.record)
                 .map_err(|e| Failure::Input(format!("{}: {e}", a.record.display())))?;
             let rec = InclusionRecord::parse(&bytes, "inclusion record")
@@ -582,6 +591,7 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 bundle_hash: a.bundle_hash.as_deref(),
                 halo2_params: Some(&cache),
                 halo2_max_k: a.halo2_max_k,
+                proofs: Some(&proofs),
                 ..Default::default()
             };
             let r = verify_inclusion_with(&rec, &bundle, &opts);
@@ -622,6 +632,13 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
 
 /// `assay solvency setup`: reads the config, opens the setup party's key, makes the keys.
 fn setup(a: SetupArgs) -> Result<(), Failure> {
+    if a.backend == Backend::Stark {
+        return Err(Failure::Input(
+            "--backend: stark has no keys and needs no setup (its AIRs and FRI parameters are \
+             pinned in the verifier)"
+                .into(),
+        ));
+    }
     if a.backend != Backend::Groth16 {
         return Err(Failure::Input(format!(
             "--backend: {} needs no setup (its keys follow from the circuits)",

@@ -22,25 +22,31 @@ pub enum Backend {
     /// Halo2 with the IPA commitment over the Pasta curves and Poseidon `P128Pow5T3`: no trusted
     /// setup; verification linear in the circuit size.
     Halo2,
+    /// A STARK (Plonky3 `p3-uni-stark` 0.8) over KoalaBear with Poseidon2 and the hiding FRI
+    /// commitment: no setup, hash-based; solvency rounds only (no KYC statement yet).
+    Stark,
 }
 
 impl Backend {
     /// Every backend, in a fixed order (the order of format maps and of listings).
-    pub const ALL: [Backend; 2] = [Backend::Groth16, Backend::Halo2];
+    pub const ALL: [Backend; 3] = [Backend::Groth16, Backend::Halo2, Backend::Stark];
 
-    /// The name written in every format (`groth16-bn254`, `halo2-ipa-pasta`).
+    /// The name written in every format (`groth16-bn254`, `halo2-ipa-pasta`,
+    /// `stark-koalabear-poseidon2`).
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Groth16 => "groth16-bn254",
             Backend::Halo2 => "halo2-ipa-pasta",
+            Backend::Stark => "stark-koalabear-poseidon2",
         }
     }
 
-    /// The command line's name (`groth16`, `halo2`).
+    /// The command line's name (`groth16`, `halo2`, `stark`).
     pub const fn short(self) -> &'static str {
         match self {
             Backend::Groth16 => "groth16",
             Backend::Halo2 => "halo2",
+            Backend::Stark => "stark",
         }
     }
 
@@ -49,6 +55,7 @@ impl Backend {
         match self {
             Backend::Groth16 => "Groth16",
             Backend::Halo2 => "Halo2",
+            Backend::Stark => "STARK",
         }
     }
 
@@ -62,6 +69,11 @@ impl Backend {
             Backend::Halo2 => {
                 "Halo2 (IPA): no trusted setup; the verifying keys are re-derived from the public \
                  circuits, so only the hash functions and the discrete-log assumption on Pasta are trusted."
+            }
+            Backend::Stark => {
+                "STARK (Plonky3, KoalaBear, Poseidon2, hiding FRI): no trusted setup and no keys; \
+                 transparent and hash-based, sound at a conjectured 104 bits (FRI's \
+                 conjectured list-decoding soundness with the pinned parameters, docs/stark.md)."
             }
         }
     }
@@ -127,6 +139,11 @@ fn known_names() -> String {
 pub const BACKEND_GROTH16: &str = Backend::Groth16.name();
 /// The format name of Halo2 over Pasta (`Backend::Halo2.name()`).
 pub const BACKEND_HALO2: &str = Backend::Halo2.name();
+/// The format name of the STARK over KoalaBear (`Backend::Stark.name()`).
+pub const BACKEND_STARK: &str = Backend::Stark.name();
+
+/// Why a KYC path refuses the STARK backend (no KYC AIR exists yet).
+pub const STARK_NO_KYC: &str = "the STARK backend does not prove KYC presentations yet";
 
 #[cfg(test)]
 mod tests {
@@ -144,6 +161,8 @@ mod tests {
         }
         assert_eq!(BACKEND_GROTH16, "groth16-bn254");
         assert_eq!(BACKEND_HALO2, "halo2-ipa-pasta");
+        assert_eq!(BACKEND_STARK, "stark-koalabear-poseidon2");
+        assert_eq!(Backend::parse("stark"), Ok(Backend::Stark));
     }
 
     #[test]

@@ -102,4 +102,24 @@ pub enum VerifyError {
     /// The bundle names a backend this verifier does not check.
     #[error("backend `{0}` is not supported by this verifier")]
     Backend(String),
+    /// A STARK proof failed: its bytes do not decode, its shape is not the one the pinned AIR
+    /// and parameters produce, or it does not verify for its public values.
+    #[error("{proof}: the STARK proof is refused: {message}")]
+    StarkProof {
+        /// Which proof.
+        proof: String,
+        /// The reason (malformed, wrong shape, rejected).
+        message: String,
+    },
+    /// A proof kept in a file next to the bundle could not be read, or its bytes do not hash
+    /// to the name the bundle gives it.
+    #[error("{proof}: proof file {file}: {message}")]
+    ProofFile {
+        /// Which proof.
+        proof: String,
+        /// The file (relative to the bundle's folder).
+        file: String,
+        /// The reason.
+        message: String,
+    },
 }

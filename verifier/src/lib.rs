@@ -16,6 +16,8 @@
 //! * [`snarkjs`]: export of a Groth16 proof, key and inputs to snarkjs's JSON formats.
 //! * [`halo2`] (feature `halo2`): Halo2 (IPA over Pasta) verification, and the on-disk cache
 //!   of its public parameters ([`halo2::ParamsCache`]).
+//! * [`stark`] (feature `stark`): STARK rounds (Plonky3, KoalaBear, Poseidon2): the round
+//!   and inclusion checks, digests and the proofs kept in files next to the bundle.
 //! * [`fsutil`]: atomic file writes.
 //!
 //! Each backend is one module (`groth16`, `halo2`) verifying both statements behind one
@@ -38,6 +40,10 @@ pub mod solvency;
 /// Verification of Halo2 (IPA over Pasta) proofs.
 #[cfg(feature = "halo2")]
 pub mod halo2;
+
+/// Verification of STARK rounds (Plonky3 over KoalaBear with Poseidon2).
+#[cfg(feature = "stark")]
+pub mod stark;
 
 pub use backend::{Backend, UnknownBackend};
 pub use dispatch::{verified_backends, with_field, FieldVisitor};

@@ -224,7 +224,8 @@ pub struct BatchPublic {
 }
 
 impl BatchPublic {
-    fn to_values(self) -> Vec<Val> {
+    /// The 24 public values in the AIR's order: round, root, commitment.
+    pub fn to_values(self) -> Vec<Val> {
         self.round
             .iter()
             .chain(self.root.iter())
@@ -267,10 +268,27 @@ fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROU
 /// # Errors
 /// [`StarkError::Shape`] for an empty id or one longer than [`MAX_ROUND_ID_BYTES`].
 pub fn round_digest(round_id: &str) -> Result<Digest, StarkError> {
-    let bytes = round_id.as_bytes();
+    bytes_digest(TAG_ROUND, round_id.as_bytes(), "round id")
+}
+
+/// Domain tag of a user id's digest ([`user_id_digest`]).
+pub const TAG_USER_ID: u32 = 5;
+
+/// The id digest of a leaf ([`StarkUser::id`]): `Sponge_{TAG_USER_ID}` over the user id's
+/// bytes, packed as in [`round_digest`] (capacity `(TAG_USER_ID, byte length)`). Its
+/// collision resistance (124 bits) binds a leaf to one user id; the leaf's salt, not this
+/// digest, hides who the user is.
+///
+/// # Errors
+/// [`StarkError::Shape`] for an empty id or one longer than [`MAX_ROUND_ID_BYTES`].
+pub fn user_id_digest(user_id: &str) -> Result<Digest, StarkError> {
+    bytes_digest(TAG_USER_ID, user_id.as_bytes(), "user id")
+}
+
+fn bytes_digest(tag: u32, bytes: &[u8], what: &str) -> Result<Digest, StarkError> {
     if bytes.is_empty() || bytes.len() > MAX_ROUND_ID_BYTES {
         return Err(StarkError::Shape(format!(
-            "round id of {} bytes (expected 1..={MAX_ROUND_ID_BYTES})",
+            "{what} of {} bytes (expected 1..={MAX_ROUND_ID_BYTES})",
             bytes.len()
         )));
     }
@@ -287,7 +305,7 @@ pub fn round_digest(round_id: &str) -> Result<Digest, StarkError> {
         .collect();
     let blocks = blocks(&elems, elems.len().div_ceil(RATE));
     let head = [Val::ZERO; HEAD_ELEMS];
-    Ok(sponge_inputs(&poseidon2(), TAG_ROUND, &head, &blocks, bytes.len()).1)
+    Ok(sponge_inputs(&poseidon2(), tag, &head, &blocks, bytes.len()).1)
 }
 
 /// The sponge's rate blocks after the head: `limbs` padded with zeros to `chunks` blocks.
@@ -914,6 +932,12 @@ where
         proven_bits: ProvenSecurity::compute_from_proof(degree_bits, &sp).security_bits(),
         heuristic_bits: params.conjectured_fri_bits(),
     })
+}
+
+/// Trace cells (`rows x columns`) of a batch proof of `shape`: what a prover's memory grows
+/// with (the hiding PCS and the FRI blowup multiply it).
+pub fn batch_trace_cells(shape: &BatchShape) -> usize {
+    shape.rows() * SolvencyStarkAir::new(*shape).width()
 }
 
 /// Proves a batch with [`STARK_PARAMS`]: returns the proof bytes (postcard) and the public values.

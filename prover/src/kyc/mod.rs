@@ -18,16 +18,20 @@ use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The backends this build issues credentials and proves for (Halo2 with the `halo2`
-/// feature), in [`Backend::ALL`]'s order.
+/// feature; never the STARK, which has no KYC statement yet), in [`Backend::ALL`]'s order.
 pub fn backends() -> Vec<Backend> {
     Backend::ALL
         .into_iter()
         .filter(|b| cfg!(feature = "halo2") || *b != Backend::Halo2)
+        .filter(|b| *b != Backend::Stark)
         .collect()
 }
 
 /// The error for a backend this build does not compile.
 pub(crate) fn unsupported(backend: Backend) -> KycError {
+    if backend == Backend::Stark {
+        return KycError::Input(assay_verifier::backend::STARK_NO_KYC.into());
+    }
     KycError::Input(format!("backend {backend} is not supported by this build"))
 }
 

@@ -236,6 +236,12 @@ pub(super) fn workers_for<B: RoundBackend>(
 /// # Errors
 /// The config cannot be read, or as [`Budget::workers`].
 pub fn check(opts: &super::ProveOptions) -> Result<Workers, ProverError> {
+    if opts.backend == super::BackendChoice::Stark {
+        #[cfg(feature = "stark")]
+        return crate::stark::workers(opts);
+        #[cfg(not(feature = "stark"))]
+        return Err(ProverError::BackendUnavailable("stark"));
+    }
     struct Check<'a>(&'a super::ProveOptions);
     impl crate::dispatch::RoundVisitor for Check<'_> {
         type Output = Workers;
@@ -290,7 +296,7 @@ fn round_peak<B: RoundBackend>(
 ///
 /// # Errors
 /// The first error of `f`, or a thread pool that cannot be built.
-pub(super) fn run_bounded<T: Send>(
+pub(crate) fn run_bounded<T: Send>(
     workers: &Workers,
     items: &[usize],
     f: impl Fn(usize) -> Result<T, ProverError> + Sync,

@@ -26,9 +26,9 @@ pub mod plan;
 mod prove;
 mod proving;
 mod publishing;
-mod spool;
+pub(crate) mod spool;
 mod witnesses;
-mod workdir;
+pub(crate) mod workdir;
 
 pub use merge::merge;
 pub use prove::prove;
@@ -74,6 +74,9 @@ pub enum BackendChoice {
         /// The layout's name.
         layout: String,
     },
+    /// The STARK (Plonky3 over KoalaBear, hiding FRI): no keys, no parameters to cache; its
+    /// own pipeline (`crate::stark`, feature `stark`), without shards yet.
+    Stark,
 }
 
 /// What a run produced.
@@ -98,7 +101,7 @@ pub struct Summary {
 }
 
 /// A progress bar on stderr, or a hidden one.
-fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }

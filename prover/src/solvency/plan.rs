@@ -235,6 +235,8 @@ impl<'a> Commands<'a> {
         let mut merge = Vec::new();
         match &opts.backend {
             BackendChoice::Groth16 => prove.push("--backend groth16".to_string()),
+            // Never planned: the STARK has no shards yet (the command line refuses it first).
+            BackendChoice::Stark => prove.push("--backend stark".to_string()),
             BackendChoice::Halo2 { layout } => {
                 prove.push(format!("--backend halo2 --layout {}", sh(layout)));
                 prove.push(format!("--params-dir {}", p(&params)));

@@ -25,6 +25,12 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             return Err(ProverError::BadShard { index, count });
         }
     }
+    if opts.backend == super::BackendChoice::Stark {
+        #[cfg(feature = "stark")]
+        return crate::stark::prove(opts, signer);
+        #[cfg(not(feature = "stark"))]
+        return Err(ProverError::BackendUnavailable("stark"));
+    }
     let chosen = opts.backend.file();
     if let Some(found) = dir.read_backend()?.filter(|f| f != &chosen) {
         return Err(ProverError::BackendMismatch {

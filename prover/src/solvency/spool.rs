@@ -33,11 +33,11 @@ use std::{
 };
 
 /// A spooled customer: user id and balances in smallest units.
-pub(super) type Customer = (String, Vec<u128>);
+pub(crate) type Customer = (String, Vec<u128>);
 
 /// Bytes of one leaf record: the id's length (`u16` LE), the id zero-padded to
 /// [`MAX_ID_BYTES`], then one `u128` LE per asset. An all-zero record is padding.
-pub(super) fn record_size(num_assets: usize) -> usize {
+pub(crate) fn record_size(num_assets: usize) -> usize {
     2 + MAX_ID_BYTES + 16 * num_assets
 }
 
@@ -71,7 +71,7 @@ fn decode_record(rec: &[u8], num_assets: usize) -> Result<Option<Customer>, ()> 
 
 /// The leaf position of each row: row `r` (in file order) goes to position `p[r]`. Derived
 /// from the seed alone, so that every shard of a round spools the same order.
-pub(super) fn permutation(seed: &[u8; 32], n: usize) -> Vec<u32> {
+pub(crate) fn permutation(seed: &[u8; 32], n: usize) -> Vec<u32> {
     let mut h = Sha256::new();
     h.update(b"assay/permutation/v1");
     h.update(seed);
@@ -83,11 +83,11 @@ pub(super) fn permutation(seed: &[u8; 32], n: usize) -> Vec<u32> {
 
 /// What one pass over a valid CSV found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Scan {
-    pub(super) customers: u64,
+pub(crate) struct Scan {
+    pub(crate) customers: u64,
     /// Leaves of the tree: the customers rounded up to a power of two, at least one batch.
-    pub(super) leaf_count: u64,
-    pub(super) balances_sha256: String,
+    pub(crate) leaf_count: u64,
+    pub(crate) balances_sha256: String,
 }
 
 /// Reads the CSV once: validates every row, refuses duplicate ids, sums the liabilities
@@ -186,7 +186,7 @@ pub fn check_inputs(opts: &ProveOptions) -> Result<(), ProverError> {
 ///
 /// # Errors
 /// As [`check_inputs`].
-pub(super) fn scan_inputs<F: StatementField>(
+pub(crate) fn scan_inputs<F: StatementField>(
     balances: &Path,
     config: &super::workdir::Config<F>,
 ) -> Result<Scan, ProverError> {
@@ -201,7 +201,7 @@ pub(super) fn scan_inputs<F: StatementField>(
 
 /// The rows of a valid CSV in file order, in the work folder until they are spooled. Dropped
 /// before that, it deletes itself and the folders it created.
-pub(super) struct Scratch {
+pub(crate) struct Scratch {
     path: PathBuf,
     created: Vec<PathBuf>,
     kept: bool,
@@ -242,7 +242,7 @@ impl Scratch {
 
 /// Step 2, first half: a finished spool made from this exact CSV and config, or the CSV read
 /// once and checked whole into the scratch file.
-pub(super) enum Prepared {
+pub(crate) enum Prepared {
     /// `spool.json` exists and matches the inputs.
     Done(SpoolInfo),
     /// The CSV is valid; its rows wait in the scratch file.
@@ -255,7 +255,7 @@ pub(super) enum Prepared {
 /// # Errors
 /// Bad input as [`scan`]; [`ProverError::WorkMismatch`] if the folder's spool was made from
 /// another CSV or config.
-pub(super) fn read_csv(
+pub(crate) fn read_csv(
     dir: &WorkDir,
     balances: &Path,
     cfg: &RoundConfig,
@@ -301,7 +301,7 @@ impl<F: StatementField> Work<F> {
 
     /// Step 2, second half: each row of the scratch file to its random position of
     /// `leaves.bin`, then `spool.json`, which marks the spool complete.
-    pub(super) fn spool(
+    pub(crate) fn spool(
         &self,
         scratch: Scratch,
         scan: Scan,
@@ -352,7 +352,7 @@ impl<F: StatementField> Work<F> {
     }
 
     /// The spooled customers at positions `[start, start + len)`; `None` for padding.
-    pub(super) fn read_spool(
+    pub(crate) fn read_spool(
         &self,
         start: u64,
         len: usize,

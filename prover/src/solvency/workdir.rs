@@ -19,7 +19,7 @@ use super::BackendChoice;
 use crate::{fsutil, ProverError};
 use assay_circuits::{solvency::Shape, StatementField};
 use assay_verifier::solvency::{
-    CheckedConfig, ProofEntry, RoundConfig, BACKEND_GROTH16, BACKEND_HALO2,
+    CheckedConfig, ProofEntry, RoundConfig, BACKEND_GROTH16, BACKEND_HALO2, BACKEND_STARK,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -32,64 +32,64 @@ use std::{
 
 /// The paths of one output folder.
 #[derive(Debug, Clone)]
-pub(super) struct WorkDir {
+pub(crate) struct WorkDir {
     out: PathBuf,
 }
 
 impl WorkDir {
-    pub(super) fn new(out: &Path) -> Self {
+    pub(crate) fn new(out: &Path) -> Self {
         Self {
             out: out.to_path_buf(),
         }
     }
-    pub(super) fn out(&self) -> &Path {
+    pub(crate) fn out(&self) -> &Path {
         &self.out
     }
-    pub(super) fn private(&self) -> PathBuf {
+    pub(crate) fn private(&self) -> PathBuf {
         self.out.join("private")
     }
-    pub(super) fn work(&self) -> PathBuf {
+    pub(crate) fn work(&self) -> PathBuf {
         self.private().join("work")
     }
-    pub(super) fn secret(&self) -> PathBuf {
+    pub(crate) fn secret(&self) -> PathBuf {
         self.private().join("round-secret.json")
     }
-    pub(super) fn backend(&self) -> PathBuf {
+    pub(crate) fn backend(&self) -> PathBuf {
         self.private().join("backend.json")
     }
-    pub(super) fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.private().join("config.json")
     }
-    pub(super) fn spool(&self) -> PathBuf {
+    pub(crate) fn spool(&self) -> PathBuf {
         self.work().join("leaves.bin")
     }
-    pub(super) fn spool_info(&self) -> PathBuf {
+    pub(crate) fn spool_info(&self) -> PathBuf {
         self.work().join("spool.json")
     }
-    pub(super) fn scratch(&self) -> PathBuf {
+    pub(crate) fn scratch(&self) -> PathBuf {
         self.work().join("rows.scratch")
     }
-    pub(super) fn batches(&self) -> PathBuf {
+    pub(crate) fn batches(&self) -> PathBuf {
         self.work().join("batches")
     }
-    pub(super) fn batch(&self, j: usize) -> PathBuf {
+    pub(crate) fn batch(&self, j: usize) -> PathBuf {
         self.batches().join(format!("batch-{j:08}.json"))
     }
-    pub(super) fn aggregation(&self, level: usize, i: usize) -> PathBuf {
+    pub(crate) fn aggregation(&self, level: usize, i: usize) -> PathBuf {
         self.work()
             .join("aggregations")
             .join(format!("agg-{level:02}-{i:08}.json"))
     }
-    pub(super) fn bundle(&self) -> PathBuf {
+    pub(crate) fn bundle(&self) -> PathBuf {
         self.out.join("round.json")
     }
-    pub(super) fn inclusion(&self) -> PathBuf {
+    pub(crate) fn inclusion(&self) -> PathBuf {
         self.out.join("inclusion")
     }
 
     /// Refuses a folder that holds a finished round, or work that `resume` does not ask to
     /// continue.
-    pub(super) fn check_free(&self, resume: bool) -> Result<(), ProverError> {
+    pub(crate) fn check_free(&self, resume: bool) -> Result<(), ProverError> {
         if self.secret().exists() && !resume {
             return Err(ProverError::WorkExists {
                 folder: self.out.clone(),
@@ -105,7 +105,7 @@ impl WorkDir {
 
     /// The round seed: read from `private/round-secret.json`, or drawn and written there if
     /// the file is absent and `create`.
-    pub(super) fn seed(&self, create: bool) -> Result<[u8; 32], ProverError> {
+    pub(crate) fn seed(&self, create: bool) -> Result<[u8; 32], ProverError> {
         let path = self.secret();
         if path.exists() {
             let s: Secret = read_json(&path)?;
@@ -138,7 +138,7 @@ impl WorkDir {
     /// The backend this folder's work was started with: `private/backend.json`, or Groth16
     /// for work of builds before that file existed (batch checkpoints but no file); `None`
     /// for no work.
-    pub(super) fn read_backend(&self) -> Result<Option<BackendFile>, ProverError> {
+    pub(crate) fn read_backend(&self) -> Result<Option<BackendFile>, ProverError> {
         let path = self.backend();
         if path.exists() {
             return read_json(&path).map(Some);
@@ -150,7 +150,7 @@ impl WorkDir {
 
 /// Deletes the torn temporary files a killed run left in `dir`: a checkpoint exists only once
 /// renamed into place.
-pub(super) fn remove_torn_files(dir: &Path) {
+pub(crate) fn remove_torn_files(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_name()
@@ -164,7 +164,7 @@ pub(super) fn remove_torn_files(dir: &Path) {
 }
 
 /// Whether two paths name the same existing folder.
-pub(super) fn same_folder(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_folder(a: &Path, b: &Path) -> bool {
     fs::canonicalize(a)
         .ok()
         .zip(fs::canonicalize(b).ok())
@@ -172,7 +172,7 @@ pub(super) fn same_folder(a: &Path, b: &Path) -> bool {
 }
 
 impl BackendChoice {
-    pub(super) fn file(&self) -> BackendFile {
+    pub(crate) fn file(&self) -> BackendFile {
         match self {
             BackendChoice::Groth16 => BackendFile {
                 version: 1,
@@ -184,6 +184,11 @@ impl BackendChoice {
                 backend: BACKEND_HALO2.into(),
                 layout: Some(layout.clone()),
             },
+            BackendChoice::Stark => BackendFile {
+                version: 1,
+                backend: BACKEND_STARK.into(),
+                layout: None,
+            },
         }
     }
 }
@@ -192,7 +197,7 @@ impl BackendChoice {
 /// resumed run or a merge cannot mix proofs of two backends.
 #[derive(Serialize, Deserialize, PartialEq, Eq, Debug, Clone)]
 #[serde(deny_unknown_fields)]
-pub(super) struct BackendFile {
+pub(crate) struct BackendFile {
     version: u32,
     backend: String,
     #[serde(default)]
@@ -201,10 +206,11 @@ pub(super) struct BackendFile {
 
 impl BackendFile {
     /// The backend this file names; `file` is where it was read from.
-    pub(super) fn choice(&self, file: &Path) -> Result<BackendChoice, ProverError> {
+    pub(crate) fn choice(&self, file: &Path) -> Result<BackendChoice, ProverError> {
         match (self.backend.as_str(), &self.layout) {
             (BACKEND_GROTH16, None) => Ok(BackendChoice::Groth16),
             (BACKEND_HALO2, Some(l)) => Ok(BackendChoice::Halo2 { layout: l.clone() }),
+            (BACKEND_STARK, None) => Ok(BackendChoice::Stark),
             _ => Err(ProverError::UnknownBackend {
                 file: file.to_path_buf(),
                 backend: self.backend.clone(),
@@ -214,7 +220,7 @@ impl BackendFile {
     }
 
     /// `backend (layout …)`, for messages.
-    pub(super) fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("{} (layout {:?})", self.backend, self.layout)
     }
 }
@@ -230,40 +236,40 @@ struct Secret {
 /// `private/work/spool.json`: the spool is complete, and was made from these inputs.
 #[derive(Serialize, Deserialize, PartialEq, Eq, Clone, Debug)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SpoolInfo {
-    pub(super) version: u32,
-    pub(super) balances_sha256: String,
-    pub(super) config_sha256: String,
-    pub(super) customers: u64,
-    pub(super) leaf_count: u64,
+pub(crate) struct SpoolInfo {
+    pub(crate) version: u32,
+    pub(crate) balances_sha256: String,
+    pub(crate) config_sha256: String,
+    pub(crate) customers: u64,
+    pub(crate) leaf_count: u64,
 }
 
 /// A finished proof with what its parent needs to open it (private: sums and blind).
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-pub(super) struct Checkpoint {
-    pub(super) version: u32,
-    pub(super) index: usize,
-    pub(super) entry: ProofEntry,
-    pub(super) verifying_key: String,
-    pub(super) sums: Vec<String>,
-    pub(super) blind: String,
+pub(crate) struct Checkpoint {
+    pub(crate) version: u32,
+    pub(crate) index: usize,
+    pub(crate) entry: ProofEntry,
+    pub(crate) verifying_key: String,
+    pub(crate) sums: Vec<String>,
+    pub(crate) blind: String,
 }
 
 /// A round's work: its folder, its config over the backend's field, and its seed.
-pub(super) struct Work<F: StatementField> {
-    pub(super) dir: WorkDir,
-    pub(super) cfg: RoundConfig,
-    pub(super) shape: Shape,
-    pub(super) round: F,
-    pub(super) reserves: Vec<u128>,
-    pub(super) previous: F,
-    pub(super) seed: [u8; 32],
-    pub(super) progress: bool,
+pub(crate) struct Work<F: StatementField> {
+    pub(crate) dir: WorkDir,
+    pub(crate) cfg: RoundConfig,
+    pub(crate) shape: Shape,
+    pub(crate) round: F,
+    pub(crate) reserves: Vec<u128>,
+    pub(crate) previous: F,
+    pub(crate) seed: [u8; 32],
+    pub(crate) progress: bool,
 }
 
 impl<F: StatementField> Work<F> {
-    pub(super) fn new(dir: WorkDir, config: Config<F>, seed: [u8; 32], progress: bool) -> Self {
+    pub(crate) fn new(dir: WorkDir, config: Config<F>, seed: [u8; 32], progress: bool) -> Self {
         Self {
             dir,
             shape: config.checked.shape,
@@ -277,7 +283,7 @@ impl<F: StatementField> Work<F> {
     }
 
     /// The work in `out` with the config at `config_path`; the seed must exist already.
-    pub(super) fn open(
+    pub(crate) fn open(
         out: &Path,
         config_path: &Path,
         progress: bool,
@@ -290,15 +296,15 @@ impl<F: StatementField> Work<F> {
 }
 
 /// A round config, read and checked, with its SHA-256.
-pub(super) struct Config<F: StatementField> {
-    pub(super) cfg: RoundConfig,
-    pub(super) checked: CheckedConfig<F>,
-    pub(super) bytes: Vec<u8>,
-    pub(super) sha256: String,
+pub(crate) struct Config<F: StatementField> {
+    pub(crate) cfg: RoundConfig,
+    pub(crate) checked: CheckedConfig<F>,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) sha256: String,
 }
 
 impl<F: StatementField> Config<F> {
-    pub(super) fn read(path: &Path) -> Result<Self, ProverError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, ProverError> {
         let bytes = fsutil::read(path)?;
         let cfg = RoundConfig::parse(&bytes, "round config").map_err(|e| format_err(path, e))?;
         let checked = CheckedConfig::convert::<F>(&cfg).map_err(|e| format_err(path, e))?;
@@ -311,7 +317,7 @@ impl<F: StatementField> Config<F> {
     }
 }
 
-pub(super) fn sha256_file(path: &Path) -> Result<String, ProverError> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, ProverError> {
     let mut f = fs::File::open(path).map_err(|e| ProverError::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -324,14 +330,14 @@ pub(super) fn sha256_file(path: &Path) -> Result<String, ProverError> {
     }
 }
 
-pub(super) fn format_err(file: &Path, source: assay_verifier::FormatError) -> ProverError {
+pub(crate) fn format_err(file: &Path, source: assay_verifier::FormatError) -> ProverError {
     ProverError::Format {
         file: file.display().to_string(),
         source,
     }
 }
 
-pub(super) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ProverError> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ProverError> {
     serde_json::from_slice(&fsutil::read(path)?).map_err(|e| {
         format_err(
             path,

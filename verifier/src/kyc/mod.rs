@@ -251,6 +251,9 @@ pub fn verify_with_options(
                 Backend::ALL.map(Backend::name).join(" or ")
             ),
         })?;
+    if backend == Backend::Stark {
+        return Err(KycVerifyError::Backend(crate::backend::STARK_NO_KYC.into()));
+    }
     struct V<'a>(&'a Presentation<'a>, &'a KycOptions<'a>);
     impl Visitor for V<'_> {
         type Output = Result<VerifiedPresentation, KycVerifyError>;
@@ -478,6 +481,20 @@ mod tests {
             "backend halo2-ipa-pasta is not supported by this build"
         );
         assert!(!err.is_bad_input());
+    }
+
+    /// The STARK has no KYC statement: a presentation labelled with it is refused with that
+    /// reason (not as an unknown or uncompiled backend).
+    #[test]
+    fn stark_presentations_are_refused_with_a_reason() {
+        let (p, e, i, pol, c) = docs(crate::backend::BACKEND_STARK);
+        let err = verify(&p, &e, &PublishedEpochs::none(), &i, &pol, &c, 0).unwrap_err();
+        assert!(matches!(err, KycVerifyError::Backend(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("the STARK backend does not prove KYC presentations yet"),
+            "{err}"
+        );
     }
 
     /// A Halo2 presentation relabelled as Groth16 is refused by name before its bytes are

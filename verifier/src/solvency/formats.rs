@@ -13,7 +13,7 @@ pub const ROUND_VERSION: u32 = 1;
 pub const BUNDLE_VERSION: u32 = 3;
 /// The bundle versions this build reads.
 pub const BUNDLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=BUNDLE_VERSION;
-pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2};
+pub use crate::backend::{BACKEND_GROTH16, BACKEND_HALO2, BACKEND_STARK};
 use crate::Backend;
 /// Signature domain of a round bundle.
 pub const ROUND_DOMAIN: &str = "assay/round/v1";
@@ -280,6 +280,47 @@ pub struct Halo2Circuits {
 #[serde(deny_unknown_fields)]
 pub struct Groth16Circuits {}
 
+/// The STARK's FRI and zero-knowledge parameters as a bundle declares them. A verifier never
+/// uses them: it compares them with the pinned `STARK_PARAMS` of `assay-circuits` and refuses a
+/// bundle that declares others (`docs/stark.md` derives the security level from the pinned
+/// ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarkParamsSection {
+    /// `log2` of the FRI blowup.
+    pub log_blowup: usize,
+    /// FRI queries.
+    pub num_queries: usize,
+    /// Proof-of-work bits before the query phase.
+    pub query_pow_bits: usize,
+    /// Proof-of-work bits at each commit-phase round.
+    pub commit_pow_bits: usize,
+    /// Random codewords of the hiding PCS.
+    pub num_random_codewords: usize,
+    /// Proof-of-work bits before the out-of-domain point.
+    pub ood_pow_bits: usize,
+    /// Proof-of-work bits before the batching challenge.
+    pub batch_pow_bits: usize,
+}
+
+/// The STARK circuits of a round (`{"backend": "stark-koalabear-poseidon2", ...}`): the
+/// parameters, the batch AIR's height and the children of every aggregation proof. All of it is
+/// re-derived by the verifier from the configuration and compared (nothing here is trusted):
+/// `batch_log_height` is `log2(config.batch_size)` (a batch proves `batch_size - 1` users, its
+/// last row holds the sum commitment), and `levels[l][i]` the number of children of proof `i` of
+/// aggregation level `l` (`config.fan_in` each, the last of a level the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StarkCircuits {
+    /// The FRI and zero-knowledge parameters (must equal the pinned ones).
+    pub params: StarkParamsSection,
+    /// `log2` of the batch AIR's trace height.
+    pub batch_log_height: usize,
+    /// Children per aggregation proof, level by level from the bottom (the last level is the
+    /// top, one proof).
+    pub levels: Vec<Vec<usize>>,
+}
+
 /// The `circuits` section of a version 2 bundle: which backend its proofs are for, and what
 /// that backend needs to know about its circuits (`{"backend": "halo2-ipa-pasta", "layout":
 /// ..., "batch_k": ..., "aggregation_k": [...]}`). The section names its backend, so a bundle
@@ -294,6 +335,9 @@ pub enum Circuits {
     /// Halo2 over Pasta: layout and `k` of every circuit.
     #[serde(rename = "halo2-ipa-pasta")]
     Halo2(Halo2Circuits),
+    /// The STARK over KoalaBear: parameters, batch height, aggregation shapes.
+    #[serde(rename = "stark-koalabear-poseidon2")]
+    Stark(StarkCircuits),
 }
 
 impl Circuits {
@@ -302,6 +346,7 @@ impl Circuits {
         match self {
             Circuits::Groth16(_) => Backend::Groth16,
             Circuits::Halo2(_) => Backend::Halo2,
+            Circuits::Stark(_) => Backend::Stark,
         }
     }
 }
@@ -359,6 +404,8 @@ pub enum CircuitsRef<'a> {
     Groth16(&'a Groth16Circuits),
     /// See [`Circuits::Halo2`].
     Halo2(&'a Halo2Circuits),
+    /// See [`Circuits::Stark`].
+    Stark(&'a StarkCircuits),
 }
 
 impl CircuitsRef<'_> {
@@ -367,6 +414,7 @@ impl CircuitsRef<'_> {
         match self {
             CircuitsRef::Groth16(_) => Backend::Groth16,
             CircuitsRef::Halo2(_) => Backend::Halo2,
+            CircuitsRef::Stark(_) => Backend::Stark,
         }
     }
 }
@@ -376,6 +424,7 @@ impl<'a> From<&'a Circuits> for CircuitsRef<'a> {
         match c {
             Circuits::Groth16(g) => CircuitsRef::Groth16(g),
             Circuits::Halo2(h) => CircuitsRef::Halo2(h),
+            Circuits::Stark(s) => CircuitsRef::Stark(s),
         }
     }
 }

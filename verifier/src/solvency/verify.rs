@@ -76,6 +76,94 @@ pub struct RoundOptions<'a> {
     /// [`DEFAULT_HALO2_MAX_K`](crate::halo2::DEFAULT_HALO2_MAX_K).
     #[cfg(feature = "halo2")]
     pub halo2_max_k: Option<u32>,
+    /// Where the proofs a bundle keeps in files come from (STARK rounds: `proofs/<sha256>.bin`
+    /// next to `round.json`, see [`ProofDir`]); `None` refuses such a bundle with a reason.
+    pub proofs: Option<&'a dyn ProofSource>,
+}
+
+/// The largest proof file read ([`ProofDir`]): 64 MiB (a STARK batch proof of the largest
+/// shape is a few MB).
+pub const MAX_PROOF_FILE_BYTES: u64 = 64 << 20;
+
+/// A source of proofs that a bundle names by the SHA-256 of their bytes.
+pub trait ProofSource: std::fmt::Debug + Sync {
+    /// The bytes of the proof whose SHA-256 is `hash` (64 lower-case hex digits); `what` names
+    /// the proof in errors. An implementation must return only bytes that hash to `hash`.
+    ///
+    /// # Errors
+    /// [`VerifyError::ProofFile`]: unreadable, missing, too large, or another hash.
+    fn proof(&self, hash: &str, what: &str) -> Result<Vec<u8>, VerifyError>;
+}
+
+/// Proofs in the folder of a bundle: `DIR/proofs/<sha256>.bin`. The name is checked to be a
+/// SHA-256 in hex before any path is formed (no traversal), the file's size is bounded by
+/// [`MAX_PROOF_FILE_BYTES`], and its bytes must hash to its name.
+#[derive(Debug, Clone)]
+pub struct ProofDir {
+    dir: std::path::PathBuf,
+}
+
+impl ProofDir {
+    /// The proofs of the bundle in folder `dir` (the folder of `round.json`).
+    pub fn new(dir: impl Into<std::path::PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The proofs next to the bundle file `round_json` (its parent folder; `.` for a bare
+    /// file name).
+    pub fn beside(round_json: &std::path::Path) -> Self {
+        let dir = round_json
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        Self::new(dir)
+    }
+
+    /// The path of the proof named `hash`, relative to the folder: `proofs/<hash>.bin`.
+    pub fn relative(hash: &str) -> String {
+        format!("proofs/{hash}.bin")
+    }
+}
+
+/// Whether `s` is a SHA-256 in lower-case hex.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl ProofSource for ProofDir {
+    fn proof(&self, hash: &str, what: &str) -> Result<Vec<u8>, VerifyError> {
+        if !is_sha256_hex(hash) {
+            return Err(VerifyError::ProofFile {
+                proof: what.into(),
+                file: format!("{hash:?}"),
+                message: "the bundle's proof name is not a SHA-256 in lower-case hex".into(),
+            });
+        }
+        let file = Self::relative(hash);
+        let err = |m: String| VerifyError::ProofFile {
+            proof: what.into(),
+            file: file.clone(),
+            message: m,
+        };
+        let path = self.dir.join(&file);
+        let meta = std::fs::metadata(&path).map_err(|e| err(format!("cannot read: {e}")))?;
+        if meta.len() > MAX_PROOF_FILE_BYTES {
+            return Err(err(format!(
+                "{} bytes, more than the {MAX_PROOF_FILE_BYTES} a proof may have",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let actual = crate::sha256_hex(&bytes);
+        if actual != hash {
+            return Err(err(format!(
+                "its bytes hash to {actual}, not to the name the bundle gives it (altered or swapped file)"
+            )));
+        }
+        Ok(bytes)
+    }
 }
 
 /// A bundle with its configuration checked and its keys decoded; `D` holds the bundle (a
@@ -294,31 +382,102 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
 
     /// The bundle's signature, and the caller's pins of its publication key and hash.
     fn check_signature(&self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
-        if let Some(pk) = opts.publication_key {
-            if !pk.eq_ignore_ascii_case(&self.b.publication_key) {
-                return Err(VerifyError::Untrusted(format!(
-                    "the round is signed by publication key {}, not by the pinned key {pk}",
-                    self.b.publication_key
-                )));
-            }
-        }
-        if let Some(h) = opts.bundle_hash {
-            let actual = self.b.hash();
-            if !h.eq_ignore_ascii_case(&actual) {
-                return Err(VerifyError::Untrusted(format!(
-                    "the bundle hashes to {actual}, not to the pinned bundle hash {h}"
-                )));
-            }
-        }
-        let key = signing::decode_public_key(&self.b.publication_key, "publication_key")?;
-        signing::verify(
-            &key,
-            ROUND_DOMAIN,
-            &self.b.signed_body(),
-            &self.b.signature,
-            "round bundle",
-        )
+        check_bundle_signature(&self.b, opts)
     }
+}
+
+/// The bundle's signature, and the caller's pins of its publication key and hash (every
+/// backend).
+pub(crate) fn check_bundle_signature(
+    b: &RoundBundle,
+    opts: &RoundOptions<'_>,
+) -> Result<(), VerifyError> {
+    if let Some(pk) = opts.publication_key {
+        if !pk.eq_ignore_ascii_case(&b.publication_key) {
+            return Err(VerifyError::Untrusted(format!(
+                "the round is signed by publication key {}, not by the pinned key {pk}",
+                b.publication_key
+            )));
+        }
+    }
+    if let Some(h) = opts.bundle_hash {
+        let actual = b.hash();
+        if !h.eq_ignore_ascii_case(&actual) {
+            return Err(VerifyError::Untrusted(format!(
+                "the bundle hashes to {actual}, not to the pinned bundle hash {h}"
+            )));
+        }
+    }
+    let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
+    signing::verify(
+        &key,
+        ROUND_DOMAIN,
+        &b.signed_body(),
+        &b.signature,
+        "round bundle",
+    )
+}
+
+/// The checks of a record that do not depend on the backend: version, round, bundle hash,
+/// publication key and signature, and the balances (one per asset, in order, each below
+/// `2^w`); returns the balances in smallest units.
+pub(crate) fn check_record(r: &InclusionRecord, b: &RoundBundle) -> Result<Vec<u128>, VerifyError> {
+    let inc = |m: String| VerifyError::Inclusion(m);
+    if r.version != ROUND_VERSION {
+        return Err(FormatError::Version {
+            what: "inclusion record".into(),
+            found: r.version,
+            supported: ROUND_VERSION,
+        }
+        .into());
+    }
+    if r.round_id != b.config.round_id {
+        return Err(inc(format!(
+            "the record is for round {:?}, the bundle is round {:?}",
+            r.round_id, b.config.round_id
+        )));
+    }
+    if r.bundle_hash != b.hash() {
+        return Err(inc(
+            "the record names another bundle (bundle_hash differs)".into()
+        ));
+    }
+    if r.publication_key != b.publication_key {
+        return Err(inc(
+            "the record is signed by another key than the round's".into()
+        ));
+    }
+    let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
+    signing::verify(
+        &key,
+        RECORD_DOMAIN,
+        &r.signed_body(),
+        &r.signature,
+        "inclusion record",
+    )?;
+
+    // The leaf, from what the customer knows.
+    let assets = &b.config.assets;
+    if r.balances.len() != assets.len() {
+        return Err(inc(format!(
+            "{} balances for {} assets",
+            r.balances.len(),
+            assets.len()
+        )));
+    }
+    let mut balances = Vec::with_capacity(assets.len());
+    for (i, (be, a)) in r.balances.iter().zip(assets).enumerate() {
+        if be.symbol != a.symbol {
+            return Err(inc(format!(
+                "balances[{i}] is {:?}, the round's asset {i} is {:?}",
+                be.symbol, a.symbol
+            )));
+        }
+        let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
+            .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
+        balances.push(u);
+    }
+    Ok(balances)
 }
 
 /// Proof counts per aggregation level for `batches` batches and fan-in `f`: at least one level
@@ -341,6 +500,10 @@ pub fn level_sizes(batches: usize, f: usize) -> Vec<usize> {
 /// # Errors
 /// The first failed check, naming the proof and input.
 pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
+    #[cfg(feature = "stark")]
+    if b.backend == crate::Backend::Stark.name() {
+        return crate::stark::round::verify_round(b, opts);
+    }
     struct V<'a>(&'a RoundBundle, &'a RoundOptions<'a>);
     impl Visitor for V<'_> {
         type Output = Result<RoundReport, VerifyError>;
@@ -383,7 +546,7 @@ impl std::fmt::Debug for PreparedRound {
     }
 }
 
-trait PreparedInclusion: Send + Sync {
+pub(crate) trait PreparedInclusion: Send + Sync {
     fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError>;
     fn bundle(&self) -> &RoundBundle;
 }
@@ -418,6 +581,15 @@ impl PreparedRound {
         let hash = bundle.hash();
         let backend = Backend::from_name(&bundle.backend)
             .ok_or_else(|| VerifyError::Backend(bundle.backend.clone()))?;
+        #[cfg(feature = "stark")]
+        if backend == Backend::Stark {
+            let round = crate::stark::round::StarkRound::open(bundle, opts)?;
+            return Ok(Self {
+                hash,
+                backend,
+                inner: Box::new(round),
+            });
+        }
         let inner = with_backend(&bundle.clone(), V(bundle, opts))?;
         Ok(Self {
             hash,
@@ -525,6 +697,10 @@ pub fn verify_inclusion_with(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
+    #[cfg(feature = "stark")]
+    if b.backend == crate::Backend::Stark.name() {
+        return crate::stark::round::verify_inclusion(r, b, opts);
+    }
     struct V<'a>(&'a InclusionRecord, &'a RoundBundle, &'a RoundOptions<'a>);
     impl Visitor for V<'_> {
         type Output = Result<InclusionReport, VerifyError>;
@@ -551,60 +727,10 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         let round = self;
         let b: &RoundBundle = &self.b;
         let inc = |m: String| VerifyError::Inclusion(m);
-        if r.version != ROUND_VERSION {
-            return Err(FormatError::Version {
-                what: "inclusion record".into(),
-                found: r.version,
-                supported: ROUND_VERSION,
-            }
-            .into());
-        }
-        if r.round_id != b.config.round_id {
-            return Err(inc(format!(
-                "the record is for round {:?}, the bundle is round {:?}",
-                r.round_id, b.config.round_id
-            )));
-        }
-        if r.bundle_hash != b.hash() {
-            return Err(inc(
-                "the record names another bundle (bundle_hash differs)".into()
-            ));
-        }
-        if r.publication_key != b.publication_key {
-            return Err(inc(
-                "the record is signed by another key than the round's".into()
-            ));
-        }
-        let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
-        signing::verify(
-            &key,
-            RECORD_DOMAIN,
-            &r.signed_body(),
-            &r.signature,
-            "inclusion record",
-        )?;
-
-        // The leaf, from what the customer knows.
-        let assets = &b.config.assets;
-        if r.balances.len() != assets.len() {
-            return Err(inc(format!(
-                "{} balances for {} assets",
-                r.balances.len(),
-                assets.len()
-            )));
-        }
-        let mut balances = Vec::with_capacity(assets.len());
-        for (i, (be, a)) in r.balances.iter().zip(assets).enumerate() {
-            if be.symbol != a.symbol {
-                return Err(inc(format!(
-                    "balances[{i}] is {:?}, the round's asset {i} is {:?}",
-                    be.symbol, a.symbol
-                )));
-            }
-            let u = amount::parse_units(&be.amount, a.decimals, b.config.balance_bits)
-                .map_err(|e| FormatError::field(format!("balances[{i}].amount"), e.to_string()))?;
-            balances.push(B::F::from_u128(u));
-        }
+        let balances: Vec<B::F> = check_record(r, b)?
+            .into_iter()
+            .map(B::F::from_u128)
+            .collect();
         let uid = encoding::hash_to_field_in::<B::F>(r.user_id.as_bytes())
             .map_err(|e| FormatError::field("user_id", e.to_string()))?;
         let salt = dec::<B::F>(&r.salt, "salt")?;

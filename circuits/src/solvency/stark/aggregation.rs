@@ -195,7 +195,9 @@ fn limbs96(x: u128) -> [u64; AGG_LIMBS] {
 }
 
 impl AggPublic {
-    fn to_values(&self) -> Vec<Val> {
+    /// The public values in the AIR's order: round, root, commitment, every child's root and
+    /// commitment, and at the top the previous digest and six 16-bit limbs per reserve.
+    pub fn to_values(&self) -> Vec<Val> {
         let mut v: Vec<Val> = Vec::new();
         v.extend_from_slice(&self.round);
         v.extend_from_slice(&self.root);
@@ -950,6 +952,12 @@ pub fn verify_aggregation(
     public.check(&shape)?;
     let air = AggregationAir::new(shape);
     verify_air(&air, shape.log_height, proof_bytes, &public.to_values())
+}
+
+/// Trace cells (`rows x columns`) of an aggregation proof of `shape` (see
+/// [`batch_trace_cells`]).
+pub fn aggregation_trace_cells(shape: &AggShape) -> usize {
+    shape.rows() * AggregationAir::new(*shape).width()
 }
 
 /// The security level of aggregation proofs of `shape` under `params` (Plonky3's calculator, as

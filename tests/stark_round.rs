@@ -1,0 +1,550 @@
+//! A whole round on the STARK backend (Plonky3, KoalaBear): proven and verified through the
+//! library and the command line, every record checked, a killed run resumed without proving a
+//! batch twice, and every tampering refused with a reason (proof files, public values, records,
+//! relabelled bundles, parameters, reserves).
+
+mod common;
+
+use assay_prover::solvency::{self, record_path, BackendChoice, ProveOptions};
+use assay_verifier::{
+    signing,
+    solvency::{
+        verify_inclusion_with, verify_round, Circuits, Groth16Circuits, InclusionRecord,
+        PreparedRound, ProofDir, RoundBundle, RoundOptions, BACKEND_GROTH16, BACKEND_STARK,
+        RECORD_DOMAIN, ROUND_DOMAIN,
+    },
+    VerifyError,
+};
+use ed25519_dalek::Signer;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::OnceLock,
+};
+
+/// 300 customers x 4 assets, batches of 127 users (height 2^7): 3 batch proofs, then
+/// aggregations of fan-in 2: [2, 1] and the top [2].
+const USERS: usize = 300;
+
+fn write_inputs(
+    dir: &Path,
+    users: usize,
+    round_id: &str,
+    reserves_usd: &str,
+) -> (PathBuf, PathBuf) {
+    fs::create_dir_all(dir).unwrap();
+    let mut csv = String::from("user_id,USD,BTC,ETH,EUR\n");
+    for i in 0..users {
+        csv.push_str(&format!(
+            "user-{i},{}.{:02},0.{:08},{}.{:018},{}\n",
+            i * 7,
+            i % 100,
+            i * 1000 + 1,
+            i % 5,
+            i * 31,
+            i % 3
+        ));
+    }
+    let balances = dir.join("balances.csv");
+    fs::write(&balances, csv).unwrap();
+    let config = dir.join("round-config.json");
+    fs::write(
+        &config,
+        format!(
+            r#"{{"version":1,"round_id":"{round_id}","balance_bits":64,"batch_size":128,"fan_in":2,
+               "assets":[{{"symbol":"USD","decimals":2,"reserves":"{reserves_usd}"}},
+                         {{"symbol":"BTC","decimals":8,"reserves":"21"}},
+                         {{"symbol":"ETH","decimals":18,"reserves":"5000"}},
+                         {{"symbol":"EUR","decimals":0,"reserves":"1000"}}],
+               "previous_round":null}}"#
+        ),
+    )
+    .unwrap();
+    (balances, config)
+}
+
+fn options(dir: &Path, balances: PathBuf, config: PathBuf) -> ProveOptions {
+    ProveOptions {
+        balances,
+        config,
+        out: dir.join("out"),
+        keys: dir.join("keys"),
+        shard: None,
+        resume: false,
+        progress: false,
+        backend: BackendChoice::Stark,
+        budget: solvency::budget::Budget::default(),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let (b, c) = write_inputs(dir.path(), USERS, "stark-test", "1000000");
+        let opts = options(dir.path(), b, c);
+        let s = solvency::prove(&opts, Some(&common::test_signer())).unwrap();
+        assert_eq!(s.customers, USERS as u64);
+        assert_eq!(s.leaf_count, 3 * 127);
+        assert_eq!((s.batches_proven, s.aggregations_proven), (3, 3));
+        assert_eq!(s.records, USERS as u64);
+        Fixture {
+            out: opts.out,
+            _dir: dir,
+        }
+    })
+}
+
+fn bundle_at(out: &Path) -> RoundBundle {
+    RoundBundle::parse(&fs::read(out.join("round.json")).unwrap(), "round").unwrap()
+}
+
+fn record(out: &Path, user: &str) -> InclusionRecord {
+    InclusionRecord::parse(
+        &fs::read(record_path(out, user).unwrap()).unwrap(),
+        "record",
+    )
+    .unwrap()
+}
+
+fn verify_in(b: &RoundBundle, out: &Path) -> Result<(), VerifyError> {
+    let proofs = ProofDir::new(out);
+    verify_round(
+        b,
+        &RoundOptions {
+            proofs: Some(&proofs),
+            ..Default::default()
+        },
+    )
+    .map(|_| ())
+}
+
+fn resign(b: &mut RoundBundle) {
+    b.signature.clear();
+    let msg = signing::message(ROUND_DOMAIN, &b.signed_body());
+    b.signature = hex::encode(common::test_signer().sign(&msg).to_bytes());
+}
+
+fn resign_record(r: &mut InclusionRecord) {
+    r.signature.clear();
+    let msg = signing::message(RECORD_DOMAIN, &r.signed_body());
+    r.signature = hex::encode(common::test_signer().sign(&msg).to_bytes());
+}
+
+/// A copy of the fixture's round folder (bundle and proof files) to tamper with.
+fn copy_round(to: &Path) -> PathBuf {
+    let from = &fixture().out;
+    fs::create_dir_all(to.join("proofs")).unwrap();
+    fs::copy(from.join("round.json"), to.join("round.json")).unwrap();
+    for e in fs::read_dir(from.join("proofs")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), to.join("proofs").join(e.file_name())).unwrap();
+    }
+    to.to_path_buf()
+}
+
+fn expect_err(r: Result<(), VerifyError>, needle: &str) -> String {
+    let e = r.expect_err("must be refused").to_string();
+    assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+    e
+}
+
+#[test]
+fn a_stark_round_verifies_and_so_does_every_record() {
+    let out = &fixture().out;
+    let b = bundle_at(out);
+    assert_eq!(b.backend, BACKEND_STARK);
+    assert!(matches!(b.circuits, Some(Circuits::Stark(_))));
+    assert!(b.verifying_keys.is_empty());
+    verify_in(&b, out).unwrap();
+    // Without the proof folder the round is refused with the reason, not a panic.
+    let e = verify_round(&b, &RoundOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no folder was given"), "{e}");
+    // Every record, against the round prepared once (every proof verified then).
+    let proofs = ProofDir::new(out);
+    let prepared = PreparedRound::prepare(
+        std::sync::Arc::new(b.clone()),
+        &RoundOptions {
+            proofs: Some(&proofs),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for i in 0..USERS {
+        let r = record(out, &format!("user-{i}"));
+        let rep = prepared.verify_inclusion(&r).unwrap();
+        assert_eq!(rep.proofs_checked.len(), 3, "batch, level 1, top");
+    }
+    // And one record the customer's way, reading the proofs on its path.
+    let r = record(out, "user-17");
+    let rep = verify_inclusion_with(
+        &r,
+        &b,
+        &RoundOptions {
+            proofs: Some(&proofs),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.backend, BACKEND_STARK);
+}
+
+#[test]
+fn altered_or_missing_proof_files_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let out = copy_round(d.path());
+    let b = bundle_at(&out);
+    let file = out.join(ProofDir::relative(&b.batches[1].proof));
+    let mut bytes = fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    fs::write(&file, &bytes).unwrap();
+    expect_err(verify_in(&b, &out), "batch proof 1: proof file");
+    // The flipped proof under its own hash, the bundle re-signed: the STARK verifier rejects it.
+    let h = assay_verifier::sha256_hex(&bytes);
+    fs::write(out.join(ProofDir::relative(&h)), &bytes).unwrap();
+    let mut forged = b.clone();
+    forged.batches[1].proof = h;
+    resign(&mut forged);
+    expect_err(
+        verify_in(&forged, &out),
+        "batch proof 1: the STARK proof is refused",
+    );
+    // A missing file.
+    fs::remove_file(out.join(ProofDir::relative(&b.aggregations[1][0].proof))).unwrap();
+    let mut ok = b.clone();
+    ok.batches[1].proof = b.batches[1].proof.clone();
+    let orig = fixture().out.join(ProofDir::relative(&b.batches[1].proof));
+    fs::copy(orig, &file).unwrap();
+    expect_err(verify_in(&ok, &out), "top proof: proof file");
+    // A proof of another AIR under the top's name (a batch proof): a shape error, no panic.
+    let mut swapped = b.clone();
+    swapped.aggregations[1][0].proof = b.batches[0].proof.clone();
+    resign(&mut swapped);
+    expect_err(
+        verify_in(&swapped, &out),
+        "top proof: the STARK proof is refused",
+    );
+}
+
+#[test]
+fn changed_public_values_are_refused() {
+    let out = &fixture().out;
+    let b = bundle_at(out);
+    // A batch's root: the batch proof rejects it (batches are checked first).
+    let mut t = b.clone();
+    let v: u32 = t.batches[0].public_inputs[8].parse().unwrap();
+    t.batches[0].public_inputs[8] = ((v + 1) % 2_130_706_433).to_string();
+    resign(&mut t);
+    expect_err(
+        verify_in(&t, out),
+        "batch proof 0: the STARK proof is refused",
+    );
+    // The same change in the parent only: it no longer names the batch proof's root.
+    let mut t2 = b.clone();
+    t2.aggregations[0][0].public_inputs[24] = t.batches[0].public_inputs[8].clone();
+    resign(&mut t2);
+    expect_err(
+        verify_in(&t2, out),
+        "child 0 root (the root of batch proof 0)",
+    );
+    // In both: the batch proof rejects it.
+    let mut t3 = t2.clone();
+    t3.batches[0].public_inputs[8] = t.batches[0].public_inputs[8].clone();
+    resign(&mut t3);
+    expect_err(
+        verify_in(&t3, out),
+        "batch proof 0: the STARK proof is refused",
+    );
+    // Children swapped in the parent's public values.
+    let mut s = b.clone();
+    let pi = &mut s.aggregations[0][0].public_inputs;
+    let first: Vec<String> = pi[24..40].to_vec();
+    let second: Vec<String> = pi[40..56].to_vec();
+    pi[24..40].clone_from_slice(&second);
+    pi[40..56].clone_from_slice(&first);
+    resign(&mut s);
+    expect_err(verify_in(&s, out), "child 0 root");
+    // A wrong round digest.
+    let mut r = b.clone();
+    r.batches[2].public_inputs[0] = "1".into();
+    resign(&mut r);
+    expect_err(verify_in(&r, out), "batch proof 2: public input `round`");
+    // A global root that is not the top's.
+    let mut g = b.clone();
+    g.global_root = "0".repeat(64);
+    resign(&mut g);
+    expect_err(verify_in(&g, out), "root (global_root)");
+    // Unsigned changes are refused by the signature.
+    let mut u = b.clone();
+    u.batches[0].public_inputs[8] = t.batches[0].public_inputs[8].clone();
+    expect_err(verify_in(&u, out), "signature");
+}
+
+#[test]
+fn reserves_below_liabilities_are_refused_by_prover_and_verifier() {
+    // The prover: USD liabilities are about 313,000; reserves of 1,000 are refused.
+    let d = tempfile::tempdir().unwrap();
+    let (b, c) = write_inputs(d.path(), USERS, "stark-insolvent", "1000");
+    let e = solvency::prove(&options(d.path(), b, c), Some(&common::test_signer()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("exceed the declared reserves"), "{e}");
+    // The verifier: a bundle declaring lower reserves (re-signed) no longer matches the top's
+    // public reserves; with the top's public limbs forged too, the top proof rejects them.
+    let out = &fixture().out;
+    let bundle = bundle_at(out);
+    let mut low = bundle.clone();
+    low.config.assets[0].reserves = "1000".into();
+    resign(&mut low);
+    expect_err(verify_in(&low, out), "reserves[USD] limb");
+    let top = low.aggregations[1][0].public_inputs.len();
+    let k = 4;
+    // 1000.00 USD = 100,000 units: limbs 100000 & 0xffff, 100000 >> 16, 0, 0, 0, 0.
+    let at = top - 6 * k;
+    let limbs = [100_000u64 & 0xffff, 100_000 >> 16, 0, 0, 0, 0];
+    for (l, v) in limbs.iter().enumerate() {
+        low.aggregations[1][0].public_inputs[at + l] = v.to_string();
+    }
+    resign(&mut low);
+    expect_err(
+        verify_in(&low, out),
+        "top proof: the STARK proof is refused",
+    );
+}
+
+#[test]
+fn relabelled_bundles_and_other_parameters_are_refused() {
+    let out = &fixture().out;
+    let b = bundle_at(out);
+    // A STARK bundle labelled Groth16.
+    let mut g = b.clone();
+    g.backend = BACKEND_GROTH16.into();
+    resign(&mut g);
+    let e = verify_in(&g, out).unwrap_err().to_string();
+    assert!(
+        e.contains("mislabelled") || e.contains("leaf_count"),
+        "refused with a reason: {e}"
+    );
+    // A bundle whose section is Groth16's, labelled STARK (a Groth16 bundle relabelled).
+    let mut s = b.clone();
+    s.circuits = Some(Circuits::Groth16(Groth16Circuits {}));
+    resign(&mut s);
+    expect_err(verify_in(&s, out), "mislabelled or mixed bundle");
+    // Parameters other than the pinned ones.
+    let mut p = b.clone();
+    if let Some(Circuits::Stark(c)) = &mut p.circuits {
+        c.params.num_queries = 20;
+    }
+    resign(&mut p);
+    expect_err(verify_in(&p, out), "accepts only the pinned");
+    // Declared shapes that are not the ones the configuration makes.
+    let mut l = b.clone();
+    if let Some(Circuits::Stark(c)) = &mut l.circuits {
+        c.levels = vec![vec![3]];
+    }
+    resign(&mut l);
+    expect_err(verify_in(&l, out), "aggregation shapes");
+    let mut h = b.clone();
+    if let Some(Circuits::Stark(c)) = &mut h.circuits {
+        c.batch_log_height = 8;
+    }
+    resign(&mut h);
+    expect_err(verify_in(&h, out), "batch_log_height");
+    // A key where the STARK has none, and balances of another width.
+    let mut k = b.clone();
+    k.verifying_keys.insert("00".into(), "x".into());
+    resign(&mut k);
+    expect_err(verify_in(&k, out), "no verifying keys");
+    let mut w = b.clone();
+    w.config.balance_bits = 63;
+    resign(&mut w);
+    expect_err(verify_in(&w, out), "exactly 64 bits");
+    // A previous round the top does not carry.
+    let mut pr = b.clone();
+    pr.config.previous_round = Some("ab".repeat(32));
+    resign(&mut pr);
+    expect_err(verify_in(&pr, out), "previous round");
+}
+
+#[test]
+fn tampered_records_are_refused() {
+    let out = &fixture().out;
+    let b = bundle_at(out);
+    let proofs = ProofDir::new(out);
+    let opts = RoundOptions {
+        proofs: Some(&proofs),
+        ..Default::default()
+    };
+    let check = |r: &InclusionRecord| verify_inclusion_with(r, &b, &opts).map(|_| ());
+    let r = record(out, "user-200");
+    check(&r).unwrap();
+    // A balance changed: the signature first; re-signed, the leaf no longer chains.
+    let mut t = r.clone();
+    t.balances[0].amount = "1.00".into();
+    expect_err(check(&t), "signature");
+    resign_record(&mut t);
+    expect_err(check(&t), "does not chain to the batch root");
+    // Another salt, position or path.
+    let mut s = r.clone();
+    s.salt = "1,2,3,4".into();
+    resign_record(&mut s);
+    expect_err(check(&s), "does not chain");
+    let mut p = r.clone();
+    p.leaf_index += 1;
+    resign_record(&mut p);
+    expect_err(check(&p), "chain path has");
+    let mut q = r.clone();
+    q.path.swap(1, 2);
+    resign_record(&mut q);
+    expect_err(check(&q), "does not chain");
+    let mut bad = r.clone();
+    bad.salt = "1,2,3".into();
+    resign_record(&mut bad);
+    expect_err(check(&bad), "salt");
+}
+
+fn assay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .env("ASSAY_PASSPHRASE", "test passphrase")
+        .output()
+        .unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn the_command_line_proves_verifies_and_resumes_a_stark_round() {
+    let d = tempfile::tempdir().unwrap();
+    // 8 batches, one proof at a time, so that a kill lands between checkpoints.
+    let (b, c) = write_inputs(d.path(), 1000, "stark-cli", "100000000");
+    let out = d.path().join("out");
+    let args = [
+        "solvency",
+        "prove",
+        "--backend",
+        "stark",
+        "--balances",
+        s(&b),
+        "--config",
+        s(&c),
+        "--out",
+        s(&out),
+        "--jobs",
+        "1",
+        "--json",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .env("ASSAY_PASSPHRASE", "test passphrase")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = out.join("private/work/batches/batch-00000000.json");
+    let t0 = std::time::Instant::now();
+    while !first.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("prove stopped before its first checkpoint: {status}");
+        }
+        assert!(
+            t0.elapsed().as_secs() < 600,
+            "no checkpoint after 10 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("round.json").exists(), "killed before the end");
+    let before: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(out.join("private/work/batches"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    assert!(!before.is_empty());
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.push("--resume");
+    let o = assay(&resume);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let made = summary["batches_proven"].as_u64().unwrap();
+    let skipped = summary["batches_skipped"].as_u64().unwrap();
+    assert_eq!(made + skipped, 8, "{summary}");
+    assert_eq!(skipped as usize, before.len(), "{summary}");
+    // Every checkpoint written before the kill is untouched: no batch was proven twice (a
+    // second proof of a batch would differ: the proofs are randomised).
+    for (p, bytes) in &before {
+        assert_eq!(&fs::read(p).unwrap(), bytes, "{}", p.display());
+    }
+    // The auditor and a customer, through the command line.
+    let o = assay(&["solvency", "verify", s(&out)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rec = record_path(&out, "user-999").unwrap();
+    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(&out)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // A flipped byte in a proof file: invalid (exit 1) with the reason.
+    let bundle = bundle_at(&out);
+    let f = out.join(ProofDir::relative(&bundle.batches[3].proof));
+    let mut bytes = fs::read(&f).unwrap();
+    bytes[100] ^= 0x80;
+    fs::write(&f, &bytes).unwrap();
+    let o = assay(&["solvency", "verify", s(&out)]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("batch proof 3: proof file"), "{all}");
+    // The STARK has no keys: setup refuses with the reason.
+    let o = assay(&[
+        "solvency",
+        "setup",
+        "--backend",
+        "stark",
+        "--config",
+        s(&c),
+        "--out",
+        s(&d.path().join("k")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stark has no keys"), "{err}");
+    // No shards yet: refused with the reason.
+    let mut shard: Vec<&str> = args[..10].to_vec();
+    let out2 = d.path().join("out2");
+    shard[9] = s(&out2);
+    shard.extend(["--shard", "0/2"]);
+    let o = assay(&shard);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no shards"), "{err}");
+}
