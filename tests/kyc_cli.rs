@@ -913,6 +913,9 @@ fn kyc_key_rotation_in_the_epoch_chain() {
         (v["valid"].clone(), v["last"].clone()),
         (true.into(), 2.into())
     );
+    assert_eq!(v["handovers"], serde_json::json!([1]));
+    assert_eq!(v["keys"][0], pinned["public_key"]);
+    assert_eq!(v["keys"][1].as_str(), Some(h.new_key.as_str()));
     // The issuer's tool refuses the retired key for a new epoch.
     copy_dir(&d.join("iss"), &d.join("iss-old"));
     std::fs::write(d.join("iss-old/issuer-key.json"), &key1).unwrap();
@@ -964,6 +967,8 @@ fn kyc_key_rotation_in_the_epoch_chain() {
         "ch.json",
         "--issuer-key",
         "pinned-issuer.json",
+        "--keys",
+        "iss/keys",
         "--expect-scope",
         "bank-r",
         "--trusted-keys",
@@ -1052,6 +1057,84 @@ fn kyc_key_rotation_in_the_epoch_chain() {
             .contains("is not signed by the issuer's key in force at that epoch"),
         "{v}"
     );
+    // A second rotation, from the keystore key 2 to a 2-of-3 threshold group (FROST): two of
+    // its shares sign the handover epoch 3, two others publish epoch 4.
+    run(&[
+        "keys",
+        "dkg",
+        "--participants",
+        "3",
+        "--threshold",
+        "2",
+        "--out",
+        "grp",
+    ]);
+    let out = run(&[
+        "kyc",
+        "issuer",
+        "rotate",
+        "--dir",
+        "iss",
+        "--reason",
+        "moved to a 2-of-3 group",
+        "--out",
+        "e3.json",
+        "--chain",
+        "chain",
+        "--new-share",
+        "grp/share-1.json",
+        "--new-share",
+        "grp/share-2.json",
+    ]);
+    assert!(out.contains("key handover recorded in epoch 3"), "{out}");
+    // One share alone cannot publish; the keystore key 2 no longer can.
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss",
+            "--out",
+            "x.json",
+            "--share",
+            "grp/share-3.json",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    let o = assay(d, &["kyc", "publish", "--issuer", "iss", "--out", "x.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not the issuer's key in force"));
+    run(&[
+        "kyc",
+        "publish",
+        "--issuer",
+        "iss",
+        "--out",
+        "e4.json",
+        "--chain",
+        "chain",
+        "--share",
+        "grp/share-2.json",
+        "--share",
+        "grp/share-3.json",
+    ]);
+    let group: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("grp/public-key.json")).unwrap())
+            .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&run(&[
+        "kyc",
+        "epochs",
+        "verify",
+        "chain",
+        "--issuer-key",
+        "pinned-issuer.json",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["last"], 4, "{v}");
+    assert_eq!(v["handovers"], serde_json::json!([1, 3]));
+    assert_eq!(v["keys"][2], group["group_public_key"], "{v}");
     // The real presentation under epoch 2 is valid with the original key pinned.
     let v: serde_json::Value = serde_json::from_str(&ok(verify("e2.json", "chain"))).unwrap();
     assert_eq!(v["valid"], true, "{v}");

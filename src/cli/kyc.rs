@@ -713,8 +713,14 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 .as_ref()
                 .map(|c| {
                     let (first, last) = c.range();
+                    let handovers = c.schedule().handover_epochs();
+                    let rotated = if handovers.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; key handovers at epochs {handovers:?}")
+                    };
                     format!(
-                        "epochs {first}..={last} of `{}`: one unbroken signed chain ({n} files)",
+                        "epochs {first}..={last} of `{}`: one unbroken signed chain ({n} files){rotated}",
                         issuer.issuer_id
                     )
                 })
@@ -723,7 +729,19 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 json,
                 result.map(|c| {
                     let (first, last) = c.range();
-                    serde_json::json!({ "first": first, "last": last, "epochs": c.len() })
+                    let keys: Vec<String> = c
+                        .schedule()
+                        .keys()
+                        .iter()
+                        .map(|k| hex::encode(k.as_bytes()))
+                        .collect();
+                    serde_json::json!({
+                        "first": first,
+                        "last": last,
+                        "epochs": c.len(),
+                        "handovers": c.schedule().handover_epochs(),
+                        "keys": keys,
+                    })
                 }),
                 &text,
             )

@@ -663,18 +663,7 @@ impl Issuer {
             time: String::new(),
             signature: "00".repeat(64),
         };
-        let epoch = self.append_epoch(new, Some((old, handover)), now)?;
-        // The whole chain, followed from the key relying parties pin.
-        let all = self.epochs()?;
-        verify_epoch_chain(
-            &all,
-            &self
-                .public
-                .key()
-                .map_err(|e| KycError::Input(e.to_string()))?,
-        )
-        .map_err(|e| KycError::Input(format!("registry: the chain after the handover: {e}")))?;
-        Ok(epoch)
+        self.append_epoch(new, Some((old, handover)), now)
     }
 
     /// Appends the next epoch, signed by `signer`; with a handover, `old` signs it first.
@@ -739,6 +728,26 @@ impl Issuer {
             return Err(KycError::Input(format!(
                 "the signature of epoch {epoch} does not verify under the signer's key"
             )));
+        }
+        if doc.handover.is_some() {
+            // Before anything is recorded: the whole chain with the handover, followed from
+            // the key relying parties pin, as they will check it.
+            let mut all = Vec::new();
+            {
+                let mut stmt = tx.prepare("SELECT json FROM epochs ORDER BY epoch")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                for r in rows {
+                    all.push(
+                        serde_json::from_str::<Epoch>(&r?)
+                            .map_err(|e| KycError::Input(format!("registry: stored epoch: {e}")))?,
+                    );
+                }
+            }
+            all.push(doc.clone());
+            let pinned = self.public.key().map_err(bad)?;
+            verify_epoch_chain(&all, &pinned).map_err(|e| {
+                KycError::Input(format!("registry: the chain with the handover: {e}"))
+            })?;
         }
         tx.execute(
             "INSERT INTO epochs (epoch, leaf_count, hash, json) VALUES (?1, ?2, ?3, ?4)",
