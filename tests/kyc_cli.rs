@@ -777,3 +777,366 @@ fn kyc_halo2_flow_replay_and_relabelled_proof() {
     let v: serde_json::Value = serde_json::from_str(&ok(verify("g3.json", "ch3.json"))).unwrap();
     assert_eq!(v["nullifier"], first["public_inputs"]["nullifier"]);
 }
+
+/// Key rotation recorded in the epoch chain (issue 16, item 3): issue and publish under key 1,
+/// `kyc issuer rotate` to key 2 (the handover epoch), publish under key 2; a holder proves
+/// under the latest epoch and the relying party, pinning the ORIGINAL issuer key, accepts it.
+/// An epoch that the retired key 1 signs after the handover is refused, by the relying party
+/// and by `kyc epochs verify`; the issuer's own tool refuses to publish with it.
+#[test]
+fn kyc_key_rotation_in_the_epoch_chain() {
+    use assay_verifier::kyc::formats::{from_json, Epoch};
+    use ed25519_dalek::Signer;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
+    let policy = policy.to_str().unwrap();
+    let run = |args: &[&str]| ok(assay(d, args));
+    run(&[
+        "solvency",
+        "setup",
+        "--kyc",
+        "--out",
+        "setup",
+        "--signing-key",
+        "setup-key.json",
+    ]);
+    run(&[
+        "kyc",
+        "issuer",
+        "init",
+        "--dir",
+        "iss",
+        "--id",
+        "rot-issuer",
+        "--keys",
+        "setup",
+    ]);
+    // The relying party pins the original key: a copy of the public file as it is now.
+    std::fs::copy(
+        d.join("iss/issuer-public.json"),
+        d.join("pinned-issuer.json"),
+    )
+    .unwrap();
+    run(&["kyc", "holder", "init", "--out", "holder.json"]);
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
+    let hid = holder["commitments"]["groth16-bn254"].as_str().unwrap();
+    run(&[
+        "kyc",
+        "issue",
+        "--issuer",
+        "iss",
+        "--holder-commitment",
+        hid,
+        "--country",
+        "UA",
+        "--region",
+        "UA-30",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+        "--out",
+        "cred.json",
+    ]);
+    run(&[
+        "kyc", "publish", "--issuer", "iss", "--out", "e0.json", "--chain", "chain",
+    ]);
+    let key1 = std::fs::read_to_string(d.join("iss/issuer-key.json")).unwrap();
+    // The handover: key 1 signs it, a new keystore key 2 signs the epoch carrying it.
+    let o = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args([
+            "kyc",
+            "issuer",
+            "rotate",
+            "--dir",
+            "iss",
+            "--reason",
+            "scheduled",
+            "--out",
+            "e1.json",
+            "--chain",
+            "chain",
+        ])
+        .current_dir(d)
+        .env("ASSAY_PASSPHRASE", PASS)
+        .env("ASSAY_NEW_PASSPHRASE", PASS)
+        .output()
+        .unwrap();
+    let out = ok(o);
+    assert!(out.contains("key handover recorded in epoch 1"), "{out}");
+    let e1: Epoch = from_json(
+        "epoch",
+        &std::fs::read_to_string(d.join("e1.json")).unwrap(),
+    )
+    .unwrap();
+    let h = e1.handover.clone().expect("the handover epoch carries it");
+    let pinned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("pinned-issuer.json")).unwrap())
+            .unwrap();
+    assert_eq!(e1.version, 3);
+    assert_eq!(h.old_key, pinned["public_key"].as_str().unwrap());
+    assert_ne!(h.new_key, h.old_key);
+    // The old keystore is kept aside, the new one is in force; the public file is unchanged.
+    assert_eq!(
+        std::fs::read_to_string(d.join("iss/issuer-key.retired-1.json")).unwrap(),
+        key1
+    );
+    assert_ne!(
+        std::fs::read_to_string(d.join("iss/issuer-key.json")).unwrap(),
+        key1
+    );
+    // Epoch 2, signed by key 2 (the same passphrase here), with the leaves.
+    run(&[
+        "kyc",
+        "publish",
+        "--issuer",
+        "iss",
+        "--out",
+        "e2.json",
+        "--chain",
+        "chain",
+        "--leaves",
+        "leaves.json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&run(&[
+        "kyc",
+        "epochs",
+        "verify",
+        "chain",
+        "--issuer-key",
+        "pinned-issuer.json",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (v["valid"].clone(), v["last"].clone()),
+        (true.into(), 2.into())
+    );
+    assert_eq!(v["handovers"], serde_json::json!([1]));
+    assert_eq!(v["keys"][0], pinned["public_key"]);
+    assert_eq!(v["keys"][1].as_str(), Some(h.new_key.as_str()));
+    // The issuer's tool refuses the retired key for a new epoch.
+    copy_dir(&d.join("iss"), &d.join("iss-old"));
+    std::fs::write(d.join("iss-old/issuer-key.json"), &key1).unwrap();
+    let o = assay(
+        d,
+        &["kyc", "publish", "--issuer", "iss-old", "--out", "x.json"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not the issuer's key in force"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The holder proves under epoch 2; the relying party pins the original key.
+    run(&[
+        "kyc",
+        "path",
+        "--leaves",
+        "leaves.json",
+        "--serial",
+        "0",
+        "--out",
+        "path.json",
+    ]);
+    run(&[
+        "kyc",
+        "challenge",
+        "--scope",
+        "bank-r",
+        "--backend",
+        "groth16",
+        "--out",
+        "ch.json",
+    ]);
+    run(&[
+        "kyc",
+        "prove",
+        "--holder",
+        "holder.json",
+        "--credential",
+        "cred.json",
+        "--path",
+        "path.json",
+        "--epoch",
+        "e2.json",
+        "--policy",
+        policy,
+        "--challenge",
+        "ch.json",
+        "--issuer-key",
+        "pinned-issuer.json",
+        "--keys",
+        "iss/keys",
+        "--expect-scope",
+        "bank-r",
+        "--trusted-keys",
+        "setup/manifest.json",
+        "--out",
+        "proof.json",
+    ]);
+    let verify = |epoch: &str, epochs: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "verify",
+                "proof.json",
+                "--epoch",
+                epoch,
+                "--epochs",
+                epochs,
+                "--policy",
+                policy,
+                "--challenge",
+                "ch.json",
+                "--issuer-key",
+                "pinned-issuer.json",
+                "--trusted-keys",
+                "setup/manifest.json",
+                "--json",
+            ],
+        )
+    };
+    // A thief with the retired key 1 signs an epoch 3 after the handover (same roots as epoch
+    // 2, linked to it).
+    let e2: Epoch = from_json(
+        "epoch",
+        &std::fs::read_to_string(d.join("e2.json")).unwrap(),
+    )
+    .unwrap();
+    let old =
+        assay_prover::keystore::Keystore::open(&d.join("iss/issuer-key.retired-1.json"), PASS)
+            .unwrap();
+    let mut e3 = e2.clone();
+    e3.epoch = 3;
+    e3.prev_epoch_hash = Some(e2.hash().unwrap());
+    e3.signature = hex::encode(old.sign(&e3.message().unwrap()).to_bytes());
+    std::fs::write(d.join("e3-thief.json"), serde_json::to_string(&e3).unwrap()).unwrap();
+    copy_dir(&d.join("chain"), &d.join("chain-thief"));
+    std::fs::copy(
+        d.join("e3-thief.json"),
+        d.join("chain-thief/epoch-00000003.json"),
+    )
+    .unwrap();
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "epochs",
+            "verify",
+            "chain-thief",
+            "--issuer-key",
+            "pinned-issuer.json",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("which handed over to another key from epoch 1"),
+        "{v}"
+    );
+    // The relying party refuses it: the chain holding it is broken (exit 2), and against the
+    // real chain its signature is not the key in force at epoch 3 (exit 1). Neither spends the
+    // challenge.
+    let o = verify("e3-thief.json", "chain-thief");
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("handed over"));
+    let o = verify("e3-thief.json", "chain");
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not signed by the issuer's key in force at that epoch"),
+        "{v}"
+    );
+    // A second rotation, from the keystore key 2 to a 2-of-3 threshold group (FROST): two of
+    // its shares sign the handover epoch 3, two others publish epoch 4.
+    run(&[
+        "keys",
+        "dkg",
+        "--participants",
+        "3",
+        "--threshold",
+        "2",
+        "--out",
+        "grp",
+    ]);
+    let out = run(&[
+        "kyc",
+        "issuer",
+        "rotate",
+        "--dir",
+        "iss",
+        "--reason",
+        "moved to a 2-of-3 group",
+        "--out",
+        "e3.json",
+        "--chain",
+        "chain",
+        "--new-share",
+        "grp/share-1.json",
+        "--new-share",
+        "grp/share-2.json",
+    ]);
+    assert!(out.contains("key handover recorded in epoch 3"), "{out}");
+    // One share alone cannot publish; the keystore key 2 no longer can.
+    let o = assay(
+        d,
+        &[
+            "kyc",
+            "publish",
+            "--issuer",
+            "iss",
+            "--out",
+            "x.json",
+            "--share",
+            "grp/share-3.json",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+    let o = assay(d, &["kyc", "publish", "--issuer", "iss", "--out", "x.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not the issuer's key in force"));
+    run(&[
+        "kyc",
+        "publish",
+        "--issuer",
+        "iss",
+        "--out",
+        "e4.json",
+        "--chain",
+        "chain",
+        "--share",
+        "grp/share-2.json",
+        "--share",
+        "grp/share-3.json",
+    ]);
+    let group: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("grp/public-key.json")).unwrap())
+            .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&run(&[
+        "kyc",
+        "epochs",
+        "verify",
+        "chain",
+        "--issuer-key",
+        "pinned-issuer.json",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["last"], 4, "{v}");
+    assert_eq!(v["handovers"], serde_json::json!([1, 3]));
+    assert_eq!(v["keys"][2], group["group_public_key"], "{v}");
+    // The real presentation under epoch 2 is valid with the original key pinned.
+    let v: serde_json::Value = serde_json::from_str(&ok(verify("e2.json", "chain"))).unwrap();
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["epoch"], 2);
+}

@@ -105,9 +105,10 @@ impl AppState {
                 issuer_dir.join(KEYSTORE_FILE).display()
             ))
         })?;
-        if hex::encode(key.verifying_key().to_bytes()) != issuer.public().public_key {
+        // The key in force: the public file's, or the latest handover's (key rotation).
+        if hex::encode(key.verifying_key().to_bytes()) != issuer.current_key()? {
             return Err(StartError::Passphrase(format!(
-                "{}: the keystore's key is not the issuer's public key",
+                "{}: the keystore's key is not the issuer's key in force",
                 issuer_dir.display()
             )));
         }

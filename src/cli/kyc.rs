@@ -9,7 +9,7 @@ use assay_prover::dispatch::{kyc_prover, KycKeys};
 use assay_prover::keystore::passphrase_from_env_or_prompt;
 use assay_prover::kyc::{
     holder::{HolderFile, ProveInputs},
-    issuer::{Issuer, IssuerKeys},
+    issuer::{EpochSigner, Issuer, IssuerKeys},
     now_unix, read_doc, write_doc, write_private_doc, KycError,
 };
 use assay_rp::{ChallengeStore, DEFAULT_TTL_SECONDS};
@@ -108,6 +108,196 @@ pub enum IssuerCommand {
     /// The issuer service's audit log.
     #[command(subcommand)]
     Audit(super::issuer::AuditCommand),
+    /// Hand the issuer's signing over to a new key, recorded in the epoch chain: the key in
+    /// force signs the handover, the new key signs the epoch that carries it (a version 3
+    /// epoch of the current registry, published like `kyc publish`); every later epoch must
+    /// be signed by the new key. Relying parties keep the key they pinned.
+    Rotate(RotateArgs),
+}
+
+/// `assay kyc issuer rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The issuer directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Why (recorded and signed: `scheduled`, `moved to a threshold group`, `suspected
+    /// compromise`); at most 256 bytes.
+    #[arg(long)]
+    reason: String,
+    /// Where to write the handover epoch (EPOCH.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also add the epoch to the published chain folder DIR (`DIR/epoch-<N>.json`).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Also write the epoch's leaves here (LEAVES.json).
+    #[arg(long)]
+    leaves: Option<PathBuf>,
+    /// The key in force is a threshold group: these of its shares (at least its threshold)
+    /// sign the handover. Default: the keystore DIR/issuer-key.json (passphrase from
+    /// ASSAY_PASSPHRASE or a prompt).
+    #[arg(long = "old-share")]
+    old_shares: Vec<PathBuf>,
+    /// Hand over to a threshold group (`assay keys dkg`): these of its shares (at least its
+    /// threshold) sign the handover epoch, proving the group holds the key; later epochs are
+    /// published with `kyc publish --share ...`. Default: a new keystore key made in
+    /// DIR/issuer-key.json (passphrase from ASSAY_NEW_PASSPHRASE or a prompt, asked twice;
+    /// the old file is kept as issuer-key.retired-<N>.json: destroy it once the rotation is
+    /// published).
+    #[arg(long = "new-share")]
+    new_shares: Vec<PathBuf>,
+    /// Seconds a share stays locked after five failed unlocks (doubling on each further one).
+    #[arg(long, default_value_t = 300)]
+    lockout_secs: u64,
+}
+
+/// A threshold group's shares signing in this process (`assay-custody`): an ordinary
+/// Ed25519 signature by the group key, verified before it is returned.
+struct GroupSigner {
+    key: ed25519_dalek::VerifyingKey,
+    shares: Vec<(PathBuf, zeroize::Zeroizing<String>)>,
+    policy: assay_custody::vault::VaultPolicy,
+}
+
+impl GroupSigner {
+    /// Checks the share files (one group, distinct participants, at least the threshold)
+    /// before any passphrase is asked, then asks each share's passphrase
+    /// (`ASSAY_PASSPHRASE_<I>`, `ASSAY_PASSPHRASE`, or a prompt).
+    fn new(paths: &[PathBuf], lockout_secs: u64) -> Result<Self, Failure> {
+        let (group, numbers) = assay_custody::sign::check_share_files(paths)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&group.public_key)
+            .map_err(|e| Failure::Input(format!("the group key: {e}")))?;
+        let mut shares = Vec::new();
+        for (p, n) in paths.iter().zip(numbers) {
+            shares.push((p.clone(), assay_custody::share_passphrase(n, false)?));
+        }
+        Ok(Self {
+            key,
+            shares,
+            policy: assay_custody::vault::VaultPolicy {
+                max_failures: 5,
+                lockout: std::time::Duration::from_secs(lockout_secs),
+            },
+        })
+    }
+}
+
+impl EpochSigner for GroupSigner {
+    fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key
+    }
+    fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], KycError> {
+        let s = assay_custody::sign::sign_with_share_files(&self.shares, message, self.policy)
+            .map_err(|e| KycError::Input(format!("threshold signing: {e}")))?;
+        Ok(s.signature)
+    }
+}
+
+/// Writes a freshly published epoch to `--out`, the chain folder and the leaves file.
+fn write_published(
+    issuer: &Issuer,
+    epoch: &Epoch,
+    out: &Path,
+    chain: Option<&Path>,
+    leaves: Option<&Path>,
+) -> Result<(), Failure> {
+    write_doc(out, epoch).map_err(input)?;
+    if let Some(dir) = chain {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
+        let file = dir.join(format!("epoch-{:08}.json", epoch.epoch));
+        write_doc(&file, epoch).map_err(input)?;
+        println!("epoch {} added to the chain {}", epoch.epoch, dir.display());
+    }
+    if let Some(l) = leaves {
+        write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
+        println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
+    }
+    Ok(())
+}
+
+fn rotate(a: RotateArgs) -> Result<(), Failure> {
+    let mut issuer = Issuer::open(&a.dir).map_err(input)?;
+    let now = now_unix();
+    let epoch = match (a.old_shares.is_empty(), a.new_shares.is_empty()) {
+        (true, true) => {
+            let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
+            let new_pass = new_passphrase()?;
+            issuer
+                .rotate_keystore(
+                    &pass,
+                    &new_pass,
+                    assay_prover::keystore::KdfCost::DEFAULT,
+                    &a.reason,
+                    now,
+                )
+                .map_err(input)?
+        }
+        (true, false) => {
+            let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
+            let old = assay_prover::keystore::Keystore::open(
+                &a.dir.join(assay_prover::kyc::issuer::KEYSTORE_FILE),
+                &pass,
+            )?;
+            let new = GroupSigner::new(&a.new_shares, a.lockout_secs)?;
+            issuer.rotate(&old, &new, &a.reason, now).map_err(input)?
+        }
+        (false, true) => {
+            return Err(Failure::Input(
+                "--old-share: a threshold group hands over to another group (--new-share); a \
+                 group handing over to a single keystore key is not offered"
+                    .into(),
+            ))
+        }
+        (false, false) => {
+            let old = GroupSigner::new(&a.old_shares, a.lockout_secs)?;
+            let new = GroupSigner::new(&a.new_shares, a.lockout_secs)?;
+            issuer.rotate(&old, &new, &a.reason, now).map_err(input)?
+        }
+    };
+    write_published(
+        &issuer,
+        &epoch,
+        &a.out,
+        a.chain.as_deref(),
+        a.leaves.as_deref(),
+    )?;
+    let h = epoch.handover.as_ref();
+    println!(
+        "key handover recorded in epoch {}: {} -> {} ({}); later epochs must be signed by the \
+         new key; written to {}",
+        epoch.epoch,
+        h.map_or("-", |h| h.old_key.as_str()),
+        h.map_or("-", |h| h.new_key.as_str()),
+        a.reason,
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// The new keystore's passphrase: ASSAY_NEW_PASSPHRASE, else a prompt (asked twice) when
+/// ASSAY_PASSPHRASE (the old key's) is not set either.
+fn new_passphrase() -> Result<zeroize::Zeroizing<String>, Failure> {
+    if let Ok(p) = std::env::var("ASSAY_NEW_PASSPHRASE") {
+        if p.is_empty() {
+            return Err(Failure::Input(
+                "ASSAY_NEW_PASSPHRASE is set but empty".into(),
+            ));
+        }
+        return Ok(zeroize::Zeroizing::new(p));
+    }
+    if std::env::var_os(assay_prover::keystore::PASSPHRASE_ENV).is_some() {
+        return Err(Failure::Input(
+            "the new key's passphrase: set ASSAY_NEW_PASSPHRASE too (ASSAY_PASSPHRASE is the \
+             old key's)"
+                .into(),
+        ));
+    }
+    Ok(passphrase_from_env_or_prompt(
+        "New issuer key passphrase: ",
+        true,
+    )?)
 }
 
 /// `assay kyc holder ...`.
@@ -176,6 +366,14 @@ pub struct PublishArgs {
     /// parties accept only epochs of this chain (`kyc verify --epochs DIR`).
     #[arg(long)]
     chain: Option<PathBuf>,
+    /// Sign with a threshold group (the key in force after `kyc issuer rotate --new-share`):
+    /// these of its shares, at least its threshold (passphrases from ASSAY_PASSPHRASE_<I>,
+    /// ASSAY_PASSPHRASE or prompts). Default: the keystore DIR/issuer-key.json.
+    #[arg(long = "share")]
+    shares: Vec<PathBuf>,
+    /// Seconds a share stays locked after five failed unlocks (with --share).
+    #[arg(long, default_value_t = 300)]
+    lockout_secs: u64,
 }
 
 /// `assay kyc path`.
@@ -380,6 +578,7 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
         KycCommand::Issuer(IssuerCommand::Serve(a)) => super::issuer::serve(a),
         KycCommand::Issuer(IssuerCommand::Key(c)) => super::issuer::key(c),
         KycCommand::Issuer(IssuerCommand::Audit(c)) => super::issuer::audit(c),
+        KycCommand::Issuer(IssuerCommand::Rotate(a)) => rotate(a),
         KycCommand::Holder(HolderCommand::Init { out }) => {
             let h = HolderFile::generate().map_err(input)?;
             write_private_doc(&out, &h).map_err(input)?;
@@ -434,20 +633,20 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
         }
         KycCommand::Publish(a) => {
             let mut issuer = Issuer::open(&a.issuer).map_err(input)?;
-            let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
-            let epoch = issuer.publish(&pass, now_unix()).map_err(input)?;
-            write_doc(&a.out, &epoch).map_err(input)?;
-            if let Some(dir) = &a.chain {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
-                let file = dir.join(format!("epoch-{:08}.json", epoch.epoch));
-                write_doc(&file, &epoch).map_err(input)?;
-                println!("epoch {} added to the chain {}", epoch.epoch, dir.display());
-            }
-            if let Some(l) = &a.leaves {
-                write_doc(l, &issuer.latest_leaves().map_err(input)?).map_err(input)?;
-                println!("leaves of epoch {} written to {}", epoch.epoch, l.display());
-            }
+            let epoch = if a.shares.is_empty() {
+                let pass = passphrase_from_env_or_prompt("Issuer passphrase: ", false)?;
+                issuer.publish(&pass, now_unix()).map_err(input)?
+            } else {
+                let group = GroupSigner::new(&a.shares, a.lockout_secs)?;
+                issuer.publish_with(&group, now_unix()).map_err(input)?
+            };
+            write_published(
+                &issuer,
+                &epoch,
+                &a.out,
+                a.chain.as_deref(),
+                a.leaves.as_deref(),
+            )?;
             println!(
                 "published epoch {} (root {}) to {}",
                 epoch.epoch,
@@ -514,8 +713,14 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 .as_ref()
                 .map(|c| {
                     let (first, last) = c.range();
+                    let handovers = c.schedule().handover_epochs();
+                    let rotated = if handovers.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; key handovers at epochs {handovers:?}")
+                    };
                     format!(
-                        "epochs {first}..={last} of `{}`: one unbroken signed chain ({n} files)",
+                        "epochs {first}..={last} of `{}`: one unbroken signed chain ({n} files){rotated}",
                         issuer.issuer_id
                     )
                 })
@@ -524,7 +729,19 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
                 json,
                 result.map(|c| {
                     let (first, last) = c.range();
-                    serde_json::json!({ "first": first, "last": last, "epochs": c.len() })
+                    let keys: Vec<String> = c
+                        .schedule()
+                        .keys()
+                        .iter()
+                        .map(|k| hex::encode(k.as_bytes()))
+                        .collect();
+                    serde_json::json!({
+                        "first": first,
+                        "last": last,
+                        "epochs": c.len(),
+                        "handovers": c.schedule().handover_epochs(),
+                        "keys": keys,
+                    })
                 }),
                 &text,
             )

@@ -38,12 +38,13 @@ use assay_circuits::{
     StatementField,
 };
 use assay_verifier::kyc::formats::{
-    sha256_hex, BackendMap, Credential, CredentialEntry, Epoch, EpochLeaves, IssuerPublic,
-    LeavesEntry, RegistryPath, KYC_FORMAT_V2, KYC_FORMAT_VERSION,
+    sha256_hex, verify_epoch_chain, BackendMap, Credential, CredentialEntry, Epoch, EpochLeaves,
+    Handover, IssuerPublic, LeavesEntry, RegistryPath, EPOCH_FORMAT_V3, KYC_FORMAT_V2,
+    KYC_FORMAT_VERSION,
 };
 use assay_verifier::kyc::time;
 use assay_verifier::{with_field, Backend, FieldVisitor};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
@@ -538,19 +539,140 @@ impl Issuer {
     /// # Errors
     /// Keystore errors (wrong passphrase, tampered file), database errors.
     pub fn publish(&mut self, passphrase: &str, now: i64) -> Result<Epoch, KycError> {
-        let key = Keystore::open(&self.dir.join(KEYSTORE_FILE), passphrase)?;
-        if hex::encode(key.verifying_key().to_bytes()) != self.public.public_key {
-            return Err(KycError::Input(format!(
-                "{}: the keystore's key is not the key in {PUBLIC_FILE}",
-                self.dir.display()
-            )));
-        }
+        let key = self.open_keystore(passphrase)?;
         self.publish_with_key(&key, now)
     }
 
+    /// Opens `issuer-key.json` and checks that its key is the one in force
+    /// ([`Self::current_key`]).
+    fn open_keystore(&self, passphrase: &str) -> Result<SigningKey, KycError> {
+        let key = Keystore::open(&self.dir.join(KEYSTORE_FILE), passphrase)?;
+        let current = self.current_key()?;
+        if hex::encode(key.verifying_key().to_bytes()) != current {
+            let hint = if self.dir.join(NEXT_KEYSTORE_FILE).exists() {
+                format!(
+                    " (a key rotation was interrupted after its epoch was recorded: move \
+                     {NEXT_KEYSTORE_FILE} to {KEYSTORE_FILE})"
+                )
+            } else {
+                String::new()
+            };
+            return Err(KycError::Input(format!(
+                "{}: the keystore's key is not the issuer's key in force ({current}){hint}",
+                self.dir.display()
+            )));
+        }
+        Ok(key)
+    }
+
+    /// The issuer's key in force (hex): the key of [`PUBLIC_FILE`] (the one relying parties
+    /// pin), or the new key of the latest handover recorded in the published epochs.
+    ///
+    /// # Errors
+    /// Database errors, a stored epoch that does not parse.
+    pub fn current_key(&self) -> Result<String, KycError> {
+        let mut key = self.public.public_key.clone();
+        for e in self.epochs()? {
+            if let Some(h) = e.handover {
+                key = h.new_key;
+            }
+        }
+        Ok(key)
+    }
+
+    /// Appends an epoch signed by `key` without checking that it is the key in force (the
+    /// caller did, or a test wants a foreign key).
     pub(crate) fn publish_with_key(
         &mut self,
         key: &SigningKey,
+        now: i64,
+    ) -> Result<Epoch, KycError> {
+        self.append_epoch(key, None, now)
+    }
+
+    /// Publishes a new epoch signed by `signer`, which must be the key in force
+    /// ([`Self::current_key`]): a keystore key, or a threshold group's key.
+    ///
+    /// # Errors
+    /// [`KycError::Input`] if `signer` is not the key in force, or its signature does not
+    /// verify; database errors.
+    pub fn publish_with(&mut self, signer: &dyn EpochSigner, now: i64) -> Result<Epoch, KycError> {
+        let current = self.current_key()?;
+        if hex::encode(signer.public_key().to_bytes()) != current {
+            return Err(KycError::Input(format!(
+                "the signer's key {} is not the issuer's key in force ({current})",
+                hex::encode(signer.public_key().to_bytes())
+            )));
+        }
+        self.append_epoch(signer, None, now)
+    }
+
+    /// Hands the issuer's signing over from `old` (the key in force) to `new`, recorded in the
+    /// epoch chain: publishes a version 3 epoch of the current registry that carries the
+    /// [`Handover`] (signed by `old`) and is signed by `new` (its proof of possession). Every
+    /// later epoch must be signed by `new` ([`Self::publish_with`]).
+    ///
+    /// # Errors
+    /// [`KycError::Input`] if no epoch is published yet (a key hands over after an epoch it
+    /// signed), `old` is not the key in force, `new` is a key the chain has already used, the
+    /// reason is too long, or a signature does not verify; database errors (then nothing was
+    /// recorded).
+    pub fn rotate(
+        &mut self,
+        old: &dyn EpochSigner,
+        new: &dyn EpochSigner,
+        reason: &str,
+        now: i64,
+    ) -> Result<Epoch, KycError> {
+        let epochs = self.epochs()?;
+        if epochs.is_empty() {
+            return Err(KycError::Input(
+                "no epoch published yet: publish one with the current key first (a key hands \
+                 over after an epoch it signed)"
+                    .into(),
+            ));
+        }
+        let current = self.current_key()?;
+        let old_hex = hex::encode(old.public_key().to_bytes());
+        let new_hex = hex::encode(new.public_key().to_bytes());
+        if old_hex != current {
+            return Err(KycError::Input(format!(
+                "the old key {old_hex} is not the issuer's key in force ({current}): only the \
+                 current key hands over"
+            )));
+        }
+        let mut used = vec![self.public.public_key.clone()];
+        used.extend(
+            epochs
+                .iter()
+                .filter_map(|e| e.handover.as_ref())
+                .map(|h| h.new_key.clone()),
+        );
+        if used.contains(&new_hex) {
+            return Err(KycError::Input(format!(
+                "the new key {new_hex} has signed this chain before: a retired key never comes back"
+            )));
+        }
+        if reason.len() > 256 || reason.chars().any(char::is_control) {
+            return Err(KycError::Input(
+                "--reason: at most 256 bytes, no control characters".into(),
+            ));
+        }
+        let handover = Handover {
+            old_key: old_hex,
+            new_key: new_hex,
+            reason: reason.to_string(),
+            time: String::new(),
+            signature: "00".repeat(64),
+        };
+        self.append_epoch(new, Some((old, handover)), now)
+    }
+
+    /// Appends the next epoch, signed by `signer`; with a handover, `old` signs it first.
+    fn append_epoch(
+        &mut self,
+        signer: &dyn EpochSigner,
+        handover: Option<(&dyn EpochSigner, Handover)>,
         now: i64,
     ) -> Result<Epoch, KycError> {
         let tx = self
@@ -579,6 +701,7 @@ impl Issuer {
             leaves.truncate(count as usize);
             roots.insert(b, root_on(b, &leaves)?);
         }
+        let bad = |e: assay_verifier::kyc::formats::FormatError| KycError::Input(e.to_string());
         let mut doc = Epoch {
             version: KYC_FORMAT_V2,
             issuer_id: self.public.issuer_id.clone(),
@@ -587,9 +710,47 @@ impl Issuer {
             time: time::format_rfc3339(time),
             prev_epoch_hash: last.as_ref().map(|l| l.1.clone()),
             signature: String::new(),
+            handover: None,
         };
-        let msg = doc.message().map_err(|e| KycError::Input(e.to_string()))?;
-        doc.signature = hex::encode(key.sign(&msg).to_bytes());
+        if let Some((old, mut h)) = handover {
+            doc.version = EPOCH_FORMAT_V3;
+            h.time = doc.time.clone();
+            doc.handover = Some(h);
+            let hm = doc.handover_message().map_err(bad)?;
+            let sig = old.sign_message(&hm)?;
+            if let Some(h) = doc.handover.as_mut() {
+                h.signature = hex::encode(sig);
+            }
+            doc.verify_handover()
+                .map_err(|e| KycError::Input(format!("the old key's handover signature: {e}")))?;
+        }
+        let msg = doc.message().map_err(bad)?;
+        doc.signature = hex::encode(signer.sign_message(&msg)?);
+        if !doc.verify_signature(&signer.public_key()).map_err(bad)? {
+            return Err(KycError::Input(format!(
+                "the signature of epoch {epoch} does not verify under the signer's key"
+            )));
+        }
+        if doc.handover.is_some() {
+            // Before anything is recorded: the whole chain with the handover, followed from
+            // the key relying parties pin, as they will check it.
+            let mut all = Vec::new();
+            {
+                let mut stmt = tx.prepare("SELECT json FROM epochs ORDER BY epoch")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                for r in rows {
+                    all.push(
+                        serde_json::from_str::<Epoch>(&r?)
+                            .map_err(|e| KycError::Input(format!("registry: stored epoch: {e}")))?,
+                    );
+                }
+            }
+            all.push(doc.clone());
+            let pinned = self.public.key().map_err(bad)?;
+            verify_epoch_chain(&all, &pinned).map_err(|e| {
+                KycError::Input(format!("registry: the chain with the handover: {e}"))
+            })?;
+        }
         tx.execute(
             "INSERT INTO epochs (epoch, leaf_count, hash, json) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -685,6 +846,77 @@ impl Issuer {
         leaves
             .path(serial)
             .map_err(|e| KycError::Input(format!("registry: {e}")))
+    }
+}
+
+/// What signs an issuer's epochs and handovers: a keystore key held in memory
+/// ([`SigningKey`]), or a threshold group whose shares sign together (the CLI's signer over
+/// `assay-custody`). The signature is ordinary Ed25519 either way; callers verify it before
+/// they record anything.
+pub trait EpochSigner {
+    /// The Ed25519 public key the signatures verify under.
+    fn public_key(&self) -> VerifyingKey;
+    /// An Ed25519 signature (64 bytes) on `message`.
+    ///
+    /// # Errors
+    /// [`KycError`] if the signer cannot sign (a share that does not unlock, too few shares).
+    fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], KycError>;
+}
+
+impl EpochSigner for SigningKey {
+    fn public_key(&self) -> VerifyingKey {
+        self.verifying_key()
+    }
+    fn sign_message(&self, message: &[u8]) -> Result<[u8; 64], KycError> {
+        Ok(self.sign(message).to_bytes())
+    }
+}
+
+/// Where [`Issuer::rotate_keystore`] makes the new key before the handover is recorded.
+pub const NEXT_KEYSTORE_FILE: &str = "issuer-key.next.json";
+
+impl Issuer {
+    /// [`Issuer::rotate`] from the keystore key (unlocked by `passphrase`) to a new keystore
+    /// key made here under `new_passphrase`: the new key is made as [`NEXT_KEYSTORE_FILE`],
+    /// the handover epoch recorded, then the old file is kept as
+    /// `issuer-key.retired-<N>.json` (N: the handover's epoch; destroy it once the rotation is
+    /// published) and the new one becomes [`KEYSTORE_FILE`].
+    ///
+    /// # Errors
+    /// As [`Issuer::rotate`]; keystore errors; [`KycError::Input`] if a
+    /// [`NEXT_KEYSTORE_FILE`] exists from an earlier attempt.
+    pub fn rotate_keystore(
+        &mut self,
+        passphrase: &str,
+        new_passphrase: &str,
+        cost: crate::keystore::KdfCost,
+        reason: &str,
+        now: i64,
+    ) -> Result<Epoch, KycError> {
+        let old = self.open_keystore(passphrase)?;
+        let next = self.dir.join(NEXT_KEYSTORE_FILE);
+        if next.exists() {
+            return Err(KycError::Input(format!(
+                "{}: exists from an earlier rotation; if no epoch names its key, remove it",
+                next.display()
+            )));
+        }
+        let new = Keystore::create_with_cost(&next, new_passphrase, cost)?;
+        let epoch = match self.rotate(&old, &new, reason, now) {
+            Ok(e) => e,
+            Err(e) => {
+                // Nothing was recorded: the new key is not used.
+                let _ = std::fs::remove_file(&next);
+                return Err(e);
+            }
+        };
+        let current = self.dir.join(KEYSTORE_FILE);
+        let retired = self
+            .dir
+            .join(format!("issuer-key.retired-{}.json", epoch.epoch));
+        std::fs::rename(&current, &retired).map_err(|e| KycError::io(&current, e))?;
+        std::fs::rename(&next, &current).map_err(|e| KycError::io(&next, e))?;
+        Ok(epoch)
     }
 }
 

@@ -734,6 +734,7 @@ fn write_v1_fixtures() {
             time: assay_verifier::kyc::time::format_rfc3339(time),
             prev_epoch_hash: prev,
             signature: String::new(),
+            handover: None,
         };
         e.signature = hex::encode(key.sign(&e.message().unwrap()).to_bytes());
         e
@@ -1060,4 +1061,71 @@ fn an_unpublished_epoch_is_refused_and_a_fork_is_reported() {
         PublishedEpochs::verify(Vec::new(), &key),
         Err(EpochChainError::Empty)
     ));
+}
+
+/// Key rotation through the issuer: the handover epoch, who may publish after it, and the
+/// keystore files of a keystore-to-keystore rotation.
+#[test]
+fn rotation_hands_over_inside_the_chain() {
+    use ed25519_dalek::SigningKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut issuer = new_issuer(&tmp.path().join("issuer"));
+    let original = issuer.public().key().unwrap();
+    let old = Keystore::open(&tmp.path().join("issuer").join(KEYSTORE_FILE), PASS).unwrap();
+    let new = SigningKey::from_bytes(&[42u8; 32]);
+    // Nothing published yet: a key hands over after an epoch it signed.
+    let e = issuer.rotate(&old, &new, "scheduled", NOW).unwrap_err();
+    assert!(e.to_string().contains("no epoch published yet"), "{e}");
+    issuer.publish(PASS, NOW - 60).unwrap();
+    // Only the key in force hands over.
+    let e = issuer.rotate(&new, &old, "x", NOW).unwrap_err();
+    assert!(
+        e.to_string().contains("only the current key hands over"),
+        "{e}"
+    );
+    let h = issuer.rotate(&old, &new, "scheduled", NOW).unwrap();
+    assert_eq!(h.version, 3);
+    assert_eq!(
+        issuer.current_key().unwrap(),
+        hex::encode(new.verifying_key().as_bytes())
+    );
+    // The old keystore no longer publishes; the new key does; the chain follows from the
+    // original key.
+    let e = issuer.publish(PASS, NOW).unwrap_err();
+    assert!(
+        e.to_string().contains("is not the issuer's key in force"),
+        "{e}"
+    );
+    assert!(issuer.publish_with(&old, NOW).is_err());
+    issuer.publish_with(&new, NOW).unwrap();
+    let epochs = issuer.epochs().unwrap();
+    verify_epoch_chain(&epochs, &original).unwrap();
+    assert!(verify_epoch_chain(&epochs, &new.verifying_key()).is_ok());
+    // A retired key never comes back.
+    let e = issuer.rotate(&new, &old, "back", NOW).unwrap_err();
+    assert!(
+        e.to_string().contains("a retired key never comes back"),
+        "{e}"
+    );
+
+    // Keystore to keystore: the new file takes the old one's place, which is kept aside.
+    let dir = tmp.path().join("issuer2");
+    let mut issuer = new_issuer(&dir);
+    issuer.publish(PASS, NOW - 60).unwrap();
+    issuer
+        .rotate_keystore(
+            PASS,
+            "second passphrase",
+            KdfCost::MINIMUM,
+            "scheduled",
+            NOW,
+        )
+        .unwrap();
+    assert!(dir.join("issuer-key.retired-1.json").exists());
+    assert!(!dir.join(super::issuer::NEXT_KEYSTORE_FILE).exists());
+    assert!(issuer.publish(PASS, NOW).is_err());
+    let e2 = issuer.publish("second passphrase", NOW).unwrap();
+    assert_eq!(e2.epoch, 2);
+    let key = issuer.public().key().unwrap();
+    verify_epoch_chain(&issuer.epochs().unwrap(), &key).unwrap();
 }

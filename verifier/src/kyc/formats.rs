@@ -18,6 +18,9 @@ pub const KYC_FORMAT_VERSION: u32 = 1;
 /// The version written for the documents with per-backend values (epoch, credential, path,
 /// leaves, holder file); they read version 1 too.
 pub const KYC_FORMAT_V2: u32 = 2;
+/// The epoch version of the first epoch signed by a new issuer key: a v2 epoch that carries
+/// the [`Handover`] from the old key. Epochs without a handover are still written as v2.
+pub const EPOCH_FORMAT_V3: u32 = 3;
 /// The challenge version written: it names the backend its scope accepts.
 pub const CHALLENGE_FORMAT_V2: u32 = 2;
 /// The policy version with `dual_codes`.
@@ -143,7 +146,15 @@ macro_rules! versioned_v2 {
         fn version(&self) -> u32 { self.version }
     })*};
 }
-versioned_v2!(Epoch, EpochLeaves, Credential, RegistryPath);
+versioned_v2!(EpochLeaves, Credential, RegistryPath);
+
+impl Versioned for Epoch {
+    /// Versions 1 and 2, and version 3 (a v2 epoch that carries a key [`Handover`]).
+    const VERSIONS: &'static [u32] = &[KYC_FORMAT_VERSION, KYC_FORMAT_V2, EPOCH_FORMAT_V3];
+    fn version(&self) -> u32 {
+        self.version
+    }
+}
 
 fn hex_array<const N: usize>(
     what: &'static str,
@@ -225,6 +236,83 @@ fn parse_decimal<F: StatementField>(
 const EPOCH_DOMAIN_V1: &[u8] = b"assay/kyc/epoch/v1\0";
 /// The domain separator of the v2 epoch message.
 const EPOCH_DOMAIN_V2: &[u8] = b"assay/kyc/epoch/v2\0";
+/// The domain separator of the v3 epoch message (an epoch with a handover).
+const EPOCH_DOMAIN_V3: &[u8] = b"assay/kyc/epoch/v3\0";
+/// The domain separator of the message the old key signs in a [`Handover`].
+const HANDOVER_DOMAIN_V1: &[u8] = b"assay/kyc/key-handover/v1\0";
+
+/// A key handover: the issuer's key in force until now (`old_key`) names its successor
+/// (`new_key`) from the epoch that carries it on.
+///
+/// It is carried by the first epoch the new key signs (a version 3 [`Epoch`]), so it is part
+/// of the epoch hash chain. Two signatures make it:
+/// * the **old key** signs [`Epoch::handover_message`]: the issuer id, the number of the epoch
+///   from which the new key signs, the hash of the epoch before it (the last one the old key
+///   signed), both keys, the time and the reason. This is the handover proper: only the key
+///   in force can hand over, and at one point of the chain only;
+/// * the **new key** signs the whole v3 epoch, whose message covers every field here and the
+///   old key's signature: its proof of possession, and its acceptance of the chain so far.
+///
+/// From that epoch on, every epoch must be signed by the new key; the old key's signatures on
+/// later epochs are refused, and a second handover by the old key is refused as a fork.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handover {
+    /// The key handing over (hex, 32 bytes): it signed the epochs before this one.
+    pub old_key: String,
+    /// The new key (hex, 32 bytes): it signs this epoch and the later ones.
+    pub new_key: String,
+    /// Why (free text, at most 256 bytes, no control characters): `scheduled`, `moved to a
+    /// threshold group`, `suspected compromise`.
+    pub reason: String,
+    /// When the old key signed the handover (RFC 3339, UTC).
+    pub time: String,
+    /// The old key's Ed25519 signature over [`Epoch::handover_message`] (hex, 64 bytes).
+    pub signature: String,
+}
+
+/// A handover's checked keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoverKeys {
+    /// The key handing over.
+    pub old: VerifyingKey,
+    /// Its successor.
+    pub new: VerifyingKey,
+}
+
+impl Handover {
+    fn key(field: &'static str, hex: &str) -> Result<VerifyingKey, FormatError> {
+        let b = hex_array::<32>("epoch", field, hex)?;
+        VerifyingKey::from_bytes(&b).map_err(|e| field_err("epoch", field, e.to_string()))
+    }
+
+    /// Checks the fields' syntax: two valid, different keys, the time, the reason.
+    ///
+    /// # Errors
+    /// [`FormatError`] naming the field (`handover.old_key`, ...).
+    pub fn keys(&self) -> Result<HandoverKeys, FormatError> {
+        let old = Self::key("handover.old_key", &self.old_key)?;
+        let new = Self::key("handover.new_key", &self.new_key)?;
+        if old == new {
+            return Err(field_err(
+                "epoch",
+                "handover.new_key",
+                "the same key as `old_key`: a handover names another key",
+            ));
+        }
+        if self.reason.len() > 256 || self.reason.chars().any(char::is_control) {
+            return Err(field_err(
+                "epoch",
+                "handover.reason",
+                "longer than 256 bytes or with control characters",
+            ));
+        }
+        time::parse_rfc3339(&self.time)
+            .map_err(|e| field_err("epoch", "handover.time", e.to_string()))?;
+        hex_array::<64>("epoch", "handover.signature", &self.signature)?;
+        Ok(HandoverKeys { old, new })
+    }
+}
 
 /// `EPOCH.json`: a signed registry root per backend.
 ///
@@ -249,11 +337,15 @@ pub struct Epoch {
     pub time: String,
     /// The hash of the previous epoch (hex), `null` for epoch 0.
     pub prev_epoch_hash: Option<String>,
-    /// Ed25519 signature over [`Epoch::message`] (hex, 64 bytes).
+    /// Ed25519 signature over [`Epoch::message`] (hex, 64 bytes): by the key in force at this
+    /// epoch (the issuer's first key, or the `new_key` of the latest handover up to here).
     pub signature: String,
+    /// Version 3 only: the handover from the key in force before this epoch to the key that
+    /// signs it ([`Handover`]).
+    pub handover: Option<Handover>,
 }
 
-/// The JSON of an epoch, either version.
+/// The JSON of an epoch, any version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EpochWire {
@@ -272,6 +364,9 @@ struct EpochWire {
     time: String,
     prev_epoch_hash: Option<String>,
     signature: String,
+    /// v3: the key handover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    handover: Option<Handover>,
 }
 
 /// v1 `root` (Groth16) and `root_halo2` into a map, refusing the v2 field.
@@ -319,6 +414,17 @@ fn v2_map<T>(
 impl TryFrom<EpochWire> for Epoch {
     type Error = String;
     fn try_from(w: EpochWire) -> Result<Self, String> {
+        match (w.version, w.handover.is_some()) {
+            (EPOCH_FORMAT_V3, false) => {
+                return Err("missing field `handover` (a version 3 epoch carries one)".into())
+            }
+            (v, true) if v != EPOCH_FORMAT_V3 => {
+                return Err(format!(
+                    "`handover` is a version 3 field; this epoch is version {v}"
+                ))
+            }
+            _ => {}
+        }
         let roots = if w.version == 1 {
             v1_pair(
                 w.version,
@@ -340,6 +446,7 @@ impl TryFrom<EpochWire> for Epoch {
             time: w.time,
             prev_epoch_hash: w.prev_epoch_hash,
             signature: w.signature,
+            handover: w.handover,
         })
     }
 }
@@ -366,6 +473,7 @@ impl From<Epoch> for EpochWire {
             time: e.time,
             prev_epoch_hash: e.prev_epoch_hash,
             signature: e.signature,
+            handover: e.handover,
         }
     }
 }
@@ -383,6 +491,64 @@ impl Epoch {
     /// The registry root of `backend` (decimal), if the epoch has one.
     pub fn root_for(&self, backend: Backend) -> Option<&str> {
         self.roots.get(&backend).map(String::as_str)
+    }
+
+    /// The message the old key signs in this epoch's [`Handover`]:
+    /// `"assay/kyc/key-handover/v1\0"`, the issuer id (u32 big-endian length, bytes), this
+    /// epoch's number (u64 BE: the first the new key signs), the previous epoch's hash (32
+    /// bytes: the last epoch the old key signed), the old key (32 bytes), the new key (32
+    /// bytes), the handover's time (i64 BE), the reason (u32 BE length, bytes).
+    ///
+    /// # Errors
+    /// [`FormatError`] if the epoch has no handover, or a field is malformed.
+    pub fn handover_message(&self) -> Result<Vec<u8>, FormatError> {
+        let h = self
+            .handover
+            .as_ref()
+            .ok_or_else(|| field_err("epoch", "handover", "this epoch has none"))?;
+        let f = self.fields()?;
+        let keys = h.keys()?;
+        let t = time::parse_rfc3339(&h.time)
+            .map_err(|e| field_err("epoch", "handover.time", e.to_string()))?;
+        let mut m = HANDOVER_DOMAIN_V1.to_vec();
+        m.extend_from_slice(&(self.issuer_id.len() as u32).to_be_bytes());
+        m.extend_from_slice(self.issuer_id.as_bytes());
+        m.extend_from_slice(&self.epoch.to_be_bytes());
+        m.extend_from_slice(&f.prev);
+        m.extend_from_slice(keys.old.as_bytes());
+        m.extend_from_slice(keys.new.as_bytes());
+        m.extend_from_slice(&t.to_be_bytes());
+        m.extend_from_slice(&(h.reason.len() as u32).to_be_bytes());
+        m.extend_from_slice(h.reason.as_bytes());
+        Ok(m)
+    }
+
+    /// Checks this epoch's handover: its old key's signature over
+    /// [`Self::handover_message`]. Returns the handover's keys, or `None` for an epoch
+    /// without one. (The new key's signature is the epoch's own, checked with
+    /// [`Self::verify_signature`].)
+    ///
+    /// # Errors
+    /// [`FormatError`] for bad syntax; [`HandoverError::Signature`] if the old key did not
+    /// sign it.
+    pub fn verify_handover(&self) -> Result<Option<HandoverKeys>, HandoverError> {
+        let Some(h) = &self.handover else {
+            return Ok(None);
+        };
+        let msg = self.handover_message()?;
+        let keys = h.keys()?;
+        let sig = hex_array::<64>("epoch", "handover.signature", &h.signature)?;
+        if keys
+            .old
+            .verify_strict(&msg, &Signature::from_bytes(&sig))
+            .is_err()
+        {
+            return Err(HandoverError::Signature {
+                epoch: self.epoch,
+                old_key: h.old_key.clone(),
+            });
+        }
+        Ok(Some(keys))
     }
 
     /// The registry root of `backend` as an element of its field `F`.
@@ -427,6 +593,33 @@ impl Epoch {
         for (b, r) in &self.roots {
             check_backend_decimal("epoch", "roots", *b, r)?;
         }
+        match (&self.handover, self.version) {
+            (Some(_), EPOCH_FORMAT_V3) if self.epoch == 0 => {
+                return Err(field_err(
+                    "epoch",
+                    "handover",
+                    "epoch 0 cannot carry a handover: a key hands over after an epoch it signed",
+                ))
+            }
+            (Some(h), EPOCH_FORMAT_V3) => {
+                h.keys()?;
+            }
+            (None, EPOCH_FORMAT_V3) => {
+                return Err(field_err(
+                    "epoch",
+                    "handover",
+                    "missing (a version 3 epoch carries one)",
+                ))
+            }
+            (Some(_), v) => {
+                return Err(field_err(
+                    "epoch",
+                    "handover",
+                    format!("a version 3 field; this epoch is version {v}"),
+                ))
+            }
+            (None, _) => {}
+        }
         Ok(EpochFields { time, prev })
     }
 
@@ -442,6 +635,12 @@ impl Epoch {
     /// bytes: the name and the decimal root, each as u32 BE length and bytes; then the time
     /// (i64 BE) and the previous hash (32 bytes). Every entry of `roots` is covered.
     ///
+    /// **v3** (an epoch with a [`Handover`]): the v2 message with the domain
+    /// `"assay/kyc/epoch/v3\0"`, followed by `"\0handover\0"`, the old key (32 bytes), the new
+    /// key (32 bytes), the handover's time (i64 BE), the reason (u32 BE length, bytes) and the
+    /// old key's signature (64 bytes). The new key signs this message, so its signature covers
+    /// the whole handover.
+    ///
     /// # Errors
     /// [`FormatError`] from [`Self::fields`], an unknown version, or a v1 epoch with a root
     /// of a backend v1 cannot sign.
@@ -450,11 +649,12 @@ impl Epoch {
         let mut m = match self.version {
             1 => EPOCH_DOMAIN_V1.to_vec(),
             2 => EPOCH_DOMAIN_V2.to_vec(),
+            EPOCH_FORMAT_V3 => EPOCH_DOMAIN_V3.to_vec(),
             v => {
                 return Err(field_err(
                     "epoch",
                     "version",
-                    format!("{v} is not supported (expected 1 or 2)"),
+                    format!("{v} is not supported (expected 1, 2 or 3)"),
                 ))
             }
         };
@@ -504,6 +704,20 @@ impl Epoch {
             }
             m.extend_from_slice(&f.time.to_be_bytes());
             m.extend_from_slice(&f.prev);
+            if let Some(h) = &self.handover {
+                // v3: the handover, the old key's signature included.
+                let keys = h.keys()?;
+                let t = time::parse_rfc3339(&h.time)
+                    .map_err(|e| field_err("epoch", "handover.time", e.to_string()))?;
+                let sig = hex_array::<64>("epoch", "handover.signature", &h.signature)?;
+                m.extend_from_slice(b"\0handover\0");
+                m.extend_from_slice(keys.old.as_bytes());
+                m.extend_from_slice(keys.new.as_bytes());
+                m.extend_from_slice(&t.to_be_bytes());
+                m.extend_from_slice(&(h.reason.len() as u32).to_be_bytes());
+                m.extend_from_slice(h.reason.as_bytes());
+                m.extend_from_slice(&sig);
+            }
         }
         Ok(m)
     }
@@ -528,6 +742,23 @@ impl Epoch {
     }
 }
 
+/// Why an epoch's [`Handover`] is refused on its own (before the chain is followed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandoverError {
+    /// A field is malformed.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The handover is not signed by the key it names as `old_key`.
+    #[error("epoch {epoch}: the handover is not signed by the key it hands over from ({old_key})")]
+    Signature {
+        /// The epoch carrying it.
+        epoch: u64,
+        /// The key it names as the old one (hex).
+        old_key: String,
+    },
+}
+
 /// Why a sequence of epochs is not an unbroken signed chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -540,9 +771,62 @@ pub enum EpochChainError {
         /// What is wrong.
         source: FormatError,
     },
-    /// An epoch is not signed by the key.
+    /// An epoch is not signed by the key in force at its number.
     #[error("epoch {0}: bad signature")]
     Signature(u64),
+    /// An epoch is signed by a key that handed over before it: a retired key signs nothing
+    /// after its handover (a stolen retired key could).
+    #[error("epoch {epoch}: signed by key {key}, which handed over to another key from epoch {handover_epoch}: a key's signatures after its handover are refused")]
+    RetiredKey {
+        /// The epoch.
+        epoch: u64,
+        /// The retired key that signed it (hex).
+        key: String,
+        /// The epoch whose handover retired it.
+        handover_epoch: u64,
+    },
+    /// A handover's old key did not sign it.
+    #[error("{0}")]
+    HandoverSignature(String),
+    /// A handover is signed by a key that is not the one in force before it.
+    #[error("epoch {epoch}: the handover is from key {signer}, but the key in force before epoch {epoch} is {current}: only the current key hands over")]
+    HandoverNotCurrent {
+        /// The epoch carrying the handover.
+        epoch: u64,
+        /// The key that signed the handover (hex).
+        signer: String,
+        /// The key in force (hex).
+        current: String,
+    },
+    /// Two different handovers from one key: the key was used twice (a stolen retired key
+    /// signing a second handover, to a key of the thief's).
+    #[error("key {key} handed over twice, in epoch {first} and in epoch {second}: a forked handover (the retired key signed a second one)")]
+    HandoverFork {
+        /// The key (hex).
+        key: String,
+        /// The epoch of its first handover.
+        first: u64,
+        /// The epoch of the other.
+        second: u64,
+    },
+    /// A handover names, as the new key, a key the chain has already used.
+    #[error("epoch {epoch}: the handover names key {key}, which this chain has already used: a retired key never comes back")]
+    KeyReused {
+        /// The epoch carrying the handover.
+        epoch: u64,
+        /// The key (hex).
+        key: String,
+    },
+    /// The pinned key is none of the chain's keys.
+    #[error("the chain starts at key {first} and its keys are {keys}; the pinned issuer key {pinned} is none of them")]
+    UntrustedStart {
+        /// The key the chain starts at (hex).
+        first: String,
+        /// Every key of the chain, in order (hex, comma-separated).
+        keys: String,
+        /// The key the relying party pinned (hex).
+        pinned: String,
+    },
     /// Two epochs are not consecutive (or of different issuers).
     #[error("epoch {epoch} follows epoch {prev}: numbers must be consecutive")]
     NotConsecutive {
@@ -578,22 +862,75 @@ pub enum EpochChainError {
     Empty,
 }
 
+/// Which key signs which epochs: the first key, then each handover's new key from its epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchedule {
+    /// `(first epoch it signs, key)`, in order; the first entry's epoch is the chain's first
+    /// epoch (every earlier number is signed by the first key too).
+    keys: Vec<(u64, [u8; 32])>,
+}
+
+impl KeySchedule {
+    /// The key in force at epoch `n` (for numbers past the chain's end: its latest key).
+    pub fn key_for(&self, n: u64) -> Option<VerifyingKey> {
+        let k = self
+            .keys
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= n)
+            .or(self.keys.first())?;
+        VerifyingKey::from_bytes(&k.1).ok()
+    }
+
+    /// Every key of the chain, oldest first.
+    pub fn keys(&self) -> Vec<VerifyingKey> {
+        self.keys
+            .iter()
+            .filter_map(|(_, k)| VerifyingKey::from_bytes(k).ok())
+            .collect()
+    }
+
+    /// The epochs where a handover took effect (each the first epoch its new key signs).
+    pub fn handover_epochs(&self) -> Vec<u64> {
+        self.keys.iter().skip(1).map(|(n, _)| *n).collect()
+    }
+}
+
 /// An issuer's published epoch chain, checked once ([`PublishedEpochs::verify`]): the epochs a
 /// relying party accepts. An epoch signed by the issuer but absent from the chain it published
 /// (one made for a single holder's path request, which would tag that holder) is refused by
 /// [`super::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedEpochs {
-    /// The issuer's public key (bytes), which signed every epoch.
+    /// The key the relying party pinned (bytes): the chain's first key, or a later one.
     key: [u8; 32],
+    /// Which key signs which epoch (more than one after a key rotation).
+    schedule: KeySchedule,
     /// Epoch number -> its hash.
     hashes: BTreeMap<u64, String>,
 }
 
+/// Whether a copy of epoch `e` is signed, for a fork report: its handover (if any) by its old
+/// key and the epoch by one of `keys` (a retired key's signature counts: that is the fork).
+fn signed_by_any(e: &Epoch, keys: &[VerifyingKey]) -> Result<bool, FormatError> {
+    match e.verify_handover() {
+        Ok(_) => {}
+        Err(HandoverError::Format(f)) => return Err(f),
+        Err(HandoverError::Signature { .. }) => return Ok(false),
+    }
+    for k in keys {
+        if e.verify_signature(k)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 impl PublishedEpochs {
     /// Checks `epochs` (in any order, each with the name of the file it was read from) as one
-    /// unbroken chain signed by `key` ([`verify_epoch_chain`]); two different epochs with one
-    /// number are reported as a fork, naming both sources. Identical copies are one epoch.
+    /// unbroken chain followed from the pinned `key` through its key handovers
+    /// ([`verify_epoch_chain`]); two different epochs with one number are reported as a
+    /// fork, naming both sources. Identical copies are one epoch.
     ///
     /// # Errors
     /// [`EpochChainError`] naming the first bad epoch.
@@ -605,6 +942,15 @@ impl PublishedEpochs {
             return Err(EpochChainError::Empty);
         }
         epochs.sort_by(|a, b| a.1.epoch.cmp(&b.1.epoch).then_with(|| a.0.cmp(&b.0)));
+        // The keys a copy may be signed with: the pinned one and every handover's.
+        let mut keys = vec![*key];
+        for (_, e) in &epochs {
+            if let Some(h) = &e.handover {
+                if let Ok(k) = h.keys() {
+                    keys.extend([k.old, k.new]);
+                }
+            }
+        }
         let mut chain: Vec<(String, Epoch)> = Vec::with_capacity(epochs.len());
         for (index, (name, e)) in epochs.into_iter().enumerate() {
             if let Some((pname, p)) = chain.last() {
@@ -613,8 +959,7 @@ impl PublishedEpochs {
                         continue;
                     }
                     for x in [p, &e] {
-                        if !x
-                            .verify_signature(key)
+                        if !signed_by_any(x, &keys)
                             .map_err(|source| EpochChainError::Format { index, source })?
                         {
                             return Err(EpochChainError::Signature(x.epoch));
@@ -630,7 +975,7 @@ impl PublishedEpochs {
             chain.push((name, e));
         }
         let list: Vec<Epoch> = chain.into_iter().map(|(_, e)| e).collect();
-        verify_epoch_chain(&list, key)?;
+        let schedule = follow_epoch_chain(&list, key)?;
         let mut hashes = BTreeMap::new();
         for (index, e) in list.iter().enumerate() {
             let h = e
@@ -640,6 +985,7 @@ impl PublishedEpochs {
         }
         Ok(Self {
             key: key.to_bytes(),
+            schedule,
             hashes,
         })
     }
@@ -651,9 +997,20 @@ impl PublishedEpochs {
             .is_ok_and(|h| self.hashes.get(&epoch.epoch) == Some(&h))
     }
 
-    /// Whether the chain was signed by `key`.
+    /// Whether the chain was verified with `key` pinned (the issuer key the relying party
+    /// trusts; after a rotation, not necessarily the key that signs the latest epochs).
     pub fn signed_by(&self, key: &VerifyingKey) -> bool {
         self.key == key.to_bytes()
+    }
+
+    /// The key that signs epoch `n` in this chain (the pinned key's successors included).
+    pub fn key_for(&self, n: u64) -> Option<VerifyingKey> {
+        self.schedule.key_for(n)
+    }
+
+    /// Which key signs which epochs.
+    pub fn schedule(&self) -> &KeySchedule {
+        &self.schedule
     }
 
     /// The first and last epoch numbers.
@@ -678,23 +1035,114 @@ impl PublishedEpochs {
     pub(crate) fn none() -> Self {
         Self {
             key: [0; 32],
+            schedule: KeySchedule { keys: Vec::new() },
             hashes: BTreeMap::new(),
         }
     }
 }
 
-/// Checks that `epochs` (oldest first) form an unbroken signed chain: consecutive numbers,
-/// each naming its predecessor's hash, each signed by `key`, times non-decreasing. v1 and v2
-/// epochs may follow each other.
+/// Checks that `epochs` (oldest first) form an unbroken signed chain from the pinned `key`:
+/// consecutive numbers, each naming its predecessor's hash, times non-decreasing, each signed
+/// by the key in force at its number. v1, v2 and v3 epochs may follow each other.
+///
+/// The key in force is the chain's first key until a version 3 epoch carries a [`Handover`],
+/// then the handover's new key from that epoch on. A handover must be signed by the key in
+/// force before it; a key hands over once (a second handover by it is a fork) and never comes
+/// back; an epoch signed by a retired key after its handover is refused. The chain's first key
+/// is the old key of its first handover (or the pinned key if there is none), and the pinned
+/// key must be one of the chain's keys: a relying party may pin the issuer's original key or
+/// any later one it trusts.
 ///
 /// # Errors
 /// [`EpochChainError`] naming the first bad epoch.
 pub fn verify_epoch_chain(epochs: &[Epoch], key: &VerifyingKey) -> Result<(), EpochChainError> {
+    follow_epoch_chain(epochs, key).map(|_| ())
+}
+
+/// [`verify_epoch_chain`], returning the key schedule.
+///
+/// # Errors
+/// As [`verify_epoch_chain`].
+pub fn follow_epoch_chain(
+    epochs: &[Epoch],
+    key: &VerifyingKey,
+) -> Result<KeySchedule, EpochChainError> {
+    // The chain's keys as it claims them (checked below, epoch by epoch).
+    let mut claimed = Vec::new();
+    for (index, e) in epochs.iter().enumerate() {
+        if let Some(h) = &e.handover {
+            let k = h
+                .keys()
+                .map_err(|source| EpochChainError::Format { index, source })?;
+            if claimed.is_empty() {
+                claimed.push(k.old);
+            }
+            claimed.push(k.new);
+        }
+    }
+    if claimed.is_empty() {
+        claimed.push(*key);
+    }
+    if !claimed.contains(key) {
+        return Err(EpochChainError::UntrustedStart {
+            first: hex::encode(claimed[0].as_bytes()),
+            keys: claimed
+                .iter()
+                .map(|k| hex::encode(k.as_bytes()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pinned: hex::encode(key.as_bytes()),
+        });
+    }
+    let mut current = claimed[0];
+    let mut schedule = KeySchedule {
+        keys: vec![(epochs.first().map_or(0, |e| e.epoch), current.to_bytes())],
+    };
+    // Retired keys: (key, the epoch of its handover).
+    let mut retired: Vec<(VerifyingKey, u64)> = Vec::new();
     let mut prev: Option<(&Epoch, i64, String)> = None;
     for (index, e) in epochs.iter().enumerate() {
         let fmt = |source| EpochChainError::Format { index, source };
         let f = e.fields().map_err(fmt)?;
-        if !e.verify_signature(key).map_err(fmt)? {
+        let handover = e.verify_handover().map_err(|err| match err {
+            HandoverError::Format(source) => fmt(source),
+            other => EpochChainError::HandoverSignature(other.to_string()),
+        })?;
+        if let Some(k) = handover {
+            if let Some((_, first)) = retired.iter().find(|(r, _)| *r == k.old) {
+                return Err(EpochChainError::HandoverFork {
+                    key: hex::encode(k.old.as_bytes()),
+                    first: *first,
+                    second: e.epoch,
+                });
+            }
+            if k.old != current {
+                return Err(EpochChainError::HandoverNotCurrent {
+                    epoch: e.epoch,
+                    signer: hex::encode(k.old.as_bytes()),
+                    current: hex::encode(current.as_bytes()),
+                });
+            }
+            if retired.iter().any(|(r, _)| *r == k.new) {
+                return Err(EpochChainError::KeyReused {
+                    epoch: e.epoch,
+                    key: hex::encode(k.new.as_bytes()),
+                });
+            }
+            retired.push((current, e.epoch));
+            current = k.new;
+            schedule.keys.push((e.epoch, current.to_bytes()));
+        }
+        if !e.verify_signature(&current).map_err(fmt)? {
+            for (r, at) in &retired {
+                if e.verify_signature(r).map_err(fmt)? {
+                    return Err(EpochChainError::RetiredKey {
+                        epoch: e.epoch,
+                        key: hex::encode(r.as_bytes()),
+                        handover_epoch: *at,
+                    });
+                }
+            }
             return Err(EpochChainError::Signature(e.epoch));
         }
         if let Some((p, ptime, ph)) = &prev {
@@ -716,7 +1164,7 @@ pub fn verify_epoch_chain(epochs: &[Epoch], key: &VerifyingKey) -> Result<(), Ep
         }
         prev = Some((e, f.time, e.hash().map_err(fmt)?));
     }
-    Ok(())
+    Ok(schedule)
 }
 
 /// `POLICY.json`: a relying party's restricted list.

@@ -1,7 +1,9 @@
 //! Verification of a KYC presentation (DESIGN §2): what a relying party checks.
 //!
 //! [`verify`] checks, in this order, and stops at the first failure with its exact reason:
-//! 1. the epoch names the issuer and carries the issuer's Ed25519 signature, and it is one of
+//! 1. the epoch names the issuer and carries the Ed25519 signature of the issuer's key in
+//!    force at that epoch (the pinned key, or its successor by a key handover recorded in the
+//!    chain, [`formats::Handover`]), and it is one of
 //!    the epochs of the issuer's published hash chain ([`formats::PublishedEpochs`]): an epoch
 //!    the issuer signed but did not publish (made for one holder, it would tag them) is refused;
 //! 2. the epoch is not older than the policy's `max_epoch_age_seconds` (nor in the future);
@@ -299,10 +301,21 @@ pub(crate) fn presentation_checks<F: StatementField>(
             epoch.issuer_id, issuer.issuer_id
         )));
     }
-    if !epoch.verify_signature(&key)? {
+    // The key in force at this epoch: the pinned issuer key, or its successor after a key
+    // handover recorded in the published chain (followed from the pinned key).
+    let signer = p.published.key_for(epoch.epoch).unwrap_or(key);
+    if !epoch.verify_signature(&signer)? {
         return Err(KycVerifyError::EpochSignature(format!(
-            "epoch {} is not signed by the issuer's key",
-            epoch.epoch
+            "epoch {} is not signed by the issuer's key{}",
+            epoch.epoch,
+            if signer == key {
+                String::new()
+            } else {
+                format!(
+                    " in force at that epoch ({}, by a handover from the pinned key)",
+                    hex::encode(signer.as_bytes())
+                )
+            }
         )));
     }
     if !p.published.signed_by(&key) {
@@ -434,6 +447,7 @@ mod tests {
             time: s(),
             prev_epoch_hash: None,
             signature: s(),
+            handover: None,
         };
         let issuer = IssuerPublic {
             version: KYC_FORMAT_VERSION,

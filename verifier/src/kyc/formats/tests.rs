@@ -23,6 +23,7 @@ fn epoch(version: u32, n: u64, roots: &[(Backend, &str)], prev: Option<String>) 
         time: time::format_rfc3339(1_700_000_000 + 60 * n as i64),
         prev_epoch_hash: prev,
         signature: String::new(),
+        handover: None,
     }
 }
 
@@ -454,4 +455,283 @@ fn published_chains_contain_their_epochs_and_report_forks() {
     );
     let other = SigningKey::from_bytes(&[8u8; 32]);
     assert!(PublishedEpochs::verify(vec![("a.json".into(), e0)], &other.verifying_key()).is_err());
+}
+
+// ---- Key rotation: handovers recorded in the epoch chain ----
+
+fn key(b: u8) -> SigningKey {
+    SigningKey::from_bytes(&[b; 32])
+}
+
+/// Epoch `n` after `prev`, version 2, signed by `k`.
+fn next(prev: &Epoch, root: &str, k: &SigningKey) -> Epoch {
+    signed(
+        epoch(
+            2,
+            prev.epoch + 1,
+            &[(Backend::Groth16, root)],
+            Some(prev.hash().unwrap()),
+        ),
+        k,
+    )
+}
+
+/// Epoch `prev + 1` carrying a handover from `old` (which signs it) to `new` (which signs the
+/// epoch); `handover_signer` signs the handover (normally `old`).
+fn handover_after(
+    prev: &Epoch,
+    old: &SigningKey,
+    new: &SigningKey,
+    handover_signer: &SigningKey,
+    epoch_signer: &SigningKey,
+) -> Epoch {
+    let mut e = epoch(
+        EPOCH_FORMAT_V3,
+        prev.epoch + 1,
+        &[(Backend::Groth16, "77")],
+        Some(prev.hash().unwrap()),
+    );
+    e.handover = Some(Handover {
+        old_key: hex::encode(old.verifying_key().as_bytes()),
+        new_key: hex::encode(new.verifying_key().as_bytes()),
+        reason: "scheduled".into(),
+        time: e.time.clone(),
+        signature: "00".repeat(64),
+    });
+    let sig = handover_signer.sign(&e.handover_message().unwrap());
+    e.handover.as_mut().unwrap().signature = hex::encode(sig.to_bytes());
+    signed(e, epoch_signer)
+}
+
+/// Epochs 0 and 1 by key 1, epoch 2 hands over to key 2, epoch 3 by key 2.
+fn rotated() -> Vec<Epoch> {
+    let (k1, k2) = (key(1), key(2));
+    let e0 = signed(epoch(2, 0, &[(Backend::Groth16, "1")], None), &k1);
+    let e1 = next(&e0, "2", &k1);
+    let e2 = handover_after(&e1, &k1, &k2, &k1, &k2);
+    let e3 = next(&e2, "3", &k2);
+    vec![e0, e1, e2, e3]
+}
+
+fn named(epochs: &[Epoch]) -> Vec<(String, Epoch)> {
+    epochs
+        .iter()
+        .map(|e| (format!("epoch-{}.json", e.epoch), e.clone()))
+        .collect()
+}
+
+/// The chain is followed from the pinned original key through the handover: epochs after it
+/// are signed by the new key; pinning the new key accepts the same chain; the v3 epoch reads
+/// back; an unrotated chain still verifies under its one key.
+#[test]
+fn a_rotated_chain_is_followed_from_the_pinned_key() {
+    let chain = rotated();
+    let (k1, k2) = (key(1).verifying_key(), key(2).verifying_key());
+    let p = PublishedEpochs::verify(named(&chain), &k1).unwrap();
+    assert_eq!(p.range(), (0, 3));
+    assert!(p.signed_by(&k1) && !p.signed_by(&k2));
+    assert_eq!(p.key_for(0), Some(k1));
+    assert_eq!(p.key_for(1), Some(k1));
+    assert_eq!(p.key_for(2), Some(k2));
+    assert_eq!(p.key_for(9), Some(k2));
+    assert_eq!(p.schedule().handover_epochs(), vec![2]);
+    assert!(chain.iter().all(|e| p.contains(e)));
+    // Pinning the new key: it countersigned the handover, which names the chain so far.
+    assert!(PublishedEpochs::verify(named(&chain), &k2).is_ok());
+    // The v3 epoch round-trips and its JSON carries the handover.
+    let text = serde_json::to_string(&chain[2]).unwrap();
+    assert!(text.contains("\"handover\"") && text.contains("\"version\":3"));
+    assert_eq!(from_json::<Epoch>("epoch", &text).unwrap(), chain[2]);
+    // Without a handover, nothing changes: one key, v2 epochs.
+    verify_epoch_chain(&chain[..2], &k1).unwrap();
+    assert!(!serde_json::to_string(&chain[1])
+        .unwrap()
+        .contains("handover"));
+}
+
+/// The old key's signature on an epoch after its handover is refused, naming the handover.
+#[test]
+fn an_epoch_signed_by_the_retired_key_is_refused() {
+    let mut chain = rotated();
+    chain[3] = next(&chain[2], "3", &key(1));
+    let e = verify_epoch_chain(&chain, &key(1).verifying_key()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            EpochChainError::RetiredKey {
+                epoch: 3,
+                handover_epoch: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e
+        .to_string()
+        .contains("handed over to another key from epoch 2"));
+    // The handover epoch itself signed by the old key instead of the new one: refused too.
+    let mut chain = rotated();
+    chain[2] = handover_after(&chain[1], &key(1), &key(2), &key(1), &key(1));
+    chain.truncate(3);
+    assert!(matches!(
+        verify_epoch_chain(&chain, &key(1).verifying_key()),
+        Err(EpochChainError::RetiredKey { epoch: 2, .. })
+    ));
+    // Signed by neither: a plain bad signature.
+    let mut chain = rotated();
+    chain[3] = next(&chain[2], "3", &key(9));
+    assert_eq!(
+        verify_epoch_chain(&chain, &key(1).verifying_key()),
+        Err(EpochChainError::Signature(3))
+    );
+}
+
+/// A handover not signed by the key it names, or by a key that is not the one in force.
+#[test]
+fn a_handover_not_signed_by_the_current_key_is_refused() {
+    let (k1, k2, k3, k4) = (key(1), key(2), key(3), key(4));
+    // Names key 1 as the old key but is signed by key 3.
+    let mut chain = rotated();
+    chain[2] = handover_after(&chain[1], &k1, &k2, &k3, &k2);
+    chain.truncate(3);
+    let e = verify_epoch_chain(&chain, &k1.verifying_key()).unwrap_err();
+    assert!(matches!(e, EpochChainError::HandoverSignature(_)), "{e}");
+    assert!(e
+        .to_string()
+        .contains("not signed by the key it hands over from"));
+    // A valid handover from key 3, which is not the key in force (key 2).
+    let mut chain = rotated();
+    let e4 = handover_after(&chain[3], &k3, &k4, &k3, &k4);
+    chain.push(e4);
+    let e = verify_epoch_chain(&chain, &k1.verifying_key()).unwrap_err();
+    assert!(
+        matches!(e, EpochChainError::HandoverNotCurrent { epoch: 4, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("only the current key hands over"));
+    // A handover's fields changed after signing: the old key's signature fails.
+    let mut chain = rotated();
+    chain[2].handover.as_mut().unwrap().reason = "compromise".into();
+    chain[2] = signed(chain[2].clone(), &k2);
+    assert!(matches!(
+        verify_epoch_chain(&chain, &k1.verifying_key()),
+        Err(EpochChainError::HandoverSignature(_))
+    ));
+}
+
+/// Two different handovers from one key: in one linear chain, and as two epochs with one
+/// number (each branch signed).
+#[test]
+fn a_forked_handover_is_refused() {
+    let (k1, k2, k3) = (key(1), key(2), key(3));
+    // Key 1 hands over again at epoch 4 (to key 3), after its handover at epoch 2.
+    let mut chain = rotated();
+    let e4 = handover_after(&chain[3], &k1, &k3, &k1, &k3);
+    chain.push(e4);
+    let e = verify_epoch_chain(&chain, &k1.verifying_key()).unwrap_err();
+    assert_eq!(
+        e,
+        EpochChainError::HandoverFork {
+            key: hex::encode(k1.verifying_key().as_bytes()),
+            first: 2,
+            second: 4
+        }
+    );
+    // Two epochs 2: key 1 hands over to key 2 in one and to key 3 in the other.
+    let chain = rotated();
+    let fork = handover_after(&chain[1], &k1, &k3, &k1, &k3);
+    let mut files = named(&chain);
+    files.push(("z-thief.json".into(), fork));
+    let e = PublishedEpochs::verify(files, &k1.verifying_key()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "epoch 2: fork: `epoch-2.json` and `z-thief.json` are two different signed epochs with this number"
+    );
+    // A retired key's second epoch 3 beside the real one: a fork too.
+    let thief3 = next(&chain[2], "666", &k1);
+    let mut files = named(&chain);
+    files.push(("z-thief.json".into(), thief3));
+    assert!(matches!(
+        PublishedEpochs::verify(files, &k1.verifying_key()),
+        Err(EpochChainError::Fork { epoch: 3, .. })
+    ));
+    // A key that comes back is refused.
+    let mut chain = rotated();
+    let back = handover_after(&chain[3], &k2, &k1, &k2, &k1);
+    chain.push(back);
+    assert!(matches!(
+        verify_epoch_chain(&chain, &k1.verifying_key()),
+        Err(EpochChainError::KeyReused { epoch: 4, .. })
+    ));
+}
+
+/// A chain that does not start at the pinned key (or pass through it) is refused.
+#[test]
+fn a_chain_from_another_key_is_refused() {
+    let (k1, k3, k4) = (key(1), key(3), key(4));
+    // Rotated from key 3 to key 4: the pinned key 1 is none of its keys.
+    let e0 = signed(epoch(2, 0, &[(Backend::Groth16, "1")], None), &k3);
+    let e1 = handover_after(&e0, &k3, &k4, &k3, &k4);
+    let e = PublishedEpochs::verify(named(&[e0.clone(), e1]), &k1.verifying_key()).unwrap_err();
+    assert!(matches!(e, EpochChainError::UntrustedStart { .. }), "{e}");
+    let pinned = hex::encode(k1.verifying_key().as_bytes());
+    assert!(e
+        .to_string()
+        .contains(&format!("the pinned issuer key {pinned} is none of them")));
+    // Without a handover: the first epoch's signature is refused.
+    assert_eq!(
+        PublishedEpochs::verify(named(&[e0]), &k1.verifying_key()),
+        Err(EpochChainError::Signature(0))
+    );
+    // Only the rotated part of a chain pinned at key 1: followed from its handover.
+    let chain = rotated();
+    assert!(PublishedEpochs::verify(named(&chain[2..]), &k1.verifying_key()).is_ok());
+    // But without the handover epoch, key 2's epochs are not key 1's.
+    assert_eq!(
+        PublishedEpochs::verify(named(&chain[3..]), &k1.verifying_key()),
+        Err(EpochChainError::Signature(3))
+    );
+}
+
+/// The format: a handover only in a version 3 epoch, never in epoch 0, two different keys.
+#[test]
+fn handovers_are_version_3_only() {
+    let chain = rotated();
+    let mut v = serde_json::to_value(&chain[2]).unwrap();
+    v["version"] = 2.into();
+    let err = from_json::<Epoch>("epoch", &v.to_string()).unwrap_err();
+    assert!(
+        err.to_string().contains("`handover` is a version 3 field"),
+        "{err}"
+    );
+    let mut v = serde_json::to_value(&chain[1]).unwrap();
+    v["version"] = 3.into();
+    let err = from_json::<Epoch>("epoch", &v.to_string()).unwrap_err();
+    assert!(
+        err.to_string().contains("missing field `handover`"),
+        "{err}"
+    );
+    let mut v = serde_json::to_value(&chain[2]).unwrap();
+    v["handover"]["extra"] = 1.into();
+    assert!(from_json::<Epoch>("epoch", &v.to_string()).is_err());
+    // Epoch 0 cannot carry one; the new key must differ from the old.
+    let mut e0 = chain[2].clone();
+    e0.epoch = 0;
+    e0.prev_epoch_hash = None;
+    assert!(e0
+        .fields()
+        .unwrap_err()
+        .to_string()
+        .contains("epoch 0 cannot carry"));
+    let mut same = chain[2].clone();
+    same.handover.as_mut().unwrap().new_key = same.handover.as_ref().unwrap().old_key.clone();
+    assert!(same
+        .fields()
+        .unwrap_err()
+        .to_string()
+        .contains("handover.new_key"));
+    // The v3 message covers the handover: changing its time changes the epoch's hash.
+    let mut later = chain[2].clone();
+    later.handover.as_mut().unwrap().time = time::format_rfc3339(1_800_000_000);
+    assert_ne!(later.hash().unwrap(), chain[2].hash().unwrap());
 }
