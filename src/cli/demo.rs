@@ -248,7 +248,9 @@ fn stark_round(
 ) -> Result<(), Failure> {
     use assay_verifier::solvency::{ProofDir, RoundConfig};
     println!();
-    println!("== The same customers on the STARK (Plonky3, KoalaBear + Poseidon2: no trusted setup) ==");
+    println!(
+        "== The same customers on the STARK (Plonky3, KoalaBear + Poseidon2: no trusted setup) =="
+    );
     let io = |e: std::io::Error| Failure::Input(e.to_string());
     let mut cfg = RoundConfig::parse(CONFIG.as_bytes(), "demo config")
         .map_err(|e| Failure::Input(e.to_string()))?;
