@@ -198,30 +198,12 @@ fn halo2_round(
         halo2_params: Some(&cache),
         ..Default::default()
     };
-    let t = Instant::now();
-    let r = verify_round(&bundle, &opts).map_err(|e| Failure::Invalid(e.to_string()))?;
-    println!(
-        "auditor: valid — {} batch + {} aggregation proofs verify in {:.1} ms (keys re-derived from the circuits)",
-        r.batch_proofs,
-        r.aggregation_proofs,
-        t.elapsed().as_secs_f64() * 1e3,
-    );
-    let rec_path = solvency::record_path(&round_dir, "customer-0007")
-        .map_err(|e| Failure::Input(e.to_string()))?;
-    let rec = InclusionRecord::parse(
-        &fs::read(&rec_path).map_err(|e| Failure::Input(e.to_string()))?,
-        "inclusion record",
-    )
-    .map_err(|e| Failure::Input(e.to_string()))?;
-    let t = Instant::now();
-    let ir =
-        verify_inclusion_with(&rec, &bundle, &opts).map_err(|e| Failure::Invalid(e.to_string()))?;
-    println!(
-        "customer {:?}: included — checked {} in {:.1} ms",
-        ir.user_id,
-        ir.proofs_checked.len(),
-        t.elapsed().as_secs_f64() * 1e3,
-    );
+    audit_and_customer(
+        &round_dir,
+        &bundle,
+        &opts,
+        "keys re-derived from the circuits",
+    )?;
     let size =
         |b: &assay_verifier::solvency::RoundBundle| serde_json::to_vec(b).map_or(0, |v| v.len());
     let proof_bytes = |b: &assay_verifier::solvency::RoundBundle| {
@@ -235,6 +217,41 @@ fn halo2_round(
         proof_bytes(&bundle)
     );
     Ok(bundle)
+}
+
+/// The auditor's check of the round in `round_dir` and the customer's check of one record,
+/// printed with their times; `how` says what the auditor's check trusted.
+fn audit_and_customer(
+    round_dir: &std::path::Path,
+    bundle: &assay_verifier::solvency::RoundBundle,
+    opts: &RoundOptions<'_>,
+    how: &str,
+) -> Result<(), Failure> {
+    let t = Instant::now();
+    let r = verify_round(bundle, opts).map_err(|e| Failure::Invalid(e.to_string()))?;
+    println!(
+        "auditor: valid — {} batch + {} aggregation proofs verify in {:.1} ms ({how})",
+        r.batch_proofs,
+        r.aggregation_proofs,
+        t.elapsed().as_secs_f64() * 1e3,
+    );
+    let rec_path = solvency::record_path(round_dir, "customer-0007")
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let rec = InclusionRecord::parse(
+        &fs::read(&rec_path).map_err(|e| Failure::Input(e.to_string()))?,
+        "inclusion record",
+    )
+    .map_err(|e| Failure::Input(e.to_string()))?;
+    let t = Instant::now();
+    let ir =
+        verify_inclusion_with(&rec, bundle, opts).map_err(|e| Failure::Invalid(e.to_string()))?;
+    println!(
+        "customer {:?}: included — checked {} in {:.1} ms",
+        ir.user_id,
+        ir.proofs_checked.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+    );
+    Ok(())
 }
 
 /// The same customers on the STARK (Plonky3, KoalaBear and Poseidon2: no trusted setup, hash
@@ -291,27 +308,12 @@ fn stark_round(
         proofs: Some(&proofs),
         ..Default::default()
     };
-    let t = Instant::now();
-    let r = verify_round(&bundle, &opts).map_err(|e| Failure::Invalid(e.to_string()))?;
-    println!(
-        "auditor: valid — {} batch + {} aggregation proofs verify in {:.1} ms (parameters pinned, nothing from the bundle trusted)",
-        r.batch_proofs,
-        r.aggregation_proofs,
-        t.elapsed().as_secs_f64() * 1e3,
-    );
-    let rec_path = solvency::record_path(&round_dir, "customer-0007")
-        .map_err(|e| Failure::Input(e.to_string()))?;
-    let rec = InclusionRecord::parse(&fs::read(&rec_path).map_err(io)?, "inclusion record")
-        .map_err(|e| Failure::Input(e.to_string()))?;
-    let t = Instant::now();
-    let ir =
-        verify_inclusion_with(&rec, &bundle, &opts).map_err(|e| Failure::Invalid(e.to_string()))?;
-    println!(
-        "customer {:?}: included — checked {} in {:.1} ms",
-        ir.user_id,
-        ir.proofs_checked.len(),
-        t.elapsed().as_secs_f64() * 1e3,
-    );
+    audit_and_customer(
+        &round_dir,
+        &bundle,
+        &opts,
+        "parameters pinned, nothing from the bundle trusted",
+    )?;
     let proof_file = |b: &assay_verifier::solvency::RoundBundle| {
         b.batches.first().map_or(0, |e| {
             fs::metadata(round_dir.join("proofs").join(format!("{}.bin", e.proof)))

@@ -33,6 +33,29 @@ pub struct RoundReport {
     pub previous_checked: bool,
 }
 
+impl RoundReport {
+    /// The report of bundle `b`, once every one of its proofs verified with `backend`'s
+    /// verifier (and its link to a previous round if `previous_checked`).
+    pub(crate) fn of(b: &RoundBundle, backend: Backend, previous_checked: bool) -> Self {
+        Self {
+            round_id: b.config.round_id.clone(),
+            backend: backend.name().into(),
+            bundle_hash: b.hash(),
+            leaf_count: b.leaf_count,
+            batch_proofs: b.batches.len(),
+            aggregation_proofs: b.aggregations.iter().map(Vec::len).sum(),
+            global_root: b.global_root.clone(),
+            reserves: b
+                .config
+                .assets
+                .iter()
+                .map(|a| (a.symbol.clone(), a.reserves.clone()))
+                .collect(),
+            previous_checked,
+        }
+    }
+}
+
 /// What a valid inclusion record establishes, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InclusionReport {
@@ -654,22 +677,7 @@ fn verify_round_as<B: VerifyingBackend>(
             round.pairing(e, &inputs, CircuitId::Aggregation(level), &what)?;
         }
     }
-    Ok(RoundReport {
-        round_id: b.config.round_id.clone(),
-        backend: B::BACKEND.name().into(),
-        bundle_hash: b.hash(),
-        leaf_count: b.leaf_count,
-        batch_proofs: b.batches.len(),
-        aggregation_proofs: b.aggregations.iter().map(Vec::len).sum(),
-        global_root: b.global_root.clone(),
-        reserves: b
-            .config
-            .assets
-            .iter()
-            .map(|a| (a.symbol.clone(), a.reserves.clone()))
-            .collect(),
-        previous_checked: opts.previous.is_some(),
-    })
+    Ok(RoundReport::of(b, B::BACKEND, opts.previous.is_some()))
 }
 
 /// The customer's check: the record is signed by the round's publisher, its leaf (recomputed

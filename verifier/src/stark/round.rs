@@ -575,22 +575,7 @@ pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundRep
         }
     }
     round.verify_all(opts)?;
-    Ok(RoundReport {
-        round_id: b.config.round_id.clone(),
-        backend: Backend::Stark.name().into(),
-        bundle_hash: b.hash(),
-        leaf_count: b.leaf_count,
-        batch_proofs: b.batches.len(),
-        aggregation_proofs: b.aggregations.iter().map(Vec::len).sum(),
-        global_root: b.global_root.clone(),
-        reserves: b
-            .config
-            .assets
-            .iter()
-            .map(|a| (a.symbol.clone(), a.reserves.clone()))
-            .collect(),
-        previous_checked: opts.previous.is_some(),
-    })
+    Ok(RoundReport::of(b, Backend::Stark, opts.previous.is_some()))
 }
 
 /// The customer's check of a STARK record: the record's signature and fields, its leaf
