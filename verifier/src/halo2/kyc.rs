@@ -161,6 +161,12 @@ fn verify_presentation(
     // 8. The proof.
     verifier
         .verify(&inputs.public.to_inputs(), &bytes)
-        .map_err(|e| KycVerifyError::Halo2Proof(e.to_string()))?;
+        .map_err(|e| {
+            KycVerifyError::Halo2Proof(match e {
+                // The reason alone: the variant already says the proof does not verify.
+                Halo2Error::InvalidProof(why) => why,
+                other => other.to_string(),
+            })
+        })?;
     Ok(verified(p, &inputs, Backend::Halo2, key))
 }
