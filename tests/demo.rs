@@ -24,15 +24,18 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
         "{text}"
     );
     assert!(text.contains("relying party: valid: nullifier"), "{text}");
-    // Both backends: the round and the KYC presentation are proven and verified on Halo2 too.
+    // Every backend: the round is proven and verified on Halo2 and on the STARK too (the KYC
+    // presentation on Halo2 too), and one customer checked on each.
     assert!(text.contains("The same round on Halo2"), "{text}");
+    assert!(text.contains("The same customers on the STARK"), "{text}");
     assert_eq!(
         text.matches("aggregation proofs verify in").count(),
-        2,
+        3,
         "{text}"
     );
     assert_eq!(text.matches("): included").count(), 1, "{text}");
-    assert_eq!(text.matches("\": included").count(), 1, "{text}");
+    assert_eq!(text.matches("\": included").count(), 2, "{text}");
+    assert!(text.contains("B (STARK, a file beside round.json)"), "{text}");
     // The roles of issue 11: the auditor's setup, the customer's pins, the holder's refusal.
     assert!(text.contains("auditor (setup)"), "{text}");
     assert!(text.contains("against the pinned manifest"), "{text}");
