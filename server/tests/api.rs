@@ -1181,10 +1181,15 @@ async fn load_full_kyc_2000_x_64() {
 #[tokio::test]
 async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
     use assay_verifier::Backend as ProofSystem;
+    // Every backend that proves KYC presentations (all but the STARK, whose KYC AIR does not
+    // exist yet: issue 13, item 7) is compiled into the server's verifier.
     assert_eq!(
         assay_server::backend::served_kyc(),
-        ProofSystem::ALL.to_vec(),
-        "every backend is compiled into the server's verifier"
+        ProofSystem::ALL
+            .into_iter()
+            .filter(|b| *b != ProofSystem::Stark)
+            .collect::<Vec<_>>(),
+        "every KYC backend is compiled into the server's verifier"
     );
     let mut p: Value = serde_json::from_str(&kyc_fixture("proof.json")).unwrap();
     p["backend"] = ProofSystem::Halo2.name().into();
