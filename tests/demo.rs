@@ -35,7 +35,10 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
     );
     assert_eq!(text.matches("): included").count(), 1, "{text}");
     assert_eq!(text.matches("\": included").count(), 2, "{text}");
-    assert!(text.contains("B (STARK, a file beside round.json)"), "{text}");
+    assert!(
+        text.contains("B (STARK, a file beside round.json)"),
+        "{text}"
+    );
     // The roles of issue 11: the auditor's setup, the customer's pins, the holder's refusal.
     assert!(text.contains("auditor (setup)"), "{text}");
     assert!(text.contains("against the pinned manifest"), "{text}");
