@@ -66,9 +66,11 @@ JSON
     rss=$(awk -F': ' '/Maximum resident set size/ { print int($2 / 1024) }' "$d/time.txt")
     rate=$(awk -v n="$n" -v w="$wall" -v c="$CORES" 'BEGIN { printf "%.1f", n * 4 / w / c }')
     bundle=$(stat -c %s "$d/out/round.json")
-    rec=$(find "$d/out/inclusion" -name '*.json' | head -n 1 | xargs stat -c %s)
+    # -quit, not `| head`: under pipefail, find killed by SIGPIPE would stop the script.
+    rec=$(stat -c %s "$(find "$d/out/inclusion" -name '*.json' -print -quit)")
     printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' "2^$e" "$BACKEND" "$BATCH" "$wall" "$cpu" "$rss" "$rate" "$bundle" "$rec"
     echo "         $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["budget"]; print("budget: %d job(s) x %d thread(s), %.1f GiB, one proof %.2f GiB" % (b["jobs"], b["threads_per_job"], b["memory"]/2**30, b["per_proof"]/2**30))' "$d/summary.json" 2>/dev/null || true)"
-    "$ASSAY" solvency verify "$d/out" ${LAYOUT:+--params-dir "$WORK/params"} > /dev/null || { echo "2^$e: the round does not verify" >&2; exit 1; }
+    if [ "$BACKEND" = groth16 ]; then pin=(--trusted-keys "$WORK/keys-B$BATCH/manifest.json"); else pin=(--params-dir "$WORK/params"); fi
+    "$ASSAY" solvency verify "$d/out" "${pin[@]}" > /dev/null || { echo "2^$e: the round does not verify" >&2; exit 1; }
     rm -f "$d/balances.csv"
 done
