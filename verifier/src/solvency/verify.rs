@@ -646,12 +646,9 @@ impl PreparedRound {
     }
 }
 
-fn verify_round_as<B: VerifyingBackend>(
-    b: &RoundBundle,
-    opts: &RoundOptions<'_>,
-) -> Result<RoundReport, VerifyError> {
-    let round = Round::<_, B>::open(b, opts)?;
-    round.check_signature(opts)?;
+/// The link to the previous round given in `opts` (if any): `b` names its hash, and it is
+/// another round.
+pub(crate) fn check_previous(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
     if let Some(prev) = opts.previous {
         let h = prev.hash();
         if b.config.previous_round.as_deref() != Some(h.as_str()) {
@@ -666,6 +663,16 @@ fn verify_round_as<B: VerifyingBackend>(
             ));
         }
     }
+    Ok(())
+}
+
+fn verify_round_as<B: VerifyingBackend>(
+    b: &RoundBundle,
+    opts: &RoundOptions<'_>,
+) -> Result<RoundReport, VerifyError> {
+    let round = Round::<_, B>::open(b, opts)?;
+    round.check_signature(opts)?;
+    check_previous(b, opts)?;
     for j in 0..b.batches.len() {
         let inputs = round.check_batch(j)?;
         round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &name_batch(j))?;

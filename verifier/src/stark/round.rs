@@ -560,20 +560,7 @@ impl PreparedInclusion for StarkRound<std::sync::Arc<RoundBundle>> {
 pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
     let round = StarkRound::check(b)?;
     check_bundle_signature(b, opts)?;
-    if let Some(prev) = opts.previous {
-        let h = prev.hash();
-        if b.config.previous_round.as_deref() != Some(h.as_str()) {
-            return Err(VerifyError::Chain(format!(
-                "this round names previous_round {:?}; the given previous bundle hashes to {h}",
-                b.config.previous_round
-            )));
-        }
-        if prev.config.round_id == b.config.round_id {
-            return Err(VerifyError::Chain(
-                "the previous round has the same round_id".into(),
-            ));
-        }
-    }
+    crate::solvency::check_previous(b, opts)?;
     round.verify_all(opts)?;
     Ok(RoundReport::of(b, Backend::Stark, opts.previous.is_some()))
 }
