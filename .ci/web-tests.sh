@@ -55,7 +55,7 @@ echo "npm package: $tarball ($(stat -c %s "$npmdir/$tarball") bytes) installed a
 step "test: snarkjs verifies Assay proofs exported by assay-verifier"
 out="$root/target/snarkjs-check"
 rm -rf "$out" && mkdir -p "$out"
-ASSAY_SNARKJS_DIR="$out" cargo test -q -p assay-verifier --test snarkjs_export
+ASSAY_SNARKJS_DIR="$out" cargo test -q --workspace --test snarkjs_export
 snarkjs="$root/web/node_modules/.bin/snarkjs"
 checked=0
 for d in "$out" "$out"/round-*; do
