@@ -88,8 +88,8 @@ fn frozen_stark_rounds_and_records_verify() {
         };
         let r = verify_round(&b, &opts).unwrap();
         assert_eq!(r.round_id, "frozen-stark");
-        let rec = InclusionRecord::parse(&read(&folder, "record-customer-0007.json"), "record")
-            .unwrap();
+        let rec =
+            InclusionRecord::parse(&read(&folder, "record-customer-0007.json"), "record").unwrap();
         assert_eq!(
             verify_inclusion_with(&rec, &b, &opts).unwrap().user_id,
             "customer-0007"

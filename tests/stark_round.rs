@@ -181,7 +181,11 @@ fn a_stark_round_verifies_and_so_does_every_record() {
     for i in 0..USERS {
         let r = record(out, &format!("user-{i}"));
         let rep = prepared.verify_inclusion(&r).unwrap();
-        assert_eq!(rep.proofs_checked.len(), 3, "batch, level 1, top");
+        assert_eq!(
+            rep.proofs_checked.len(),
+            4,
+            "batch, its leaves, level 1, top"
+        );
     }
     // And one record the customer's way, reading the proofs on its path.
     let r = record(out, "user-17");
@@ -454,7 +458,12 @@ fn a_customer_needs_only_the_listed_files_and_a_small_record() {
         let fetched = Fetched(
             files
                 .iter()
-                .map(|h| (h.clone(), fs::read(out.join(ProofDir::relative(h))).unwrap()))
+                .map(|h| {
+                    (
+                        h.clone(),
+                        fs::read(out.join(ProofDir::relative(h))).unwrap(),
+                    )
+                })
                 .collect(),
         );
         let rep = verify_inclusion_with(
@@ -467,7 +476,10 @@ fn a_customer_needs_only_the_listed_files_and_a_small_record() {
         )
         .unwrap();
         assert_eq!(rep.user_id, user);
-        assert!(rep.proofs_checked.iter().any(|p| p.starts_with("leaves of batch")));
+        assert!(rep
+            .proofs_checked
+            .iter()
+            .any(|p| p.starts_with("leaves of batch")));
         let size = fs::read(record_path(out, user).unwrap()).unwrap().len();
         assert!(size < 2_000, "{user}: {size} bytes");
     }

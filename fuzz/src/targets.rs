@@ -373,8 +373,8 @@ fn stark_fixture() -> Option<&'static StarkFixture> {
             .into_iter()
             .find(|d| d.is_dir())?
             .join("solvency/frozen/v2-stark");
-        let bundle = RoundBundle::parse(&std::fs::read(dir.join("round.json")).ok()?, "round")
-            .ok()?;
+        let bundle =
+            RoundBundle::parse(&std::fs::read(dir.join("round.json")).ok()?, "round").ok()?;
         let mut files = std::collections::BTreeMap::new();
         for e in std::fs::read_dir(dir.join("proofs")).ok()? {
             let p = e.ok()?.path();

@@ -31,9 +31,9 @@ use crate::solvency::{
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
     aggregate_statement, aggregation_trace_cells, batch_statement, batch_trace_cells, leaf,
-    leaves_to_bytes, prove_aggregation, prove_batch, round_digest, user_id_digest, AggShape, AggWitness,
-    BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkBatch, StarkUser,
-    TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
+    leaves_to_bytes, prove_aggregation, prove_batch, round_digest, user_id_digest, AggShape,
+    AggWitness, BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkBatch,
+    StarkUser, TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
 };
 use assay_circuits::Fr;
 use assay_verifier::{
@@ -609,43 +609,43 @@ fn write_records(
     let counts = (0..batches)
         .into_par_iter()
         .map(|j| -> Result<u64, ProverError> {
-        let start = (j * p.users) as u64;
-        let rows = work.read_spool(start, p.users)?;
-        let mut n = 0;
-        for (i, row) in rows.into_iter().enumerate() {
-            let Some((user_id, bal)) = row else { continue };
-            let mut rec = InclusionRecord {
-                version: ROUND_VERSION,
-                round_id: work.cfg.round_id.clone(),
-                bundle_hash: hash.clone(),
-                user_id: user_id.clone(),
-                balances: work
-                    .cfg
-                    .assets
-                    .iter()
-                    .zip(&bal)
-                    .map(|(a, u)| BalanceEntry {
-                        symbol: a.symbol.clone(),
-                        amount: amount::Display {
-                            units: *u,
-                            decimals: a.decimals,
-                        }
-                        .to_string(),
-                    })
-                    .collect(),
-                salt: salt_text(&salt(&work.seed, start + i as u64)),
-                leaf_index: (j * p.users + i) as u64,
-                path: Vec::new(),
-                publication_key: bundle.publication_key.clone(),
-                signature: String::new(),
-            };
-            let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
-            rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-            fsutil::write_json(&dir.join(record_file_name(&work.seed, &user_id)), &rec)?;
-            n += 1;
-        }
-        pb.inc(1);
-        Ok(n)
+            let start = (j * p.users) as u64;
+            let rows = work.read_spool(start, p.users)?;
+            let mut n = 0;
+            for (i, row) in rows.into_iter().enumerate() {
+                let Some((user_id, bal)) = row else { continue };
+                let mut rec = InclusionRecord {
+                    version: ROUND_VERSION,
+                    round_id: work.cfg.round_id.clone(),
+                    bundle_hash: hash.clone(),
+                    user_id: user_id.clone(),
+                    balances: work
+                        .cfg
+                        .assets
+                        .iter()
+                        .zip(&bal)
+                        .map(|(a, u)| BalanceEntry {
+                            symbol: a.symbol.clone(),
+                            amount: amount::Display {
+                                units: *u,
+                                decimals: a.decimals,
+                            }
+                            .to_string(),
+                        })
+                        .collect(),
+                    salt: salt_text(&salt(&work.seed, start + i as u64)),
+                    leaf_index: (j * p.users + i) as u64,
+                    path: Vec::new(),
+                    publication_key: bundle.publication_key.clone(),
+                    signature: String::new(),
+                };
+                let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
+                rec.signature = hex::encode(signer.sign(&msg).to_bytes());
+                fsutil::write_json(&dir.join(record_file_name(&work.seed, &user_id)), &rec)?;
+                n += 1;
+            }
+            pb.inc(1);
+            Ok(n)
         })
         .collect::<Result<Vec<_>, _>>()?;
     pb.finish_and_clear();

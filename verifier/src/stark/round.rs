@@ -521,7 +521,10 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             )));
         }
         let users = self.batch.users() as u64;
-        Ok(((r.leaf_index / users) as usize, (r.leaf_index % users) as usize))
+        Ok((
+            (r.leaf_index / users) as usize,
+            (r.leaf_index % users) as usize,
+        ))
     }
 
     /// The files (SHA-256 names) a customer's check of `r` reads: its batch proof, its batch's
@@ -557,7 +560,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 r.path.len()
             ))));
         }
-        let before = parse_digest(&r.path[0], "path[0]").map_err(|e| ChainCheck::Format(e.into()))?;
+        let before =
+            parse_digest(&r.path[0], "path[0]").map_err(|e| ChainCheck::Format(e.into()))?;
         let after = r.path[1..]
             .iter()
             .enumerate()
