@@ -731,30 +731,14 @@ impl RawKyc {
         cells[W_S_HI] = limbs[5];
         cells[W_T_LO] = v(ctx.today & 0xffff);
         cells[W_T_HI] = v((ctx.today >> DAY_LIMB_BITS) & 0xffff);
-        let ed = diff_limbs(
-            [cells[W_E_HI], cells[W_E_LO]],
-            [cells[W_T_HI], cells[W_T_LO]],
-            DAY_LIMB_BITS,
-        );
-        cells[W_ED..W_ED + 3].copy_from_slice(&ed);
         cells[W_CHAL..W_CHAL + DIGEST_ELEMS].copy_from_slice(&ctx.challenge);
-        let keys = [
-            [limbs[0], limbs[1] * Val::from_u32(4) + v(TAG_EXACT)],
-            [limbs[0], v(TAG_WHOLE)],
-        ];
         let pol = [&w.exact, &w.whole].map(|nm| RawPolicy {
             low: key_limbs(nm.low),
             next: key_limbs(nm.next),
             bits: core::array::from_fn(|h| v((nm.index >> h) & 1)),
             siblings: nm.siblings.clone(),
         });
-        for (k, p) in pol.iter().enumerate() {
-            let below = diff_limbs(keys[k], p.low, KEY_LO_BITS);
-            let above = diff_limbs(p.next, keys[k], KEY_LO_BITS);
-            cells[W_POL[k]..W_POL[k] + 3].copy_from_slice(&below);
-            cells[W_POL[k] + 3..W_POL[k] + 6].copy_from_slice(&above);
-        }
-        Self {
+        let mut raw = Self {
             sk: w.sk,
             scope: ctx.scope,
             w: cells,
@@ -762,6 +746,30 @@ impl RawKyc {
             dirs: core::array::from_fn(|h| v((w.serial >> h) & 1)),
             reg_path: w.registry_path.clone(),
             pol,
+        };
+        raw.settle();
+        raw
+    }
+
+    /// Recomputes the difference limbs and borrows (expiry, both policy keys) from the other
+    /// cells, as the AIR's equations define them.
+    pub(crate) fn settle(&mut self) {
+        let c = &mut self.w;
+        let ed = diff_limbs(
+            [c[W_E_HI], c[W_E_LO]],
+            [c[W_T_HI], c[W_T_LO]],
+            DAY_LIMB_BITS,
+        );
+        c[W_ED..W_ED + 3].copy_from_slice(&ed);
+        let keys = [
+            [c[W_J_HI], c[W_J_LO] * Val::from_u32(4) + v(TAG_EXACT)],
+            [c[W_J_HI], v(TAG_WHOLE)],
+        ];
+        for (k, p) in self.pol.iter().enumerate() {
+            let below = diff_limbs(keys[k], p.low, KEY_LO_BITS);
+            let above = diff_limbs(p.next, keys[k], KEY_LO_BITS);
+            c[W_POL[k]..W_POL[k] + 3].copy_from_slice(&below);
+            c[W_POL[k] + 3..W_POL[k] + 6].copy_from_slice(&above);
         }
     }
 }

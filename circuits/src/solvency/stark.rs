@@ -1075,4 +1075,4 @@ pub use aggregation::*;
 pub use inclusion::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
