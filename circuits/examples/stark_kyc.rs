@@ -44,7 +44,11 @@ fn main() {
     let leaves = (0..1_024u64)
         .map(|i| {
             let other = secret_from_bytes(&[(i % 251) as u8 + 1; 31]);
-            let (s, jj) = if i == serial { (sk, jur) } else { (other, j("FR").packed()) };
+            let (s, jj) = if i == serial {
+                (sk, jur)
+            } else {
+                (other, j("FR").packed())
+            };
             credential(&holder_commitment(&s), jj, expiry, i)
         })
         .collect();

@@ -264,7 +264,10 @@ fn cred_input(hid: &Digest, limbs: &[Val; 6]) -> [Val; WIDTH] {
 /// `cred = P(hid || j_hi, j_lo, e_lo, e_hi, s_lo, s_hi || TAG_KYC_CRED || 0)[0..8]`: the
 /// registry leaf of a credential (`J < 2^34`, `expiry_day` and `serial` below `2^32`).
 pub fn credential(hid: &Digest, j: u64, expiry_day: u64, serial: u64) -> Digest {
-    head(&permute(cred_input(hid, &cred_limbs(j, expiry_day, serial))))
+    head(&permute(cred_input(
+        hid,
+        &cred_limbs(j, expiry_day, serial),
+    )))
 }
 
 fn null_input(scope: &Digest) -> [Val; WIDTH] {
@@ -1202,7 +1205,8 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for KycStarkAir {
         }
 
         if self.has(Family::PolicyRoot) {
-            let s = pos(&local, ROW_LEAF[0] + POLICY_DEPTH) + pos(&local, ROW_LEAF[1] + POLICY_DEPTH);
+            let s =
+                pos(&local, ROW_LEAF[0] + POLICY_DEPTH) + pos(&local, ROW_LEAF[1] + POLICY_DEPTH);
             for i in 0..DIGEST_ELEMS {
                 builder
                     .when(s.clone())
@@ -1224,18 +1228,16 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for KycStarkAir {
                 let (nh, nl) = (e(input(&local, 2)), e(input(&local, 3)));
                 let d = |i: usize| e(w(&local, W_POL[k] + i));
                 // x - low - 1 = d_hi 2^26 + d_lo, by limbs with the borrow d_b.
-                builder.when(s.clone()).assert_eq(
-                    xl.clone() - ll - AB::Expr::ONE + d(2) * radix.clone(),
-                    d(0),
-                );
+                builder
+                    .when(s.clone())
+                    .assert_eq(xl.clone() - ll - AB::Expr::ONE + d(2) * radix.clone(), d(0));
                 builder
                     .when(s.clone())
                     .assert_eq(xh.clone() - lh - d(2), d(1));
                 // next - x - 1 likewise.
-                builder.when(s.clone()).assert_eq(
-                    nl - xl - AB::Expr::ONE + d(5) * radix.clone(),
-                    d(3),
-                );
+                builder
+                    .when(s.clone())
+                    .assert_eq(nl - xl - AB::Expr::ONE + d(5) * radix.clone(), d(3));
                 builder.when(s).assert_eq(nh - xh - d(5), d(4));
                 builder.assert_bool(w(&local, W_POL[k] + 2));
                 builder.assert_bool(w(&local, W_POL[k] + 5));
@@ -1249,10 +1251,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for KycStarkAir {
                     + d(2) * c(1 << DAY_LIMB_BITS),
                 d(0),
             );
-            builder.assert_eq(
-                e(w(&local, W_E_HI)) - e(w(&local, W_T_HI)) - d(2),
-                d(1),
-            );
+            builder.assert_eq(e(w(&local, W_E_HI)) - e(w(&local, W_T_HI)) - d(2), d(1));
             builder.assert_bool(w(&local, W_ED + 2));
         }
 

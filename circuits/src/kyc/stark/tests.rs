@@ -124,7 +124,10 @@ fn run(name: &str, trace: RowMajorMatrix<Val>, public: &[Val], expected: &[Famil
         assert!(out.violated.is_empty() && out.verified, "{name}: {out:?}");
     } else {
         assert!(!out.violated.is_empty(), "{name}: nothing violated");
-        assert!(!out.verified, "{name}: the verifier accepted the malicious proof");
+        assert!(
+            !out.verified,
+            "{name}: the verifier accepted the malicious proof"
+        );
     }
 }
 
@@ -176,7 +179,10 @@ fn security_level_is_at_least_100_bits() {
 #[test]
 fn hashes_are_domain_separated_and_trees_agree() {
     let s = sk();
-    assert_ne!(holder_commitment(&s), nullifier(&s, &scope_digest("x").unwrap()));
+    assert_ne!(
+        holder_commitment(&s),
+        nullifier(&s, &scope_digest("x").unwrap())
+    );
     assert_ne!(
         nullifier(&s, &scope_digest("bank-a").unwrap()),
         nullifier(&s, &scope_digest("bank-b").unwrap())
@@ -191,7 +197,10 @@ fn hashes_are_domain_separated_and_trees_agree() {
             reg.root()
         );
     }
-    assert_eq!(StarkRegistry::new(vec![]).root(), StarkRegistry::new(vec![EMPTY]).root());
+    assert_eq!(
+        StarkRegistry::new(vec![]).root(),
+        StarkRegistry::new(vec![EMPTY]).root()
+    );
     // The policy tree refuses listed keys and proves the others.
     let p = sanctions();
     assert!(p.non_membership(whole_key(j("IR").packed())).is_err());
@@ -243,7 +252,10 @@ fn valid_proof_verifies_and_proofs_are_randomized() {
         enc[1..].to_vec()
     };
     assert!(!contains(&words(&sk())), "sk in the proof");
-    assert!(!contains(&words(&holder_commitment(&sk()))), "hid in the proof");
+    assert!(
+        !contains(&words(&holder_commitment(&sk()))),
+        "hid in the proof"
+    );
     assert!(!contains(&words(&w.credential())), "cred in the proof");
     println!("KYC proof: {} bytes", p1.len());
 }
@@ -255,7 +267,9 @@ fn an_invalid_witness_is_refused_before_proving() {
     let (w, _) = witness_for("IR", &policy);
     assert_eq!(
         prove_kyc(&w, &c),
-        Err(KycStarkError::Statement(KycStatementError::Restricted("whole")))
+        Err(KycStarkError::Statement(KycStatementError::Restricted(
+            "whole"
+        )))
     );
     let (mut w, _) = witness_for("FR", &policy);
     w.registry_path.pop();
@@ -278,14 +292,62 @@ fn tampered_public_values_are_rejected() {
         d
     };
     let cases: Vec<(&str, KycStarkPublic)> = vec![
-        ("registry root", KycStarkPublic { registry_root: bump(&public.registry_root, 0), ..public }),
-        ("policy root", KycStarkPublic { policy_root: bump(&public.policy_root, 7), ..public }),
-        ("today + 1", KycStarkPublic { today: TODAY + 1, ..public }),
-        ("today - 1", KycStarkPublic { today: TODAY - 1, ..public }),
-        ("today + 2^16", KycStarkPublic { today: TODAY + (1 << 16), ..public }),
-        ("scope", KycStarkPublic { scope: scope_digest("bank-b").unwrap(), ..public }),
-        ("challenge", KycStarkPublic { challenge: challenge_digest(&[2; 31]), ..public }),
-        ("nullifier", KycStarkPublic { nullifier: bump(&public.nullifier, 3), ..public }),
+        (
+            "registry root",
+            KycStarkPublic {
+                registry_root: bump(&public.registry_root, 0),
+                ..public
+            },
+        ),
+        (
+            "policy root",
+            KycStarkPublic {
+                policy_root: bump(&public.policy_root, 7),
+                ..public
+            },
+        ),
+        (
+            "today + 1",
+            KycStarkPublic {
+                today: TODAY + 1,
+                ..public
+            },
+        ),
+        (
+            "today - 1",
+            KycStarkPublic {
+                today: TODAY - 1,
+                ..public
+            },
+        ),
+        (
+            "today + 2^16",
+            KycStarkPublic {
+                today: TODAY + (1 << 16),
+                ..public
+            },
+        ),
+        (
+            "scope",
+            KycStarkPublic {
+                scope: scope_digest("bank-b").unwrap(),
+                ..public
+            },
+        ),
+        (
+            "challenge",
+            KycStarkPublic {
+                challenge: challenge_digest(&[2; 31]),
+                ..public
+            },
+        ),
+        (
+            "nullifier",
+            KycStarkPublic {
+                nullifier: bump(&public.nullifier, 3),
+                ..public
+            },
+        ),
     ];
     for (name, p) in cases {
         assert!(
@@ -294,7 +356,13 @@ fn tampered_public_values_are_rejected() {
         );
     }
     assert!(matches!(
-        verify_kyc(&bytes, &KycStarkPublic { today: 1 << 32, ..public }),
+        verify_kyc(
+            &bytes,
+            &KycStarkPublic {
+                today: 1 << 32,
+                ..public
+            }
+        ),
         Err(StarkError::Shape(_))
     ));
 }
@@ -305,8 +373,19 @@ fn truncated_flipped_and_garbage_proofs_are_errors_not_panics() {
     let (w, _) = witness_for("GB-ENG", &policy);
     let c = ctx("bank-a", 1);
     let (bytes, public) = prove_kyc(&w, &c).unwrap();
-    for cut in [0, 1, 7, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
-        assert!(verify_kyc(&bytes[..cut], &public).is_err(), "truncated at {cut}");
+    for cut in [
+        0,
+        1,
+        7,
+        100,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
+        assert!(
+            verify_kyc(&bytes[..cut], &public).is_err(),
+            "truncated at {cut}"
+        );
     }
     let step = (bytes.len() / 61).max(1);
     for i in (0..bytes.len()).step_by(step) {
@@ -320,11 +399,17 @@ fn truncated_flipped_and_garbage_proofs_are_errors_not_panics() {
     let mut p: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
     p.degree_bits += 1;
     let enc = postcard::to_allocvec(&p).unwrap();
-    assert!(matches!(verify_kyc(&enc, &public), Err(StarkError::Malformed(_))));
+    assert!(matches!(
+        verify_kyc(&enc, &public),
+        Err(StarkError::Malformed(_))
+    ));
     let mut p: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
     p.opened_values.trace_local.pop();
     let enc = postcard::to_allocvec(&p).unwrap();
-    assert!(matches!(verify_kyc(&enc, &public), Err(StarkError::Malformed(_))));
+    assert!(matches!(
+        verify_kyc(&enc, &public),
+        Err(StarkError::Malformed(_))
+    ));
     // A proof of the solvency batch AIR is not a KYC proof.
     let batch = crate::solvency::stark::tests::test_batch(1, 3);
     let (other, _) = crate::solvency::stark::prove_batch(&batch).unwrap();
@@ -342,7 +427,14 @@ fn wrong_secret_for_the_holder_commitment_fails() {
     let (mut w, reg) = witness_for("FR", &policy);
     w.sk[0] += Val::ONE;
     let public = claimed(&w, &c, &policy, &reg);
-    run_witness("wrong holder secret", &w, &c, &public, None, &[Family::RegistryRoot]);
+    run_witness(
+        "wrong holder secret",
+        &w,
+        &c,
+        &public,
+        None,
+        &[Family::RegistryRoot],
+    );
     // The nullifier computed with another secret than the credential's.
     // The honest trace, whose second nullifier row absorbs another secret.
     let (w, reg) = witness_for("FR", &policy);
@@ -350,10 +442,19 @@ fn wrong_secret_for_the_holder_commitment_fails() {
     let mut other = sk();
     other[3] += Val::ONE;
     let first = permute(null_input(&c.scope));
-    fill_perms(&mut trace.values, ROW_NULL2, vec![null2_input(&other, &first)]);
+    fill_perms(
+        &mut trace.values,
+        ROW_NULL2,
+        vec![null2_input(&other, &first)],
+    );
     let mut public = claimed(&w, &c, &policy, &reg);
     public.nullifier = nullifier(&other, &c.scope);
-    run("nullifier of another secret than hid's", trace, &public.to_values(), &[Family::Holder]);
+    run(
+        "nullifier of another secret than hid's",
+        trace,
+        &public.to_values(),
+        &[Family::Holder],
+    );
 }
 
 #[test]
@@ -369,7 +470,12 @@ fn wrong_credential_field_fails() {
     let mut raw = RawKyc::from_witness(&w, &c);
     raw.cred = cred_limbs(ir, EXPIRY, SERIAL);
     let public = claimed(&w, &c, &policy, &reg);
-    run_raw("credential of another jurisdiction", &raw, &public, &[Family::Credential]);
+    run_raw(
+        "credential of another jurisdiction",
+        &raw,
+        &public,
+        &[Family::Credential],
+    );
     // The same with the expiry: the registry's credential expired, the cells say it did not.
     let reg = registry_with(&sk(), j("FR").packed(), TODAY - 3);
     let (mut w, _) = witness_for("FR", &policy);
@@ -377,7 +483,12 @@ fn wrong_credential_field_fails() {
     let mut raw = RawKyc::from_witness(&w, &c);
     raw.cred = cred_limbs(w.jurisdiction, TODAY - 3, SERIAL);
     let public = claimed(&w, &c, &policy, &reg);
-    run_raw("credential of another expiry", &raw, &public, &[Family::Credential]);
+    run_raw(
+        "credential of another expiry",
+        &raw,
+        &public,
+        &[Family::Credential],
+    );
 }
 
 #[test]
@@ -400,7 +511,12 @@ fn wrong_registry_path_fails() {
         registry_root: reached.registry_root,
         ..public
     };
-    run("flipped direction bit", trace, &moved.to_values(), &[Family::Serial]);
+    run(
+        "flipped direction bit",
+        trace,
+        &moved.to_values(),
+        &[Family::Serial],
+    );
     // A high direction bit (serial 5 + 2^20 against a cell of serial 5).
     let mut raw = RawKyc::from_witness(&w, &c);
     raw.dirs[20] = Val::ONE;
@@ -409,18 +525,33 @@ fn wrong_registry_path_fails() {
         registry_root: reached.registry_root,
         ..public
     };
-    run("high direction bit", trace, &moved.to_values(), &[Family::Serial]);
+    run(
+        "high direction bit",
+        trace,
+        &moved.to_values(),
+        &[Family::Serial],
+    );
     // A direction bit of 2.
     let (mut trace, _) = build_trace(&RawKyc::from_witness(&w, &c));
     trace.values[100 * KYC_WIDTH + C_DIR] = Val::TWO;
-    run("direction bit 2", trace, &public.to_values(), &[Family::Path]);
+    run(
+        "direction bit 2",
+        trace,
+        &public.to_values(),
+        &[Family::Path],
+    );
     // Another registry root.
     let other = registry_with(&sk(), j("DE").packed(), EXPIRY);
     let swapped = KycStarkPublic {
         registry_root: other.root(),
         ..public
     };
-    run_raw("registry root swapped", &RawKyc::from_witness(&w, &c), &swapped, &[Family::RegistryRoot]);
+    run_raw(
+        "registry root swapped",
+        &RawKyc::from_witness(&w, &c),
+        &swapped,
+        &[Family::RegistryRoot],
+    );
 }
 
 #[test]
@@ -433,7 +564,14 @@ fn revoked_and_never_issued_credentials_fail() {
     leaves[SERIAL as usize] = EMPTY;
     let revoked = StarkRegistry::new(leaves);
     let public = claimed(&w, &c, &policy, &revoked);
-    run_witness("revoked credential", &w, &c, &public, None, &[Family::RegistryRoot]);
+    run_witness(
+        "revoked credential",
+        &w,
+        &c,
+        &public,
+        None,
+        &[Family::RegistryRoot],
+    );
     // A registry that never issued the holder's credential, at its serial and beyond.
     for serial in [SERIAL, 12] {
         let (mut w, _) = witness_for("FR", &policy);
@@ -496,7 +634,12 @@ fn restricted_jurisdictions_fail() {
     let mut raw = RawKyc::from_witness(&w, &c);
     raw.w[W_POL[0]..W_POL[0] + 3].copy_from_slice(&[Val::ZERO; 3]);
     let public = claimed(&w, &c, &policy, &reg);
-    run_raw("UA-43 with forged difference limbs", &raw, &public, &[Family::PolicyOrder]);
+    run_raw(
+        "UA-43 with forged difference limbs",
+        &raw,
+        &public,
+        &[Family::PolicyOrder],
+    );
     // A carry wrap: the country-only UA credential with the pair that ends at its key
     // (next == x, so next - x - 1 = -1) and the borrow -127 instead of 1. As 127 * 2^26 =
     // 4 (p - 1), the equations give the limbs 3 and 127, both in range: without the borrow's
@@ -511,7 +654,12 @@ fn restricted_jurisdictions_fail() {
     let at = W_POL[0] + 3;
     raw.w[at..at + 3].copy_from_slice(&[v(3), v(127), Val::ZERO - v(127)]);
     let public = claimed(&w, &c, &policy, &reg);
-    run_raw("listed key by a wrapped borrow", &raw, &public, &[Family::PolicyOrder]);
+    run_raw(
+        "listed key by a wrapped borrow",
+        &raw,
+        &public,
+        &[Family::PolicyOrder],
+    );
 }
 
 /// DESIGN §2: a country-only `UA` credential fails a policy that restricts `UA-43`, while
@@ -522,7 +670,12 @@ fn country_only_credential_fails_a_policy_restricting_a_subdivision() {
     let c = ctx("bank-a", 1);
     let (w, reg) = witness_for("UA-30", &policy);
     let public = kyc_statement(&w, &c).unwrap();
-    run_raw("UA-30 under [UA-43]", &RawKyc::from_witness(&w, &c), &public, &[]);
+    run_raw(
+        "UA-30 under [UA-43]",
+        &RawKyc::from_witness(&w, &c),
+        &public,
+        &[],
+    );
     let (w, reg) = witness_for("UA", &policy);
     let public = claimed(&w, &c, &policy, &reg);
     run_witness(
@@ -588,7 +741,14 @@ fn fake_neighbour_pairs_fail() {
         policy_root: strict.root(),
         ..honest
     };
-    run_witness("policy root swapped", &w, &c, &swapped, None, &[Family::PolicyRoot]);
+    run_witness(
+        "policy root swapped",
+        &w,
+        &c,
+        &swapped,
+        None,
+        &[Family::PolicyRoot],
+    );
     // The whole key's path to another root than the exact key's.
     let (mut w, _) = witness_for("FR", &policy);
     let lenient = policy_of(&["CU"]);
@@ -634,7 +794,12 @@ fn expired_credentials_fail() {
     let mut raw = RawKyc::from_witness(&w, &c);
     raw.w[W_ED..W_ED + 3].copy_from_slice(&[Val::ZERO; 3]);
     let public = claimed(&w, &c, &policy, &reg);
-    run_raw("expired, forged difference", &raw, &public, &[Family::Expiry]);
+    run_raw(
+        "expired, forged difference",
+        &raw,
+        &public,
+        &[Family::Expiry],
+    );
     // A carry wrap: the borrow -32,512 (2^16 * 32,512 = p - 1) makes the expired
     // difference's limbs 0 and 32,512, both in range; only the borrow's booleanity fails.
     let mut raw = RawKyc::from_witness(&w, &c);
@@ -677,7 +842,13 @@ fn limbs_out_of_range_fail() {
     let (trace, _) = build_trace(&raw);
     run("today = 2^32", trace, &values, &[Family::Range]);
     assert_eq!(
-        kyc_statement(&w, &KycStarkContext { today: 1 << 32, ..c }),
+        kyc_statement(
+            &w,
+            &KycStarkContext {
+                today: 1 << 32,
+                ..c
+            }
+        ),
         Err(KycStatementError::Range("today"))
     );
     // J >= 2^34 (a credential an issuer should never sign), with the tree's last pair.
@@ -722,7 +893,10 @@ fn limbs_out_of_range_fail() {
     let exact_int = exact_key(ir);
     let pe = policy.non_membership(exact_int).unwrap();
     let pw = policy.non_membership(whole_int).unwrap();
-    assert!(policy.non_membership(whole_key(ir)).is_err(), "IR is restricted");
+    assert!(
+        policy.non_membership(whole_key(ir)).is_err(),
+        "IR is restricted"
+    );
     for (k, nm) in [pe, pw].into_iter().enumerate() {
         raw.pol[k].low = key_limbs(nm.low);
         raw.pol[k].next = key_limbs(nm.next);
@@ -733,7 +907,12 @@ fn limbs_out_of_range_fail() {
     let (trace, traced) = build_trace(&raw);
     assert_eq!(traced.registry_root, reg.root());
     assert_eq!(traced.policy_root, policy.root());
-    run("carry moved into J's low limb", trace, &traced.to_values(), &[Family::Range]);
+    run(
+        "carry moved into J's low limb",
+        trace,
+        &traced.to_values(),
+        &[Family::Range],
+    );
 }
 
 #[test]
@@ -766,7 +945,12 @@ fn nullifier_and_scope_are_bound() {
         ),
     ];
     for (name, public) in cases {
-        run_raw(name, &RawKyc::from_witness(&w, &c), &public, &[Family::Nullifier]);
+        run_raw(
+            name,
+            &RawKyc::from_witness(&w, &c),
+            &public,
+            &[Family::Nullifier],
+        );
     }
 }
 
@@ -779,7 +963,12 @@ fn challenge_is_bound() {
         challenge: challenge_digest(&[2; 31]),
         ..claimed(&w, &c, &policy, &reg)
     };
-    run_raw("challenge swapped", &RawKyc::from_witness(&w, &c), &public, &[Family::Challenge]);
+    run_raw(
+        "challenge swapped",
+        &RawKyc::from_witness(&w, &c),
+        &public,
+        &[Family::Challenge],
+    );
     // Any challenge is allowed: the same witness under challenge 2 is honest.
     let c2 = ctx("bank-a", 2);
     let p2 = kyc_statement(&w, &c2).unwrap();
@@ -795,7 +984,12 @@ fn row_positions_and_constant_cells_are_bound() {
     // The credential row's position cleared (to skip its constraints).
     let (mut t, _) = build_trace(&RawKyc::from_witness(&w, &c));
     t.values[ROW_CRED * KYC_WIDTH + C_POS + ROW_CRED] = Val::ZERO;
-    run("credential row position cleared", t, &public, &[Family::Position]);
+    run(
+        "credential row position cleared",
+        t,
+        &public,
+        &[Family::Position],
+    );
     // A credential for IR (restricted) in the registry rows, the policy rows of FR: the
     // witness cells change between them.
     let (wi, regi) = witness_for("IR", &policy);
@@ -879,7 +1073,10 @@ fn native_twin_and_air_agree_on_random_inputs() {
         let native = matches!(kyc_statement(&w, &c), Ok(p) if p == public);
         let (trace, traced) = build_trace(&RawKyc::from_witness(&w, &c));
         let air = violated(&trace, &public.to_values()).is_empty();
-        assert_eq!(native, air, "round {round}: {code}, expiry {expiry}, today {today}");
+        assert_eq!(
+            native, air,
+            "round {round}: {code}, expiry {expiry}, today {today}"
+        );
         if native {
             assert_eq!(traced, public);
             accepted += 1;
@@ -887,5 +1084,8 @@ fn native_twin_and_air_agree_on_random_inputs() {
             refused += 1;
         }
     }
-    assert!(accepted > 5 && refused > 5, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted > 5 && refused > 5,
+        "{accepted} accepted, {refused} refused"
+    );
 }
