@@ -668,7 +668,7 @@ fn restricted_jurisdictions_fail() {
 fn country_only_credential_fails_a_policy_restricting_a_subdivision() {
     let policy = policy_of(&["UA-43"]);
     let c = ctx("bank-a", 1);
-    let (w, reg) = witness_for("UA-30", &policy);
+    let (w, _) = witness_for("UA-30", &policy);
     let public = kyc_statement(&w, &c).unwrap();
     run_raw(
         "UA-30 under [UA-43]",
