@@ -410,6 +410,26 @@ fn truncated_flipped_and_garbage_proofs_are_errors_not_panics() {
         verify_kyc(&enc, &public),
         Err(StarkError::Malformed(_))
     ));
+    // A proof under other parameters (fewer queries, no grinding): refused.
+    let weak = StarkParams {
+        num_queries: 20,
+        query_pow_bits: 0,
+        batch_pow_bits: 0,
+        ..STARK_PARAMS
+    };
+    let (trace, _) = build_trace(&RawKyc::from_witness(&w, &c));
+    let proof = prove(
+        &stark_config(&weak, None),
+        &KycStarkAir::new(),
+        trace,
+        &public.to_values(),
+    )
+    .unwrap();
+    let enc = postcard::to_allocvec(&proof).unwrap();
+    assert!(
+        verify_kyc(&enc, &public).is_err(),
+        "weak parameters accepted"
+    );
     // A proof of the solvency batch AIR is not a KYC proof.
     let batch = crate::solvency::stark::tests::test_batch(1, 3);
     let (other, _) = crate::solvency::stark::prove_batch(&batch).unwrap();
