@@ -36,6 +36,8 @@ use policy::NonMembership;
 
 #[cfg(feature = "halo2")]
 pub mod halo2;
+#[cfg(feature = "stark")]
+pub mod stark;
 
 /// Depth of the issuer registry: serials are below `2^32`.
 pub const REGISTRY_DEPTH: usize = 32;

@@ -285,7 +285,7 @@ pub fn user_id_digest(user_id: &str) -> Result<Digest, StarkError> {
     bytes_digest(TAG_USER_ID, user_id.as_bytes(), "user id")
 }
 
-fn bytes_digest(tag: u32, bytes: &[u8], what: &str) -> Result<Digest, StarkError> {
+pub(crate) fn bytes_digest(tag: u32, bytes: &[u8], what: &str) -> Result<Digest, StarkError> {
     if bytes.is_empty() || bytes.len() > MAX_ROUND_ID_BYTES {
         return Err(StarkError::Shape(format!(
             "{what} of {} bytes (expected 1..={MAX_ROUND_ID_BYTES})",
@@ -1075,4 +1075,4 @@ pub use aggregation::*;
 pub use inclusion::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
