@@ -3,10 +3,11 @@
 # `assay solvency prove` under /usr/bin/time -v with the default budget, and print wall time,
 # CPU time, peak RSS, user-assets per second per core, bundle and record sizes.
 #
-#   scripts/scale.sh [-b groth16|halo2|stark] [-l LAYOUT] [-B BATCH] [-x ASSAY] [-w WORKDIR] [-- PROVE_FLAGS] E...
+#   scripts/scale.sh [-b groth16|halo2|stark] [-l LAYOUT] [-B BATCH] [-f FAN_IN] [-u] [-x ASSAY] [-w WORKDIR] [-- PROVE_FLAGS] E...
+#   (-u: the sizes are numbers of users, not exponents of 2)
 #   scripts/scale.sh 13 16 20                  the issue's rounds (release binary; hours for 2^20)
 #   scripts/scale.sh -B 16 -b halo2 -l compact 6   a tiny run that checks the script
-#   scripts/scale.sh -b stark -B 4096 -x target/x86-64-v3/release/assay 20
+#   scripts/scale.sh -b stark -B 4096 -f 256 -u -x target/x86-64-v3/release/assay 1000000
 #                                              the STARK's million-user round (x86-64-v3 build:
 #                                              cargo --config .cargo/x86-64-v3.toml build
 #                                              --release --bin assay --target-dir target/x86-64-v3)
@@ -17,13 +18,13 @@
 # Run on an otherwise idle machine: the figures are the machine's, not the code's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BACKEND=groth16 LAYOUT=balanced BATCH=1024
+BACKEND=groth16 LAYOUT=balanced BATCH=1024 FAN_IN=16 USERS=0
 ASSAY=${CARGO_TARGET_DIR:-$PWD/target}/release/assay
 WORK=${TMPDIR:-/tmp}/assay-scale
-while getopts "b:l:B:x:w:" o; do
+while getopts "b:l:B:f:ux:w:" o; do
     case $o in
         b) BACKEND=$OPTARG ;; l) LAYOUT=$OPTARG ;; B) BATCH=$OPTARG ;;
-        x) ASSAY=$OPTARG ;; w) WORK=$OPTARG ;;
+        f) FAN_IN=$OPTARG ;; u) USERS=1 ;; x) ASSAY=$OPTARG ;; w) WORK=$OPTARG ;;
         *) sed -n 2,10p "$0"; exit 2 ;;
     esac
 done
@@ -41,8 +42,8 @@ mkdir -p "$WORK"
 export ASSAY_PASSPHRASE=${ASSAY_PASSPHRASE:-scale test passphrase}
 printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' users backend batch wall_s cpu_s peak_MiB "ua/s/core" bundle_B record_B
 for e in "${SIZES[@]}"; do
-    n=$((1 << e))
-    d=$WORK/2e$e-$BACKEND-B$BATCH
+    if [ "$USERS" = 1 ]; then n=$e; label=$e; else n=$((1 << e)); label="2^$e"; fi
+    d=$WORK/$n-$BACKEND-B$BATCH
     rm -rf "$d"; mkdir -p "$d"
     # Deterministic balances: 4 assets, 8 decimals, well below 2^64 units in total.
     awk -v n="$n" 'BEGIN { print "user_id,BTC,ETH,USDT,SOL";
@@ -50,7 +51,7 @@ for e in "${SIZES[@]}"; do
             i % 7, (i * 7919) % 100000000, i % 13, (i * 104729) % 100000000,
             i % 1000, (i * 31) % 100000000, i % 3, (i * 17) % 100000000 }' > "$d/balances.csv"
     cat > "$d/round.json" <<JSON
-{"version":1,"round_id":"scale-2e$e","balance_bits":64,"batch_size":$BATCH,"fan_in":16,
+{"version":1,"round_id":"scale-$n","balance_bits":64,"batch_size":$BATCH,"fan_in":$FAN_IN,
  "assets":[{"symbol":"BTC","decimals":8,"reserves":"100000000"},
            {"symbol":"ETH","decimals":8,"reserves":"100000000"},
            {"symbol":"USDT","decimals":8,"reserves":"100000000000"},
@@ -75,7 +76,7 @@ JSON
     bundle=$(stat -c %s "$d/out/round.json")
     # -quit, not `| head`: under pipefail, find killed by SIGPIPE would stop the script.
     rec=$(stat -c %s "$(find "$d/out/inclusion" -name '*.json' -print -quit)")
-    printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' "2^$e" "$BACKEND" "$BATCH" "$wall" "$cpu" "$rss" "$rate" "$bundle" "$rec"
+    printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' "$label" "$BACKEND" "$BATCH" "$wall" "$cpu" "$rss" "$rate" "$bundle" "$rec"
     echo "         $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["budget"]; print("budget: %d job(s) x %d thread(s), %.1f GiB, one proof %.2f GiB" % (b["jobs"], b["threads_per_job"], b["memory"]/2**30, b["per_proof"]/2**30))' "$d/summary.json" 2>/dev/null || true)"
     case $BACKEND in
         groth16) pin=(--trusted-keys "$WORK/keys-B$BATCH/manifest.json") ;;
@@ -83,9 +84,9 @@ JSON
         *) pin=() ;;
     esac
     timed() { # LABEL FILE CMD...: runs CMD under /usr/bin/time -v, prints wall, CPU, peak RSS
-        local label=$1 f=$2; shift 2
-        /usr/bin/time -v -o "$f" "$@" > /dev/null || { echo "2^$e: $label failed" >&2; exit 1; }
-        awk -F': ' -v l="$label" '/Elapsed \(wall clock\)/ { w = $2 } /User time/ { u = $2 }
+        local what=$1 f=$2; shift 2
+        /usr/bin/time -v -o "$f" "$@" > /dev/null || { echo "$n users: $what failed" >&2; exit 1; }
+        awk -F': ' -v l="$what" '/Elapsed \(wall clock\)/ { w = $2 } /User time/ { u = $2 }
             /System time/ { s = $2 } /Maximum resident/ { r = int($2 / 1024) }
             END { printf "         %s: wall %s, CPU %.2f s, peak %d MiB\n", l, w, u + s, r }' "$f"
     }

@@ -29,6 +29,62 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Pro
     write_atomic(path, &bytes)
 }
 
+/// Writes `value` as pretty JSON atomically (a temporary file renamed over `path`) **without**
+/// forcing it to disk: for the many small files of one step (the inclusion records), made
+/// durable together by [`sync_folder`] before anything records the step as done. A killed
+/// process still leaves each file whole or absent (the rename is atomic and the page cache
+/// outlives the process); only a power loss before [`sync_folder`] can lose them, and then the
+/// step, not yet marked done, is run again.
+///
+/// # Errors
+/// [`ProverError::Io`] naming the path.
+pub fn write_json_unsynced<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ProverError> {
+    use std::io::Write;
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| ProverError::io(path, std::io::Error::other(e)))?;
+    bytes.push(b'\n');
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
+    let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(&bytes));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(ProverError::io(&tmp, e));
+    }
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        ProverError::io(path, e)
+    })
+}
+
+/// Forces to disk what was written in the folder `dir` by [`write_json_unsynced`]: one
+/// `syncfs(2)` of its file system on Linux (one journal commit instead of one per file), an
+/// `fsync` of every file in it elsewhere; then the folder itself.
+///
+/// # Errors
+/// [`ProverError::Io`] naming the folder or file.
+pub fn sync_folder(dir: &Path) -> Result<(), ProverError> {
+    let folder = fs::File::open(dir).map_err(|e| ProverError::io(dir, e))?;
+    #[cfg(target_os = "linux")]
+    rustix::fs::syncfs(&folder).map_err(|e| ProverError::io(dir, e.into()))?;
+    #[cfg(not(target_os = "linux"))]
+    for e in fs::read_dir(dir).map_err(|e| ProverError::io(dir, e))? {
+        let p = e.map_err(|e| ProverError::io(dir, e))?.path();
+        if p.is_file() {
+            fs::File::open(&p)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| ProverError::io(&p, e))?;
+        }
+    }
+    folder.sync_all().map_err(|e| ProverError::io(dir, e))
+}
+
 /// Reads a file whole.
 ///
 /// # Errors

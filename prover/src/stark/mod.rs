@@ -641,7 +641,10 @@ fn write_records(
                 };
                 let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
                 rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-                fsutil::write_json(&dir.join(record_file_name(&work.seed, &user_id)), &rec)?;
+                fsutil::write_json_unsynced(
+                    &dir.join(record_file_name(&work.seed, &user_id)),
+                    &rec,
+                )?;
                 n += 1;
             }
             pb.inc(1);
@@ -649,6 +652,8 @@ fn write_records(
         })
         .collect::<Result<Vec<_>, _>>()?;
     pb.finish_and_clear();
+    // Every record on disk before round.json, which marks the round as done, is written.
+    fsutil::sync_folder(&dir)?;
     Ok(counts.iter().sum())
 }
 

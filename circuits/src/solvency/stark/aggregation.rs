@@ -30,9 +30,10 @@
 //!
 //! One row per child, padding rows, and a footer row: `f <= 2^h - 1` children at height `2^h`.
 //! The hiding PCS needs at least `2^7` rows, so up to 127 children cost no more rows than one;
-//! the AIR accepts up to [`MAX_FAN_IN`] = 255 (height `2^8`). A child costs 16 public values and
-//! one selector column. A round of 10^6 users in batches of 4,095 has 245 batches: one top
-//! proof over all of them, so that a customer downloads two proofs (batch and top).
+//! the AIR accepts up to [`MAX_FAN_IN`] = 511 (height `2^9`), so that a round's `fan_in`
+//! (a power of two) can be 256. A child costs 16 public values and one selector column. A round
+//! of 10^6 users in batches of 4,095 has 245 batches: with `fan_in` 256, one top proof over all
+//! of them, so that a customer downloads two proofs (batch and top).
 
 use super::*;
 
@@ -44,7 +45,7 @@ pub const CARRY_BITS: usize = 14;
 /// Domain tag in the capacity of an aggregate's sum-commitment sponge.
 pub const TAG_AGG_SUM: u32 = 4;
 /// Largest aggregation trace height (`log2`).
-pub const MAX_AGG_LOG_HEIGHT: usize = 8;
+pub const MAX_AGG_LOG_HEIGHT: usize = 9;
 /// Most children per aggregation proof.
 pub const MAX_FAN_IN: usize = (1 << MAX_AGG_LOG_HEIGHT) - 1;
 /// Largest value of a batch's committed limb sum: `2^14 - 1` users of `2^16 - 1`.

@@ -96,7 +96,10 @@ fn fan_in_sets_the_height() {
             .unwrap()
             .log_height
     };
-    assert_eq!((h(1), h(127), h(128), h(255)), (7, 7, 8, 8));
+    assert_eq!(
+        (h(1), h(127), h(128), h(255), h(256), h(MAX_FAN_IN)),
+        (7, 7, 8, 8, 9, 9)
+    );
     assert!(AggShape::new(2, 0, ChildKind::Batch, false).is_err());
     assert!(AggShape::new(2, MAX_FAN_IN + 1, ChildKind::Batch, false).is_err());
     assert!(AggShape::new(0, 3, ChildKind::Batch, false).is_err());
@@ -363,7 +366,7 @@ fn malformed_aggregation_proofs_are_errors_not_panics() {
 #[test]
 fn aggregation_security_is_at_least_100_bits() {
     for assets in [1, 4, 50] {
-        for f in [1, 255] {
+        for f in [1, 255, 256, MAX_FAN_IN] {
             for kind in [ChildKind::Batch, ChildKind::Aggregate] {
                 let shape = AggShape::new(assets, f, kind, true).unwrap();
                 let sec = aggregation_security(&shape, &STARK_PARAMS).unwrap();
