@@ -444,7 +444,7 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
         assert_eq!(h[header::CONTENT_TYPE], "application/octet-stream");
         let etag = h[header::ETAG].to_str().unwrap().to_string();
         assert_eq!(etag, format!("\"{file}\""));
-        let (s, _, body) = send(&app, "GET", &uri, "", &[(header::IF_NONE_MATCH, &etag)]).await;
+        let (s, _, body) = send(&app, "GET", &uri, "", &[(header::IF_NONE_MATCH, etag.as_str())]).await;
         assert_eq!(s, StatusCode::NOT_MODIFIED);
         assert!(body.is_empty());
     }
