@@ -293,7 +293,7 @@ async function fetchProof(url, hash) {
 async function checkStark(choice, run, t) {
   const el = $("solvency-result");
   const round = choice.round;
-  let m, files, bytes = 0, fetchMs = 0, names = [];
+  let m, files, bytes = 0, fetchMs = 0, names = [], cached = 0;
   try {
     m = await stark();
     names = m.starkFilesNeeded(choice.record, round.text);
@@ -305,6 +305,7 @@ async function checkStark(choice, run, t) {
         throw new Error(`this STARK round keeps its proofs in files beside its round.json: give the round by its address ` +
           `(the page then fetches proofs/<hash>.bin beside it), or set stark_proofs_url in config.json`);
       }
+      if (proofCache.has(h)) cached++;
       const b = await fetchProof(url, h);
       bytes += b.length;
       files.set(h, b);
@@ -318,8 +319,11 @@ async function checkStark(choice, run, t) {
   const res = m.verifyStarkInclusion(choice.record, round.text, files, "").toJSON();
   res.check_ms = res.ms;
   res.ms = performance.now() - t;
+  const how = cached === names.length
+    ? "fetched earlier in this session by their SHA-256"
+    : `fetched by their SHA-256 in ${fetchMs.toFixed(0)} ms`;
   const fetched = names.length
-    ? `The ${names.length} proof file(s) on your path (${(bytes / 1024).toFixed(0)} kB) were fetched by their SHA-256 in ${fetchMs.toFixed(0)} ms and accepted only because they hash to the names in the signed bundle; the check itself took ${res.check_ms.toFixed(1)} ms.`
+    ? `The ${names.length} proof file(s) on your path (${(bytes / 1024).toFixed(0)} kB) were ${how} and accepted only because they hash to the names in the signed bundle; the check itself took ${res.check_ms.toFixed(1)} ms.`
     : null;
   res.note = [choice.note, fetched].filter(Boolean).join(" ") || null;
   if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);

@@ -472,18 +472,20 @@ impl AssayBackend {
     /// proofs are files this server does not have). `None` for a served round or another
     /// backend.
     fn unserved_stark(&self, bundle: &RoundBundle, hash: &str) -> Option<Verdict> {
-        (bundle.backend == ProofSystem::Stark.name() && !self.served.contains_key(hash)).then(|| {
-            Verdict::invalid(
-                format!(
-                    "bundle {hash} ({}): a STARK round keeps its proofs in files beside \
+        (bundle.backend == ProofSystem::Stark.name() && !self.served.contains_key(hash)).then(
+            || {
+                Verdict::invalid(
+                    format!(
+                        "bundle {hash} ({}): a STARK round keeps its proofs in files beside \
                      round.json, and this server verifies only the STARK rounds it serves from \
                      its round folders ({} served; GET /v1/solvency/rounds lists them)",
-                    bundle.backend,
-                    self.served.len()
-                ),
-                Vec::new(),
-            )
-        })
+                        bundle.backend,
+                        self.served.len()
+                    ),
+                    Vec::new(),
+                )
+            },
+        )
     }
 
     fn round_options<'a>(

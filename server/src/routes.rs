@@ -3,13 +3,13 @@
 use crate::{backend::Verdict, error::AppError, AppState};
 use axum::{
     body::Bytes,
+    extract::Path,
     extract::{
         rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State,
     },
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    extract::Path,
     routing::{get, post},
     Json, Router,
 };
@@ -334,25 +334,28 @@ fn is_sha256_hex(s: &str) -> bool {
 
 /// An immutable, content-addressed body: cached for a year by anyone (its address names its
 /// hash), with the hash as its entity tag; `304` if the client already holds it.
-fn immutable(req_headers: &axum::http::HeaderMap, etag: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+fn immutable(
+    req_headers: &axum::http::HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
     let tag = format!("\"{etag}\"");
     let cached = req_headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
     let headers = [
-        (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+        (
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable".to_string(),
+        ),
         (header::ETAG, tag),
     ];
     if cached {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    (
-        headers,
-        [(header::CONTENT_TYPE, content_type)],
-        body,
-    )
-        .into_response()
+    (headers, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn round_not_served(hash: &str) -> AppError {
@@ -377,8 +380,16 @@ pub(crate) async fn solvency_round_bundle(
     if !is_sha256_hex(&hash) {
         return Err(round_not_served(&hash));
     }
-    let text = s.backend.served_bundle(&hash).ok_or_else(|| round_not_served(&hash))?;
-    Ok(immutable(&headers, &hash, "application/json", text.to_vec()))
+    let text = s
+        .backend
+        .served_bundle(&hash)
+        .ok_or_else(|| round_not_served(&hash))?;
+    Ok(immutable(
+        &headers,
+        &hash,
+        "application/json",
+        text.to_vec(),
+    ))
 }
 
 /// A proof file of a served round, by its SHA-256 (content-addressed, immutable): only a name
@@ -414,7 +425,12 @@ pub(crate) async fn solvency_round_proof(
         .await
         .map_err(|e| AppError::Internal(format!("file task failed: {e}")))??;
     let bytes = bytes.ok_or_else(not_listed)?;
-    Ok(immutable(&headers, &hash, "application/octet-stream", bytes))
+    Ok(immutable(
+        &headers,
+        &hash,
+        "application/octet-stream",
+        bytes,
+    ))
 }
 
 /// Liveness.

@@ -144,8 +144,7 @@ fn generate() {
 fn fixture() -> PathBuf {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        if std::env::var_os("ASSAY_REGEN_FIXTURES").is_some()
-            || !dir().join("round.json").exists()
+        if std::env::var_os("ASSAY_REGEN_FIXTURES").is_some() || !dir().join("round.json").exists()
         {
             generate();
         }
@@ -175,11 +174,8 @@ fn inclusion_body(record: &str) -> String {
 }
 
 fn serving(dirs: &[&Path]) -> AssayBackend {
-    AssayBackend::default().with_served_rounds(
-        dirs.iter()
-            .map(|d| ServedRound::open(d).unwrap())
-            .collect(),
-    )
+    AssayBackend::default()
+        .with_served_rounds(dirs.iter().map(|d| ServedRound::open(d).unwrap()).collect())
 }
 
 fn router_with(backend: AssayBackend) -> Router {
@@ -268,7 +264,9 @@ async fn a_served_stark_round_is_verified_from_its_folder() {
     let v = post(&app, "/v1/solvency/verify", read("round.json")).await;
     assert_eq!(v["valid"], true, "{v}");
     assert!(
-        v["checks"].to_string().contains("1 batch proofs and 1 aggregation proofs (stark-koalabear-poseidon2)"),
+        v["checks"]
+            .to_string()
+            .contains("1 batch proofs and 1 aggregation proofs (stark-koalabear-poseidon2)"),
         "{v}"
     );
     for (u, _, _) in USERS {
@@ -294,7 +292,9 @@ async fn a_served_stark_round_is_verified_from_its_folder() {
     assert_eq!(v["valid"], false, "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(
-        reason.contains("these balances, this user id and salt, or this position are not in batch proof 0"),
+        reason.contains(
+            "these balances, this user id and salt, or this position are not in batch proof 0"
+        ),
         "{reason}"
     );
     let v = post(
@@ -361,7 +361,9 @@ async fn an_altered_or_missing_proof_file_is_caught() {
     assert_eq!(v["valid"], false, "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(
-        reason.contains(&format!("batch proof 0: proof file proofs/{batch}.bin: its bytes hash to")),
+        reason.contains(&format!(
+            "batch proof 0: proof file proofs/{batch}.bin: its bytes hash to"
+        )),
         "{reason}"
     );
     let v = post(
@@ -386,7 +388,9 @@ async fn an_altered_or_missing_proof_file_is_caught() {
         Err(e @ StartError::Round { .. }) => {
             let m = e.to_string();
             assert!(
-                m.contains(&format!("proofs/{batch}.bin: listed by round.json, missing")),
+                m.contains(&format!(
+                    "proofs/{batch}.bin: listed by round.json, missing"
+                )),
                 "{m}"
             );
         }
@@ -434,17 +438,30 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
         hash,
         "the served bundle is the round"
     );
-    assert_eq!(h[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(
+        h[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     for file in bundle_files(&b) {
         let uri = format!("{base}/proofs/{file}.bin");
         let (s, h, body) = send(&app, "GET", &uri, "", &[]).await;
         assert_eq!(s, StatusCode::OK, "{uri}");
         assert_eq!(assay_verifier::sha256_hex(&body), file);
-        assert_eq!(h[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(
+            h[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
         assert_eq!(h[header::CONTENT_TYPE], "application/octet-stream");
         let etag = h[header::ETAG].to_str().unwrap().to_string();
         assert_eq!(etag, format!("\"{file}\""));
-        let (s, _, body) = send(&app, "GET", &uri, "", &[(header::IF_NONE_MATCH, etag.as_str())]).await;
+        let (s, _, body) = send(
+            &app,
+            "GET",
+            &uri,
+            "",
+            &[(header::IF_NONE_MATCH, etag.as_str())],
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_MODIFIED);
         assert!(body.is_empty());
     }
@@ -469,7 +486,12 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
     ];
     for uri in not_found {
         let (s, _, body) = send(&app, "GET", &uri, "", &[]).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if !v.is_null() {
             assert_eq!(v["error"], "not_found", "{uri}: {v}");
@@ -477,10 +499,20 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
     }
     // A server with no round folders serves no file, and lists none.
     let bare = router_with(AssayBackend::default());
-    let (s, _, _) = send(&bare, "GET", &format!("{base}/proofs/{listed}.bin"), "", &[]).await;
+    let (s, _, _) = send(
+        &bare,
+        "GET",
+        &format!("{base}/proofs/{listed}.bin"),
+        "",
+        &[],
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, _, body) = send(&bare, "GET", "/v1/solvency/rounds", "", &[]).await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["rounds"], Value::Array(vec![]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["rounds"],
+        Value::Array(vec![])
+    );
 
     // Documented.
     let (_, _, body) = send(&app, "GET", "/openapi.json", "", &[]).await;

@@ -18,7 +18,8 @@ fn dir() -> PathBuf {
 
 fn read(name: &str) -> String {
     let p = dir().join(name);
-    fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e} (run the server's stark test)", p.display()))
+    fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e} (run the server's stark test)", p.display()))
 }
 
 fn file(hash: &str) -> Vec<u8> {
@@ -44,7 +45,10 @@ fn files_needed_are_the_batch_and_top_proofs() {
     let names = files_needed(&read("record-alice.json"), &read("round.json")).unwrap();
     assert_eq!(
         names,
-        [b.batches[0].proof.clone(), b.aggregations[0][0].proof.clone()]
+        [
+            b.batches[0].proof.clone(),
+            b.aggregations[0][0].proof.clone()
+        ]
     );
     // Not a STARK round; not a record; a position outside the round.
     let g16 = fs::read_to_string(dir().join("../solvency/round.json")).unwrap();
@@ -54,7 +58,10 @@ fn files_needed_are_the_batch_and_top_proofs() {
     let mut far: serde_json::Value = serde_json::from_str(&read("record-alice.json")).unwrap();
     far["leaf_index"] = 127.into();
     let e = files_needed(&far.to_string(), &read("round.json")).unwrap_err();
-    assert!(e.contains("in batch 1; the bundle has 1 batch proofs"), "{e}");
+    assert!(
+        e.contains("in batch 1; the bundle has 1 batch proofs"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -88,7 +95,9 @@ fn wrong_records_and_pins_are_refused_with_the_reason() {
     };
     let r = reason("record-alice-wrong-balance.json", None);
     assert!(
-        r.contains("these balances, this user id and salt, or this position are not in batch proof 0"),
+        r.contains(
+            "these balances, this user id and salt, or this position are not in batch proof 0"
+        ),
         "{r}"
     );
     let r = reason("record-alice-tampered.json", None);
@@ -129,14 +138,18 @@ fn missing_altered_truncated_swapped_and_misnamed_files_are_refused() {
     // Missing.
     let r = run(FileMap::new());
     assert!(
-        r.contains(&format!("batch proof 0: proof file proofs/{batch}.bin: not among the files given")),
+        r.contains(&format!(
+            "batch proof 0: proof file proofs/{batch}.bin: not among the files given"
+        )),
         "{r}"
     );
     let mut m = FileMap::new();
     m.insert(batch, file(batch));
     let r = run(m);
     assert!(
-        r.contains(&format!("top proof: proof file proofs/{top}.bin: not among the files given")),
+        r.contains(&format!(
+            "top proof: proof file proofs/{top}.bin: not among the files given"
+        )),
         "{r}"
     );
     // Altered, truncated, swapped.
@@ -155,7 +168,9 @@ fn missing_altered_truncated_swapped_and_misnamed_files_are_refused() {
         m.insert(top, file(top));
         let r = run(m);
         assert!(
-            r.contains(&format!("batch proof 0: proof file proofs/{batch}.bin: the bytes given for it hash to")),
+            r.contains(&format!(
+                "batch proof 0: proof file proofs/{batch}.bin: the bytes given for it hash to"
+            )),
             "{r}"
         );
     }
@@ -165,6 +180,9 @@ fn missing_altered_truncated_swapped_and_misnamed_files_are_refused() {
     assert_eq!(m.len(), 1);
     let e = m.proof("../round.json", "a proof").unwrap_err().to_string();
     assert!(e.contains("not a SHA-256 in lower-case hex"), "{e}");
-    let e = m.proof(&batch.to_uppercase(), "a proof").unwrap_err().to_string();
+    let e = m
+        .proof(&batch.to_uppercase(), "a proof")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a SHA-256 in lower-case hex"), "{e}");
 }
