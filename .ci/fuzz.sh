@@ -37,27 +37,42 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
     AFL_NO_UI=1 AFL_FAST_CAL=1 AFL_QUIET=1
-failed=0
-for target in "${targets[@]}"; do
-    t=$SECONDS
+# Targets run side by side, one afl-fuzz per core (afl-fuzz uses one core; ASSAY_FUZZ_JOBS
+# changes it), each writing its verdict to $out/TARGET.result, printed in order at the end.
+one() { # TARGET
+    local target=$1 t=$SECONDS
     if ! cargo afl fuzz -V "$secs" -t 5000 -i "fuzz/corpus/$target" -o "$out/$target" \
         -- "$bin" "$target" >"$out/$target.log" 2>&1; then
-        echo "fuzz: $target: afl-fuzz failed (a seed crashes or hangs?):"
-        tail -20 "$out/$target.log"
-        failed=1
-        continue
+        { echo "fuzz: $target: afl-fuzz failed (a seed crashes or hangs?):"
+          tail -20 "$out/$target.log"; } >"$out/$target.result"
+        echo 1 >"$out/$target.rc"
+        return 0
     fi
-    stats="$out/$target/default/fuzzer_stats"
+    local stats="$out/$target/default/fuzzer_stats" execs crashes
     execs=$(awk -F' *: *' '$1=="execs_done"{print $2}' "$stats" 2>/dev/null || echo "?")
     crashes=$(find "$out/$target" -path '*/crashes/id*' | wc -l)
-    echo "fuzz: $target: $execs runs in $((SECONDS - t)) s, $crashes crashes"
+    echo "fuzz: $target: $execs runs in $((SECONDS - t)) s, $crashes crashes" >"$out/$target.result"
+    echo 0 >"$out/$target.rc"
     if [ "$crashes" -gt 0 ]; then
-        failed=1
+        echo 1 >"$out/$target.rc"
         mkdir -p "fuzz/out/ci-crashes/$target"
         cp "$out/$target"/default/crashes/id* "fuzz/out/ci-crashes/$target/"
-        echo "fuzz: $target crashed; inputs kept in fuzz/out/ci-crashes/$target/; reproduce:"
-        echo "      $bin $target < FILE   (then add FILE to fuzz/crashes/$target/ and fix)"
+        { echo "fuzz: $target crashed; inputs kept in fuzz/out/ci-crashes/$target/; reproduce:"
+          echo "      $bin $target < FILE   (then add FILE to fuzz/crashes/$target/ and fix)"; } \
+            >>"$out/$target.result"
     fi
+    return 0
+}
+jobs_max="${ASSAY_FUZZ_JOBS:-$(nproc)}"
+for target in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+    one "$target" &
+done
+wait
+failed=0
+for target in "${targets[@]}"; do
+    cat "$out/$target.result" 2>/dev/null || echo "fuzz: $target: no verdict (the run did not finish)"
+    [ "$(cat "$out/$target.rc" 2>/dev/null || echo 1)" = 0 ] || failed=1
 done
 echo "fuzz: the step took $((SECONDS - start)) s wall; CPU user and system, of this script then of its children:"
 times

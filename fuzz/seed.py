@@ -87,7 +87,24 @@ def main():
     put("groth16", "kyc-proof.bin", bytes.fromhex(load("web/fixtures/kyc/proof.json")["proof"]))
     put("groth16", "proof-hex.txt", load("web/fixtures/kyc/proof.json")["proof"])
     put("halo2_proof", "kyc.bin", bytes.fromhex(load("fixtures/kyc/frozen/v1/proof-halo2.json")["proof"]))
+    stark()
     return 0
+
+
+def stark():
+    """The STARK round's files (target stark_round: first byte 0 batch proof, 1 leaves file,
+    2 top proof), and its bundle and record for the JSON targets."""
+    folder = "fixtures/solvency/frozen/v2-stark"
+    bundle = load(f"{folder}/round.json")
+    names = [
+        bundle["batches"][0]["proof"],
+        bundle["circuits"]["leaves"][0],
+        bundle["aggregations"][-1][0]["proof"],
+    ]
+    for i, (label, name) in enumerate(zip(["batch", "leaves", "top"], names)):
+        put("stark_round", f"{label}.bin", bytes([i]) + read(f"{folder}/proofs/{name}.bin"))
+    put("round_bundle", "stark-v2.json", read(f"{folder}/round.json"))
+    put("inclusion_record", "stark-v2.json", read(f"{folder}/record-customer-0007.json"))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,16 @@
 # `assay solvency prove` under /usr/bin/time -v with the default budget, and print wall time,
 # CPU time, peak RSS, user-assets per second per core, bundle and record sizes.
 #
-#   scripts/scale.sh [-b groth16|halo2] [-l LAYOUT] [-B BATCH] [-x ASSAY] [-w WORKDIR] [-- PROVE_FLAGS] E...
+#   scripts/scale.sh [-b groth16|halo2|stark] [-l LAYOUT] [-B BATCH] [-x ASSAY] [-w WORKDIR] [-- PROVE_FLAGS] E...
 #   scripts/scale.sh 13 16 20                  the issue's rounds (release binary; hours for 2^20)
 #   scripts/scale.sh -B 16 -b halo2 -l compact 6   a tiny run that checks the script
+#   scripts/scale.sh -b stark -B 4096 -x target/x86-64-v3/release/assay 20
+#                                              the STARK's million-user round (x86-64-v3 build:
+#                                              cargo --config .cargo/x86-64-v3.toml build
+#                                              --release --bin assay --target-dir target/x86-64-v3)
+#
+# After the prove: the auditor's `solvency verify` and one customer's `inclusion-verify`, each
+# timed (wall, CPU, peak RSS), and the sizes a customer downloads.
 #
 # Run on an otherwise idle machine: the figures are the machine's, not the code's.
 set -euo pipefail
@@ -70,7 +77,40 @@ JSON
     rec=$(stat -c %s "$(find "$d/out/inclusion" -name '*.json' -print -quit)")
     printf '%-8s %-8s %6s %10s %10s %10s %12s %12s %12s\n' "2^$e" "$BACKEND" "$BATCH" "$wall" "$cpu" "$rss" "$rate" "$bundle" "$rec"
     echo "         $(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["budget"]; print("budget: %d job(s) x %d thread(s), %.1f GiB, one proof %.2f GiB" % (b["jobs"], b["threads_per_job"], b["memory"]/2**30, b["per_proof"]/2**30))' "$d/summary.json" 2>/dev/null || true)"
-    if [ "$BACKEND" = groth16 ]; then pin=(--trusted-keys "$WORK/keys-B$BATCH/manifest.json"); else pin=(--params-dir "$WORK/params"); fi
-    "$ASSAY" solvency verify "$d/out" "${pin[@]}" > /dev/null || { echo "2^$e: the round does not verify" >&2; exit 1; }
+    case $BACKEND in
+        groth16) pin=(--trusted-keys "$WORK/keys-B$BATCH/manifest.json") ;;
+        halo2) pin=(--params-dir "$WORK/params") ;;
+        *) pin=() ;;
+    esac
+    timed() { # LABEL FILE CMD...: runs CMD under /usr/bin/time -v, prints wall, CPU, peak RSS
+        local label=$1 f=$2; shift 2
+        /usr/bin/time -v -o "$f" "$@" > /dev/null || { echo "2^$e: $label failed" >&2; exit 1; }
+        awk -F': ' -v l="$label" '/Elapsed \(wall clock\)/ { w = $2 } /User time/ { u = $2 }
+            /System time/ { s = $2 } /Maximum resident/ { r = int($2 / 1024) }
+            END { printf "         %s: wall %s, CPU %.2f s, peak %d MiB\n", l, w, u + s, r }' "$f"
+    }
+    timed "auditor's verify" "$d/verify-time.txt" "$ASSAY" solvency verify "$d/out" "${pin[@]}"
+    recfile=$(find "$d/out/inclusion" -name '*.json' -print -quit)
+    timed "one customer's inclusion-verify" "$d/inclusion-time.txt" \
+        "$ASSAY" solvency inclusion-verify "$recfile" --round "$d/out" "${pin[@]}"
+    if [ "$BACKEND" = stark ]; then
+        python3 - "$d/out" "$recfile" <<'PY'
+import json, os, sys
+out, rec = sys.argv[1], sys.argv[2]
+b = json.load(open(os.path.join(out, "round.json")))
+r = json.load(open(rec))
+per = (b["config"]["batch_size"] - 1)
+j = r["leaf_index"] // per
+size = lambda h: os.path.getsize(os.path.join(out, "proofs", h + ".bin"))
+files = [b["batches"][j]["proof"], b["circuits"]["leaves"][j]]
+idx = j
+for level in b["aggregations"]:
+    idx //= b["config"]["fan_in"]
+    files.append(level[idx]["proof"])
+total = sum(size(h) for h in files) + os.path.getsize(rec) + os.path.getsize(os.path.join(out, "round.json"))
+print(f"         a customer downloads {total:,} B: record {os.path.getsize(rec):,}, round.json "
+      f"{os.path.getsize(os.path.join(out, 'round.json')):,}, files " + ", ".join(f"{size(h):,}" for h in files))
+PY
+    fi
     rm -f "$d/balances.csv"
 done

@@ -67,56 +67,69 @@ fn frozen_round_with_a_flipped_proof_byte_fails() {
     assert!(verify_round(&b, &opts).is_err());
 }
 
-fn stark_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/solvency/frozen/v1-stark")
+fn stark_dir(tag: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/solvency/frozen/{tag}"))
 }
 
-/// The frozen STARK round (its proofs are files next to `round.json`, named by hash) and one
-/// record verify; a copy with one flipped byte in a proof file does not.
+/// The frozen STARK rounds (their proofs are files next to `round.json`, named by hash) and one
+/// record of each verify: v1 (records carry their chain path) and v2 (each batch's leaves in a
+/// leaves file, records without a path); a copy with one flipped byte in a proof file does not,
+/// nor, in v2, one with a flipped byte in the leaves file.
 #[test]
-fn frozen_v1_stark_round_and_record_verify() {
-    use assay_verifier::solvency::ProofDir;
-    let b = RoundBundle::parse(&read("solvency/frozen/v1-stark", "round.json"), "round").unwrap();
-    let proofs = ProofDir::new(stark_dir());
-    let opts = RoundOptions {
-        proofs: Some(&proofs),
-        ..RoundOptions::default()
-    };
-    let r = verify_round(&b, &opts).unwrap();
-    assert_eq!(r.round_id, "frozen-stark");
-    let rec = InclusionRecord::parse(
-        &read("solvency/frozen/v1-stark", "record-customer-0007.json"),
-        "record",
-    )
-    .unwrap();
-    assert_eq!(
-        verify_inclusion_with(&rec, &b, &opts).unwrap().user_id,
-        "customer-0007"
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    fs::create_dir_all(tmp.path().join("proofs")).unwrap();
-    for e in fs::read_dir(stark_dir().join("proofs")).unwrap() {
-        let e = e.unwrap();
-        let mut bytes = fs::read(e.path()).unwrap();
-        if e.file_name()
-            .to_string_lossy()
-            .starts_with(&b.batches[0].proof)
-        {
-            bytes[1000] ^= 1;
-        }
-        fs::write(tmp.path().join("proofs").join(e.file_name()), bytes).unwrap();
-    }
-    let altered = ProofDir::new(tmp.path());
-    let e = verify_round(
-        &b,
-        &RoundOptions {
-            proofs: Some(&altered),
+fn frozen_stark_rounds_and_records_verify() {
+    use assay_verifier::solvency::{Circuits, ProofDir};
+    for tag in ["v1-stark", "v2-stark"] {
+        let folder = format!("solvency/frozen/{tag}");
+        let b = RoundBundle::parse(&read(&folder, "round.json"), "round").unwrap();
+        let proofs = ProofDir::new(stark_dir(tag));
+        let opts = RoundOptions {
+            proofs: Some(&proofs),
             ..RoundOptions::default()
-        },
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(e.contains("batch proof 0: proof file"), "{e}");
+        };
+        let r = verify_round(&b, &opts).unwrap();
+        assert_eq!(r.round_id, "frozen-stark");
+        let rec =
+            InclusionRecord::parse(&read(&folder, "record-customer-0007.json"), "record").unwrap();
+        assert_eq!(
+            verify_inclusion_with(&rec, &b, &opts).unwrap().user_id,
+            "customer-0007"
+        );
+        let Some(Circuits::Stark(sc)) = &b.circuits else {
+            panic!("{tag}: a STARK section")
+        };
+        assert_eq!(rec.path.is_empty(), tag == "v2-stark", "{tag}");
+        assert_eq!(sc.leaves.len(), if tag == "v2-stark" { 1 } else { 0 });
+        let mut altered: Vec<(&str, String)> = vec![(
+            b.batches[0].proof.as_str(),
+            "batch proof 0: proof file".to_string(),
+        )];
+        if let Some(l) = sc.leaves.first() {
+            altered.push((l.as_str(), "leaves of batch 0: proof file".into()));
+        }
+        for (name, needle) in altered {
+            let tmp = tempfile::tempdir().unwrap();
+            fs::create_dir_all(tmp.path().join("proofs")).unwrap();
+            for e in fs::read_dir(stark_dir(tag).join("proofs")).unwrap() {
+                let e = e.unwrap();
+                let mut bytes = fs::read(e.path()).unwrap();
+                if e.file_name().to_string_lossy().starts_with(name) {
+                    bytes[100] ^= 1;
+                }
+                fs::write(tmp.path().join("proofs").join(e.file_name()), bytes).unwrap();
+            }
+            let altered = ProofDir::new(tmp.path());
+            let e = verify_round(
+                &b,
+                &RoundOptions {
+                    proofs: Some(&altered),
+                    ..RoundOptions::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(&needle), "{tag}: {e}");
+        }
+    }
 }
 
 fn halo2_round() -> RoundBundle {

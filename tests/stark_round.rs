@@ -181,7 +181,11 @@ fn a_stark_round_verifies_and_so_does_every_record() {
     for i in 0..USERS {
         let r = record(out, &format!("user-{i}"));
         let rep = prepared.verify_inclusion(&r).unwrap();
-        assert_eq!(rep.proofs_checked.len(), 3, "batch, level 1, top");
+        assert_eq!(
+            rep.proofs_checked.len(),
+            4,
+            "batch, its leaves, level 1, top"
+        );
     }
     // And one record the customer's way, reading the proofs on its path.
     let r = record(out, "user-17");
@@ -387,29 +391,180 @@ fn tampered_records_are_refused() {
     let check = |r: &InclusionRecord| verify_inclusion_with(r, &b, &opts).map(|_| ());
     let r = record(out, "user-200");
     check(&r).unwrap();
-    // A balance changed: the signature first; re-signed, the leaf no longer chains.
+    // The round publishes its leaves: the record carries no path.
+    assert!(r.path.is_empty());
+    // A balance changed: the signature first; re-signed, the leaf is not the published one.
     let mut t = r.clone();
     t.balances[0].amount = "1.00".into();
     expect_err(check(&t), "signature");
     resign_record(&mut t);
-    expect_err(check(&t), "does not chain to the batch root");
-    // Another salt, position or path.
+    expect_err(check(&t), "is not this record's leaf");
+    // Another salt, position, or a path where none belongs.
     let mut s = r.clone();
     s.salt = "1,2,3,4".into();
     resign_record(&mut s);
-    expect_err(check(&s), "does not chain");
+    expect_err(check(&s), "is not this record's leaf");
     let mut p = r.clone();
     p.leaf_index += 1;
     resign_record(&mut p);
-    expect_err(check(&p), "chain path has");
+    expect_err(check(&p), "is not this record's leaf");
+    let mut out_of_round = r.clone();
+    out_of_round.leaf_index = b.leaf_count;
+    resign_record(&mut out_of_round);
+    expect_err(check(&out_of_round), "outside the round");
     let mut q = r.clone();
-    q.path.swap(1, 2);
+    q.path = vec!["00".repeat(32)];
     resign_record(&mut q);
-    expect_err(check(&q), "does not chain");
+    expect_err(check(&q), "carries a path of 1 digests");
     let mut bad = r.clone();
     bad.salt = "1,2,3".into();
     resign_record(&mut bad);
     expect_err(check(&bad), "salt");
+}
+
+/// Files served from memory, as a browser holds what it fetched: only the names it was given.
+#[derive(Debug)]
+struct Fetched(std::collections::BTreeMap<String, Vec<u8>>);
+
+impl assay_verifier::solvency::ProofSource for Fetched {
+    fn proof(&self, hash: &str, what: &str) -> Result<Vec<u8>, VerifyError> {
+        let bytes = self.0.get(hash).ok_or_else(|| VerifyError::ProofFile {
+            proof: what.into(),
+            file: ProofDir::relative(hash),
+            message: "not fetched".into(),
+        })?;
+        assert_eq!(assay_verifier::sha256_hex(bytes), hash);
+        Ok(bytes.clone())
+    }
+}
+
+/// A customer's check reads exactly the files `inclusion_files` lists (batch proof, leaves
+/// file, the aggregations on its path), and the record itself is small: no chain path.
+#[test]
+fn a_customer_needs_only_the_listed_files_and_a_small_record() {
+    let out = &fixture().out;
+    let b = bundle_at(out);
+    let Some(Circuits::Stark(sc)) = &b.circuits else {
+        panic!("a STARK section")
+    };
+    assert_eq!(sc.leaves.len(), b.batches.len());
+    for user in ["user-0", "user-200", "user-299"] {
+        let r = record(out, user);
+        let files = assay_verifier::stark::inclusion_files(&r, &b).unwrap();
+        let j = (r.leaf_index / 127) as usize;
+        assert_eq!(files.len(), 4, "batch proof, leaves, level 1, top");
+        assert_eq!(files[0], b.batches[j].proof);
+        assert_eq!(files[1], sc.leaves[j]);
+        let fetched = Fetched(
+            files
+                .iter()
+                .map(|h| {
+                    (
+                        h.clone(),
+                        fs::read(out.join(ProofDir::relative(h))).unwrap(),
+                    )
+                })
+                .collect(),
+        );
+        let rep = verify_inclusion_with(
+            &r,
+            &b,
+            &RoundOptions {
+                proofs: Some(&fetched),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rep.user_id, user);
+        assert!(rep
+            .proofs_checked
+            .iter()
+            .any(|p| p.starts_with("leaves of batch")));
+        let size = fs::read(record_path(out, user).unwrap()).unwrap().len();
+        assert!(size < 2_000, "{user}: {size} bytes");
+    }
+}
+
+/// The leaves files are checked like proofs: their hash (by name), their length and encoding,
+/// and that they chain to their batch's root; the section must list one per batch.
+#[test]
+fn altered_leaves_files_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let out = copy_round(d.path());
+    let b = bundle_at(&out);
+    let Some(Circuits::Stark(sc)) = b.circuits.clone() else {
+        panic!("a STARK section")
+    };
+    let r = record(&fixture().out, "user-200");
+    let j = (r.leaf_index / 127) as usize;
+    let in_j = format!("leaves of batch {j}: proof file");
+    let proofs = ProofDir::new(&out);
+    let opts = RoundOptions {
+        proofs: Some(&proofs),
+        ..Default::default()
+    };
+    let file = out.join(ProofDir::relative(&sc.leaves[j]));
+    let good = fs::read(&file).unwrap();
+    assert_eq!(good.len(), 127 * 32);
+    // One flipped byte: the file is not the one the bundle names.
+    let mut flipped = good.clone();
+    flipped[100] ^= 1;
+    fs::write(&file, &flipped).unwrap();
+    // The auditor reads every batch's file in order: the first altered one is named.
+    expect_err(verify_in(&b, &out), &in_j);
+    expect_err(verify_inclusion_with(&r, &b, &opts).map(|_| ()), &in_j);
+    fs::write(&file, &good).unwrap();
+    // A forged file under its own name in a re-signed bundle: two leaves swapped (the
+    // customer's own leaf still in it), one leaf short, an element not below p.
+    let forge = |bytes: &[u8]| {
+        let h = assay_verifier::sha256_hex(bytes);
+        fs::write(out.join(ProofDir::relative(&h)), bytes).unwrap();
+        let mut f = b.clone();
+        if let Some(Circuits::Stark(s)) = &mut f.circuits {
+            s.leaves[j] = h;
+        }
+        resign(&mut f);
+        f
+    };
+    let mut swapped = good.clone();
+    let (a, c) = swapped.split_at_mut(64);
+    a[..32].swap_with_slice(&mut c[..32]);
+    let f = forge(&swapped);
+    expect_err(verify_in(&f, &out), "do not chain from the round digest");
+    expect_err(
+        verify_inclusion_with(&r, &f, &opts).map(|_| ()),
+        "do not chain from the round digest",
+    );
+    let f = forge(&good[..good.len() - 32]);
+    expect_err(verify_in(&f, &out), "is 4064 bytes");
+    let mut high = good.clone();
+    high[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let f = forge(&high);
+    expect_err(verify_in(&f, &out), "not below the KoalaBear modulus");
+    // The section: one name per batch, each a SHA-256.
+    let section = |leaves: Vec<String>| {
+        let mut f = b.clone();
+        if let Some(Circuits::Stark(s)) = &mut f.circuits {
+            s.leaves = leaves;
+        }
+        resign(&mut f);
+        f
+    };
+    let f = section(sc.leaves[..2].to_vec());
+    expect_err(verify_in(&f, &out), "lists 2 leaves files");
+    let mut named = sc.leaves.clone();
+    named[0] = "../round.json".into();
+    expect_err(verify_in(&section(named), &out), "circuits.leaves[0]");
+    // Without the list, a record with no path is refused (it needs its chain path then).
+    let f = section(Vec::new());
+    verify_in(&f, &out).unwrap();
+    let mut rr = r.clone();
+    rr.bundle_hash = f.hash();
+    resign_record(&mut rr);
+    expect_err(
+        verify_inclusion_with(&rr, &f, &opts).map(|_| ()),
+        "chain path has 0 digests",
+    );
 }
 
 fn assay(args: &[&str]) -> Output {

@@ -30,6 +30,7 @@ pub const TARGETS: &[&str] = &[
     "groth16",
     "halo2_proof",
     "halo2_params",
+    "stark_round",
     "http_round",
     "http_inclusion",
     "http_kyc",
@@ -55,6 +56,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "groth16" => groth16(data),
         "halo2_proof" => halo2_proof(data),
         "halo2_params" => halo2_params(data),
+        "stark_round" => stark_round(data),
         "http_round" => http_round(data),
         "http_inclusion" => http_inclusion(data),
         "http_kyc" => http_kyc(data),
@@ -76,6 +78,9 @@ pub fn prepare(target: &str) {
         }
         "halo2_proof" => {
             let _ = assay_verifier::halo2::kyc::default_verifier();
+        }
+        "stark_round" => {
+            stark_fixture();
         }
         _ => {}
     }
@@ -297,6 +302,100 @@ fn halo2_params(data: &[u8]) {
         let _ = params_from_pinned_bytes(k, data);
         let _ = params_from_pinned_bytes(k.clamp(4, 24), data);
     }
+}
+
+/// STARK round files (proof decoding, shape checks and Plonky3's verifier for both AIRs, and the
+/// leaves file's reader): the frozen v2 STARK round is verified as an auditor does, with one of
+/// its files replaced by the input after its first byte, which chooses the file (0: the batch
+/// proof, 1: the batch's leaves file, 2: the top proof). A file the library verifier panics on
+/// is a finding even though the verifier catches the panic and refuses the proof: the shape
+/// checks before it must refuse such a file first (`docs/stark.md`, "Bad input").
+fn stark_round(data: &[u8]) {
+    use assay_verifier::solvency::{verify_round, RoundOptions};
+    let (Some((&which, rest)), Some(f)) = (data.split_first(), stark_fixture()) else {
+        return;
+    };
+    let source = Replaced {
+        files: &f.files,
+        name: &f.names[usize::from(which) % f.names.len()],
+        bytes: rest,
+    };
+    let opts = RoundOptions {
+        proofs: Some(&source),
+        ..RoundOptions::default()
+    };
+    if let Err(e) = verify_round(&f.bundle, &opts) {
+        let e = e.to_string();
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
+
+/// The frozen v2 STARK round (`fixtures/solvency/frozen/v2-stark`): its bundle, its files by
+/// name, and the names the target may replace.
+struct StarkFixture {
+    bundle: assay_verifier::solvency::RoundBundle,
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+    names: Vec<String>,
+}
+
+/// A proof source that serves `bytes` for `name` and the fixture's files for the rest (it does
+/// not check hashes: the point is to hand arbitrary bytes to the decoders).
+#[derive(Debug)]
+struct Replaced<'a> {
+    files: &'a std::collections::BTreeMap<String, Vec<u8>>,
+    name: &'a str,
+    bytes: &'a [u8],
+}
+
+impl assay_verifier::solvency::ProofSource for Replaced<'_> {
+    fn proof(&self, hash: &str, what: &str) -> Result<Vec<u8>, assay_verifier::VerifyError> {
+        if hash == self.name {
+            return Ok(self.bytes.to_vec());
+        }
+        self.files
+            .get(hash)
+            .cloned()
+            .ok_or_else(|| assay_verifier::VerifyError::ProofFile {
+                proof: what.into(),
+                file: assay_verifier::solvency::ProofDir::relative(hash),
+                message: "not in the fixture".into(),
+            })
+    }
+}
+
+fn stark_fixture() -> Option<&'static StarkFixture> {
+    static S: OnceLock<Option<StarkFixture>> = OnceLock::new();
+    S.get_or_init(|| {
+        use assay_verifier::solvency::{Circuits, RoundBundle};
+        // This file is compiled from the fuzz crate (fuzz/) and from the root package.
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = [here.join("fixtures"), here.join("../fixtures")]
+            .into_iter()
+            .find(|d| d.is_dir())?
+            .join("solvency/frozen/v2-stark");
+        let bundle =
+            RoundBundle::parse(&std::fs::read(dir.join("round.json")).ok()?, "round").ok()?;
+        let mut files = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(dir.join("proofs")).ok()? {
+            let p = e.ok()?.path();
+            let name = p.file_stem()?.to_str()?.to_string();
+            files.insert(name, std::fs::read(&p).ok()?);
+        }
+        let Some(Circuits::Stark(sc)) = &bundle.circuits else {
+            return None;
+        };
+        let names = vec![
+            bundle.batches.first()?.proof.clone(),
+            sc.leaves.first()?.clone(),
+            bundle.aggregations.last()?.first()?.proof.clone(),
+        ];
+        Some(StarkFixture {
+            bundle,
+            files,
+            names,
+        })
+    })
+    .as_ref()
 }
 
 /// The server's reading of a request body: the object check every handler makes, then the

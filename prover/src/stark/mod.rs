@@ -13,7 +13,9 @@
 //! * the aggregation levels take `fan_in` children each (at most 255), the last of a level the
 //!   rest: no padding proofs;
 //! * proofs are written to `OUT/proofs/<sha256>.bin` and named by that hash in `round.json`;
-//! * a record carries the 4-element salt and the chain path of its leaf (`docs/formats.md`).
+//! * every batch's leaves are published in a leaves file (`OUT/proofs/<sha256>.bin`, named in
+//!   the bundle's STARK section), and a record carries its 4-element salt and no path: the
+//!   customer reruns its batch's chain from the leaves file (`docs/formats.md`).
 //!
 //! Shards and merge are not implemented for the STARK yet: `--shard` is refused with that
 //! reason.
@@ -28,10 +30,10 @@ use crate::solvency::{
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
-    aggregate_statement, aggregation_trace_cells, batch_statement, batch_trace_cells, chain_path,
-    leaf, prove_aggregation, prove_batch, round_digest, user_id_digest, AggShape, AggWitness,
-    BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkBatch, StarkUser,
-    TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
+    aggregate_statement, aggregation_trace_cells, batch_statement, batch_trace_cells, leaf,
+    leaves_to_bytes, prove_aggregation, prove_batch, round_digest, user_id_digest, AggShape,
+    AggWitness, BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkBatch,
+    StarkUser, TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
 };
 use assay_circuits::Fr;
 use assay_verifier::{
@@ -337,7 +339,8 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
     let batches = (info.leaf_count / p.users as u64) as usize;
     let (batch_cps, proven, skipped) = prove_batches(&work, &p, &workers, batches)?;
     let (levels, aggs) = aggregate(&work, &p, &workers, &reserves, batch_cps.clone())?;
-    let bundle = make_bundle(&work, &p, &info, signer, &batch_cps, &levels)?;
+    let leaves = write_leaves(&work, &p, batches)?;
+    let bundle = make_bundle(&work, &p, &info, signer, &batch_cps, &levels, leaves)?;
     let records = write_records(&work, &p, &bundle, signer, batches)?;
     fsutil::write_json(&dir.bundle(), &bundle)?;
     let _ = fs::remove_file(dir.spool());
@@ -515,7 +518,31 @@ fn aggregate(
     Ok((levels, proven))
 }
 
-/// The signed bundle, checked as an auditor would check it (every proof, through the files).
+/// Step 5: every batch's leaves file (its leaves in chain order; content-addressed, so a
+/// resumed run rewrites the same files); returns their names (SHA-256 hex), in batch order.
+fn write_leaves(work: &Work<Fr>, p: &Plan, batches: usize) -> Result<Vec<String>, ProverError> {
+    use rayon::prelude::*;
+    let pb = bar(work.progress, batches as u64, "leaves");
+    let names = (0..batches)
+        .into_par_iter()
+        .map(|j| -> Result<String, ProverError> {
+            let (users, _) = batch_users(work, p, j)?;
+            let leaves = users
+                .iter()
+                .map(|u| leaf(u, &p.batch))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(stark)?;
+            let name = write_proof(&work.dir, &leaves_to_bytes(&leaves))?;
+            pb.inc(1);
+            Ok(name)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    pb.finish_and_clear();
+    Ok(names)
+}
+
+/// The signed bundle, checked as an auditor would check it (every proof and leaves file,
+/// through the files).
 fn make_bundle(
     work: &Work<Fr>,
     p: &Plan,
@@ -523,6 +550,7 @@ fn make_bundle(
     signer: &SigningKey,
     batches: &[Checkpoint],
     levels: &[Vec<Checkpoint>],
+    leaves: Vec<String>,
 ) -> Result<RoundBundle, ProverError> {
     let top = levels
         .last()
@@ -539,6 +567,7 @@ fn make_bundle(
             p.batch.log_height,
             batches.len(),
             p.fan_in,
+            leaves,
         ))),
         config: work.cfg.clone(),
         leaf_count: info.leaf_count,
@@ -564,7 +593,7 @@ fn make_bundle(
     Ok(bundle)
 }
 
-/// Step 5: one signed record per customer (salt, chain path).
+/// Step 6: one signed record per customer (its salt; no path: see [`write_leaves`]).
 fn write_records(
     work: &Work<Fr>,
     p: &Plan,
@@ -575,55 +604,52 @@ fn write_records(
     let hash = bundle.hash();
     let dir = work.dir.inclusion();
     fs::create_dir_all(&dir).map_err(|e| ProverError::io(&dir, e))?;
+    use rayon::prelude::*;
     let pb = bar(work.progress, batches as u64, "records");
-    let mut n = 0;
-    for j in 0..batches {
-        let (users, rows) = batch_users(work, p, j)?;
-        let leaves = users
-            .iter()
-            .map(|u| leaf(u, &p.batch))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(stark)?;
-        for (i, row) in rows.into_iter().enumerate() {
-            let Some((user_id, bal)) = row else { continue };
-            let cp = chain_path(&p.round, &leaves, i).map_err(stark)?;
-            let mut path = Vec::with_capacity(1 + cp.after.len());
-            path.push(digest_hex(&cp.before));
-            path.extend(cp.after.iter().map(digest_hex));
-            let mut rec = InclusionRecord {
-                version: ROUND_VERSION,
-                round_id: work.cfg.round_id.clone(),
-                bundle_hash: hash.clone(),
-                user_id: user_id.clone(),
-                balances: work
-                    .cfg
-                    .assets
-                    .iter()
-                    .zip(&bal)
-                    .map(|(a, u)| BalanceEntry {
-                        symbol: a.symbol.clone(),
-                        amount: amount::Display {
-                            units: *u,
-                            decimals: a.decimals,
-                        }
-                        .to_string(),
-                    })
-                    .collect(),
-                salt: salt_text(&users[i].salt),
-                leaf_index: (j * p.users + i) as u64,
-                path,
-                publication_key: bundle.publication_key.clone(),
-                signature: String::new(),
-            };
-            let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
-            rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-            fsutil::write_json(&dir.join(record_file_name(&work.seed, &user_id)), &rec)?;
-            n += 1;
-        }
-        pb.inc(1);
-    }
+    let counts = (0..batches)
+        .into_par_iter()
+        .map(|j| -> Result<u64, ProverError> {
+            let start = (j * p.users) as u64;
+            let rows = work.read_spool(start, p.users)?;
+            let mut n = 0;
+            for (i, row) in rows.into_iter().enumerate() {
+                let Some((user_id, bal)) = row else { continue };
+                let mut rec = InclusionRecord {
+                    version: ROUND_VERSION,
+                    round_id: work.cfg.round_id.clone(),
+                    bundle_hash: hash.clone(),
+                    user_id: user_id.clone(),
+                    balances: work
+                        .cfg
+                        .assets
+                        .iter()
+                        .zip(&bal)
+                        .map(|(a, u)| BalanceEntry {
+                            symbol: a.symbol.clone(),
+                            amount: amount::Display {
+                                units: *u,
+                                decimals: a.decimals,
+                            }
+                            .to_string(),
+                        })
+                        .collect(),
+                    salt: salt_text(&salt(&work.seed, start + i as u64)),
+                    leaf_index: (j * p.users + i) as u64,
+                    path: Vec::new(),
+                    publication_key: bundle.publication_key.clone(),
+                    signature: String::new(),
+                };
+                let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
+                rec.signature = hex::encode(signer.sign(&msg).to_bytes());
+                fsutil::write_json(&dir.join(record_file_name(&work.seed, &user_id)), &rec)?;
+                n += 1;
+            }
+            pb.inc(1);
+            Ok(n)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     pb.finish_and_clear();
-    Ok(n)
+    Ok(counts.iter().sum())
 }
 
 #[cfg(test)]

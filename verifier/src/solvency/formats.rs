@@ -319,6 +319,12 @@ pub struct StarkCircuits {
     /// Children per aggregation proof, level by level from the bottom (the last level is the
     /// top, one proof).
     pub levels: Vec<Vec<usize>>,
+    /// Per batch, in order, the SHA-256 of its leaves file (`proofs/<sha256>.bin`: the batch's
+    /// leaves in chain order, `docs/formats.md`). When present (rounds made since 2026-12-02),
+    /// records carry no chain path: a customer reruns its batch's chain from this file. Absent
+    /// in earlier rounds, whose records carry their chain path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<String>,
 }
 
 /// The `circuits` section of a version 2 bundle: which backend its proofs are for, and what

@@ -19,6 +19,8 @@
 
 pub mod round;
 
+pub use round::inclusion_files;
+
 use crate::solvency::{StarkCircuits, StarkParamsSection};
 use crate::FormatError;
 use assay_circuits::solvency::stark::{
@@ -173,12 +175,19 @@ pub fn level_children(batches: usize, fan_in: usize) -> Vec<Vec<usize>> {
 }
 
 /// The `circuits` section of a STARK round of `batches` batch proofs of height
-/// `2^batch_log_height`, with the pinned parameters.
-pub fn stark_circuits(batch_log_height: usize, batches: usize, fan_in: usize) -> StarkCircuits {
+/// `2^batch_log_height`, with the pinned parameters and, per batch, the SHA-256 of its leaves
+/// file (`leaves`, one per batch; empty for a round whose records carry chain paths).
+pub fn stark_circuits(
+    batch_log_height: usize,
+    batches: usize,
+    fan_in: usize,
+    leaves: Vec<String>,
+) -> StarkCircuits {
     StarkCircuits {
         params: params_section(&STARK_PARAMS),
         batch_log_height,
         levels: level_children(batches, fan_in),
+        leaves,
     }
 }
 

@@ -16,10 +16,10 @@ use crate::solvency::{
 };
 use crate::{Backend, FormatError, VerifyError};
 use assay_circuits::solvency::stark::{
-    round_digest, user_id_digest, verify_aggregation, verify_batch, verify_chain_path,
-    verify_public_path, AggPublic, AggShape, BatchPublic, BatchShape, ChainPath, ChildKind,
-    ChildPublic, Digest, PathStep, StarkError, StarkUser, TopPublic, Val, AGG_LIMBS, DIGEST_ELEMS,
-    MAX_FAN_IN, STARK_PARAMS,
+    chain_root, leaf, leaves_from_bytes, round_digest, user_id_digest, verify_aggregation,
+    verify_batch, verify_chain_path, verify_public_path, AggPublic, AggShape, BatchPublic,
+    BatchShape, ChainPath, ChildKind, ChildPublic, Digest, PathStep, StarkError, StarkUser,
+    TopPublic, Val, AGG_LIMBS, DIGEST_ELEMS, MAX_FAN_IN, STARK_PARAMS,
 };
 use std::ops::Deref;
 
@@ -28,6 +28,12 @@ pub const STARK_BALANCE_BITS: usize = 64;
 
 /// The largest number of leaves a STARK bundle may declare (`2^32`).
 pub const MAX_STARK_LEAVES: u64 = 1 << 32;
+
+/// Why a record's own chain path failed: its encoding, or the chain itself.
+enum ChainCheck {
+    Format(VerifyError),
+    Stark(StarkError),
+}
 
 /// A STARK bundle with its structure, configuration, section and signature checked.
 pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
@@ -38,8 +44,13 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     reserves: Vec<u128>,
     levels: Vec<Vec<usize>>,
     global_root: Digest,
+    /// Per batch, the SHA-256 of its leaves file; empty for a round whose records carry their
+    /// chain paths.
+    leaves: Vec<String>,
     /// Every proof was verified when the round was opened ([`crate::solvency::PreparedRound`]).
     verified: bool,
+    /// The leaves of every batch, read and chained to its root when the round was opened.
+    chains: Vec<Vec<Digest>>,
 }
 
 fn structure(m: String) -> VerifyError {
@@ -48,6 +59,10 @@ fn structure(m: String) -> VerifyError {
 
 fn name_batch(j: usize) -> String {
     format!("batch proof {j}")
+}
+
+fn name_leaves(j: usize) -> String {
+    format!("leaves of batch {j}")
 }
 
 fn name_agg(level: usize, i: usize, top: bool) -> String {
@@ -205,6 +220,25 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 e.key
             )));
         }
+        if !sc.leaves.is_empty() && sc.leaves.len() != batches {
+            return Err(structure(format!(
+                "the section lists {} leaves files, the round has {batches} batches (one each, \
+                 or none in a round whose records carry chain paths)",
+                sc.leaves.len()
+            )));
+        }
+        if let Some(i) = sc
+            .leaves
+            .iter()
+            .position(|h| !crate::solvency::is_sha256_hex(h))
+        {
+            return Err(FormatError::field(
+                &format!("circuits.leaves[{i}]"),
+                "not a lower-case hex SHA-256 (the name of a leaves file)",
+            )
+            .into());
+        }
+        let leaves = sc.leaves.clone();
         let round = round_digest(&b.config.round_id)
             .map_err(|e| FormatError::field("config.round_id", e.to_string()))?;
         let previous =
@@ -217,7 +251,9 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             reserves: cfg.reserves,
             levels,
             global_root,
+            leaves,
             verified: false,
+            chains: Vec::new(),
             b,
         })
     }
@@ -381,13 +417,45 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         what: &str,
         opts: &RoundOptions<'_>,
     ) -> Result<Vec<u8>, VerifyError> {
+        Self::file_bytes(&e.proof, what, opts)
+    }
+
+    fn file_bytes(hash: &str, what: &str, opts: &RoundOptions<'_>) -> Result<Vec<u8>, VerifyError> {
         let source: &dyn ProofSource = opts.proofs.ok_or_else(|| VerifyError::ProofFile {
             proof: what.into(),
-            file: crate::solvency::ProofDir::relative(&e.proof),
+            file: crate::solvency::ProofDir::relative(hash),
             message: "a STARK bundle keeps its proofs in files next to it; no folder was given"
                 .into(),
         })?;
-        source.proof(&e.proof, what)
+        source.proof(hash, what)
+    }
+
+    /// The leaves of batch `j` from its leaves file (its hash checked by the source), each a
+    /// canonical digest, exactly one per user of the batch, and chaining from the round digest
+    /// to the batch proof's public root. Served from memory in an opened round.
+    fn batch_leaves(
+        &self,
+        j: usize,
+        public: &BatchPublic,
+        opts: &RoundOptions<'_>,
+    ) -> Result<std::borrow::Cow<'_, [Digest]>, VerifyError> {
+        if let Some(kept) = self.chains.get(j) {
+            return Ok(std::borrow::Cow::Borrowed(kept));
+        }
+        let what = name_leaves(j);
+        let bytes = Self::file_bytes(&self.leaves[j], &what, opts)?;
+        let leaves =
+            leaves_from_bytes(&bytes, self.batch.users()).map_err(|e| stark_err(&what, e))?;
+        if chain_root(&self.round, &leaves) != public.root {
+            return Err(stark_err(
+                &what,
+                StarkError::Rejected(format!(
+                    "its leaves do not chain from the round digest to the root of {}",
+                    name_batch(j)
+                )),
+            ));
+        }
+        Ok(std::borrow::Cow::Owned(leaves))
     }
 
     fn verify_batch_proof(
@@ -419,17 +487,99 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         Ok((shape, public))
     }
 
-    /// Every proof of the round, in order (batches, then each level).
-    fn verify_all(&self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
+    /// Every proof of the round, in order (batches with their leaves files, then each level);
+    /// with `keep`, the batches' leaves are returned (empty when the round has no leaves files).
+    fn verify_all(
+        &self,
+        opts: &RoundOptions<'_>,
+        keep: bool,
+    ) -> Result<Vec<Vec<Digest>>, VerifyError> {
+        let mut kept = Vec::new();
         for j in 0..self.b.batches.len() {
-            self.verify_batch_proof(j, opts)?;
+            let public = self.verify_batch_proof(j, opts)?;
+            if !self.leaves.is_empty() {
+                let leaves = self.batch_leaves(j, &public, opts)?;
+                if keep {
+                    kept.push(leaves.into_owned());
+                }
+            }
         }
         for (level, proofs) in self.levels.iter().enumerate() {
             for i in 0..proofs.len() {
                 self.verify_aggregation_proof(level, i, opts)?;
             }
         }
-        Ok(())
+        Ok(kept)
+    }
+
+    /// The batch and the position of `r`'s leaf.
+    fn position(&self, r: &InclusionRecord) -> Result<(usize, usize), VerifyError> {
+        if r.leaf_index >= self.b.leaf_count {
+            return Err(VerifyError::Inclusion(format!(
+                "leaf_index {} is outside the round's {} leaves",
+                r.leaf_index, self.b.leaf_count
+            )));
+        }
+        let users = self.batch.users() as u64;
+        Ok((
+            (r.leaf_index / users) as usize,
+            (r.leaf_index % users) as usize,
+        ))
+    }
+
+    /// The files (SHA-256 names) a customer's check of `r` reads: its batch proof, its batch's
+    /// leaves file (when the round has them), and the aggregation proofs on its path to the top.
+    fn files_for(&self, r: &InclusionRecord) -> Result<Vec<String>, VerifyError> {
+        let (j, _) = self.position(r)?;
+        let mut out = vec![self.b.batches[j].proof.clone()];
+        if !self.leaves.is_empty() {
+            out.push(self.leaves[j].clone());
+        }
+        let mut idx = j;
+        for level in 0..self.levels.len() {
+            idx /= self.b.config.fan_in;
+            out.push(self.b.aggregations[level][idx].proof.clone());
+        }
+        Ok(out)
+    }
+
+    /// A record's own chain path (rounds without leaves files): the state before its leaf and
+    /// the leaves after it reach batch `j`'s public root.
+    fn chain_path_check(
+        &self,
+        r: &InclusionRecord,
+        user: &StarkUser,
+        j: usize,
+        pos: usize,
+        users: u64,
+    ) -> Result<(), ChainCheck> {
+        let expected_len = self.batch.users() - pos;
+        if r.path.len() != expected_len {
+            return Err(ChainCheck::Format(VerifyError::Inclusion(format!(
+                "the chain path has {} digests; position {pos} of a batch of {users} needs {expected_len} (the state before the leaf and the leaves after it)",
+                r.path.len()
+            ))));
+        }
+        let before =
+            parse_digest(&r.path[0], "path[0]").map_err(|e| ChainCheck::Format(e.into()))?;
+        let after = r.path[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_digest(s, &format!("path[{}]", i + 1)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ChainCheck::Format(e.into()))?;
+        let batch = self.batch_public(j).map_err(ChainCheck::Format)?;
+        verify_chain_path(
+            user,
+            &self.batch,
+            &batch,
+            &ChainPath {
+                index: pos,
+                before,
+                after,
+            },
+        )
+        .map_err(ChainCheck::Stark)
     }
 
     /// The customer's check of one record (after [`StarkRound::check`] and the signature).
@@ -450,47 +600,44 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             // Each balance is below 2^64: check_record parsed it with w = 64.
             balances: balances.iter().map(|x| *x as u64).collect(),
         };
-        if r.leaf_index >= b.leaf_count {
-            return Err(inc(format!(
-                "leaf_index {} is outside the round's {} leaves",
-                r.leaf_index, b.leaf_count
-            )));
-        }
         let users = self.batch.users() as u64;
-        let j = (r.leaf_index / users) as usize;
-        let pos = (r.leaf_index % users) as usize;
-        let expected_len = self.batch.users() - pos;
-        if r.path.len() != expected_len {
-            return Err(inc(format!(
-                "the chain path has {} digests; position {pos} of a batch of {users} needs {expected_len} (the state before the leaf and the leaves after it)",
-                r.path.len()
-            )));
-        }
-        let before = parse_digest(&r.path[0], "path[0]")?;
-        let after = r.path[1..]
-            .iter()
-            .enumerate()
-            .map(|(i, s)| parse_digest(s, &format!("path[{}]", i + 1)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let batch = self.batch_public(j)?;
-        verify_chain_path(
-            &user,
-            &self.batch,
-            &batch,
-            &ChainPath {
-                index: pos,
-                before,
-                after,
-            },
-        )
-        .map_err(|e| {
+        let (j, pos) = self.position(r)?;
+        let not_in = |e: StarkError| {
             inc(format!(
                 "{e}: these balances, this user id and salt, or this position are not in {}",
                 name_batch(j)
             ))
-        })?;
+        };
         let mut checked = vec![name_batch(j)];
-        self.verify_batch_proof(j, opts)?;
+        let batch = if self.leaves.is_empty() {
+            self.chain_path_check(r, &user, j, pos, users)
+                .map_err(|e| match e {
+                    ChainCheck::Format(f) => f,
+                    ChainCheck::Stark(e) => not_in(e),
+                })?;
+            self.verify_batch_proof(j, opts)?
+        } else {
+            if !r.path.is_empty() {
+                return Err(inc(format!(
+                    "the record carries a path of {} digests; this round publishes each batch's \
+                     leaves (circuits.leaves), so its records carry none",
+                    r.path.len()
+                )));
+            }
+            let public = self.verify_batch_proof(j, opts)?;
+            let leaves = self.batch_leaves(j, &public, opts)?;
+            let own = leaf(&user, &self.batch).map_err(not_in)?;
+            if leaves[pos] != own {
+                return Err(inc(format!(
+                    "leaf {pos} of {} (its leaves file) is not this record's leaf: these \
+                     balances, this user id and salt, or this position are not in {}",
+                    name_batch(j),
+                    name_batch(j)
+                )));
+            }
+            checked.push(name_leaves(j));
+            public
+        };
         let mut publics = Vec::with_capacity(self.levels.len());
         let mut idx = j;
         for level in 0..self.levels.len() {
@@ -535,7 +682,7 @@ impl StarkRound<std::sync::Arc<RoundBundle>> {
     ) -> Result<Self, VerifyError> {
         let mut round = Self::check(b)?;
         check_bundle_signature(&round.b, opts)?;
-        round.verify_all(opts)?;
+        round.chains = round.verify_all(opts, true)?;
         round.verified = true;
         Ok(round)
     }
@@ -561,7 +708,7 @@ pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundRep
     let round = StarkRound::check(b)?;
     check_bundle_signature(b, opts)?;
     crate::solvency::check_previous(b, opts)?;
-    round.verify_all(opts)?;
+    round.verify_all(opts, false)?;
     Ok(RoundReport::of(b, Backend::Stark, opts.previous.is_some()))
 }
 
@@ -580,4 +727,17 @@ pub fn verify_inclusion(
     let round = StarkRound::check(b)?;
     check_bundle_signature(b, opts)?;
     round.inclusion_with(r, opts)
+}
+
+/// The files (SHA-256 names, as in `proofs/<sha256>.bin`) that the customer's check of `r`
+/// against `b` reads, in the order it reads them: the record's batch proof, its batch's leaves
+/// file (rounds that publish them), and the aggregation proofs on its path to the top. What a
+/// browser fetches before calling [`verify_inclusion`]; nothing here is trusted (every file is
+/// checked against its name, and the record and bundle by [`verify_inclusion`]).
+///
+/// # Errors
+/// The bundle's structure (as [`verify_inclusion`] checks it) or a `leaf_index` outside the
+/// round.
+pub fn inclusion_files(r: &InclusionRecord, b: &RoundBundle) -> Result<Vec<String>, VerifyError> {
+    StarkRound::check(b)?.files_for(r)
 }

@@ -16,6 +16,55 @@ pub fn chain_root(round: &Digest, leaves: &[Digest]) -> Digest {
     leaves.iter().fold(*round, |c, l| chain_step(&c, l))
 }
 
+/// Bytes per leaf in a leaves file: 8 elements, 4 little-endian bytes each.
+pub const LEAF_BYTES: usize = 4 * DIGEST_ELEMS;
+
+/// A batch's leaves file (`docs/formats.md`, "STARK rounds"): its leaves in chain order, each
+/// [`LEAF_BYTES`] bytes (the 8 elements' canonical values as little-endian `u32`s), nothing
+/// else. Leaves are salted sponges, so the file reveals no balance or id; with it any customer
+/// of the batch can rerun the whole chain.
+pub fn leaves_to_bytes(leaves: &[Digest]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(leaves.len() * LEAF_BYTES);
+    for l in leaves {
+        for v in l {
+            out.extend_from_slice(&v.as_canonical_u32().to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Reads [`leaves_to_bytes`]'s encoding of exactly `n` leaves.
+///
+/// # Errors
+/// [`StarkError::Malformed`] for a length other than `n` leaves or an element that is not
+/// canonical (at or above `p`), naming the leaf.
+pub fn leaves_from_bytes(bytes: &[u8], n: usize) -> Result<Vec<Digest>, StarkError> {
+    if bytes.len() != n * LEAF_BYTES {
+        return Err(StarkError::Malformed(format!(
+            "a leaves file of {n} leaves is {} bytes, this one is {}",
+            n * LEAF_BYTES,
+            bytes.len()
+        )));
+    }
+    bytes
+        .chunks_exact(LEAF_BYTES)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut d = [Val::ZERO; DIGEST_ELEMS];
+            for (e, w) in d.iter_mut().zip(c.chunks_exact(4)) {
+                let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                if v >= Val::ORDER_U32 {
+                    return Err(StarkError::Malformed(format!(
+                        "leaf {i}: an element ({v}) is not below the KoalaBear modulus"
+                    )));
+                }
+                *e = Val::from_u32(v);
+            }
+            Ok(d)
+        })
+        .collect()
+}
+
 /// What a customer needs besides its record to reach its batch root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainPath {
