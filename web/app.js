@@ -287,8 +287,9 @@ async function fetchProof(url, hash) {
   return await proofCache.get(hash);
 }
 
-// A STARK round: the proofs on the customer's path (the batch proof, then one aggregation proof
-// per level up to the top), fetched by hash, then one check in the STARK package (no prepared
+// A STARK round: the files the customer's check reads (the batch proof, the batch's leaves file
+// when the round publishes one, then one aggregation proof per level up to the top), fetched by
+// hash, then one check in the STARK package (no prepared
 // round: a customer needs only the proofs on their own path).
 async function checkStark(choice, run, t) {
   const el = $("solvency-result");
@@ -323,7 +324,7 @@ async function checkStark(choice, run, t) {
     ? "fetched earlier in this session by their SHA-256"
     : `fetched by their SHA-256 in ${fetchMs.toFixed(0)} ms`;
   const fetched = names.length
-    ? `The ${names.length} proof file(s) on your path (${(bytes / 1024).toFixed(0)} kB) were ${how} and accepted only because they hash to the names in the signed bundle; the check itself took ${res.check_ms.toFixed(1)} ms.`
+    ? `The ${names.length} public file(s) your check reads (the proofs on your path and your batch's leaves; ${(bytes / 1024).toFixed(0)} kB) were ${how} and accepted only because they hash to the names in the signed bundle; the check itself took ${res.check_ms.toFixed(1)} ms.`
     : null;
   res.note = [choice.note, fetched].filter(Boolean).join(" ") || null;
   if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);

@@ -233,8 +233,8 @@ pub struct ServedRound {
     pub bundle: std::sync::Arc<RoundBundle>,
     /// `round.json`'s bytes as read.
     pub text: std::sync::Arc<Vec<u8>>,
-    /// The SHA-256 names of the files the bundle keeps beside it (a STARK round's proofs;
-    /// none for Groth16 and Halo2 rounds, whose proofs are in the bundle).
+    /// The SHA-256 names of the files the bundle keeps beside it (a STARK round's proofs and
+    /// leaves files; none for Groth16 and Halo2 rounds, whose proofs are in the bundle).
     pub files: std::collections::BTreeSet<String>,
 }
 
@@ -254,16 +254,22 @@ pub struct ServedRoundInfo {
 /// The largest `round.json` a served folder may hold (64 MiB).
 pub const MAX_SERVED_BUNDLE_BYTES: u64 = 64 << 20;
 
-/// The SHA-256 names of the files `b` keeps beside it: a STARK bundle's batch and aggregation
-/// proofs (`proofs/<sha256>.bin`); none for other backends.
+/// The SHA-256 names of the files `b` keeps beside it (`proofs/<sha256>.bin`): a STARK
+/// bundle's batch and aggregation proofs and, for rounds that publish them, its batches'
+/// leaves files (`circuits.leaves`); none for other backends.
 pub fn bundle_files(b: &RoundBundle) -> std::collections::BTreeSet<String> {
     if b.backend != ProofSystem::Stark.name() {
         return Default::default();
     }
+    let leaves = match &b.circuits {
+        Some(solvency::Circuits::Stark(sc)) => sc.leaves.as_slice(),
+        _ => &[],
+    };
     b.batches
         .iter()
         .chain(b.aggregations.iter().flatten())
         .map(|e| e.proof.clone())
+        .chain(leaves.iter().cloned())
         .collect()
 }
 

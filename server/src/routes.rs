@@ -398,7 +398,7 @@ pub(crate) async fn solvency_round_bundle(
 #[utoipa::path(get, path = "/v1/solvency/rounds/{bundle_hash}/proofs/{file}", tag = "solvency",
     params(
         ("bundle_hash" = String, Path, description = "The bundle's SHA-256 (64 lower-case hex digits)"),
-        ("file" = String, Path, description = "`<sha256>.bin`: a file the bundle lists (a STARK round's batch or aggregation proof)")),
+        ("file" = String, Path, description = "`<sha256>.bin`: a file the bundle lists (a STARK round's batch or aggregation proof, or a batch's leaves file)")),
     responses(
         (status = 200, description = "The file's bytes (application/octet-stream); `cache-control: public, max-age=31536000, immutable`, entity tag its hash", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 304, description = "Not modified (If-None-Match)"),

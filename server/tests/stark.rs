@@ -7,7 +7,8 @@
 //! The round is the web page's STARK fixture, `web/fixtures/solvency-stark/`: the web
 //! Groth16 fixture's customers and assets (and the same test publication key) proven on the
 //! STARK backend with the prover's round pipeline, in batches of 127 users (the STARK's
-//! smallest, height 2^7), so one batch proof and the top proof; five records, a tampered one
+//! smallest, height 2^7), so one batch proof, its leaves file and the top proof (records carry
+//! no chain path); five records, a tampered one
 //! (balance edited: its signature fails) and one signed by the exchange with a balance that is
 //! not in the batch. The files are committed; this test checks that they verify, and with
 //! `ASSAY_REGEN_FIXTURES=1` (or when they are missing) proves the round again first
@@ -230,9 +231,13 @@ fn the_stark_web_fixture_verifies_natively() {
         b.publication_key,
         hex::encode(signer().verifying_key().as_bytes())
     );
-    // One batch (127 user positions) and the top over it: two proof files.
+    // One batch (127 user positions) and the top over it: two proof files and the batch's
+    // leaves file; records carry no chain path (the leaves file replaces it).
     assert_eq!((b.batches.len(), b.aggregations.len()), (1, 1));
-    assert_eq!(bundle_files(&b).len(), 2);
+    assert_eq!(bundle_files(&b).len(), 3);
+    for (u, _, _) in USERS {
+        assert!(record(&format!("record-{u}.json")).path.is_empty());
+    }
     let proofs = ProofDir::new(&d);
     let opts = RoundOptions {
         proofs: Some(&proofs),
@@ -241,7 +246,10 @@ fn the_stark_web_fixture_verifies_natively() {
     verify_round(&b, &opts).unwrap();
     for (u, _, _) in USERS {
         let rep = verify_inclusion_with(&record(&format!("record-{u}.json")), &b, &opts).unwrap();
-        assert_eq!(rep.proofs_checked, ["batch proof 0", "top proof"]);
+        assert_eq!(
+            rep.proofs_checked,
+            ["batch proof 0", "leaves of batch 0", "top proof"]
+        );
     }
     let e = verify_inclusion_with(&record("record-alice-tampered.json"), &b, &opts)
         .unwrap_err()
@@ -428,7 +436,7 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
     assert_eq!(v["rounds"][0]["bundle_hash"], hash.as_str(), "{v}");
     assert_eq!(v["rounds"][0]["backend"], BACKEND_STARK);
     assert_eq!(v["rounds"][0]["round_id"], ROUND_ID);
-    assert_eq!(v["rounds"][0]["files"], 2);
+    assert_eq!(v["rounds"][0]["files"], 3);
 
     let base = format!("/v1/solvency/rounds/{hash}");
     let (s, h, body) = send(&app, "GET", &format!("{base}/round.json"), "", &[]).await;
@@ -531,4 +539,43 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
         m.contains("route=\"solvency_round_proof\",status=\"200\""),
         "{m}"
     );
+}
+
+/// Both STARK formats are served: the frozen round whose records carry their chain path
+/// (`v1-stark`) and the one with a leaves file per batch (`v2-stark`); a record of one is not
+/// valid against the other.
+#[tokio::test]
+async fn frozen_stark_rounds_of_both_formats_are_served() {
+    let frozen = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/solvency/frozen");
+    let (v1, v2) = (frozen.join("v1-stark"), frozen.join("v2-stark"));
+    let app = router_with(serving(&[&v1, &v2]));
+    let text = |d: &Path, f: &str| fs::read_to_string(d.join(f)).unwrap();
+    for d in [&v1, &v2] {
+        let v = post(&app, "/v1/solvency/verify", text(d, "round.json")).await;
+        assert_eq!(v["valid"], true, "{}: {v}", d.display());
+        let body = format!(
+            "{{\"record\": {}, \"round\": {}}}",
+            text(d, "record-customer-0007.json"),
+            text(d, "round.json")
+        );
+        let v = post(&app, "/v1/solvency/inclusion", body).await;
+        assert_eq!(v["valid"], true, "{}: {v}", d.display());
+    }
+    let crossed = format!(
+        "{{\"record\": {}, \"round\": {}}}",
+        text(&v1, "record-customer-0007.json"),
+        text(&v2, "round.json")
+    );
+    let v = post(&app, "/v1/solvency/inclusion", crossed).await;
+    assert_eq!(v["valid"], false, "{v}");
+    let (_, _, body) = send(&app, "GET", "/v1/solvency/rounds", "", &[]).await;
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let mut files: Vec<u64> = v["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["files"].as_u64().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, [2, 3], "{v}");
 }

@@ -512,9 +512,9 @@ pub fn verify_stark_inclusion(
     timed(|| stark::inclusion(record_json, round_json, &stark_files(files), pin))
 }
 
-/// The SHA-256 names of the proof files a STARK record's check reads (`starkFilesNeeded(
-/// recordJson, roundJson)` in JS), in the order read: its batch proof, then one aggregation
-/// proof per level up to the top. Fetch each from `proofs/<name>.bin` beside `round.json` (or
+/// The SHA-256 names of the files a STARK record's check reads (`starkFilesNeeded(
+/// recordJson, roundJson)` in JS), in the order read: its batch proof, its batch's leaves file
+/// (rounds that publish them), then one aggregation proof per level up to the top. Fetch each from `proofs/<name>.bin` beside `round.json` (or
 /// the server's `/v1/solvency/rounds/{bundle_hash}/proofs/<name>.bin`). `[]` if the record or
 /// bundle does not parse or is not a STARK round's (the check then gives the reason).
 #[cfg(feature = "stark")]

@@ -102,70 +102,25 @@ impl ProofSource for FileMap {
 }
 
 /// The SHA-256 names of the files a customer's check of `record` reads, in the order it reads
-/// them: the batch proof of the record's batch, then one aggregation proof per level up to
-/// the top (the current format; a record of the leaves-file format will add its batch's
-/// leaves file). Derived from the untrusted bundle only to decide what to fetch: every name is
-/// checked to be a SHA-256 here, and the check itself re-derives and verifies everything.
+/// them ([`assay_verifier::stark::inclusion_files`]): the batch proof of the record's batch,
+/// its batch's leaves file (rounds that publish them), then one aggregation proof per level up
+/// to the top. Only to decide what to fetch: the check itself verifies every file against its
+/// name and everything else.
 ///
 /// # Errors
-/// The record or bundle does not parse, the bundle is not a STARK round, or the record's
-/// position is outside the bundle's batches and levels.
+/// The record or bundle does not parse, the bundle is not a STARK round or its structure is
+/// wrong, or the record's position is outside the round.
 pub fn files_needed(record: &str, round: &str) -> Result<Vec<String>, String> {
     let b = RoundBundle::parse(round.as_bytes(), "round bundle").map_err(|e| e.to_string())?;
     let r =
         InclusionRecord::parse(record.as_bytes(), "inclusion record").map_err(|e| e.to_string())?;
-    files_of(&r, &b)
-}
-
-/// [`files_needed`] on parsed documents.
-///
-/// # Errors
-/// As [`files_needed`].
-pub fn files_of(r: &InclusionRecord, b: &RoundBundle) -> Result<Vec<String>, String> {
     if b.backend != Backend::Stark.name() {
         return Err(format!(
             "backend {}: not a STARK round (its proofs are in the bundle)",
             b.backend
         ));
     }
-    let size = b.config.batch_size;
-    if !(2..=1 << 20).contains(&size) || !size.is_power_of_two() {
-        return Err(format!(
-            "config.batch_size {size}: not a power of two a STARK round can have"
-        ));
-    }
-    let users = (size - 1) as u64;
-    let f = b.config.fan_in;
-    if f == 0 {
-        return Err("config.fan_in is 0".into());
-    }
-    let j = usize::try_from(r.leaf_index / users).unwrap_or(usize::MAX);
-    let batch = b.batches.get(j).ok_or_else(|| {
-        format!(
-            "leaf_index {} is in batch {j}; the bundle has {} batch proofs",
-            r.leaf_index,
-            b.batches.len()
-        )
-    })?;
-    let mut out = vec![batch.proof.clone()];
-    let mut idx = j;
-    for (level, proofs) in b.aggregations.iter().enumerate() {
-        idx /= f;
-        let e = proofs.get(idx).ok_or_else(|| {
-            format!(
-                "aggregation level {} has {} proofs; the record's path needs #{idx}",
-                level + 1,
-                proofs.len()
-            )
-        })?;
-        out.push(e.proof.clone());
-    }
-    if let Some(bad) = out.iter().find(|h| !is_sha256_hex(h)) {
-        return Err(format!(
-            "the bundle names a proof {bad:?}, which is not a SHA-256 in lower-case hex"
-        ));
-    }
-    Ok(out)
+    assay_verifier::stark::inclusion_files(&r, &b).map_err(|e| e.to_string())
 }
 
 /// The customer's check of a STARK record (see the module) with the files of `files` (or the

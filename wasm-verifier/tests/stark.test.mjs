@@ -38,9 +38,9 @@ test("the STARK package verifies Groth16 and STARK rounds; the Groth16 package r
   assert.equal(small.roundInfo(round).backend, "stark-koalabear-poseidon2");
 });
 
-test("a record's check reads its batch proof and the top proof, listed by their SHA-256", () => {
+test("a record's check reads its batch proof, its batch's leaves file and the top proof, listed by their SHA-256", () => {
   const names = [...st.starkFilesNeeded(fx("record-alice.json"), round)];
-  assert.deepEqual(names, [bundle.batches[0].proof, bundle.aggregations[0][0].proof]);
+  assert.deepEqual(names, [bundle.batches[0].proof, bundle.circuits.leaves[0], bundle.aggregations[0][0].proof]);
   assert.deepEqual(readdirSync(join(dir, "proofs")).sort(), names.map((h) => `${h}.bin`).sort());
   assert.deepEqual([...st.starkFilesNeeded("{", round)], []);
   assert.deepEqual([...st.starkFilesNeeded(fx("record-alice.json"), readFileSync(join(web, "solvency", "round.json"), "utf8"))], []);
@@ -85,24 +85,31 @@ test("a changed balance, a tampered record and a wrong pin are refused with the 
 
 test("a missing, altered, truncated or misnamed file is refused, naming it", () => {
   const alice = fx("record-alice.json");
-  const [batch, top] = st.starkFilesNeeded(alice, round);
-  // Missing (no files at all, or not the top proof).
+  const [batch, leaves, top] = st.starkFilesNeeded(alice, round);
+  const all = () => new Map([batch, leaves, top].map((h) => [h, file(h)]));
+  // Missing (no files at all; the leaves file; the top proof).
   let r = st.verifyStarkInclusion(alice, round, undefined, "").toJSON();
   assert.equal(r.valid, false);
   assert.match(r.reason, new RegExp(`batch proof 0: proof file proofs/${batch}.bin: not among the files given`));
-  r = st.verifyStarkInclusion(alice, round, new Map([[batch, file(batch)]]), "").toJSON();
-  assert.match(r.reason, new RegExp(`top proof: proof file proofs/${top}.bin: not among the files given`));
-  // Altered: one bit flipped.
-  const bad = file(batch);
-  bad[1000] ^= 1;
-  r = st.verifyStarkInclusion(alice, round, new Map([[batch, bad], [top, file(top)]]), "").toJSON();
-  assert.equal(r.valid, false);
-  assert.match(r.reason, new RegExp(`batch proof 0: proof file proofs/${batch}.bin: the bytes given for it hash to [0-9a-f]{64}, not to the name`));
-  // Truncated; swapped (the top's bytes under the batch's name).
-  r = st.verifyStarkInclusion(alice, round, new Map([[batch, file(batch).slice(0, 100)], [top, file(top)]]), "").toJSON();
-  assert.match(r.reason, /hash to [0-9a-f]{64}, not to the name/);
-  r = st.verifyStarkInclusion(alice, round, new Map([[batch, file(top)], [top, file(top)]]), "").toJSON();
-  assert.match(r.reason, /hash to [0-9a-f]{64}, not to the name/);
+  for (const h of [leaves, top]) {
+    const m = all();
+    m.delete(h);
+    r = st.verifyStarkInclusion(alice, round, m, "").toJSON();
+    assert.equal(r.valid, false);
+    assert.match(r.reason, new RegExp(`proofs/${h}.bin: not among the files given`));
+  }
+  // Altered (one bit flipped), truncated, or swapped (another file's bytes under its name): each file.
+  for (const h of [batch, leaves, top]) {
+    const flipped = file(h);
+    flipped[100] ^= 1;
+    for (const bytes of [flipped, file(h).slice(0, 100), file(h === top ? batch : top)]) {
+      const m = all();
+      m.set(h, bytes);
+      r = st.verifyStarkInclusion(alice, round, m, "").toJSON();
+      assert.equal(r.valid, false);
+      assert.match(r.reason, new RegExp(`proof file proofs/${h}.bin: the bytes given for it hash to [0-9a-f]{64}, not to the name`));
+    }
+  }
   // Not bytes.
   r = st.verifyStarkInclusion(alice, round, { [batch]: "not bytes" }, "").toJSON();
   assert.match(r.reason, /not the file's bytes/);

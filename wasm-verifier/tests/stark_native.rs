@@ -40,13 +40,17 @@ fn check(record: &str, files: FileMap, pin: Option<&str>) -> checks::Outcome {
 }
 
 #[test]
-fn files_needed_are_the_batch_and_top_proofs() {
+fn files_needed_are_the_batch_proof_its_leaves_and_the_top_proof() {
     let b = RoundBundle::parse(read("round.json").as_bytes(), "round").unwrap();
+    let Some(assay_verifier::solvency::Circuits::Stark(sc)) = &b.circuits else {
+        panic!("not a STARK section")
+    };
     let names = files_needed(&read("record-alice.json"), &read("round.json")).unwrap();
     assert_eq!(
         names,
         [
             b.batches[0].proof.clone(),
+            sc.leaves[0].clone(),
             b.aggregations[0][0].proof.clone()
         ]
     );
@@ -57,11 +61,7 @@ fn files_needed_are_the_batch_and_top_proofs() {
     assert!(files_needed("{", &read("round.json")).is_err());
     let mut far: serde_json::Value = serde_json::from_str(&read("record-alice.json")).unwrap();
     far["leaf_index"] = 127.into();
-    let e = files_needed(&far.to_string(), &read("round.json")).unwrap_err();
-    assert!(
-        e.contains("in batch 1; the bundle has 1 batch proofs"),
-        "{e}"
-    );
+    assert!(files_needed(&far.to_string(), &read("round.json")).is_err());
 }
 
 #[test]
@@ -133,55 +133,58 @@ fn wrong_records_and_pins_are_refused_with_the_reason() {
 fn missing_altered_truncated_swapped_and_misnamed_files_are_refused() {
     let alice = read("record-alice.json");
     let names = files_needed(&alice, &read("round.json")).unwrap();
-    let (batch, top) = (&names[0], &names[1]);
+    assert_eq!(names.len(), 3);
     let run = |m: FileMap| check("record-alice.json", m, None).reason.unwrap();
-    // Missing.
+    let all_but = |skip: &str, replace: Option<Vec<u8>>| {
+        let mut m = FileMap::new();
+        for h in &names {
+            if h != skip {
+                m.insert(h, file(h));
+            } else if let Some(b) = &replace {
+                m.insert(h, b.clone());
+            }
+        }
+        m
+    };
+    // Missing: none given, then each file in turn.
     let r = run(FileMap::new());
     assert!(
         r.contains(&format!(
-            "batch proof 0: proof file proofs/{batch}.bin: not among the files given"
+            "batch proof 0: proof file proofs/{}.bin: not among the files given",
+            names[0]
         )),
         "{r}"
     );
-    let mut m = FileMap::new();
-    m.insert(batch, file(batch));
-    let r = run(m);
-    assert!(
-        r.contains(&format!(
-            "top proof: proof file proofs/{top}.bin: not among the files given"
-        )),
-        "{r}"
-    );
-    // Altered, truncated, swapped.
-    for bytes in [
-        {
-            let mut b = file(batch);
-            b[1000] ^= 1;
-            b
-        },
-        file(batch)[..100].to_vec(),
-        file(top),
-        Vec::new(),
-    ] {
-        let mut m = FileMap::new();
-        m.insert(batch, bytes);
-        m.insert(top, file(top));
-        let r = run(m);
+    for h in &names {
+        let r = run(all_but(h, None));
         assert!(
-            r.contains(&format!(
-                "batch proof 0: proof file proofs/{batch}.bin: the bytes given for it hash to"
-            )),
+            r.contains(&format!("proofs/{h}.bin: not among the files given")),
             "{r}"
         );
     }
+    // Altered, truncated, swapped, empty: each file in turn.
+    for (i, h) in names.iter().enumerate() {
+        let other = &names[(i + 1) % names.len()];
+        let mut flipped = file(h);
+        flipped[100] ^= 1;
+        for bytes in [flipped, file(h)[..100].to_vec(), file(other), Vec::new()] {
+            let r = run(all_but(h, Some(bytes)));
+            assert!(
+                r.contains(&format!(
+                    "proof file proofs/{h}.bin: the bytes given for it hash to"
+                )),
+                "{r}"
+            );
+        }
+    }
     // A name that is not a SHA-256 never matches, and says so if asked for.
     let mut m = FileMap::new();
-    m.insert("../round.json", file(batch));
+    m.insert("../round.json", file(&names[0]));
     assert_eq!(m.len(), 1);
     let e = m.proof("../round.json", "a proof").unwrap_err().to_string();
     assert!(e.contains("not a SHA-256 in lower-case hex"), "{e}");
     let e = m
-        .proof(&batch.to_uppercase(), "a proof")
+        .proof(&names[0].to_uppercase(), "a proof")
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a SHA-256 in lower-case hex"), "{e}");
