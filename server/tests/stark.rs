@@ -490,7 +490,7 @@ async fn served_files_are_content_addressed_and_nothing_else_is_served() {
         format!("/v1/solvency/rounds/{other_round}/proofs/{listed}.bin"),
         format!("/v1/solvency/rounds/{other_round}/round.json"),
         format!("/v1/solvency/rounds/{}/round.json", hash.to_uppercase()),
-        format!("/v1/solvency/rounds/..%2F/round.json"),
+        "/v1/solvency/rounds/..%2F/round.json".to_string(),
     ];
     for uri in not_found {
         let (s, _, body) = send(&app, "GET", &uri, "", &[]).await;
