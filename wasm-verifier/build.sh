@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly packages of Assay's verifiers, as one npm package with two entry
+# Builds the WebAssembly packages of Assay's verifiers, as one npm package with three entry
 # points:
 #
 #   wasm-verifier/build.sh            # -> wasm-verifier/pkg/ (ES modules + .wasm + .d.ts +
@@ -10,6 +10,9 @@
 #                                              without features): what every page loads.
 #   assay_wasm_verifier_halo2.js  + _bg.wasm   Groth16 and Halo2 (feature `halo2`): about ten
 #                                              times larger, loaded only for a Halo2 round.
+#   assay_wasm_verifier_stark.js  + _bg.wasm   Groth16 and STARK rounds (feature `stark`:
+#                                              Plonky3's verifier), loaded only for a STARK
+#                                              round.
 #
 # Installs what is missing, idempotently: the wasm32-unknown-unknown target and
 # wasm-bindgen-cli pinned to the crate's wasm-bindgen (0.2.130; installed without --locked,
@@ -63,13 +66,14 @@ build() { # OUT-NAME [CARGO ARGS...]
 }
 build assay_wasm_verifier
 build assay_wasm_verifier_halo2 --features halo2
+build assay_wasm_verifier_stark --features stark
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
 cat > "$here/pkg/package.json" <<JSON
 {
   "name": "@assay/wasm-verifier",
   "version": "$version",
-  "description": "Assay's verifiers in WebAssembly: a customer's inclusion check and a relying party's KYC check, returning {valid, reason, ms, checks}. Groth16 in the main entry; Groth16 and Halo2 in ./halo2.",
+  "description": "Assay's verifiers in WebAssembly: a customer's inclusion check and a relying party's KYC check, returning {valid, reason, ms, checks}. Groth16 in the main entry; Groth16 and Halo2 in ./halo2; Groth16 and STARK rounds in ./stark.",
   "license": "MIT OR Apache-2.0",
   "type": "module",
   "main": "assay_wasm_verifier.js",
@@ -78,13 +82,16 @@ cat > "$here/pkg/package.json" <<JSON
   "exports": {
     ".": { "types": "./assay_wasm_verifier.d.ts", "default": "./assay_wasm_verifier.js" },
     "./halo2": { "types": "./assay_wasm_verifier_halo2.d.ts", "default": "./assay_wasm_verifier_halo2.js" },
+    "./stark": { "types": "./assay_wasm_verifier_stark.d.ts", "default": "./assay_wasm_verifier_stark.js" },
     "./package.json": "./package.json",
     "./assay_wasm_verifier_bg.wasm": "./assay_wasm_verifier_bg.wasm",
-    "./assay_wasm_verifier_halo2_bg.wasm": "./assay_wasm_verifier_halo2_bg.wasm"
+    "./assay_wasm_verifier_halo2_bg.wasm": "./assay_wasm_verifier_halo2_bg.wasm",
+    "./assay_wasm_verifier_stark_bg.wasm": "./assay_wasm_verifier_stark_bg.wasm"
   },
   "files": [
     "assay_wasm_verifier.js", "assay_wasm_verifier.d.ts", "assay_wasm_verifier_bg.wasm", "assay_wasm_verifier_bg.wasm.d.ts",
     "assay_wasm_verifier_halo2.js", "assay_wasm_verifier_halo2.d.ts", "assay_wasm_verifier_halo2_bg.wasm", "assay_wasm_verifier_halo2_bg.wasm.d.ts",
+    "assay_wasm_verifier_stark.js", "assay_wasm_verifier_stark.d.ts", "assay_wasm_verifier_stark_bg.wasm", "assay_wasm_verifier_stark_bg.wasm.d.ts",
     "README.md"
   ],
   "sideEffects": false
@@ -103,7 +110,7 @@ if command -v npm >/dev/null 2>&1; then
 else
   cp -r "$here/pkg" "$root/web/pkg"
 fi
-for name in assay_wasm_verifier assay_wasm_verifier_halo2; do
+for name in assay_wasm_verifier assay_wasm_verifier_halo2 assay_wasm_verifier_stark; do
   f="$here/pkg/${name}_bg.wasm"
   echo "built $f: $(stat -c %s "$f") bytes ($(gzip -9 -c "$f" | wc -c) gzipped)"
 done

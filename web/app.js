@@ -1,24 +1,32 @@
 // Assay verifier page: everything runs locally, in WebAssembly. No request carries anything
 // about the customer: the only network use is loading this page's own files and, if the user
-// asks for it, a plain GET of the public round bundle at the address they typed, and the
-// public Halo2 parameter files a Halo2 round needs (from the operator's URL in config.json).
+// asks for it, a plain GET of the public round bundle at the address they typed, the public
+// Halo2 parameter files a Halo2 round needs (from the operator's URL in config.json), and the
+// public proof files a STARK round keeps beside its round.json (named by their SHA-256 in the
+// signed bundle; the same files for every customer of a batch).
 import init, { prepareRound, verifyKyc, version, roundInfo } from "./pkg/assay_wasm_verifier.js";
 
 const $ = (id) => document.getElementById(id);
 // records: the customer's inclusion records (one per backend the round is offered on);
 // rounds: the round's bundles ({text, name}), from config.json's round_bundles or the user.
 const state = { records: [], rounds: [], kyc: {}, manifests: "[]", pinned: 0, exchange: "default",
-                paramsUrl: "fixtures/params/halo2-params-k{k}.bin" };
+                paramsUrl: "fixtures/params/halo2-params-k{k}.bin", starkProofsUrl: null };
 let ready = false;
 
 // The page's operator configures it in config.json, beside the page:
 // {"version": 1, "exchange": "NAME", "trusted_key_manifests": ["URL of manifest.json", ...],
-//  "halo2_params_url": "params/halo2-params-k{k}.bin", "round_bundles": ["URL", ...]}
+//  "halo2_params_url": "params/halo2-params-k{k}.bin", "round_bundles": ["URL", ...],
+//  "stark_proofs_url": "URL with {hash} (and optionally {bundle})"}
 // trusted_key_manifests pins the Groth16 setup it trusts (an entry may also be a manifest
 // object; without any, Groth16 rounds are refused); halo2_params_url is where the public IPA
 // parameters of each circuit size k are served (checked against the hashes pinned in the
 // verifier, so their origin is not trusted); round_bundles are the current round's bundles, one
-// per backend it is offered on (the page then prefers the transparent one, Halo2).
+// per backend it is offered on (the page then prefers a transparent one, Halo2 or STARK).
+// A STARK round's proofs are files named by their SHA-256 in the signed bundle: the page fetches
+// those on the customer's path from proofs/<hash>.bin beside the round's URL (a round fetched by
+// address or from round_bundles; this also fits the server's /v1/solvency/rounds/{bundle}/...),
+// or, for a round.json given as a file, from stark_proofs_url; the verifier accepts a file only
+// if it hashes to its name, so whoever serves them is not trusted.
 async function loadConfig() {
   let cfg;
   try {
@@ -30,12 +38,13 @@ async function loadConfig() {
   }
   if (typeof cfg.exchange === "string" && cfg.exchange) state.exchange = cfg.exchange;
   if (typeof cfg.halo2_params_url === "string" && cfg.halo2_params_url.includes("{k}")) state.paramsUrl = cfg.halo2_params_url;
+  if (typeof cfg.stark_proofs_url === "string" && cfg.stark_proofs_url.includes("{hash}")) state.starkProofsUrl = cfg.stark_proofs_url;
   if (Array.isArray(cfg.round_bundles) && cfg.round_bundles.length) {
     const rounds = [];
     for (const u of cfg.round_bundles) {
       const r = await fetch(u, { cache: "no-store", credentials: "omit" });
       if (!r.ok) throw new Error(`${u}: HTTP ${r.status}`);
-      rounds.push({ text: await r.text(), name: u });
+      rounds.push({ text: await r.text(), name: u, url: new URL(u, location.href).href });
     }
     state.rounds = rounds;
     $("round-name").textContent = rounds.map((r) => r.name).join(", ");
@@ -155,14 +164,15 @@ const SOLVENCY = { yes: "your balances are included in this round's proof of sol
                    no: "this record is not confirmed by this round." };
 const KYC = { yes: "the proof is valid for your policy and challenge.", no: "the proof is not valid." };
 
-const NAMES = { "groth16-bn254": "Groth16", "halo2-ipa-pasta": "Halo2" };
-const TRANSPARENT = "halo2-ipa-pasta";
+const NAMES = { "groth16-bn254": "Groth16", "halo2-ipa-pasta": "Halo2", "stark-koalabear-poseidon2": "STARK" };
+// The backends without a trusted setup: preferred when a round is offered on several.
+const TRANSPARENT = new Set(["halo2-ipa-pasta", "stark-koalabear-poseidon2"]);
 
 // Which bundle to check, given every bundle of the round and every record the customer gave.
 // The bundles must be ONE round offered on several backends: the same round_id and the same
 // publication key, and at most one bundle per backend; otherwise the mix is refused with the
 // reason. A record belongs to the bundle whose hash it names (`bundle_hash`); among the pairs
-// (record, its bundle), the transparent backend (Halo2, no trusted setup) is preferred. With no
+// (record, its bundle), a transparent backend (Halo2 or STARK, no trusted setup) is preferred. With no
 // matching pair, the first record is checked against the preferred bundle (the verifier then
 // says why it does not belong). Returns {round, record, note} or {error}.
 function chooseRound(rounds, records) {
@@ -195,7 +205,7 @@ function chooseRound(rounds, records) {
     const r = infos.find((x) => !x.info.error && x.info.bundle_hash === h);
     if (r) pairs.push({ round: r, record: rec });
   }
-  const rank = (r) => (r.info.backend === TRANSPARENT ? 0 : 1);
+  const rank = (r) => (TRANSPARENT.has(r.info.backend) ? 0 : 1);
   pairs.sort((a, b) => rank(a.round) - rank(b.round));
   const backends = [...new Set(infos.map((r) => r.info.backend).filter(Boolean))];
   const offered = backends.map((b) => NAMES[b] || b).join(" and ");
@@ -206,9 +216,13 @@ function chooseRound(rounds, records) {
   const { round, record } = pairs[0];
   let note = null;
   if (backends.length > 1) {
-    note = round.info.backend === TRANSPARENT
-      ? `This round is offered on ${offered}: the page checked the Halo2 bundle, the transparent one (no trusted setup).`
-      : `This round is also offered on Halo2 (no trusted setup), but none of your records is for that bundle: the page checked the ${NAMES[round.info.backend] || round.info.backend} bundle.`;
+    const name = (b) => NAMES[b] || b;
+    const transparent = backends.filter((b) => TRANSPARENT.has(b)).map(name).join(" and ");
+    if (TRANSPARENT.has(round.info.backend)) {
+      note = `This round is offered on ${offered}: the page checked the ${name(round.info.backend)} bundle, the transparent one (no trusted setup).`;
+    } else if (transparent) {
+      note = `This round is also offered on ${transparent} (no trusted setup), but none of your records is for that bundle: the page checked the ${name(round.info.backend)} bundle.`;
+    }
   }
   return { round, record, note };
 }
@@ -232,6 +246,91 @@ async function halo2() {
   }
   return await halo2Module;
 }
+// The STARK verifier is a third package (Plonky3's verifier), fetched and started only when a
+// STARK round is checked, once per session.
+const STARK = "stark-koalabear-poseidon2";
+let starkModule = null;
+async function stark() {
+  if (!starkModule) {
+    starkModule = (async () => {
+      const m = await import("./pkg/assay_wasm_verifier_stark.js");
+      await m.default();
+      return m;
+    })();
+    starkModule.catch(() => { starkModule = null; });
+  }
+  return await starkModule;
+}
+
+// Where a STARK round's file `hash` is fetched from: beside the round's round.json when the round
+// came from an address, else from the operator's stark_proofs_url; null if neither is known.
+function proofUrl(round, hash, bundleHash) {
+  if (round.url) return new URL(`proofs/${hash}.bin`, round.url).href;
+  if (state.starkProofsUrl) {
+    return new URL(state.starkProofsUrl.replaceAll("{hash}", hash).replaceAll("{bundle}", bundleHash), location.href).href;
+  }
+  return null;
+}
+
+// Proof files by their SHA-256, fetched once per session (content-addressed: the same name is the
+// same bytes for every round and customer; the verifier checks each file's hash).
+const proofCache = new Map();
+async function fetchProof(url, hash) {
+  if (!proofCache.has(hash)) {
+    proofCache.set(hash, (async () => {
+      const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer" });
+      if (!r.ok) throw new Error(`could not fetch the proof file ${hash}.bin from ${url}: HTTP ${r.status}`);
+      return new Uint8Array(await r.arrayBuffer());
+    })());
+    proofCache.get(hash).catch(() => proofCache.delete(hash));
+  }
+  return await proofCache.get(hash);
+}
+
+// A STARK round: the files the customer's check reads (the batch proof, the batch's leaves file
+// when the round publishes one, then one aggregation proof per level up to the top), fetched by
+// hash, then one check in the STARK package (no prepared
+// round: a customer needs only the proofs on their own path).
+async function checkStark(choice, run, t) {
+  const el = $("solvency-result");
+  const round = choice.round;
+  let m, files, bytes = 0, fetchMs = 0, names = [], cached = 0;
+  try {
+    m = await stark();
+    names = m.starkFilesNeeded(choice.record, round.text);
+    files = new Map();
+    const f0 = performance.now();
+    for (const h of names) {
+      const url = proofUrl(round, h, round.info.bundle_hash);
+      if (!url) {
+        throw new Error(`this STARK round keeps its proofs in files beside its round.json: give the round by its address ` +
+          `(the page then fetches proofs/<hash>.bin beside it), or set stark_proofs_url in config.json`);
+      }
+      if (proofCache.has(h)) cached++;
+      const b = await fetchProof(url, h);
+      bytes += b.length;
+      files.set(h, b);
+    }
+    fetchMs = performance.now() - f0;
+  } catch (e) {
+    if (run === checking) showError(el, String(e.message || e));
+    return;
+  }
+  if (run !== checking) return;
+  const res = m.verifyStarkInclusion(choice.record, round.text, files, "").toJSON();
+  res.check_ms = res.ms;
+  res.ms = performance.now() - t;
+  const how = cached === names.length
+    ? "fetched earlier in this session by their SHA-256"
+    : `fetched by their SHA-256 in ${fetchMs.toFixed(0)} ms`;
+  const fetched = names.length
+    ? `The ${names.length} public file(s) your check reads (the proofs on your path and your batch's leaves; ${(bytes / 1024).toFixed(0)} kB) were ${how} and accepted only because they hash to the names in the signed bundle; the check itself took ${res.check_ms.toFixed(1)} ms.`
+    : null;
+  res.note = [choice.note, fetched].filter(Boolean).join(" ") || null;
+  if (res.valid && res.publication_key) res.key_changed = rememberKey(res.publication_key);
+  show(el, res, SOLVENCY);
+}
+
 async function fetchParams(k) {
   if (!paramsCache.has(k)) {
     const url = state.paramsUrl.replaceAll("{k}", String(k));
@@ -285,6 +384,11 @@ async function checkSolvency() {
   if (choice.error) { showError(el, choice.error); return; }
   let handle;
   const t = performance.now();
+  if (choice.round.info.backend === STARK) {
+    showPending(el, "Checking on STARK (no trusted setup): fetching the proofs on your path…");
+    await checkStark(choice, run, t);
+    return;
+  }
   try {
     handle = await preparedRound(choice.round.text);
   } catch (e) {
@@ -397,7 +501,7 @@ $("round-fetch").addEventListener("click", async () => {
     // A plain GET of a public file: no cookie, no referrer, nothing about you.
     const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-    state.rounds = [{ text: await r.text(), name: url }];
+    state.rounds = [{ text: await r.text(), name: url, url: new URL(url, location.href).href }];
     $("round-name").textContent = url;
     checkSolvency();
   } catch (e) {
@@ -427,6 +531,8 @@ Promise.all([init(), loadConfig().catch((e) => { configError = String(e.message 
                   : "No key manifest is pinned (config.json): Groth16 rounds and KYC presentations will be refused.") +
     ` Halo2 rounds and KYC presentations (no trusted setup) are checked by the Halo2 verifier, a larger download fetched only for them, ` +
     `with public parameters fetched from ${state.paramsUrl}, accepted only if they match the hashes pinned in the verifier.` +
+    ` STARK rounds (no trusted setup) are checked by the STARK verifier, also fetched only for them, with the proof files on your path ` +
+    `fetched by the SHA-256 the signed bundle names.` +
     (configError ? ` config.json could not be read: ${configError}` : "");
   document.body.dataset.ready = "true";
   checkSolvency();

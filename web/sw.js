@@ -1,8 +1,8 @@
 // Keeps this page's own files for offline use: cache first, then network, for same-origin GETs;
 // JSON files (config.json, the pinned key manifests) network first, cached for offline use.
-// The Halo2 verifier (pkg/assay_wasm_verifier_halo2*, ten times the Groth16 one) is not
-// fetched at install: it is kept once a Halo2 round has loaded it.
-const CACHE = "assay-verifier-v4";
+// The Halo2 and STARK verifiers (pkg/assay_wasm_verifier_halo2*, pkg/assay_wasm_verifier_stark*)
+// are not fetched at install: each is kept once a round of its backend has loaded it.
+const CACHE = "assay-verifier-v5";
 const FILES = ["./", "index.html", "style.css", "app.js", "config.json", "pkg/assay_wasm_verifier.js", "pkg/assay_wasm_verifier_bg.wasm"];
 self.addEventListener("install", (e) => e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting())));
 self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));
@@ -19,8 +19,9 @@ self.addEventListener("fetch", (e) => {
     return;
   }
   if (u.pathname.endsWith(".bin")) {
-    // Halo2 parameter files: immutable for their k (the verifier checks their pinned hash),
-    // kept once fetched so that Halo2 rounds verify offline too.
+    // Halo2 parameter files (immutable for their k; the verifier checks their pinned hash) and
+    // STARK proof files (named by their SHA-256; the verifier checks it): kept once fetched so
+    // that such rounds verify offline too.
     e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request).then((r) => {
       if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(e.request, copy)); }
       return r;
@@ -28,8 +29,8 @@ self.addEventListener("fetch", (e) => {
     return;
   }
   if (u.pathname.includes("/pkg/")) {
-    // The verifier packages: a file not cached at install (the Halo2 package) is kept once
-    // fetched, so that Halo2 rounds verify offline too.
+    // The verifier packages: a file not cached at install (the Halo2 and STARK packages) is
+    // kept once fetched, so that their rounds verify offline too.
     e.respondWith(caches.match(e.request).then((hit) => hit || fetch(e.request).then((r) => {
       if (r.ok) { const copy = r.clone(); caches.open(CACHE).then((c) => c.put(e.request, copy)); }
       return r;

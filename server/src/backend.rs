@@ -140,6 +140,30 @@ pub trait Backend: Send + Sync + 'static {
         now: u64,
     ) -> Result<KycVerdict, AppError>;
 
+    /// The rounds this server serves by hash (its configured round folders); none by default.
+    fn served_rounds(&self) -> Vec<ServedRoundInfo> {
+        Vec::new()
+    }
+
+    /// The bytes of the served round `bundle_hash`'s `round.json` as read at start, or `None`
+    /// if this server does not serve that round.
+    fn served_bundle(&self, bundle_hash: &str) -> Option<std::sync::Arc<Vec<u8>>> {
+        let _ = bundle_hash;
+        None
+    }
+
+    /// The bytes of the file named `hash` (a SHA-256 in hex) of the served round
+    /// `bundle_hash`, read from `proofs/<hash>.bin` in its folder and checked to hash to
+    /// `hash`; `None` if the round is not served or its bundle does not list that file. Runs
+    /// on a blocking thread.
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] if the listed file cannot be read or no longer hashes to its name.
+    fn proof_file(&self, bundle_hash: &str, hash: &str) -> Result<Option<Vec<u8>>, AppError> {
+        let _ = (bundle_hash, hash);
+        Ok(None)
+    }
+
     /// Makes a new single-use challenge for `scope`, naming the one `backend` the scope
     /// accepts, valid until `expires_at`.
     ///
@@ -193,6 +217,115 @@ pub struct AssayBackend {
     params: Option<assay_verifier::halo2::ParamsCache>,
     /// The largest `k` of a Halo2 round (`None`: the verifier's default).
     halo2_max_k: Option<u32>,
+    /// The round folders served, by bundle hash.
+    served: std::collections::BTreeMap<String, ServedRound>,
+}
+
+/// A round folder this server serves ([`ServerConfig::rounds`]): its bundle as read at start
+/// and the files the bundle lists (a STARK round's proofs, `proofs/<sha256>.bin`).
+#[derive(Debug, Clone)]
+pub struct ServedRound {
+    /// The folder of `round.json`.
+    pub dir: std::path::PathBuf,
+    /// The bundle's hash ([`RoundBundle::hash`]).
+    pub hash: String,
+    /// The bundle.
+    pub bundle: std::sync::Arc<RoundBundle>,
+    /// `round.json`'s bytes as read.
+    pub text: std::sync::Arc<Vec<u8>>,
+    /// The SHA-256 names of the files the bundle keeps beside it (a STARK round's proofs and
+    /// leaves files; none for Groth16 and Halo2 rounds, whose proofs are in the bundle).
+    pub files: std::collections::BTreeSet<String>,
+}
+
+/// What `GET /v1/solvency/rounds` says of a served round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ServedRoundInfo {
+    /// The bundle's hash: the round's address (`/v1/solvency/rounds/{bundle_hash}/...`).
+    pub bundle_hash: String,
+    /// The round id.
+    pub round_id: String,
+    /// The bundle's backend.
+    pub backend: String,
+    /// How many files the bundle keeps beside it (`proofs/<sha256>.bin`).
+    pub files: usize,
+}
+
+/// The largest `round.json` a served folder may hold (64 MiB).
+pub const MAX_SERVED_BUNDLE_BYTES: u64 = 64 << 20;
+
+/// The SHA-256 names of the files `b` keeps beside it (`proofs/<sha256>.bin`): a STARK
+/// bundle's batch and aggregation proofs and, for rounds that publish them, its batches'
+/// leaves files (`circuits.leaves`); none for other backends.
+pub fn bundle_files(b: &RoundBundle) -> std::collections::BTreeSet<String> {
+    if b.backend != ProofSystem::Stark.name() {
+        return Default::default();
+    }
+    let leaves = match &b.circuits {
+        Some(solvency::Circuits::Stark(sc)) => sc.leaves.as_slice(),
+        _ => &[],
+    };
+    b.batches
+        .iter()
+        .chain(b.aggregations.iter().flatten())
+        .map(|e| e.proof.clone())
+        .chain(leaves.iter().cloned())
+        .collect()
+}
+
+impl ServedRound {
+    /// Reads the round in folder `dir`: its `round.json` (parsed, unknown fields refused) and
+    /// the presence of every file it lists (each name a SHA-256; the bytes are checked against
+    /// the name when verified or served).
+    ///
+    /// # Errors
+    /// [`StartError::Round`] naming the folder and what is wrong.
+    pub fn open(dir: &std::path::Path) -> Result<Self, StartError> {
+        let bad = |message: String| StartError::Round {
+            path: dir.to_path_buf(),
+            message,
+        };
+        let file = dir.join("round.json");
+        let len = std::fs::metadata(&file)
+            .map_err(|e| bad(format!("round.json: {e}")))?
+            .len();
+        if len > MAX_SERVED_BUNDLE_BYTES {
+            return Err(bad(format!(
+                "round.json: {len} bytes, more than {MAX_SERVED_BUNDLE_BYTES}"
+            )));
+        }
+        let text = std::fs::read(&file).map_err(|e| bad(format!("round.json: {e}")))?;
+        let bundle = RoundBundle::parse(&text, "round.json").map_err(|e| bad(e.to_string()))?;
+        let files = bundle_files(&bundle);
+        for h in &files {
+            if !solvency::is_sha256_hex(h) {
+                return Err(bad(format!(
+                    "round.json names a proof file {h:?}, which is not a SHA-256 in lower-case hex"
+                )));
+            }
+            let rel = solvency::ProofDir::relative(h);
+            if !dir.join(&rel).is_file() {
+                return Err(bad(format!("{rel}: listed by round.json, missing")));
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            hash: bundle.hash(),
+            bundle: std::sync::Arc::new(bundle),
+            text: std::sync::Arc::new(text),
+            files,
+        })
+    }
+
+    /// What `GET /v1/solvency/rounds` lists of it.
+    pub fn info(&self) -> ServedRoundInfo {
+        ServedRoundInfo {
+            bundle_hash: self.hash.clone(),
+            round_id: self.bundle.config.round_id.clone(),
+            backend: self.bundle.backend.clone(),
+            files: self.files.len(),
+        }
+    }
 }
 
 /// How many prepared rounds the server keeps (each holds its round's decoded keys and bundle).
@@ -324,8 +457,49 @@ impl AssayBackend {
         self
     }
 
-    fn round_options(&self) -> solvency::RoundOptions<'_> {
+    /// This backend serving the rounds of `rounds` (see [`ServedRound`]); a later folder with
+    /// the same bundle replaces an earlier one.
+    pub fn with_served_rounds(mut self, rounds: Vec<ServedRound>) -> Self {
+        for r in rounds {
+            self.served.insert(r.hash.clone(), r);
+        }
+        self
+    }
+
+    /// The proofs of the served round whose bundle hashes to `hash`: a [`solvency::ProofDir`]
+    /// on its folder.
+    fn proof_dir(&self, hash: &str) -> Option<solvency::ProofDir> {
+        self.served
+            .get(hash)
+            .map(|r| solvency::ProofDir::new(r.dir.clone()))
+    }
+
+    /// Why a STARK bundle is not verified here: it is not one of the served rounds (its
+    /// proofs are files this server does not have). `None` for a served round or another
+    /// backend.
+    fn unserved_stark(&self, bundle: &RoundBundle, hash: &str) -> Option<Verdict> {
+        (bundle.backend == ProofSystem::Stark.name() && !self.served.contains_key(hash)).then(
+            || {
+                Verdict::invalid(
+                    format!(
+                        "bundle {hash} ({}): a STARK round keeps its proofs in files beside \
+                     round.json, and this server verifies only the STARK rounds it serves from \
+                     its round folders ({} served; GET /v1/solvency/rounds lists them)",
+                        bundle.backend,
+                        self.served.len()
+                    ),
+                    Vec::new(),
+                )
+            },
+        )
+    }
+
+    fn round_options<'a>(
+        &'a self,
+        proofs: Option<&'a solvency::ProofDir>,
+    ) -> solvency::RoundOptions<'a> {
         solvency::RoundOptions {
+            proofs: proofs.map(|p| p as &dyn solvency::ProofSource),
             trusted_keys: if self.insecure_bundle_keys {
                 TrustedKeys::InsecureBundleKeys
             } else {
@@ -396,6 +570,12 @@ impl AssayBackend {
                 .map(assay_verifier::halo2::ParamsCache::new),
             config.halo2_max_k,
         );
+        let rounds = config
+            .rounds
+            .iter()
+            .map(|d| ServedRound::open(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let backend = backend.with_served_rounds(rounds);
         Ok(if config.insecure_trust_bundle_keys {
             tracing::warn!(
                 "insecure_trust_bundle_keys: Groth16 rounds are checked under the keys their \
@@ -448,8 +628,12 @@ pub(crate) fn random_nonce() -> Result<String, AppError> {
 /// The backends whose solvency rounds this server verifies. A Halo2 round's keys are derived
 /// from its circuits once per bundle and kept prepared (see [`PREPARED_ROUNDS`]), its
 /// parameters come from the configured cache, and a round needing circuits above the
-/// configured `halo2_max_k` is refused before anything is made.
-pub const SERVED_ROUNDS: &[ProofSystem] = &[ProofSystem::Groth16, ProofSystem::Halo2];
+/// configured `halo2_max_k` is refused before anything is made. A STARK round keeps its proofs
+/// in files beside `round.json`: it is verified only if it is one of the served round folders
+/// ([`ServerConfig::rounds`]), its proofs read from there (every proof once when the round is
+/// first prepared; customer checks then recompute the record's chain path).
+pub const SERVED_ROUNDS: &[ProofSystem] =
+    &[ProofSystem::Groth16, ProofSystem::Halo2, ProofSystem::Stark];
 
 /// The backends whose KYC presentations this server verifies: every backend its verifier is
 /// built with (the KYC circuit is small and fixed, so its Halo2 parameters are generated once
@@ -483,8 +667,13 @@ impl Backend for AssayBackend {
         if let Some(v) = served(&bundle) {
             return Ok(v);
         }
+        let hash = bundle.hash();
+        if let Some(v) = self.unserved_stark(&bundle, &hash) {
+            return Ok(v);
+        }
+        let dir = self.proof_dir(&hash);
         Ok(
-            match solvency::verify_round(&bundle, &self.round_options()) {
+            match solvency::verify_round(&bundle, &self.round_options(dir.as_ref())) {
                 Ok(r) => Verdict::valid(vec![
                     "the bundle's signature under its publication key".into(),
                     format!(
@@ -512,11 +701,15 @@ impl Backend for AssayBackend {
             return Ok(v);
         }
         let hash = req.round.hash();
+        if let Some(v) = self.unserved_stark(&req.round, &hash) {
+            return Ok(v);
+        }
+        let dir = self.proof_dir(&hash);
         let prepared = match self.rounds.get(&hash) {
             Some(p) => p,
             None => match solvency::PreparedRound::prepare(
                 std::sync::Arc::new(req.round),
-                &self.round_options(),
+                &self.round_options(dir.as_ref()),
             ) {
                 Ok(p) => {
                     let p = std::sync::Arc::new(p);
@@ -530,6 +723,28 @@ impl Backend for AssayBackend {
             Ok(r) => Verdict::valid(inclusion_checks(&r)),
             Err(e) => Verdict::invalid(e.to_string(), Vec::new()),
         })
+    }
+
+    fn served_rounds(&self) -> Vec<ServedRoundInfo> {
+        self.served.values().map(ServedRound::info).collect()
+    }
+
+    fn served_bundle(&self, bundle_hash: &str) -> Option<std::sync::Arc<Vec<u8>>> {
+        self.served.get(bundle_hash).map(|r| r.text.clone())
+    }
+
+    fn proof_file(&self, bundle_hash: &str, hash: &str) -> Result<Option<Vec<u8>>, AppError> {
+        let Some(r) = self.served.get(bundle_hash) else {
+            return Ok(None);
+        };
+        if !r.files.contains(hash) {
+            return Ok(None);
+        }
+        use solvency::ProofSource;
+        solvency::ProofDir::new(r.dir.clone())
+            .proof(hash, &format!("served round {bundle_hash}"))
+            .map(Some)
+            .map_err(|e| AppError::Internal(e.to_string()))
     }
 
     fn verify_kyc(

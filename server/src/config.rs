@@ -59,6 +59,11 @@ pub struct ServerConfig {
     /// The largest circuit size `k` a Halo2 round may need here: a bundle needing more is
     /// refused before any parameter or key is made.
     pub halo2_max_k: u32,
+    /// Round folders this server serves (each the folder of a `round.json`, with a STARK
+    /// round's proof files in its `proofs/`): read at start; a STARK round is verified only if
+    /// it is one of them (its proofs are files, read through a `ProofDir` on its folder), and
+    /// their bundles and proof files are served by hash (`GET /v1/solvency/rounds/...`).
+    pub rounds: Vec<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +93,7 @@ impl Default for ServerConfig {
             insecure_trust_bundle_keys: false,
             params_dir: None,
             halo2_max_k: 16,
+            rounds: Vec::new(),
         }
     }
 }

@@ -26,6 +26,10 @@ pub enum AppError {
     /// No verification slot freed up in time: 503.
     #[error("server busy: retry shortly")]
     Busy,
+    /// Nothing is served at this address (an unknown round, a file its bundle does not list,
+    /// a name that is not a SHA-256 file name): 404.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The feature is not configured on this server: 501.
     #[error("not available: {0}")]
     Unavailable(String),
@@ -38,7 +42,7 @@ pub enum AppError {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A stable machine-readable code (`malformed_json`, `invalid_input`, `too_large`,
-    /// `rate_limited`, `busy`, `unavailable`, `internal`).
+    /// `rate_limited`, `busy`, `not_found`, `unavailable`, `internal`).
     pub error: &'static str,
     /// What went wrong and what to do, in words.
     pub message: String,
@@ -53,6 +57,7 @@ impl AppError {
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unavailable(_) => (StatusCode::NOT_IMPLEMENTED, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -138,6 +143,15 @@ pub enum StartError {
     /// the scope accepts, the issuer's published epoch chain).
     #[error("KYC needs {0}")]
     KycSetting(&'static str),
+    /// A served round folder cannot be read, its bundle does not parse, or a file it lists is
+    /// missing.
+    #[error("round folder {path}: {message}")]
+    Round {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The TLS certificate or key cannot be used (names the file and why).
     #[error("TLS: {0}")]
     Tls(String),

@@ -7,11 +7,18 @@
 //! |---|---|---|
 //! | POST | `/v1/solvency/verify` | an auditor's check of a whole round bundle |
 //! | POST | `/v1/solvency/inclusion` | a customer's check: `{record, round}` |
+//! | GET | `/v1/solvency/rounds` | the served rounds (configured round folders) |
+//! | GET | `/v1/solvency/rounds/{bundle_hash}/round.json` | a served round's bundle (immutable) |
+//! | GET | `/v1/solvency/rounds/{bundle_hash}/proofs/{sha256}.bin` | a file its bundle lists (a STARK proof; immutable) |
 //! | POST | `/v1/kyc/challenge` | a single-use nonce for a KYC proof |
 //! | POST | `/v1/kyc/verify` | a relying party's check of a KYC proof |
 //! | GET | `/healthz` | liveness |
 //! | GET | `/metrics` | Prometheus text |
 //! | GET | `/openapi.json` | the OpenAPI document, generated from this code |
+//!
+//! A STARK round keeps its proofs in files beside `round.json`: the server verifies the STARK
+//! rounds it serves ([`ServerConfig::rounds`], read at start), reading their proofs from their
+//! folders; a STARK bundle it does not serve is answered invalid with that reason.
 //!
 //! Every verification answers `{"valid": true}` or `{"valid": false, "reason": "<exact
 //! reason>"}` with status 200; input that cannot be read is a 400 (malformed JSON) or 422

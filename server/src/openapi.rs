@@ -12,6 +12,9 @@ use utoipa::OpenApi;
     paths(
         crate::routes::solvency_verify,
         crate::routes::solvency_inclusion,
+        crate::routes::solvency_rounds,
+        crate::routes::solvency_round_bundle,
+        crate::routes::solvency_round_proof,
         crate::routes::kyc_challenge,
         crate::routes::kyc_verify,
         crate::routes::healthz,
@@ -20,6 +23,8 @@ use utoipa::OpenApi;
     ),
     components(schemas(
         crate::routes::VerifyResponse,
+        crate::routes::RoundsResponse,
+        crate::backend::ServedRoundInfo,
         crate::routes::KycVerifyResponse,
         crate::routes::InclusionRequest,
         crate::routes::KycVerifyRequest,

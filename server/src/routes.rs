@@ -3,6 +3,7 @@
 use crate::{backend::Verdict, error::AppError, AppState};
 use axum::{
     body::Bytes,
+    extract::Path,
     extract::{
         rejection::BytesRejection, ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State,
     },
@@ -305,6 +306,133 @@ pub(crate) async fn kyc_verify(
     }))
 }
 
+/// `GET /v1/solvency/rounds`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoundsResponse {
+    /// The rounds this server serves (its configured round folders).
+    pub rounds: Vec<crate::backend::ServedRoundInfo>,
+}
+
+/// The rounds this server serves: their bundles and proof files are under
+/// `/v1/solvency/rounds/{bundle_hash}/`, and STARK rounds are verified only if served.
+#[utoipa::path(get, path = "/v1/solvency/rounds", tag = "solvency",
+    responses(
+        (status = 200, description = "The served rounds", body = RoundsResponse),
+        (status = 429, description = "Rate limited", body = crate::error::ErrorBody)))]
+pub(crate) async fn solvency_rounds(State(s): State<AppState>) -> Json<RoundsResponse> {
+    Json(RoundsResponse {
+        rounds: s.backend.served_rounds(),
+    })
+}
+
+/// Whether `s` is a SHA-256 in lower-case hex (64 digits).
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An immutable, content-addressed body: cached for a year by anyone (its address names its
+/// hash), with the hash as its entity tag; `304` if the client already holds it.
+fn immutable(
+    req_headers: &axum::http::HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response {
+    let tag = format!("\"{etag}\"");
+    let cached = req_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let headers = [
+        (
+            header::CACHE_CONTROL,
+            "public, max-age=31536000, immutable".to_string(),
+        ),
+        (header::ETAG, tag),
+    ];
+    if cached {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (headers, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn round_not_served(hash: &str) -> AppError {
+    AppError::NotFound(format!(
+        "no served round has bundle hash {hash:?} (GET /v1/solvency/rounds lists them)"
+    ))
+}
+
+/// A served round's bundle (`round.json`, as published), by its hash: immutable.
+#[utoipa::path(get, path = "/v1/solvency/rounds/{bundle_hash}/round.json", tag = "solvency",
+    params(("bundle_hash" = String, Path, description = "The bundle's SHA-256 (64 lower-case hex digits)")),
+    responses(
+        (status = 200, description = "The bundle; `cache-control: public, max-age=31536000, immutable`, entity tag the bundle hash", body = Object),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "Not a served round", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited", body = crate::error::ErrorBody)))]
+pub(crate) async fn solvency_round_bundle(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    if !is_sha256_hex(&hash) {
+        return Err(round_not_served(&hash));
+    }
+    let text = s
+        .backend
+        .served_bundle(&hash)
+        .ok_or_else(|| round_not_served(&hash))?;
+    Ok(immutable(
+        &headers,
+        &hash,
+        "application/json",
+        text.to_vec(),
+    ))
+}
+
+/// A proof file of a served round, by its SHA-256 (content-addressed, immutable): only a name
+/// `<64 lower-case hex>.bin` that the round's bundle lists; anything else is a 404. The bytes
+/// are checked to hash to the name before they are sent.
+#[utoipa::path(get, path = "/v1/solvency/rounds/{bundle_hash}/proofs/{file}", tag = "solvency",
+    params(
+        ("bundle_hash" = String, Path, description = "The bundle's SHA-256 (64 lower-case hex digits)"),
+        ("file" = String, Path, description = "`<sha256>.bin`: a file the bundle lists (a STARK round's batch or aggregation proof, or a batch's leaves file)")),
+    responses(
+        (status = 200, description = "The file's bytes (application/octet-stream); `cache-control: public, max-age=31536000, immutable`, entity tag its hash", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "Not a served round, not a file name of the form <sha256>.bin, or not listed by the bundle", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited", body = crate::error::ErrorBody),
+        (status = 500, description = "The listed file cannot be read or no longer hashes to its name", body = crate::error::ErrorBody)))]
+pub(crate) async fn solvency_round_proof(
+    State(s): State<AppState>,
+    Path((bundle, file)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AppError> {
+    let not_listed = || {
+        AppError::NotFound(format!(
+            "{file:?} is not a file of served round {bundle:?} (names are <sha256>.bin, as its bundle lists them)"
+        ))
+    };
+    let hash = match file.strip_suffix(".bin") {
+        Some(h) if is_sha256_hex(h) && is_sha256_hex(&bundle) => h.to_string(),
+        _ => return Err(not_listed()),
+    };
+    let backend = s.backend.clone();
+    let (b, h) = (bundle.clone(), hash.clone());
+    let bytes = tokio::task::spawn_blocking(move || backend.proof_file(&b, &h))
+        .await
+        .map_err(|e| AppError::Internal(format!("file task failed: {e}")))??;
+    let bytes = bytes.ok_or_else(not_listed)?;
+    Ok(immutable(
+        &headers,
+        &hash,
+        "application/octet-stream",
+        bytes,
+    ))
+}
+
 /// Liveness.
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, description = "Serving", body = Health)))]
@@ -373,6 +501,9 @@ fn route_name(path: &str) -> &'static str {
     match path {
         "/v1/solvency/verify" => "solvency_verify",
         "/v1/solvency/inclusion" => "solvency_inclusion",
+        "/v1/solvency/rounds" => "solvency_rounds",
+        "/v1/solvency/rounds/{bundle_hash}/round.json" => "solvency_round_bundle",
+        "/v1/solvency/rounds/{bundle_hash}/proofs/{file}" => "solvency_round_proof",
         "/v1/kyc/challenge" => "kyc_challenge",
         "/v1/kyc/verify" => "kyc_verify",
         "/healthz" => "healthz",
@@ -438,6 +569,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v1/solvency/inclusion",
             post(solvency_inclusion).layer(DefaultBodyLimit::max(c.max_inclusion_body)),
+        )
+        .route("/v1/solvency/rounds", get(solvency_rounds))
+        .route(
+            "/v1/solvency/rounds/{bundle_hash}/round.json",
+            get(solvency_round_bundle),
+        )
+        .route(
+            "/v1/solvency/rounds/{bundle_hash}/proofs/{file}",
+            get(solvency_round_proof),
         )
         .route(
             "/v1/kyc/challenge",

@@ -17,11 +17,15 @@ use assay_verifier::{
 };
 
 /// The backends this build verifies (format names): Groth16 always, Halo2 with the crate
-/// feature `halo2` (the second package, `assay_wasm_verifier_halo2`).
+/// feature `halo2` (the second package, `assay_wasm_verifier_halo2`), the STARK with the
+/// feature `stark` (the third, `assay_wasm_verifier_stark`).
 pub fn backends() -> Vec<String> {
     let mut v = vec![Backend::Groth16.name().to_string()];
     if cfg!(feature = "halo2") {
         v.push(Backend::Halo2.name().to_string());
+    }
+    if cfg!(feature = "stark") {
+        v.push(Backend::Stark.name().to_string());
     }
     v
 }
@@ -35,12 +39,35 @@ pub fn not_in_this_package(backend: &str) -> Option<String> {
     }
     Some(if backend == Backend::Halo2.name() {
         format!(
-            "backend {backend}: this is the Groth16 package (assay_wasm_verifier), which does \
-             not verify Halo2; the Halo2 package (assay_wasm_verifier_halo2) does"
+            "backend {backend}: this is the {} ({}), which does not verify Halo2; the Halo2 \
+             package (assay_wasm_verifier_halo2) does",
+            if cfg!(feature = "stark") {
+                "STARK package"
+            } else {
+                "Groth16 package"
+            },
+            this_package()
+        )
+    } else if backend == Backend::Stark.name() {
+        format!(
+            "backend {backend}: this package ({}) does not verify STARK rounds; the STARK \
+             package (assay_wasm_verifier_stark, verifyStarkInclusion) does",
+            this_package()
         )
     } else {
         format!("backend {backend} is not verified by this package")
     })
+}
+
+/// The name of this build's package.
+pub fn this_package() -> &'static str {
+    if cfg!(feature = "halo2") {
+        "assay_wasm_verifier_halo2"
+    } else if cfg!(feature = "stark") {
+        "assay_wasm_verifier_stark"
+    } else {
+        "assay_wasm_verifier"
+    }
 }
 
 /// What a check found: `reason` is `None` when valid.
@@ -64,7 +91,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn invalid(reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Self {
             reason: Some(reason.into()),
             ..Self::default()
@@ -204,6 +231,19 @@ pub fn prepare(
     };
     if let Some(why) = not_in_this_package(&b.backend) {
         return seen(Err(why), None);
+    }
+    if b.backend == Backend::Stark.name() {
+        // A prepared round verifies every proof of the round once: a STARK round's proofs are
+        // files, and a customer needs only those on their path (verifyStarkInclusion).
+        return seen(
+            Err(format!(
+                "backend {}: a STARK round's proofs are files beside round.json; check a record \
+                 with verifyStarkInclusion(record, round, files), the files listed by \
+                 starkFilesNeeded(record, round)",
+                b.backend
+            )),
+            None,
+        );
     }
     #[cfg(feature = "halo2")]
     let supplied = match supplied_params(halo2) {

@@ -35,11 +35,21 @@
 //! `halo2MaxK` and `halo2ParamsNeeded` (about ten times larger: halo2_proofs, the Pasta curves
 //! and the circuits' configuration code, needed to derive the keys). [`backends`] says which.
 //!
+//! A third package, `assay_wasm_verifier_stark` (crate feature `stark`: Plonky3's verifier,
+//! KoalaBear and Poseidon2, built without Plonky3's `parallel` feature), verifies Groth16
+//! rounds and STARK rounds: [`verify_stark_inclusion`] (`verifyStarkInclusion(recordJson,
+//! roundJson, files, publicationKey)`) checks a record with the proof files the page fetched
+//! (`files`: a `Map` or object from each file's SHA-256 to its bytes, each accepted only if it
+//! hashes to its name), and [`stark_files_needed`] (`starkFilesNeeded(recordJson, roundJson)`)
+//! lists the files a record's check reads, so the page fetches only those (see [`stark`]).
+//!
 //! No prover code and no proving key are linked: the crate depends on `assay-verifier` only.
 //! Malformed input is an invalid verdict with the parser's message, never a panic or a throw.
 #![deny(missing_docs, unsafe_code, rustdoc::broken_intra_doc_links)]
 
 pub mod checks;
+#[cfg(feature = "stark")]
+pub mod stark;
 
 use wasm_bindgen::prelude::*;
 
@@ -438,11 +448,79 @@ fn kyc_inputs<'a>(
 
 /// The backends this package verifies (`backends()` in JS): `["groth16-bn254"]` for the
 /// Groth16 package (`assay_wasm_verifier`), `["groth16-bn254", "halo2-ipa-pasta"]` for the
-/// Halo2 package (`assay_wasm_verifier_halo2`). A page loads the Groth16 package and, only for a
-/// Halo2 round or presentation, the Halo2 one.
+/// Halo2 package (`assay_wasm_verifier_halo2`), `["groth16-bn254",
+/// "stark-koalabear-poseidon2"]` for the STARK package (`assay_wasm_verifier_stark`). A page
+/// loads the Groth16 package and, only for a Halo2 or STARK round, the package that verifies
+/// it.
 #[wasm_bindgen]
 pub fn backends() -> Vec<String> {
     checks::backends()
+}
+
+/// Reads the caller's `files` for a STARK check: a `Map` or plain object from each file's
+/// SHA-256 (hex) to its bytes (`Uint8Array` or `ArrayBuffer`); `undefined`/`null` is none.
+#[cfg(feature = "stark")]
+fn stark_files(v: Option<js_sys::Object>) -> Result<stark::FileMap, String> {
+    let mut out = stark::FileMap::new();
+    let Some(obj) = v.filter(|o| !o.is_undefined() && !o.is_null()) else {
+        return Ok(out);
+    };
+    let mut entries: Vec<(JsValue, JsValue)> = Vec::new();
+    if let Some(m) = obj.dyn_ref::<js_sys::Map>() {
+        m.for_each(&mut |v, k| entries.push((k, v)));
+    } else {
+        for e in js_sys::Object::entries(&obj).iter() {
+            let pair = js_sys::Array::from(&e);
+            entries.push((pair.get(0), pair.get(1)));
+        }
+    }
+    for (k, v) in entries {
+        let name = k
+            .as_string()
+            .ok_or_else(|| format!("files: the key {k:?} is not a file's SHA-256 (a string)"))?;
+        let bytes = if let Some(u) = v.dyn_ref::<js_sys::Uint8Array>() {
+            u.to_vec()
+        } else if let Some(b) = v.dyn_ref::<js_sys::ArrayBuffer>() {
+            js_sys::Uint8Array::new(b).to_vec()
+        } else {
+            return Err(format!(
+                "files[{name}]: not the file's bytes (a Uint8Array or ArrayBuffer)"
+            ));
+        };
+        out.insert(&name, bytes);
+    }
+    Ok(out)
+}
+
+/// Checks a customer's inclusion record (`record_json`) against a STARK round bundle
+/// (`round_json`, backend `stark-koalabear-poseidon2`) with the proof files in `files` (a `Map`
+/// or object from each file's SHA-256 to its bytes, as fetched from beside `round.json`; each
+/// accepted only if its bytes hash to its name, so their origin is not trusted): the record's
+/// and the bundle's signatures (under `publication_key`, hex, if not `""`), the record's leaf
+/// (user id, salt, balances) chained to its batch proof's public root, the batch proof, and
+/// every aggregation proof up to the top, whose root must be the round's global root. A
+/// missing, altered or truncated file is an invalid verdict naming it.
+#[cfg(feature = "stark")]
+#[wasm_bindgen(js_name = verifyStarkInclusion)]
+pub fn verify_stark_inclusion(
+    record_json: &str,
+    round_json: &str,
+    files: Option<js_sys::Object>,
+    publication_key: &str,
+) -> VerifyResult {
+    let pin = (!publication_key.is_empty()).then_some(publication_key);
+    timed(|| stark::inclusion(record_json, round_json, &stark_files(files), pin))
+}
+
+/// The SHA-256 names of the files a STARK record's check reads (`starkFilesNeeded(
+/// recordJson, roundJson)` in JS), in the order read: its batch proof, its batch's leaves file
+/// (rounds that publish them), then one aggregation proof per level up to the top. Fetch each from `proofs/<name>.bin` beside `round.json` (or
+/// the server's `/v1/solvency/rounds/{bundle_hash}/proofs/<name>.bin`). `[]` if the record or
+/// bundle does not parse or is not a STARK round's (the check then gives the reason).
+#[cfg(feature = "stark")]
+#[wasm_bindgen(js_name = starkFilesNeeded)]
+pub fn stark_files_needed(record_json: &str, round_json: &str) -> Vec<String> {
+    stark::files_needed(record_json, round_json).unwrap_or_default()
 }
 
 /// The package's version.

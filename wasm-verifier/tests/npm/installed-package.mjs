@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as g16 from "@assay/wasm-verifier";
 import * as h2 from "@assay/wasm-verifier/halo2";
+import * as st from "@assay/wasm-verifier/stark";
 
 const fixtures = process.env.ASSAY_FIXTURES;
 assert.ok(fixtures && existsSync(fixtures), "ASSAY_FIXTURES must name web/fixtures");
@@ -21,14 +22,17 @@ const fx = (p) => readFileSync(join(fixtures, p), "utf8");
 test("the installed package ships both entries, their types and a README", () => {
   const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   assert.equal(pkg.name, "@assay/wasm-verifier");
-  for (const f of ["assay_wasm_verifier.d.ts", "assay_wasm_verifier_halo2.d.ts", "README.md",
-                   "assay_wasm_verifier_bg.wasm", "assay_wasm_verifier_halo2_bg.wasm"]) {
+  for (const f of ["assay_wasm_verifier.d.ts", "assay_wasm_verifier_halo2.d.ts", "assay_wasm_verifier_stark.d.ts", "README.md",
+                   "assay_wasm_verifier_bg.wasm", "assay_wasm_verifier_halo2_bg.wasm", "assay_wasm_verifier_stark_bg.wasm"]) {
     assert.ok(existsSync(join(pkgDir, f)), f);
   }
   const types = readFileSync(join(pkgDir, "assay_wasm_verifier.d.ts"), "utf8");
   assert.match(types, /export function verifyInclusion\(/);
   assert.match(types, /export function verifyKyc\(/);
   assert.match(readFileSync(join(pkgDir, "assay_wasm_verifier_halo2.d.ts"), "utf8"), /export function halo2ParamsNeeded\(/);
+  const starkTypes = readFileSync(join(pkgDir, "assay_wasm_verifier_stark.d.ts"), "utf8");
+  assert.match(starkTypes, /export function verifyStarkInclusion\(/);
+  assert.match(starkTypes, /export function starkFilesNeeded\(/);
 });
 
 test("a record verifies through the installed package; a tampered one does not", () => {
@@ -48,4 +52,16 @@ test("the Halo2 entry loads from the installed package", () => {
   h2.initSync({ module: readFileSync(join(pkgDir, "assay_wasm_verifier_halo2_bg.wasm")) });
   assert.deepEqual([...h2.backends()], ["groth16-bn254", "halo2-ipa-pasta"]);
   assert.deepEqual([...h2.halo2ParamsNeeded(fx("solvency-halo2/round.json"))], [9]);
+});
+
+test("the STARK entry loads from the installed package and checks a STARK record with its files", () => {
+  st.initSync({ module: readFileSync(join(pkgDir, "assay_wasm_verifier_stark_bg.wasm")) });
+  assert.deepEqual([...st.backends()], ["groth16-bn254", "stark-koalabear-poseidon2"]);
+  const round = fx("solvency-stark/round.json");
+  const record = fx("solvency-stark/record-alice.json");
+  const files = new Map(st.starkFilesNeeded(record, round).map((h) => [h, new Uint8Array(readFileSync(join(fixtures, "solvency-stark", "proofs", `${h}.bin`)))]));
+  assert.equal(files.size, 2);
+  const r = st.verifyStarkInclusion(record, round, files, "").toJSON();
+  assert.equal(r.valid, true, r.reason);
+  assert.equal(r.backend, "stark-koalabear-poseidon2");
 });
