@@ -34,7 +34,7 @@ if ! command -v wasm-bindgen >/dev/null 2>&1 || [ "$(wasm-bindgen --version | aw
   # its compile time on every fresh machine (about 60 s instead of 150 s on 2 cores).
   CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_INCREMENTAL=0 \
-    cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked --bin wasm-bindgen
+    cargo install wasm-bindgen-cli --version "$WB_VERSION" --bin wasm-bindgen
 fi
 
 # Size matters on the web: LTO, one codegen unit, optimised for size (opt-level "s": "z" is a

@@ -84,6 +84,11 @@ pub struct ServeArgs {
     /// whoever made them (the exchange, the issuer) can forge every proof. Logged as a warning.
     #[arg(long, conflicts_with = "trusted_keys")]
     insecure_trust_bundle_keys: bool,
+    /// A round folder to serve (its round.json and proofs/): its bundle and files are served by
+    /// hash (`GET /v1/solvency/rounds/...`), and a STARK round is verified only if served, from
+    /// its folder's files (repeatable).
+    #[arg(long = "round")]
+    rounds: Vec<PathBuf>,
 }
 
 impl ServeArgs {
@@ -138,6 +143,7 @@ impl ServeArgs {
                 })
                 .collect(),
             insecure_trust_bundle_keys: self.insecure_trust_bundle_keys,
+            rounds: self.rounds.clone(),
             params_dir: self.params_dir.clone(),
             halo2_max_k: self.halo2_max_k,
             ..d

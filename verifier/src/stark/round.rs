@@ -233,7 +233,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             .position(|h| !crate::solvency::is_sha256_hex(h))
         {
             return Err(FormatError::field(
-                &format!("circuits.leaves[{i}]"),
+                format!("circuits.leaves[{i}]"),
                 "not a lower-case hex SHA-256 (the name of a leaves file)",
             )
             .into());
