@@ -31,7 +31,7 @@ fi
 if ! command -v wasm-bindgen >/dev/null 2>&1 || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WB_VERSION" ]; then
   # Only the `wasm-bindgen` binary (not the test runner and its web server), without LTO, with
   # parallel codegen at opt-level 1: it runs for a second per build either way, and CI pays
-  # its compile time on every fresh machine (about 60 s instead of 150 s on 2 cores).
+  # its compile time on every fresh machine (148 s on 2 idle cores at the default profile).
   CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_INCREMENTAL=0 \
     cargo install wasm-bindgen-cli --version "$WB_VERSION" --bin wasm-bindgen
