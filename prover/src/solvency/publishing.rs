@@ -47,6 +47,52 @@ pub fn record_file_name(seed: &[u8; 32], user_id: &str) -> String {
     format!("{}.json", &hex::encode(mac.finalize().into_bytes())[..32])
 }
 
+/// One customer's inclusion record, signed and written (not yet synced: see
+/// [`fsutil::sync_folder`]) into `dir` under its keyed name: the part every backend shares;
+/// `salt`, `leaf_index` and `path` are the backend's.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_record(
+    dir: &Path,
+    seed: &[u8; 32],
+    cfg: &assay_verifier::solvency::RoundConfig,
+    bundle: &RoundBundle,
+    bundle_hash: &str,
+    signer: &SigningKey,
+    user_id: &str,
+    balances: &[u128],
+    salt: String,
+    leaf_index: u64,
+    path: Vec<String>,
+) -> Result<(), ProverError> {
+    let mut rec = InclusionRecord {
+        version: ROUND_VERSION,
+        round_id: cfg.round_id.clone(),
+        bundle_hash: bundle_hash.to_string(),
+        user_id: user_id.to_string(),
+        balances: cfg
+            .assets
+            .iter()
+            .zip(balances)
+            .map(|(a, u)| BalanceEntry {
+                symbol: a.symbol.clone(),
+                amount: amount::Display {
+                    units: *u,
+                    decimals: a.decimals,
+                }
+                .to_string(),
+            })
+            .collect(),
+        salt,
+        leaf_index,
+        path,
+        publication_key: bundle.publication_key.clone(),
+        signature: String::new(),
+    };
+    let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
+    rec.signature = hex::encode(signer.sign(&msg).to_bytes());
+    fsutil::write_json_unsynced(&dir.join(record_file_name(seed, user_id)), &rec)
+}
+
 /// Where the inclusion record of `user_id` is in the round folder `out` (the exchange's side:
 /// it reads the round secret from `out/private/round-secret.json`). The file exists if the
 /// customer is in the round and the round is written.
@@ -154,36 +200,18 @@ impl<F: StatementField> Work<F> {
                     let mut path: Vec<String> =
                         merkle::path(&lv, i).iter().map(to_decimal).collect();
                     path.extend(upper_path.iter().map(to_decimal));
-                    let mut rec = InclusionRecord {
-                        version: ROUND_VERSION,
-                        round_id: self.cfg.round_id.clone(),
-                        bundle_hash: bundle_hash.clone(),
-                        user_id: user_id.clone(),
-                        balances: self
-                            .cfg
-                            .assets
-                            .iter()
-                            .zip(&bal)
-                            .map(|(a, u)| BalanceEntry {
-                                symbol: a.symbol.clone(),
-                                amount: amount::Display {
-                                    units: *u,
-                                    decimals: a.decimals,
-                                }
-                                .to_string(),
-                            })
-                            .collect(),
-                        salt: to_decimal(&self.salt(pos)),
-                        leaf_index: pos,
+                    write_record(
+                        &dir,
+                        &self.seed,
+                        &self.cfg,
+                        bundle,
+                        &bundle_hash,
+                        signer,
+                        &user_id,
+                        &bal,
+                        to_decimal(&self.salt(pos)),
+                        pos,
                         path,
-                        publication_key: bundle.publication_key.clone(),
-                        signature: String::new(),
-                    };
-                    let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
-                    rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-                    fsutil::write_json_unsynced(
-                        &dir.join(record_file_name(&self.seed, &user_id)),
-                        &rec,
                     )?;
                     n += 1;
                 }

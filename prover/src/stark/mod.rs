@@ -23,10 +23,9 @@
 use crate::solvency::{
     bar,
     budget::{self, run_bounded, Workers},
-    record_file_name,
     spool::{self, Prepared},
     workdir::{BackendFile, Config, SpoolInfo, Work, WorkDir},
-    BackendChoice, ProveOptions, Summary,
+    write_record, BackendChoice, ProveOptions, Summary,
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
@@ -37,10 +36,9 @@ use assay_circuits::solvency::stark::{
 };
 use assay_circuits::Fr;
 use assay_verifier::{
-    amount,
     solvency::{
-        verify_round, BalanceEntry, Circuits, InclusionRecord, ProofDir, ProofEntry, RoundBundle,
-        RoundOptions, BACKEND_STARK, BUNDLE_VERSION, RECORD_DOMAIN, ROUND_DOMAIN, ROUND_VERSION,
+        verify_round, Circuits, ProofDir, ProofEntry, RoundBundle, RoundOptions, BACKEND_STARK,
+        BUNDLE_VERSION, ROUND_DOMAIN,
     },
     stark::{digest_hex, element_text, parse_element, previous_digest, salt_text},
 };
@@ -614,36 +612,18 @@ fn write_records(
             let mut n = 0;
             for (i, row) in rows.into_iter().enumerate() {
                 let Some((user_id, bal)) = row else { continue };
-                let mut rec = InclusionRecord {
-                    version: ROUND_VERSION,
-                    round_id: work.cfg.round_id.clone(),
-                    bundle_hash: hash.clone(),
-                    user_id: user_id.clone(),
-                    balances: work
-                        .cfg
-                        .assets
-                        .iter()
-                        .zip(&bal)
-                        .map(|(a, u)| BalanceEntry {
-                            symbol: a.symbol.clone(),
-                            amount: amount::Display {
-                                units: *u,
-                                decimals: a.decimals,
-                            }
-                            .to_string(),
-                        })
-                        .collect(),
-                    salt: salt_text(&salt(&work.seed, start + i as u64)),
-                    leaf_index: (j * p.users + i) as u64,
-                    path: Vec::new(),
-                    publication_key: bundle.publication_key.clone(),
-                    signature: String::new(),
-                };
-                let msg = assay_verifier::signing::message(RECORD_DOMAIN, &rec.signed_body());
-                rec.signature = hex::encode(signer.sign(&msg).to_bytes());
-                fsutil::write_json_unsynced(
-                    &dir.join(record_file_name(&work.seed, &user_id)),
-                    &rec,
+                write_record(
+                    &dir,
+                    &work.seed,
+                    &work.cfg,
+                    bundle,
+                    &hash,
+                    signer,
+                    &user_id,
+                    &bal,
+                    salt_text(&salt(&work.seed, start + i as u64)),
+                    (j * p.users + i) as u64,
+                    Vec::new(),
                 )?;
                 n += 1;
             }
