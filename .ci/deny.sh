@@ -8,6 +8,7 @@
 #
 #   .ci/deny.sh                      all four checks
 #   .ci/deny.sh advisories sources   only those (any of: advisories bans licenses sources)
+#   .ci/deny.sh --install-only       install cargo-deny, check nothing (CI's background queue)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,7 @@ if [ "$installed" != "cargo-deny $DENY_VERSION" ]; then
         die "cargo install cargo-deny $DENY_VERSION failed"
     echo "installed cargo-deny $DENY_VERSION in $(($(date +%s) - start)) s"
 fi
+[ "${1:-}" = "--install-only" ] && exit 0
 
 # --- the advisory database snapshot, as a git repository ------------------------------------
 rm -rf "$DB_ROOT"

@@ -9,8 +9,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 step() { printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+# Under .ci/run, CI's background queue may be installing Chromium and the npm packages and
+# building the wasm packages already: wait for it rather than start the same work twice.
+# shellcheck source=bg.sh
+source "$root/.ci/bg.sh"
 
 step "install: chromium"
+bg_wait debian || true
 if ! command -v chromium >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -19,12 +24,14 @@ fi
 chromium --version
 
 step "install: npm packages (playwright-core, snarkjs, binaryen)"
+bg_wait npm || true
 if [ ! -x web/node_modules/.bin/snarkjs ] || [ ! -d web/node_modules/playwright-core ] || [ ! -x web/node_modules/.bin/wasm-opt ]; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 step "build: wasm package (installs the target and wasm-bindgen-cli if missing)"
-bash wasm-verifier/build.sh
+# Built by the background queue from this same tree when it says so; else here.
+bg_wait wasm || bash wasm-verifier/build.sh
 
 step "fixtures: the Halo2 IPA parameters the page serves (k = 9 for the rounds, 11 for KYC; checked against the pinned hashes)"
 # Parameters are deterministic (re-derived, never committed): the test checks each file's

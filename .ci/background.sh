@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# CI's background queue (docs/ci.md, "Time"): what later steps of .ci/run install and build,
+# started by .ci/run at the lowest CPU priority (nice 19) beside the foreground steps, so that
+# it runs on the cores they leave idle (downloads, single-threaded compile tails, test runs,
+# browser and network waits) instead of after them. Every item is an idempotent script the
+# step that needs it would run anyway; the step waits for its item (.ci/bg.sh) and then finds
+# it installed or built. An item that fails is only reported: its step runs it again in the
+# foreground and fails there, with its own output, if it fails again.
+#
+#   nice -n 19 bash .ci/background.sh DIR &     (DIR: ITEM.log, ITEM.done or ITEM.failed with
+#                                                the item's seconds, queue.ended at the end)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+dir=$1
+mkdir -p "$dir"
+trap 'touch "$dir/queue.ended"' EXIT
+item() { # NAME COMMAND...
+    local name=$1 t=$SECONDS
+    shift
+    if "$@" >"$dir/$name.log" 2>&1; then
+        echo "$((SECONDS - t))" >"$dir/$name.done"
+    else
+        echo "$((SECONDS - t))" >"$dir/$name.failed"
+    fi
+}
+debian() { # what tests/softhsm, tests/slurm and .ci/web-tests.sh install, in one apt-get
+    local missing=()
+    command -v softhsm2-util >/dev/null || missing+=(softhsm2)
+    command -v slurmctld >/dev/null || missing+=(slurm-wlm)
+    command -v munged >/dev/null || missing+=(munge)
+    command -v chromium >/dev/null || missing+=(chromium)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+npm_ci() ( # .ci/web-tests.sh's npm packages (playwright-core, snarkjs, binaryen's wasm-opt)
+    cd web && npm ci --no-audit --no-fund --loglevel=error
+)
+# In the order the steps need them: the tests step starts with SoftHSM2 and ends with the web
+# tests (npm packages, the wasm packages); cargo-deny is the dependencies step's; the fuzz
+# harness is the fuzzing step's, after the tests.
+item debian debian
+item npm npm_ci
+item cargo-deny bash .ci/deny.sh --install-only
+item wasm bash wasm-verifier/build.sh
+item fuzz-build bash .ci/fuzz.sh --build-only
