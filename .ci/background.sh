@@ -23,15 +23,17 @@ item() { # NAME COMMAND...
         echo "$((SECONDS - t))" >"$dir/$name.failed"
     fi
 }
-debian() { # what tests/softhsm, tests/slurm and .ci/web-tests.sh install, in one apt-get
-    local missing=()
-    command -v softhsm2-util >/dev/null || missing+=(softhsm2)
-    command -v slurmctld >/dev/null || missing+=(slurm-wlm)
-    command -v munged >/dev/null || missing+=(munge)
-    command -v chromium >/dev/null || missing+=(chromium)
-    [ ${#missing[@]} -eq 0 ] && return 0
+debian() { # what tests/softhsm, tests/slurm and .ci/web-tests.sh install, as they install it
+    local plain=()
+    command -v softhsm2-util >/dev/null || plain+=(softhsm2)
+    command -v slurmctld >/dev/null || plain+=(slurm-wlm)
+    command -v munged >/dev/null || plain+=(munge)
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if [ ${#plain[@]} -gt 0 ] || ! command -v chromium >/dev/null; then apt-get update -qq; fi
+    if [ ${#plain[@]} -gt 0 ]; then
+        apt-get install -y -qq --no-install-recommends "${plain[@]}"
+    fi
+    command -v chromium >/dev/null || apt-get install -y -qq chromium
 }
 npm_ci() ( # .ci/web-tests.sh's npm packages (playwright-core, snarkjs, binaryen's wasm-opt)
     cd web && npm ci --no-audit --no-fund --loglevel=error

@@ -8,7 +8,9 @@
 bg_wait() {
     local item=$1 dir=${ASSAY_CI_BG:-} t=$SECONDS
     [ -n "$dir" ] || return 1
+    # (ASSAY_CI_BG_PID: the queue's process; a queue killed without its EXIT trap has ended too)
     while [ ! -e "$dir/$item.done" ] && [ ! -e "$dir/$item.failed" ] && [ ! -e "$dir/queue.ended" ]; do
+        if [ -n "${ASSAY_CI_BG_PID:-}" ] && ! kill -0 "$ASSAY_CI_BG_PID" 2>/dev/null; then break; fi
         sleep 1
     done
     if [ -e "$dir/$item.done" ]; then
