@@ -120,7 +120,7 @@ pub(super) fn batch(ints: &BatchInts, shape: BatchShape, seed: u64) -> StarkBatc
             balances: ints.balances[i]
                 .iter()
                 .map(|b| {
-                    u64::try_from(*b).unwrap_or_else(|_| die("a STARK balance is below 2^64"))
+                    u64::try_from(*b).unwrap_or_else(|_| die("a balance is not below 2^64 (the STARK needs w = 64)"))
                 })
                 .collect(),
         })
