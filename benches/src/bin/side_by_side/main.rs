@@ -259,7 +259,7 @@ fn parse_args() -> Args {
                             Ok(Backend::Groth16) => g = true,
                             Ok(Backend::Halo2) => h = true,
                             Ok(Backend::Stark) => st = true,
-                            Err(_) => die(format!(
+                            _ => die(format!(
                                 "--backend: {name:?} is none of groth16, halo2, stark, both, \
                                  all\n{USAGE}"
                             )),
