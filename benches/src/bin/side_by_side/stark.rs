@@ -83,13 +83,14 @@ pub(super) fn build_features() -> (String, Value) {
     let cpu_avx2: Option<bool> = None;
     let hint = if cpu_avx2 == Some(true) && !avx2 {
         " — this CPU has AVX2 but the build does not use it: build with \
-         `cargo --config .cargo/x86-64-v3.toml build --release --target-dir target/x86-64-v3`"
+         `cargo --config .cargo/x86-64-v3.toml build --release -p assay-benches --bin side_by_side \
+         --target-dir target/x86-64-v3`"
     } else {
         ""
     };
     (
         format!(
-            "STARK build: KoalaBear packed {width} lanes (compiled with AVX2: {avx2}, \
+            "STARK build: KoalaBear packing width {width} (compiled with AVX2: {avx2}, \
              AVX-512: {avx512}); CPU has AVX2: {}{hint}",
             cpu_avx2.map_or("unknown".into(), |b| b.to_string())
         ),
