@@ -25,9 +25,7 @@ use assay_prover::solvency::{self as prover, record_path, BackendChoice, ProveOp
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys},
     halo2::ParamsCache,
-    solvency::{
-        verify_inclusion_with, InclusionRecord, ProofSource, RoundBundle, RoundOptions,
-    },
+    solvency::{verify_inclusion_with, InclusionRecord, ProofSource, RoundBundle, RoundOptions},
     VerifyError,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};

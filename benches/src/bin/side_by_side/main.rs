@@ -536,9 +536,7 @@ impl Calibration {
         if let (Some(m), Some((cells, _, _))) = (&row.stark, self.stark) {
             if let Some(n) = m.size_json["trace_cells"].as_f64() {
                 if n > cells && m.prove.cpu > 0.0 {
-                    let rss = m
-                        .peak_rss_mib
-                        .map_or(1.0, |p| (p - self.base_rss).max(1.0));
+                    let rss = m.peak_rss_mib.map_or(1.0, |p| (p - self.base_rss).max(1.0));
                     self.stark = Some((n, m.prove.cpu, rss));
                 }
             }
@@ -917,7 +915,9 @@ fn batch_row(ctx: &Ctx<'_>, b: usize, k: usize, seed: u64) -> Row {
         != ep.sums.iter().map(|s| s.to_le_bytes()).collect::<Vec<_>>()
         || er.sums.iter().map(|s| s.to_le_bytes()).collect::<Vec<_>>() != bytes(&int_sums)
     {
-        die(format!("{label}: the backends' sums differ from the integer sums"));
+        die(format!(
+            "{label}: the backends' sums differ from the integer sums"
+        ));
     }
     println!("  statement checked natively on both fields (the integer sums)");
     let mut note = None;
@@ -1105,7 +1105,10 @@ fn agg_row(ctx: &Ctx<'_>, top: bool, seed: u64) -> Row {
             return Err(n);
         }
         let h = stark::batch_log_height(a.batch).ok_or_else(|| {
-            format!("STARK: not measured at B = {} (a STARK batch has at most 2^14 rows)", a.batch)
+            format!(
+                "STARK: not measured at B = {} (a STARK batch has at most 2^14 rows)",
+                a.batch
+            )
         })?;
         let w = stark::aggregation(&ints, k, (1 << h) - 1, top, seed)
             .map_err(|e| format!("STARK: {e}"))?;
@@ -1235,9 +1238,9 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
             ctx.cores,
         )
     });
-    let stark = a.stark.then(|| {
-        stark::measure_kyc(&label, seed, a.verify_reps, ctx.cal.as_ref(), ctx.cores)
-    });
+    let stark = a
+        .stark
+        .then(|| stark::measure_kyc(&label, seed, a.verify_reps, ctx.cal.as_ref(), ctx.cores));
     Row {
         case: "kyc".into(),
         title: label,
@@ -1252,7 +1255,11 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
 fn calibrate(args: &Args) -> Calibration {
     println!(
         "calibrating (small Groth16 batch, Halo2 k-small params and batch{}) ...",
-        if args.stark { ", STARK 127-user batch" } else { "" }
+        if args.stark {
+            ", STARK 127-user batch"
+        } else {
+            ""
+        }
     );
     let base_rss = peak_rss_mib().unwrap_or(0.0);
     let shape = Shape {
@@ -1363,7 +1370,8 @@ fn print_table(args: &Args, rows: &[Row], cores: usize) {
             (_, None) => "none (circuit-specific setup)".into(),
         });
         line("keygen / setup", &|m| {
-            m.keygen.map_or("none (pinned AIR and parameters)".into(), span_cell)
+            m.keygen
+                .map_or("none (pinned AIR and parameters)".into(), span_cell)
         });
         line("prove", &|m| span_cell(m.prove));
         line("verify", &|m| {

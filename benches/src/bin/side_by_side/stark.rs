@@ -15,17 +15,17 @@
 //! * there is no setup and no verifying key: the AIRs and [`STARK_PARAMS`] are pinned.
 
 use super::{
-    die, estimate_only, fmt_secs, median, peak_rss_mib, reset_peak_rss, timed, AggInts,
-    BatchInts, Calibration, Kind, Measure,
+    die, estimate_only, fmt_secs, median, peak_rss_mib, reset_peak_rss, timed, AggInts, BatchInts,
+    Calibration, Kind, Measure,
 };
 use assay_circuits::{
     kyc::{
         jurisdiction::Jurisdiction,
         stark::{
             challenge_digest, credential, exact_key, holder_commitment, kyc_security,
-            kyc_statement, kyc_trace_shape, prove_kyc, scope_digest, secret_from_bytes,
-            verify_kyc, whole_key, KycStarkContext, KycStarkPublic, KycStarkWitness,
-            StarkPolicyTree, StarkRegistry,
+            kyc_statement, kyc_trace_shape, prove_kyc, scope_digest, secret_from_bytes, verify_kyc,
+            whole_key, KycStarkContext, KycStarkPublic, KycStarkWitness, StarkPolicyTree,
+            StarkRegistry,
         },
     },
     solvency::stark::{
@@ -121,7 +121,9 @@ pub(super) fn batch(ints: &BatchInts, shape: BatchShape, seed: u64) -> StarkBatc
             balances: ints.balances[i]
                 .iter()
                 .map(|b| {
-                    u64::try_from(*b).unwrap_or_else(|_| die("a balance is not below 2^64 (the STARK needs w = 64)"))
+                    u64::try_from(*b).unwrap_or_else(|_| {
+                        die("a balance is not below 2^64 (the STARK needs w = 64)")
+                    })
                 })
                 .collect(),
         })
