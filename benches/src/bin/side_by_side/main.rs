@@ -5,8 +5,9 @@
 //!
 //! Every case builds one deterministic witness from a seed (the same integer balances for every
 //! backend; the STARK's differences are in [`stark`]), checks the statements natively, proves,
-//! and verifies every proof it makes (a proof that does not verify aborts the run). Times are wall and process CPU (user + system,
-//! all threads): on a shared machine CPU seconds are the comparable number.
+//! and verifies every proof it makes (a proof that does not verify aborts the run). Times are
+//! wall and process CPU (user + system, all threads): on a shared machine CPU seconds are the
+//! comparable number.
 //!
 //! `cargo run --release -p assay-benches --bin side_by_side -- --help`; `scripts/figures.sh`
 //! runs the sizes of issue 5. Nothing printed is a constant: every figure is measured, and the
