@@ -1252,7 +1252,8 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
     }
 }
 
-/// Small runs of the backends (the STARK if selected), measured now, to scale the estimates of the big steps.
+/// Small runs of the backends (the STARK if selected), measured now, to scale the estimates of
+/// the big steps.
 fn calibrate(args: &Args) -> Calibration {
     println!(
         "calibrating (small Groth16 batch, Halo2 k-small params and batch{}) ...",
