@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 h=${1:-12}
 grep -qw avx2 /proc/cpuinfo || { echo "this CPU has no AVX2: only the generic build runs"; v3=0; }
 v3=${v3:-1}
-example=(-p assay-circuits --features stark --example stark_batch)
+example=(-p assay-circuits --features stark-parallel --example stark_batch)
 cargo build --release -q "${example[@]}"
 [ "$v3" = 1 ] && cargo --config .cargo/x86-64-v3.toml build --release -q "${example[@]}" \
   --target-dir target/x86-64-v3

@@ -1,6 +1,6 @@
 //! Batch-proving throughput of the STARK solvency statement (feature `stark`).
 //!
-//! `cargo run --release -p assay-circuits --features stark --example stark_batch [LOG_HEIGHT]`
+//! `cargo run --release -p assay-circuits --features stark-parallel --example stark_batch [LOG_HEIGHT]`
 //!
 //! Prints, for K = 4 and K = 50 and w = 64, the users, the proving wall time, the CPU time of the
 //! whole process (all threads, user + system, from `/proc/self/stat` on Linux), the user-assets per

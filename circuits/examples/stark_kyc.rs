@@ -1,6 +1,6 @@
 //! Proving and verification cost of the KYC statement on the STARK backend (feature `stark`).
 //!
-//! `cargo run --release -p assay-circuits --features stark --example stark_kyc [RUNS]`
+//! `cargo run --release -p assay-circuits --features stark-parallel --example stark_kyc [RUNS]`
 //!
 //! Builds a sanctions policy and a registry, proves one presentation once to warm up, then
 //! `RUNS` times (default 10), and prints the trace shape, the proof size, and the minimum and

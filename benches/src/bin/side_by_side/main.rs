@@ -1,12 +1,13 @@
-//! Groth16 (BN254) and Halo2 (IPA over Pasta) side by side, measured in one run on this
-//! machine: circuit size, key generation, IPA parameters, prove, verify, proof size, peak
-//! memory, and user-assets proven per second per core, for the solvency batch, the
-//! aggregations and the KYC circuit.
+//! Groth16 (BN254), Halo2 (IPA over Pasta) and the STARK (Plonky3 over KoalaBear) side by side,
+//! measured in one run on this machine: circuit size, key generation, IPA parameters, prove,
+//! verify, proof size, peak memory, and user-assets proven per second per core, for the
+//! solvency batch, the aggregations and the KYC circuit.
 //!
-//! Every case builds one deterministic witness from a seed (the same integer balances for both
-//! backends), checks both statements natively, proves, and verifies every proof it makes (a
-//! proof that does not verify aborts the run). Times are wall and process CPU (user + system,
-//! all threads): on a shared machine CPU seconds are the comparable number.
+//! Every case builds one deterministic witness from a seed (the same integer balances for every
+//! backend; the STARK's differences are in [`stark`]), checks the statements natively, proves,
+//! and verifies every proof it makes (a proof that does not verify aborts the run). Times are
+//! wall and process CPU (user + system, all threads): on a shared machine CPU seconds are the
+//! comparable number.
 //!
 //! `cargo run --release -p assay-benches --bin side_by_side -- --help`; `scripts/figures.sh`
 //! runs the sizes of issue 5. Nothing printed is a constant: every figure is measured, and the
@@ -43,6 +44,8 @@ use std::{
     process::exit,
     time::Instant,
 };
+
+mod stark;
 
 // ---------------------------------------------------------------------------------------------
 // Clocks and process figures
@@ -153,6 +156,7 @@ struct Args {
     only: Vec<String>,
     groth16: bool,
     halo2: bool,
+    stark: bool,
     verify_reps: usize,
     seed: u64,
     estimates: bool,
@@ -160,7 +164,7 @@ struct Args {
 }
 
 const USAGE: &str = "\
-side_by_side: Groth16 and Halo2 measured side by side in one run.
+side_by_side: Groth16, Halo2 and the STARK measured side by side in one run.
 
 Options (defaults = the sizes of issue 5):
   --batch B            leaves per batch proof, a power of two            [1024]
@@ -174,7 +178,7 @@ Options (defaults = the sizes of issue 5):
   --json OUT           also write every figure as JSON to OUT
   --only C1,C2,..      run only these cases: batch-k<K>, agg-top, agg-inner, kyc
                        (a prefix before '-' selects a family: --only batch,agg)
-  --backend B          groth16|halo2|both                                [both]
+  --backend B1,B2,..   groth16, halo2, stark, both (= groth16,halo2), all  [all]
   --verify-reps N      verifications per proof (median reported)         [10]
   --seed S             seed of the balances, ids and blinds              [1]
   --no-estimates       skip the calibration run and the time estimates
@@ -195,6 +199,7 @@ fn parse_args() -> Args {
         only: vec![],
         groth16: true,
         halo2: true,
+        stark: true,
         verify_reps: 10,
         seed: 1,
         estimates: true,
@@ -245,15 +250,24 @@ fn parse_args() -> Args {
                     .collect()
             }
             "--backend" => {
-                let v = it.next().unwrap_or_default();
-                let only = |b| v == "both" || assay_verifier::Backend::parse(&v) == Ok(b);
-                (a.groth16, a.halo2) = (
-                    only(assay_verifier::Backend::Groth16),
-                    only(assay_verifier::Backend::Halo2),
-                );
-                if !(a.groth16 || a.halo2) {
-                    die(format!("--backend: groth16|halo2|both\n{USAGE}"));
+                use assay_verifier::Backend;
+                let (mut g, mut h, mut st) = (false, false, false);
+                for name in it.next().unwrap_or_default().split(',') {
+                    match name {
+                        "all" => (g, h, st) = (true, true, true),
+                        "both" => (g, h) = (true, true),
+                        _ => match Backend::parse(name) {
+                            Ok(Backend::Groth16) => g = true,
+                            Ok(Backend::Halo2) => h = true,
+                            Ok(Backend::Stark) => st = true,
+                            _ => die(format!(
+                                "--backend: {name:?} is none of groth16, halo2, stark, both, \
+                                 all\n{USAGE}"
+                            )),
+                        },
+                    }
                 }
+                (a.groth16, a.halo2, a.stark) = (g, h, st);
             }
             "--verify-reps" => a.verify_reps = num("--verify-reps", it.next()).max(1),
             "--seed" => a.seed = num("--seed", it.next()) as u64,
@@ -342,7 +356,9 @@ fn batch_witness<F: StatementField>(ints: &BatchInts) -> BatchWitness<F> {
     }
 }
 
-/// The integers of one aggregation: each child opens sums of `b` balances below `2^w`.
+/// The integers of one aggregation: each child opens sums that `b - 1` balances below `2^w`
+/// can add up to (`b - 1`: a STARK batch of height `b` holds `b - 1` users, and its children
+/// must open the same integers as the other backends').
 struct AggInts {
     roots: Vec<u128>,
     sums: Vec<Vec<u128>>,
@@ -353,10 +369,18 @@ struct AggInts {
 
 fn agg_ints(seed: u64, f: usize, k: usize, w: usize, b: usize, top: bool) -> AggInts {
     let sum_bits = w + b.trailing_zeros() as usize;
+    // At most (b - 1)(2^w - 1), where that fits in 128 bits (else below 2^(w + log b)).
+    let most = (b as u128)
+        .checked_sub(1)
+        .zip(1u128.checked_shl(w as u32))
+        .and_then(|(users, top)| users.checked_mul(top - 1));
     let sums: Vec<Vec<u128>> = (0..f as u64)
         .map(|i| {
             (0..k as u64)
-                .map(|a| value(seed, 100 + a, i, sum_bits))
+                .map(|a| {
+                    let v = value(seed, 100 + a, i, sum_bits);
+                    most.map_or(v, |m| v % (m + 1))
+                })
                 .collect()
         })
         .collect();
@@ -397,15 +421,26 @@ fn agg_witness<F: StatementField>(ints: &AggInts) -> AggregateWitness<F> {
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
+/// Which backend measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Kind {
+    #[default]
+    Groth16,
+    Halo2,
+    Stark,
+}
+
 /// Everything measured for one circuit on one backend.
 #[derive(Debug, Default)]
 struct Measure {
+    kind: Kind,
     /// Human-readable size: constraints, or `k`, rows and columns.
     size: String,
     size_json: Value,
     /// Halo2 only: `Params::new(k)` or its load from the cache.
     params: Option<(Span, &'static str)>,
-    keygen: Span,
+    /// Setup or key generation; `None` for the STARK (no keys).
+    keygen: Option<Span>,
     prove: Span,
     verify_wall_ms_median: f64,
     verify_cpu_ms_mean: f64,
@@ -413,13 +448,15 @@ struct Measure {
     proof_bytes: usize,
     vk_bytes: Option<usize>,
     peak_rss_mib: Option<f64>,
+    /// Batch cases: the user-assets one proof covers (`B·K`; the STARK's `(B - 1)·K`).
+    user_assets: Option<usize>,
 }
 
 impl Measure {
-    fn json(&self, user_assets: Option<usize>, cores: usize) -> Value {
+    fn json(&self, cores: usize) -> Value {
         let mut v = json!({
             "size": self.size_json,
-            "keygen": self.keygen.json(),
+            "keygen": self.keygen.map(|k| k.json()),
             "prove": self.prove.json(),
             "verify_wall_ms_median": self.verify_wall_ms_median,
             "verify_cpu_ms_mean": self.verify_cpu_ms_mean,
@@ -431,7 +468,7 @@ impl Measure {
         if let Some((s, how)) = self.params {
             v["params"] = json!({ "source": how, "wall_s": s.wall, "cpu_s": s.cpu });
         }
-        if let Some(n) = user_assets {
+        if let Some(n) = self.user_assets {
             v["user_assets"] = json!(n);
             v["user_assets_per_cpu_second"] = json!(n as f64 / self.prove.cpu);
             v["user_assets_per_core_second_wall"] =
@@ -459,6 +496,8 @@ struct Calibration {
     h_rss: f64,
     /// RSS before any proving (MiB).
     base_rss: f64,
+    /// STARK (if measured): trace cells, prove CPU, peak RSS (MiB) above the baseline.
+    stark: Option<(f64, f64, f64)>,
 }
 
 impl Calibration {
@@ -469,7 +508,7 @@ impl Calibration {
             if let Some(n) = m.size_json["constraints"].as_u64() {
                 if n as f64 > self.g_n {
                     self.g_n = n as f64;
-                    self.g_setup = m.keygen.cpu;
+                    self.g_setup = m.keygen.map_or(0.0, |k| k.cpu);
                     self.g_prove = m.prove.cpu;
                     if let Some(p) = m.peak_rss_mib {
                         self.g_rss = (p - self.base_rss).max(1.0);
@@ -484,7 +523,7 @@ impl Calibration {
                 self.h_cols = m.size_json["advice_columns"]
                     .as_f64()
                     .unwrap_or(self.h_cols);
-                self.h_keygen = m.keygen.cpu;
+                self.h_keygen = m.keygen.map_or(0.0, |k| k.cpu);
                 self.h_prove = m.prove.cpu;
                 if let Some(p) = m.peak_rss_mib {
                     self.h_rss = (p - self.base_rss).max(1.0);
@@ -492,6 +531,14 @@ impl Calibration {
                 if let Some((s, "generated")) = m.params {
                     self.h_params = s.cpu;
                     self.h_params_k = k;
+                }
+            }
+        }
+        if let (Some(m), Some((cells, _, _))) = (&row.stark, self.stark) {
+            if let Some(n) = m.size_json["trace_cells"].as_f64() {
+                if n > cells && m.prove.cpu > 0.0 {
+                    let rss = m.peak_rss_mib.map_or(1.0, |p| (p - self.base_rss).max(1.0));
+                    self.stark = Some((n, m.prove.cpu, rss));
                 }
             }
         }
@@ -606,10 +653,11 @@ fn measure_groth16<C: ConstraintSynthesizer<Fr>>(
         cpu += s.cpu * 1e3;
     }
     Measure {
+        kind: Kind::Groth16,
         size: format!("{n} constraints"),
         size_json: json!({ "constraints": n }),
         params: None,
-        keygen,
+        keygen: Some(keygen),
         prove,
         verify_wall_ms_median: median(walls),
         verify_cpu_ms_mean: cpu / reps as f64,
@@ -617,6 +665,7 @@ fn measure_groth16<C: ConstraintSynthesizer<Fr>>(
         proof_bytes: proof.compressed_size(),
         vk_bytes: Some(vk.compressed_size()),
         peak_rss_mib: peak,
+        user_assets: None,
     }
 }
 
@@ -702,7 +751,10 @@ fn measure_halo2<C: Circuit<Fp> + std::fmt::Debug>(
     let cached = dir.join(format!("k{k}.bin")).exists();
     estimate_halo2(cal, k, size.advice, cached, cores);
     if estimate_only() {
-        return Measure::default();
+        return Measure {
+            kind: Kind::Halo2,
+            ..Measure::default()
+        };
     }
     reset_peak_rss();
     let (p, params_span, how) = halo2_params(dir, k);
@@ -743,6 +795,7 @@ fn measure_halo2<C: Circuit<Fp> + std::fmt::Debug>(
         cpu += s.cpu * 1e3;
     }
     Measure {
+        kind: Kind::Halo2,
         size: format!(
             "k={k} ({tuning}): {} rows used ({} advice), {} advice / {} fixed / {} instance cols, {} lookups",
             size.rows, size.advice_rows, size.advice, size.fixed, size.instance, size.lookups
@@ -753,7 +806,7 @@ fn measure_halo2<C: Circuit<Fp> + std::fmt::Debug>(
             "instance_columns": size.instance, "lookups": size.lookups,
         }),
         params: Some((params_span, how)),
-        keygen,
+        keygen: Some(keygen),
         prove,
         verify_wall_ms_median: median(walls),
         verify_cpu_ms_mean: cpu / reps as f64,
@@ -761,22 +814,41 @@ fn measure_halo2<C: Circuit<Fp> + std::fmt::Debug>(
         proof_bytes: proof.len(),
         vk_bytes: None,
         peak_rss_mib: peak,
+        user_assets: None,
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Cases
 
-/// One circuit measured on both backends.
+/// One circuit measured on every selected backend.
 struct Row {
     case: String,
     title: String,
-    /// `B·K` for batch cases (user-assets proven per proof).
-    user_assets: Option<usize>,
     groth16: Option<Measure>,
     halo2: Option<Measure>,
-    /// Extra Groth16 figure (constraints per user against the floor), if any.
+    stark: Option<Measure>,
+    /// Extra figures or reasons (Groth16's constraints per user against the floor, why the
+    /// STARK column is empty), if any.
     note: Option<String>,
+}
+
+impl Row {
+    fn measures(&self) -> [Option<&Measure>; 3] {
+        [
+            self.groth16.as_ref(),
+            self.halo2.as_ref(),
+            self.stark.as_ref(),
+        ]
+    }
+}
+
+/// Appends `more` to a row's note.
+fn add_note(note: &mut Option<String>, more: String) {
+    *note = Some(match note.take() {
+        Some(n) => format!("{n}; {more}"),
+        None => more,
+    });
 }
 
 /// Index of the tuning to use: the forced one, or the smallest `k` (ties: fewer columns).
@@ -834,13 +906,41 @@ fn batch_row(ctx: &Ctx<'_>, b: usize, k: usize, seed: u64) -> Row {
     let ep = wp
         .evaluate(&shape)
         .unwrap_or_else(|e| die(format!("{label}: Pasta statement is false: {e}")));
+    let int_sums: Vec<u128> = (0..k)
+        .map(|j| ints.balances.iter().map(|u| u[j]).sum())
+        .collect();
+    let bytes = |v: &[u128]| -> Vec<[u8; 32]> {
+        v.iter().map(|s| Fr::from_u128(*s).to_le_bytes()).collect()
+    };
     if er.sums.iter().map(|s| s.to_le_bytes()).collect::<Vec<_>>()
         != ep.sums.iter().map(|s| s.to_le_bytes()).collect::<Vec<_>>()
+        || er.sums.iter().map(|s| s.to_le_bytes()).collect::<Vec<_>>() != bytes(&int_sums)
     {
-        die(format!("{label}: the two backends' sums differ"));
+        die(format!(
+            "{label}: the backends' sums differ from the integer sums"
+        ));
     }
-    println!("  statement checked natively on both fields (same integer sums)");
+    println!("  statement checked natively on both fields (the integer sums)");
     let mut note = None;
+    // The STARK: the first B - 1 users (127 if B < 128) of the same balances.
+    let stark_batch = a.stark.then(|| {
+        if let Some(n) = stark::width_note(a.width) {
+            return Err(n);
+        }
+        let h = stark::batch_log_height(b).ok_or_else(|| {
+            format!("STARK: not measured at B = {b} (a STARK batch has at most 2^14 rows)")
+        })?;
+        let shape = assay_circuits::solvency::stark::BatchShape::new(k, h)
+            .map_err(|e| format!("STARK: {e}"))?;
+        let sints = batch_ints(seed, shape.users(), k, a.width);
+        let sb = stark::batch(&sints, shape, seed);
+        stark::check_batch(&label, &sb, &sints);
+        println!(
+            "  STARK statement checked natively: {} users, the integer sums of the same balances",
+            shape.users()
+        );
+        Ok(sb)
+    });
     let groth16 = a.groth16.then(|| {
         use solvency::constraints::BatchCircuit;
         let blank = BatchCircuit {
@@ -874,6 +974,7 @@ fn batch_row(ctx: &Ctx<'_>, b: usize, k: usize, seed: u64) -> Row {
         m.size = format!("{n} constraints ({per_user:.1} per user)");
         m.size_json["per_user"] = json!(per_user);
         m.size_json["floor_per_user"] = json!(floor);
+        m.user_assets = Some(b * k);
         m
     });
     let halo2 = a.halo2.then(|| {
@@ -903,12 +1004,30 @@ fn batch_row(ctx: &Ctx<'_>, b: usize, k: usize, seed: u64) -> Row {
             )
         })
     });
+    let halo2 = halo2.map(|mut m| {
+        m.user_assets = Some(b * k);
+        m
+    });
+    let stark = match stark_batch {
+        Some(Ok(sb)) => Some(stark::measure_batch(
+            &label,
+            &sb,
+            a.verify_reps,
+            ctx.cal.as_ref(),
+            ctx.cores,
+        )),
+        Some(Err(why)) => {
+            add_note(&mut note, why);
+            None
+        }
+        None => None,
+    };
     Row {
         case: format!("batch-k{k}"),
         title: label,
-        user_assets: Some(b * k),
         groth16,
         halo2,
+        stark,
         note,
     }
 }
@@ -980,13 +1099,44 @@ fn agg_row(ctx: &Ctx<'_>, top: bool, seed: u64) -> Row {
             )
         })
     });
+    // The STARK: children are batch proofs of the round's batch height.
+    let mut note = None;
+    let stark = a.stark.then(|| {
+        if let Some(n) = stark::width_note(a.width) {
+            return Err(n);
+        }
+        let h = stark::batch_log_height(a.batch).ok_or_else(|| {
+            format!(
+                "STARK: not measured at B = {} (a STARK batch has at most 2^14 rows)",
+                a.batch
+            )
+        })?;
+        let w = stark::aggregation(&ints, k, (1 << h) - 1, top, seed)
+            .map_err(|e| format!("STARK: {e}"))?;
+        Ok(stark::measure_aggregation(
+            &label,
+            &w,
+            &ints,
+            a.verify_reps,
+            ctx.cal.as_ref(),
+            ctx.cores,
+        ))
+    });
+    let stark = match stark {
+        Some(Ok(m)) => Some(m),
+        Some(Err(why)) => {
+            add_note(&mut note, why);
+            None
+        }
+        None => None,
+    };
     Row {
         case: if top { "agg-top" } else { "agg-inner" }.into(),
         title: label,
-        user_assets: None,
         groth16,
         halo2,
-        note: None,
+        stark,
+        note,
     }
 }
 
@@ -1089,19 +1239,30 @@ fn kyc_row(ctx: &Ctx<'_>, seed: u64) -> Row {
             ctx.cores,
         )
     });
+    let stark = a
+        .stark
+        .then(|| stark::measure_kyc(&label, seed, a.verify_reps, ctx.cal.as_ref(), ctx.cores));
     Row {
         case: "kyc".into(),
         title: label,
-        user_assets: None,
         groth16,
         halo2,
+        stark,
         note: None,
     }
 }
 
-/// Small runs of both backends, measured now, to scale the estimates of the big steps.
+/// Small runs of the backends (the STARK if selected), measured now, to scale the estimates of
+/// the big steps.
 fn calibrate(args: &Args) -> Calibration {
-    println!("calibrating (small Groth16 batch, Halo2 k-small params and batch) ...");
+    println!(
+        "calibrating (small Groth16 batch, Halo2 k-small params and batch{}) ...",
+        if args.stark {
+            ", STARK 127-user batch"
+        } else {
+            ""
+        }
+    );
     let base_rss = peak_rss_mib().unwrap_or(0.0);
     let shape = Shape {
         num_assets: 4,
@@ -1155,17 +1316,18 @@ fn calibrate(args: &Args) -> Calibration {
     let cols = halo2_size(&blank, h_k).advice;
     Calibration {
         g_n,
-        g_setup: g.keygen.cpu,
+        g_setup: g.keygen.map_or(0.0, |k| k.cpu),
         g_prove: g.prove.cpu,
         g_rss: g_rss.max(1.0),
         h_k,
         h_params_k,
         h_cols: cols as f64,
         h_params: ps.cpu,
-        h_keygen: h.keygen.cpu,
+        h_keygen: h.keygen.map_or(0.0, |k| k.cpu),
         h_prove: h.prove.cpu,
         h_rss: (h.peak_rss_mib.unwrap_or(base_rss) - base_rss).max(1.0),
         base_rss,
+        stark: args.stark.then(|| stark::calibrate(base_rss)),
     }
 }
 
@@ -1180,22 +1342,39 @@ fn span_cell(s: Span) -> String {
     format!("{} CPU ({} wall)", fmt_secs(s.cpu), fmt_secs(s.wall))
 }
 
-fn print_table(rows: &[Row], cores: usize) {
-    println!("\n| circuit | figure | Groth16 (BN254) | Halo2 (IPA, Pasta) |");
-    println!("|---|---|---|---|");
+fn print_table(args: &Args, rows: &[Row], cores: usize) {
+    // The selected backends' columns: (index in `Row::measures`, header).
+    let cols: Vec<(usize, &str)> = [
+        (args.groth16, "Groth16 (BN254)"),
+        (args.halo2, "Halo2 (IPA, Pasta)"),
+        (args.stark, "STARK (Plonky3, KoalaBear)"),
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(_, (on, _))| *on)
+    .map(|(i, (_, h))| (i, h))
+    .collect();
+    println!(
+        "\n| circuit | figure | {} |",
+        cols.iter().map(|c| c.1).collect::<Vec<_>>().join(" | ")
+    );
+    println!("|---|---|{}", "---|".repeat(cols.len()));
     for r in rows {
-        let (g, h) = (r.groth16.as_ref(), r.halo2.as_ref());
+        let ms = r.measures();
         let line = |name: &str, f: &dyn Fn(&Measure) -> String| {
-            println!("| {} | {name} | {} | {} |", r.title, cell(g, f), cell(h, f));
+            let cells: Vec<String> = cols.iter().map(|(i, _)| cell(ms[*i], f)).collect();
+            println!("| {} | {name} | {} |", r.title, cells.join(" | "));
         };
         line("size", &|m| m.size.clone());
-        line("IPA params (Halo2)", &|m| {
-            m.params
-                .map_or("none (circuit-specific setup)".into(), |(s, how)| {
-                    format!("{how}: {}", span_cell(s))
-                })
+        line("IPA params (Halo2)", &|m| match (m.kind, m.params) {
+            (_, Some((s, how))) => format!("{how}: {}", span_cell(s)),
+            (Kind::Stark, None) => "none (transparent)".into(),
+            (_, None) => "none (circuit-specific setup)".into(),
         });
-        line("keygen / setup", &|m| span_cell(m.keygen));
+        line("keygen / setup", &|m| {
+            m.keygen
+                .map_or("none (pinned AIR and parameters)".into(), span_cell)
+        });
         line("prove", &|m| span_cell(m.prove));
         line("verify", &|m| {
             format!(
@@ -1204,25 +1383,40 @@ fn print_table(rows: &[Row], cores: usize) {
             )
         });
         line("proof size", &|m| format!("{} B", m.proof_bytes));
-        line("verifying key", &|m| {
-            m.vk_bytes.map_or("–".into(), |b| format!("{b} B"))
+        line("verifying key", &|m| match (m.kind, m.vk_bytes) {
+            (_, Some(b)) => format!("{b} B"),
+            (Kind::Halo2, None) => "re-derived from the circuit".into(),
+            (_, None) => "none".into(),
         });
         line("peak RSS (keygen + prove)¹", &|m| {
             m.peak_rss_mib.map_or("–".into(), |p| format!("{p:.0} MiB"))
         });
-        if let Some(n) = r.user_assets {
+        if ms.iter().flatten().any(|m| m.user_assets.is_some()) {
+            line("user-assets per proof", &|m| {
+                m.user_assets.map_or("–".into(), |n| n.to_string())
+            });
             line("user-assets / s / core (CPU)", &|m| {
-                format!("{:.1}", n as f64 / m.prove.cpu)
+                m.user_assets
+                    .map_or("–".into(), |n| format!("{:.1}", n as f64 / m.prove.cpu))
             });
             line(&format!("user-assets / s / core (wall × {cores})"), &|m| {
-                format!("{:.1}", n as f64 / (m.prove.wall * cores as f64))
+                m.user_assets.map_or("–".into(), |n| {
+                    format!("{:.1}", n as f64 / (m.prove.wall * cores as f64))
+                })
             });
         }
     }
     println!(
-        "\n¹ VmHWM of the process, reset before each backend's keygen: it includes heap the \
-         allocator kept from earlier steps; run a case alone (--only) for a clean figure."
+        "\n¹ VmHWM of the process, reset before each backend's keygen (the STARK's prove): it \
+         includes heap the allocator kept from earlier steps; run a case alone (--only) for a \
+         clean figure."
     );
+    if args.stark {
+        println!(
+            "A STARK batch of height 2^h proves 2^h - 1 users (the last row holds the sum \
+             commitment): compare user-assets per CPU-second. STARK proofs are postcard bytes."
+        );
+    }
     for r in rows {
         if let Some(n) = &r.note {
             println!("\n{}: {n}", r.title);
@@ -1256,6 +1450,10 @@ fn main() {
         die(format!("no case selected by --only {:?}", args.only));
     }
     println!("cases: {}", cases.join(", "));
+    let (build_text, stark_build) = stark::build_features();
+    if args.stark {
+        println!("{build_text}");
+    }
     let cal = args.estimates.then(|| calibrate(&args));
     ESTIMATE_ONLY.store(args.estimate_only, std::sync::atomic::Ordering::Relaxed);
     let mut ctx = Ctx {
@@ -1288,7 +1486,7 @@ fn main() {
         println!("\n--estimate-only: nothing was proven; load average {load_end}");
         return;
     }
-    print_table(&rows, cores);
+    print_table(&args, &rows, cores);
     println!(
         "\n{cores} cores; load average {load_start} at start, {load_end} at end; {} total wall",
         fmt_secs(started.elapsed().as_secs_f64())
@@ -1302,13 +1500,18 @@ fn main() {
                 "batch": args.batch, "assets": args.assets, "fan_in": args.fan_in,
                 "agg_assets": args.agg_assets, "width": args.width, "seed": args.seed,
                 "layout": format!("{:?}", args.layout).to_lowercase(),
+                "backends": {
+                    "groth16": args.groth16, "halo2": args.halo2, "stark": args.stark,
+                },
             },
+            "stark_build": stark_build,
             "cases": rows.iter().map(|r| json!({
                 "case": r.case,
                 "title": r.title,
                 "note": r.note,
-                "groth16": r.groth16.as_ref().map(|m| m.json(r.user_assets, cores)),
-                "halo2": r.halo2.as_ref().map(|m| m.json(r.user_assets, cores)),
+                "groth16": r.groth16.as_ref().map(|m| m.json(cores)),
+                "halo2": r.halo2.as_ref().map(|m| m.json(cores)),
+                "stark": r.stark.as_ref().map(|m| m.json(cores)),
             })).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&v).unwrap_or_else(|e| die(e));
