@@ -871,7 +871,10 @@ fn stark_merges_refuse_foreign_missing_doubled_or_damaged_shards() {
         "batch proof 0 is in two shard folders",
     );
     // A published round in the output folder.
-    expect(merge(&sh.merged, &sh.shards), "already holds a finished round");
+    expect(
+        merge(&sh.merged, &sh.shards),
+        "already holds a finished round",
+    );
     // A shard of the same round on another backend.
     let g1 = d.join("g1");
     copy_tree(s1, &g1);
@@ -915,6 +918,11 @@ fn stark_merges_refuse_foreign_missing_doubled_or_damaged_shards() {
         merge(&d.join("m5"), &[s0.clone(), c1]),
         "does not have the SHA-256 it is named by",
     );
+    // The refused merge into m1 runs again with every shard: it keeps the batches it copied
+    // and publishes a round that verifies.
+    let again = merge(&m, &sh.shards).unwrap();
+    assert_eq!(again.records, USERS as u64);
+    verify_in(&bundle_at(&m), &m).unwrap();
 }
 
 #[test]

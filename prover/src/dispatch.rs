@@ -170,7 +170,10 @@ mod tests {
         // A visitor without a STARK pipeline is refused on the STARK, by name.
         let e = run(&BackendChoice::Stark).unwrap_err();
         assert!(
-            matches!(e, ProverError::Refused(_) | ProverError::BackendUnavailable(_)),
+            matches!(
+                e,
+                ProverError::Refused(_) | ProverError::BackendUnavailable(_)
+            ),
             "{e}"
         );
     }

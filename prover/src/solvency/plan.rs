@@ -113,7 +113,11 @@ pub fn plan(opts: &PlanOptions) -> Result<Plan, ProverError> {
         #[cfg(feature = "stark")]
         BackendChoice::Stark => (
             crate::stark::batch_count(&config.cfg, scan.customers)?,
-            format!("{} customers in batches of {}", scan.customers, config.cfg.batch_size - 1),
+            format!(
+                "{} customers in batches of {}",
+                scan.customers,
+                config.cfg.batch_size - 1
+            ),
         ),
         #[cfg(not(feature = "stark"))]
         BackendChoice::Stark => return Err(ProverError::BackendUnavailable("stark")),

@@ -41,9 +41,9 @@ use crate::solvency::{
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
-    aggregation_trace_cells, batch_trace_cells, round_digest, user_id_digest, AggShape,
-    BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkUser, Val,
-    BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
+    aggregation_trace_cells, batch_trace_cells, round_digest, user_id_digest, AggShape, BatchShape,
+    Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkUser, Val, BLIND_ELEMS,
+    DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
 };
 use assay_circuits::Fr;
 use assay_verifier::{
@@ -157,7 +157,11 @@ fn workers_of(p: &Plan, cfg: &RoundConfig, b: &Budget) -> Result<Workers, Prover
         proof_memory(p, cfg.assets.len()),
         budget::cores(),
         available,
-        &format!("STARK proof of {} users × {} assets", p.users, cfg.assets.len()),
+        &format!(
+            "STARK proof of {} users × {} assets",
+            p.users,
+            cfg.assets.len()
+        ),
     )
 }
 
@@ -282,7 +286,9 @@ fn read_checkpoint(
     }
     for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
         if !is_sha256_hex(name) {
-            return Err(corrupt(format!("{name:?} is not a file name (SHA-256 hex)")));
+            return Err(corrupt(format!(
+                "{name:?} is not a file name (SHA-256 hex)"
+            )));
         }
         let file = dir.out().join(ProofDir::relative(name));
         if !file.exists() {
@@ -370,13 +376,8 @@ pub(crate) fn prove(
         }
     };
     let batches = batches_of(&p, &info, &dir.spool_info())?;
-    let (proven, skipped) = proving::prove_batches(
-        &work,
-        &p,
-        &workers,
-        batches,
-        opts.shard.unwrap_or((0, 1)),
-    )?;
+    let (proven, skipped) =
+        proving::prove_batches(&work, &p, &workers, batches, opts.shard.unwrap_or((0, 1)))?;
     let mut summary = Summary {
         customers: info.customers,
         leaf_count: info.leaf_count,
@@ -465,7 +466,9 @@ fn copy_batch_files(
     }
     for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
         if !is_sha256_hex(name) {
-            return Err(corrupt(format!("{name:?} is not a file name (SHA-256 hex)")));
+            return Err(corrupt(format!(
+                "{name:?} is not a file name (SHA-256 hex)"
+            )));
         }
         let (src, dst) = (
             shard.out().join(ProofDir::relative(name)),

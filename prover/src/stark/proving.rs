@@ -131,7 +131,12 @@ pub(super) fn aggregate(
         let top = level == top_level;
         let mut done: Vec<Option<Checkpoint>> = Vec::with_capacity(sizes.len());
         for i in 0..sizes.len() {
-            done.push(read_checkpoint(dir, &dir.aggregation(level, i), i, &p.round)?);
+            done.push(read_checkpoint(
+                dir,
+                &dir.aggregation(level, i),
+                i,
+                &p.round,
+            )?);
         }
         let todo: Vec<usize> = (0..sizes.len()).filter(|i| done[*i].is_none()).collect();
         let starts: Vec<usize> = sizes
@@ -201,4 +206,3 @@ pub(super) fn aggregate(
     }
     Ok((levels, proven))
 }
-

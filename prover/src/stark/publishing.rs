@@ -2,17 +2,20 @@
 //! every batch's leaves file, the bundle signed and checked as an auditor would check it, one
 //! signed record per customer, then `round.json` last; the spool leaves the private folder.
 
-use super::{
-    batch_users, proving, salt, stark, write_proof, Checkpoint, Plan,
+use super::{batch_users, proving, salt, stark, write_proof, Checkpoint, Plan};
+use crate::solvency::{
+    bar,
+    budget::Workers,
+    workdir::{SpoolInfo, Work},
+    write_record,
 };
-use crate::solvency::{bar, budget::Workers, workdir::{SpoolInfo, Work}, write_record};
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{leaf, leaves_to_bytes, Digest, Val, DIGEST_ELEMS};
 use assay_circuits::Fr;
 use assay_verifier::{
     solvency::{
-        verify_round, Circuits, ProofDir, RoundBundle, RoundOptions, BACKEND_STARK,
-        BUNDLE_VERSION, ROUND_DOMAIN,
+        verify_round, Circuits, ProofDir, RoundBundle, RoundOptions, BACKEND_STARK, BUNDLE_VERSION,
+        ROUND_DOMAIN,
     },
     stark::{digest_hex, parse_element, salt_text},
 };
@@ -173,4 +176,3 @@ fn write_records(
     fsutil::sync_folder(&dir)?;
     Ok(counts.iter().sum())
 }
-
