@@ -903,6 +903,27 @@ fn stark_merges_refuse_foreign_missing_doubled_or_damaged_shards() {
         merge(&d.join("m4"), &[s0.clone(), other.out.clone()]),
         "shard of another round",
     );
+    // That round's batch 1 (checkpoint and files) slipped into a copy of shard 1: its proofs
+    // verify, but it was proven with another secret (its customers' records would not match
+    // its leaves), which the checkpoint's tag says.
+    let x1 = d.join("x1");
+    copy_tree(s1, &x1);
+    copy_tree(&other.out.join("proofs"), &x1.join("proofs"));
+    let batch1 = "private/work/batches/batch-00000001.json";
+    fs::copy(other.out.join(batch1), x1.join(batch1)).unwrap();
+    expect(
+        merge(&d.join("m6"), &[s0.clone(), x1]),
+        "proven with another round secret",
+    );
+    // A checkpoint under another batch's name.
+    let c0 = d.join("c0");
+    copy_tree(s0, &c0);
+    fs::rename(
+        c0.join("private/work/batches/batch-00000002.json"),
+        c0.join(batch1),
+    )
+    .unwrap();
+    expect(merge(&d.join("m7"), &[c0]), "holds proof #2, not #1");
     // A shard whose proof file was altered: refused when gathered, naming the file.
     let c1 = d.join("c1");
     copy_tree(s1, &c1);

@@ -81,6 +81,10 @@ struct Checkpoint {
     /// checkpoints of builds before shards (the leaves are then computed when publishing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     leaves: Option<String>,
+    /// A batch's tag of the round secret it was proven with ([`seed_tag`]); absent like
+    /// `leaves`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed_tag: Option<String>,
 }
 
 /// The round's shapes, checked against what the STARK proves.
@@ -257,32 +261,56 @@ fn write_proof(dir: &WorkDir, bytes: &[u8]) -> Result<String, ProverError> {
     Ok(hash)
 }
 
-/// The checkpoint at `path`, if there is one: checked to be proof `index` of the round whose
-/// digest is `round`, with its proof file (and leaves file) present.
-fn read_checkpoint(
-    dir: &WorkDir,
-    path: &Path,
+/// What a checkpoint must belong to: the proof's index, the round's digest and its secret.
+struct Expect<'a> {
     index: usize,
-    round: &Digest,
-) -> Result<Option<Checkpoint>, ProverError> {
-    if !path.exists() {
-        return Ok(None);
-    }
+    round: &'a Digest,
+    seed: &'a [u8; 32],
+}
+
+/// The tag binding a batch checkpoint to the round secret it was proven with (its salts and
+/// blinds): a leaves file taken from a checkpoint must hold the leaves this secret makes, and
+/// a shard's checkpoint copied into another round's shard folder would otherwise merge
+/// unnoticed (its proofs verify; only its customers' records would not).
+fn seed_tag(seed: &[u8; 32], index: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(b"assay/stark/checkpoint/v1");
+    h.update(seed);
+    h.update((index as u64).to_le_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The checkpoint `bytes` (read from `path`), checked to be proof `e.index` of the round whose
+/// digest is `e.round`, a batch's made with the secret `e.seed` (when it carries the tag:
+/// checkpoints of builds before shards do not, and their leaves are computed again), naming
+/// files by SHA-256.
+fn parse_checkpoint(bytes: &[u8], path: &Path, e: &Expect<'_>) -> Result<Checkpoint, ProverError> {
     let corrupt = |m: String| ProverError::Corrupt {
         file: path.to_path_buf(),
         message: m,
     };
-    let c: Checkpoint =
-        serde_json::from_slice(&fsutil::read(path)?).map_err(|e| corrupt(e.to_string()))?;
-    if c.index != index {
-        return Err(corrupt(format!("holds proof #{}, not #{index}", c.index)));
+    let mismatch = |m: &str| ProverError::WorkMismatch {
+        file: path.to_path_buf(),
+        message: m.into(),
+    };
+    let mut c: Checkpoint = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if c.index != e.index {
+        return Err(corrupt(format!(
+            "holds proof #{}, not #{}",
+            c.index, e.index
+        )));
     }
     let [proven_for, _, _] = public_digests(&c, path)?;
-    if &proven_for != round {
-        return Err(ProverError::WorkMismatch {
-            file: path.to_path_buf(),
-            message: "proven for another round".into(),
-        });
+    if &proven_for != e.round {
+        return Err(mismatch("proven for another round"));
+    }
+    match &c.seed_tag {
+        Some(t) if *t != seed_tag(e.seed, e.index) => {
+            return Err(mismatch("proven with another round secret"))
+        }
+        Some(_) => {}
+        // Without the tag nothing vouches for a leaves file: it is made again.
+        None => c.leaves = None,
     }
     for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
         if !is_sha256_hex(name) {
@@ -290,9 +318,27 @@ fn read_checkpoint(
                 "{name:?} is not a file name (SHA-256 hex)"
             )));
         }
+    }
+    Ok(c)
+}
+
+/// The checkpoint at `path`, if there is one: as [`parse_checkpoint`], with its files present.
+fn read_checkpoint(
+    dir: &WorkDir,
+    path: &Path,
+    e: &Expect<'_>,
+) -> Result<Option<Checkpoint>, ProverError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let c = parse_checkpoint(&fsutil::read(path)?, path, e)?;
+    for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
         let file = dir.out().join(ProofDir::relative(name));
         if !file.exists() {
-            return Err(corrupt(format!("its file {} is missing", file.display())));
+            return Err(ProverError::Corrupt {
+                file: path.to_path_buf(),
+                message: format!("its file {} is missing", file.display()),
+            });
         }
     }
     Ok(Some(c))
@@ -429,10 +475,15 @@ pub(crate) fn merge(
     let workers = workers_of(&p, &config.cfg, budget)?;
     let info: SpoolInfo = read_json(&out.spool_info())?;
     let batches = batches_of(&p, &info, &out.spool_info())?;
-    gather_batches(out, shards, batches, |shard, j, bytes| {
-        copy_batch_files(shard, out, j, bytes)
-    })?;
     let seed = out.seed(false)?;
+    gather_batches(out, shards, batches, |shard, index, bytes| {
+        let e = Expect {
+            index,
+            round: &p.round,
+            seed: &seed,
+        };
+        copy_batch_files(shard, out, bytes, &e)
+    })?;
     let work = Work::new(out.clone(), config, seed, progress);
     let (aggs, records) = publishing::publish(&work, &p, &workers, &info, signer)?;
     Ok(Summary {
@@ -448,28 +499,16 @@ pub(crate) fn merge(
 }
 
 /// Copies the proof file and leaves file that `shard`'s checkpoint of batch `j` (`bytes`)
-/// names into `out`, each checked against its name (SHA-256) first.
+/// names into `out`, after checking the checkpoint ([`parse_checkpoint`]) and each file against
+/// its name (SHA-256).
 fn copy_batch_files(
     shard: &WorkDir,
     out: &WorkDir,
-    j: usize,
     bytes: &[u8],
+    e: &Expect<'_>,
 ) -> Result<(), ProverError> {
-    let path = shard.batch(j);
-    let corrupt = |m: String| ProverError::Corrupt {
-        file: path.clone(),
-        message: m,
-    };
-    let c: Checkpoint = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-    if c.index != j {
-        return Err(corrupt(format!("holds proof #{}, not #{j}", c.index)));
-    }
+    let c = parse_checkpoint(bytes, &shard.batch(e.index), e)?;
     for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
-        if !is_sha256_hex(name) {
-            return Err(corrupt(format!(
-                "{name:?} is not a file name (SHA-256 hex)"
-            )));
-        }
         let (src, dst) = (
             shard.out().join(ProofDir::relative(name)),
             out.out().join(ProofDir::relative(name)),
@@ -503,5 +542,7 @@ mod tests {
         let b = blind(&seed, 2, 5);
         assert_eq!(blind_of(&blind_u32(&b), Path::new("x")).unwrap(), b);
         assert!(blind_of(&[Val::ORDER_U32; BLIND_ELEMS], Path::new("x")).is_err());
+        assert_ne!(seed_tag(&seed, 1), seed_tag(&seed, 2));
+        assert_ne!(seed_tag(&seed, 1), seed_tag(&[8u8; 32], 1));
     }
 }

@@ -3,8 +3,8 @@
 //! levels up to the top, bounded and checkpointed the same way.
 
 use super::{
-    batch_users, blind, blind_u32, child_of, read_checkpoint, refused, stark, values_text,
-    write_proof, Checkpoint, Plan,
+    batch_users, blind, blind_u32, child_of, read_checkpoint, refused, seed_tag, stark,
+    values_text, write_proof, Checkpoint, Expect, Plan,
 };
 use crate::solvency::{
     bar,
@@ -37,7 +37,12 @@ pub(super) fn prove_batches(
     let mine: Vec<usize> = (0..batches).filter(|j| j % shard.1 == shard.0).collect();
     let mut todo = Vec::new();
     for &j in &mine {
-        if read_checkpoint(dir, &dir.batch(j), j, &p.round)?.is_none() {
+        let e = Expect {
+            index: j,
+            round: &p.round,
+            seed: &work.seed,
+        };
+        if read_checkpoint(dir, &dir.batch(j), &e)?.is_none() {
             todo.push(j);
         }
     }
@@ -72,6 +77,7 @@ pub(super) fn prove_batches(
             limbs: ChildOpening::from_batch(&st, b).limbs,
             blind: blind_u32(&b),
             leaves: Some(leaves),
+            seed_tag: Some(seed_tag(&work.seed, j)),
         };
         fsutil::write_json(&dir.batch(j), &cp)?;
         pb.inc(1);
@@ -91,11 +97,14 @@ pub(super) fn batch_checkpoints(
     let dir = &work.dir;
     (0..batches)
         .map(|j| {
-            read_checkpoint(dir, &dir.batch(j), j, &p.round)?.ok_or_else(|| {
-                ProverError::MissingWork {
-                    path: dir.batch(j),
-                    what: format!("batch proof {j}: prove every shard first"),
-                }
+            let e = Expect {
+                index: j,
+                round: &p.round,
+                seed: &work.seed,
+            };
+            read_checkpoint(dir, &dir.batch(j), &e)?.ok_or_else(|| ProverError::MissingWork {
+                path: dir.batch(j),
+                what: format!("batch proof {j}: prove every shard first"),
             })
         })
         .collect()
@@ -131,12 +140,12 @@ pub(super) fn aggregate(
         let top = level == top_level;
         let mut done: Vec<Option<Checkpoint>> = Vec::with_capacity(sizes.len());
         for i in 0..sizes.len() {
-            done.push(read_checkpoint(
-                dir,
-                &dir.aggregation(level, i),
-                i,
-                &p.round,
-            )?);
+            let e = Expect {
+                index: i,
+                round: &p.round,
+                seed: &work.seed,
+            };
+            done.push(read_checkpoint(dir, &dir.aggregation(level, i), &e)?);
         }
         let todo: Vec<usize> = (0..sizes.len()).filter(|i| done[*i].is_none()).collect();
         let starts: Vec<usize> = sizes
@@ -188,6 +197,7 @@ pub(super) fn aggregate(
                 limbs: ChildOpening::from_aggregate(&st, b).limbs,
                 blind: blind_u32(&b),
                 leaves: None,
+                seed_tag: None,
             };
             fsutil::write_json(&dir.aggregation(level, i), &cp)?;
             Ok(cp)
