@@ -185,3 +185,70 @@ fn a_budget_below_one_proof_is_refused_before_any_work() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected a size"));
 }
+
+#[test]
+fn a_planned_stark_round_runs_shard_by_shard_and_merges_without_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    // 260 customers in STARK batches of 127: 3 batch proofs.
+    let mut csv = String::from("user_id,USD\n");
+    for i in 0..260 {
+        csv += &format!("u{i},{i}.{:02}\n", i % 100);
+    }
+    let b = dir.path().join("balances.csv");
+    fs::write(&b, csv).unwrap();
+    let c = dir.path().join("round.json");
+    fs::write(
+        &c,
+        r#"{"version":1,"round_id":"stark-plan","balance_bits":64,"batch_size":128,"fan_in":2,
+            "assets":[{"symbol":"USD","decimals":2,"reserves":"1000000"}],"previous_round":null}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("plan");
+    let o = assay(&[
+        "solvency",
+        "plan",
+        "--scheduler",
+        "slurm",
+        "--shards",
+        "2",
+        "--balances",
+        s(&b),
+        "--config",
+        s(&c),
+        "--out",
+        s(&out),
+        "--backend",
+        "stark",
+        "--json",
+    ]);
+    ok(&o);
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["batches"], 3, "{p}");
+    let slurm = out.join("slurm");
+    ok(&task(&slurm.join("prove.sbatch"), Some(0)));
+    // Shard 1 never ran: the merge refuses, naming its missing work.
+    let m = task(&slurm.join("merge.sbatch"), None);
+    assert_eq!(m.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert!(err.contains("shards/1/private/config.json"), "{err}");
+    let t = task(&slurm.join("prove.sbatch"), Some(1));
+    ok(&t);
+    let summary: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    assert_eq!(summary["batches_proven"], 1, "{summary}");
+    let m = task(&slurm.join("merge.sbatch"), None);
+    ok(&m);
+    let summary: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+    assert_eq!(summary["records"], 260, "{summary}");
+    let round = out.join("round");
+    ok(&assay(&["solvency", "verify", s(&round)]));
+    let o = assay(&["solvency", "record-path", "--round", s(&round), "u259"]);
+    ok(&o);
+    let rec = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    ok(&assay(&[
+        "solvency",
+        "inclusion-verify",
+        &rec,
+        "--round",
+        s(&round),
+    ]));
+}

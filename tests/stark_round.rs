@@ -1,7 +1,9 @@
 //! A whole round on the STARK backend (Plonky3, KoalaBear): proven and verified through the
 //! library and the command line, every record checked, a killed run resumed without proving a
 //! batch twice, and every tampering refused with a reason (proof files, public values, records,
-//! relabelled bundles, parameters, reserves).
+//! relabelled bundles, parameters, reserves). The same round in shards, merged: the whole
+//! round's statement, every record verifying, foreign, missing, doubled or damaged shards
+//! refused, a killed shard resumed.
 
 mod common;
 
@@ -696,13 +698,322 @@ fn the_command_line_proves_verifies_and_resumes_a_stark_round() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("stark has no keys"), "{err}");
-    // No shards yet: refused with the reason.
+    // A shard outside its count is refused before any work, as on the other backends.
     let mut shard: Vec<&str> = args[..10].to_vec();
     let out2 = d.path().join("out2");
     shard[9] = s(&out2);
-    shard.extend(["--shard", "0/2"]);
+    shard.extend(["--shard", "2/2"]);
     let o = assay(&shard);
     assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("no shards"), "{err}");
+    assert!(!out2.exists());
+}
+
+/// The fixture's round proven again in two shards with the fixture's secret (`--shard 0/2`:
+/// batches 0 and 2; `1/2`: batch 1; the second machine gets the secret from the first), then
+/// merged: the same inputs and secret as the whole round.
+struct Sharded {
+    dir: tempfile::TempDir,
+    shards: [PathBuf; 2],
+    proven: [solvency::Summary; 2],
+    merged: PathBuf,
+    summary: solvency::Summary,
+}
+
+fn sharded() -> &'static Sharded {
+    static S: OnceLock<Sharded> = OnceLock::new();
+    S.get_or_init(|| {
+        let whole = &fixture().out;
+        let inputs = whole.parent().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let shards = [dir.path().join("s0"), dir.path().join("s1")];
+        let proven = [0, 1].map(|i| {
+            let s = &shards[i];
+            fs::create_dir_all(s.join("private")).unwrap();
+            fs::copy(
+                whole.join("private/round-secret.json"),
+                s.join("private/round-secret.json"),
+            )
+            .unwrap();
+            let opts = ProveOptions {
+                out: s.clone(),
+                shard: Some((i, 2)),
+                resume: true,
+                ..options(
+                    dir.path(),
+                    inputs.join("balances.csv"),
+                    inputs.join("round-config.json"),
+                )
+            };
+            // A shard signs nothing.
+            solvency::prove(&opts, None).unwrap()
+        });
+        let merged = dir.path().join("merged");
+        let summary = merge(&merged, &shards).unwrap();
+        Sharded {
+            dir,
+            shards,
+            proven,
+            merged,
+            summary,
+        }
+    })
+}
+
+fn merge(out: &Path, shards: &[PathBuf]) -> Result<solvency::Summary, String> {
+    let none = out.join("unused");
+    solvency::merge(
+        out,
+        shards,
+        &none,
+        &none,
+        &common::test_signer(),
+        &solvency::budget::Budget::default(),
+        false,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// A copy of a folder tree (a shard to alter).
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_sharded_stark_round_merges_into_the_whole_rounds_statement() {
+    let sh = sharded();
+    // Each shard proved its own batches, wrote their proof and leaves files, and signed nothing.
+    let made: Vec<(usize, usize)> = sh
+        .proven
+        .iter()
+        .map(|s| (s.batches_proven, s.batches_skipped))
+        .collect();
+    assert_eq!(made, [(2, 0), (1, 0)]);
+    for (s, files) in sh.shards.iter().zip([4, 2]) {
+        assert!(!s.join("round.json").exists());
+        assert!(!s.join("inclusion").exists());
+        assert_eq!(fs::read_dir(s.join("proofs")).unwrap().count(), files);
+    }
+    let m = &sh.summary;
+    assert_eq!(
+        (m.batches_proven, m.batches_skipped, m.aggregations_proven),
+        (0, 3, 3)
+    );
+    assert_eq!(m.records, USERS as u64);
+    // The auditor's check, and every customer's.
+    let out = &sh.merged;
+    let b = bundle_at(out);
+    verify_in(&b, out).unwrap();
+    let proofs = ProofDir::new(out);
+    let opts = RoundOptions {
+        proofs: Some(&proofs),
+        ..Default::default()
+    };
+    let prepared = PreparedRound::prepare(std::sync::Arc::new(b.clone()), &opts).unwrap();
+    for i in 0..USERS {
+        prepared
+            .verify_inclusion(&record(out, &format!("user-{i}")))
+            .unwrap();
+    }
+    // The same statement as the whole round of the same inputs and secret: salts, blinds and
+    // order derive from the secret, so every public value and leaves file is the same; the
+    // proofs themselves are randomised (zero knowledge), so their bytes differ.
+    let w = bundle_at(&fixture().out);
+    assert_eq!(b.global_root, w.global_root);
+    assert_eq!(b.leaf_count, w.leaf_count);
+    assert_eq!(b.circuits, w.circuits, "levels and leaves files");
+    let publics = |b: &RoundBundle| -> Vec<Vec<String>> {
+        b.batches
+            .iter()
+            .chain(b.aggregations.iter().flatten())
+            .map(|e| e.public_inputs.clone())
+            .collect()
+    };
+    assert_eq!(publics(&b), publics(&w));
+    assert_ne!(b.batches[0].proof, w.batches[0].proof);
+    let (r, rw) = (record(out, "user-17"), record(&fixture().out, "user-17"));
+    assert_eq!((&r.salt, r.leaf_index), (&rw.salt, rw.leaf_index));
+    assert_eq!(r.balances, rw.balances);
+    // Through the command line too.
+    let o = assay(&["solvency", "verify", s(out)]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let rec = record_path(out, "user-299").unwrap();
+    let o = assay(&["solvency", "inclusion-verify", s(&rec), "--round", s(out)]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+}
+
+#[test]
+fn stark_merges_refuse_foreign_missing_doubled_or_damaged_shards() {
+    let sh = sharded();
+    let d = sh.dir.path().join("refusals");
+    let [s0, s1] = &sh.shards;
+    let expect = |r: Result<solvency::Summary, String>, needle: &str| {
+        let e = r.expect_err("must be refused");
+        assert!(e.contains(needle), "{e:?} lacks {needle:?}");
+    };
+    // A missing shard: its batch is named.
+    let m = d.join("m1");
+    expect(
+        merge(&m, std::slice::from_ref(s0)),
+        "batch proof 1: prove every shard first (it is in none of the 1 shard folders",
+    );
+    assert!(!m.join("round.json").exists());
+    // A shard given twice, or shards of two splits: a batch in two shards.
+    expect(
+        merge(&d.join("m2"), &[s0.clone(), s1.clone(), s0.clone()]),
+        "batch proof 0 is in two shard folders",
+    );
+    // A published round in the output folder.
+    expect(
+        merge(&sh.merged, &sh.shards),
+        "already holds a finished round",
+    );
+    // A shard of the same round on another backend.
+    let g1 = d.join("g1");
+    copy_tree(s1, &g1);
+    fs::write(
+        g1.join("private/backend.json"),
+        format!(r#"{{"version":1,"backend":"{BACKEND_GROTH16}","layout":null}}"#),
+    )
+    .unwrap();
+    expect(
+        merge(&d.join("m3"), &[s0.clone(), g1]),
+        "was proven with another backend",
+    );
+    // A shard of another round (its own secret).
+    let whole = fixture().out.parent().unwrap();
+    let other = ProveOptions {
+        out: d.join("other"),
+        shard: Some((1, 2)),
+        ..options(
+            &d,
+            whole.join("balances.csv"),
+            whole.join("round-config.json"),
+        )
+    };
+    solvency::prove(&other, None).unwrap();
+    expect(
+        merge(&d.join("m4"), &[s0.clone(), other.out.clone()]),
+        "shard of another round",
+    );
+    // That round's batch 1 (checkpoint and files) slipped into a copy of shard 1: its proofs
+    // verify, but it was proven with another secret (its customers' records would not match
+    // its leaves), which the checkpoint's tag says.
+    let x1 = d.join("x1");
+    copy_tree(s1, &x1);
+    copy_tree(&other.out.join("proofs"), &x1.join("proofs"));
+    let batch1 = "private/work/batches/batch-00000001.json";
+    fs::copy(other.out.join(batch1), x1.join(batch1)).unwrap();
+    expect(
+        merge(&d.join("m6"), &[s0.clone(), x1]),
+        "proven with another round secret",
+    );
+    // A checkpoint under another batch's name.
+    let c0 = d.join("c0");
+    copy_tree(s0, &c0);
+    fs::rename(
+        c0.join("private/work/batches/batch-00000002.json"),
+        c0.join(batch1),
+    )
+    .unwrap();
+    expect(merge(&d.join("m7"), &[c0]), "holds proof #2, not #1");
+    // A shard whose proof file was altered: refused when gathered, naming the file.
+    let c1 = d.join("c1");
+    copy_tree(s1, &c1);
+    let f = fs::read_dir(c1.join("proofs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = fs::read(&f).unwrap();
+    bytes[10] ^= 1;
+    fs::write(&f, bytes).unwrap();
+    expect(
+        merge(&d.join("m5"), &[s0.clone(), c1]),
+        "does not have the SHA-256 it is named by",
+    );
+    // The refused merge into m1 runs again with every shard: it keeps the batches it copied
+    // and publishes a round that verifies.
+    let again = merge(&m, &sh.shards).unwrap();
+    assert_eq!(again.records, USERS as u64);
+    verify_in(&bundle_at(&m), &m).unwrap();
+}
+
+#[test]
+fn a_killed_stark_shard_resumes_without_proving_a_batch_twice() {
+    let d = tempfile::tempdir().unwrap();
+    // 4 batches: shard 0/2 proves batches 0 and 2, one proof at a time.
+    let (b, c) = write_inputs(d.path(), 500, "stark-shard", "100000000");
+    let out = d.path().join("s0");
+    let args = [
+        "solvency",
+        "prove",
+        "--backend",
+        "stark",
+        "--balances",
+        s(&b),
+        "--config",
+        s(&c),
+        "--out",
+        s(&out),
+        "--shard",
+        "0/2",
+        "--jobs",
+        "1",
+        "--json",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assay"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = out.join("private/work/batches/batch-00000000.json");
+    let t0 = std::time::Instant::now();
+    while !first.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the shard stopped before its first checkpoint: {status}");
+        }
+        assert!(t0.elapsed().as_secs() < 600, "no checkpoint in 10 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(out.join("private/work/batches"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    // Without --resume the folder is refused; with it, the shard continues.
+    assert_eq!(assay(&args).status.code(), Some(2));
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = assay(&resume);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["batches_skipped"], before.len(), "{summary}");
+    assert_eq!(
+        summary["batches_proven"].as_u64().unwrap() + before.len() as u64,
+        2,
+        "{summary}"
+    );
+    assert!(summary["bundle"].is_null(), "{summary}");
+    // Every checkpoint written before the kill is untouched (a second proof would differ).
+    for (p, bytes) in &before {
+        assert_eq!(&fs::read(p).unwrap(), bytes, "{}", p.display());
+    }
+    let names: Vec<String> = fs::read_dir(out.join("private/work/batches"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!out.join("round.json").exists());
 }

@@ -3,7 +3,8 @@
 //!
 //! Every backend is one module (`groth16`, `halo2`) implementing, for both statements,
 //! [`crate::solvency::backend::RoundBackend`] (a round's batches and aggregations) and
-//! [`KycProver`] (the holder's presentation).
+//! [`KycProver`] (the holder's presentation). The STARK (`stark`, feature `stark`) has its own
+//! round pipeline, reached through the same dispatch ([`RoundVisitor::visit_stark`]).
 
 use crate::kyc::{holder::ProveInputs, KycError};
 use crate::solvency::backend::RoundBackend;
@@ -85,10 +86,25 @@ pub trait RoundVisitor {
     /// # Errors
     /// The work's own.
     fn visit<B: RoundBackend>(self, backend: &B) -> Result<Self::Output, ProverError>;
+
+    /// Runs the work on the STARK, which is not a [`RoundBackend`] (digests of 8 elements,
+    /// hash-chain batch roots, no keys, proofs in files) and has its own pipeline
+    /// (`crate::stark`). By default the work is refused on the STARK.
+    ///
+    /// # Errors
+    /// [`ProverError::Refused`] unless the visitor implements it; then the work's own.
+    fn visit_stark(self) -> Result<Self::Output, ProverError>
+    where
+        Self: Sized,
+    {
+        Err(ProverError::Refused(
+            "this step has no STARK pipeline (the STARK is not a RoundBackend)".into(),
+        ))
+    }
 }
 
 /// Runs `v` with the round backend of `choice`: Groth16 keys in `keys`, Halo2 parameters in
-/// `params`.
+/// `params`; the STARK (no keys, no parameters) through [`RoundVisitor::visit_stark`].
 ///
 /// # Errors
 /// An unknown layout, a backend this build does not prove, or the work's own error.
@@ -114,11 +130,10 @@ pub fn with_round_backend<V: RoundVisitor>(
         }
         #[cfg(not(feature = "halo2"))]
         BackendChoice::Halo2 { .. } => Err(ProverError::BackendUnavailable("halo2")),
-        BackendChoice::Stark => Err(ProverError::Refused(
-            "the STARK backend has its own round pipeline (assay_prover::stark), without \
-             shards or merge yet"
-                .into(),
-        )),
+        #[cfg(feature = "stark")]
+        BackendChoice::Stark => v.visit_stark(),
+        #[cfg(not(feature = "stark"))]
+        BackendChoice::Stark => Err(ProverError::BackendUnavailable("stark")),
     }
 }
 
@@ -152,6 +167,15 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(e, ProverError::UnknownLayout(_)), "{e}");
+        // A visitor without a STARK pipeline is refused on the STARK, by name.
+        let e = run(&BackendChoice::Stark).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ProverError::Refused(_) | ProverError::BackendUnavailable(_)
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -157,6 +157,17 @@ pub enum ProverError {
         /// The first shard folder.
         first: PathBuf,
     },
+    /// Two shard folders of `merge` hold the same batch proof: the same shard given twice, or
+    /// shards of different splits (`--shard I/N` with different `N`).
+    #[error("batch proof {batch} is in two shard folders, {} and {} (the same shard twice, or shards of different --shard I/N splits)", first.display(), second.display())]
+    ShardOverlap {
+        /// The batch.
+        batch: usize,
+        /// The first shard folder holding it.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
     /// The memory budget (`--memory`, `--jobs`) cannot hold the proofs asked for; refused
     /// before any work, the message giving the figure needed.
     #[error("{0}")]

@@ -496,6 +496,8 @@ pub fn run(cmd: SolvencyCommand) -> Result<(), Failure> {
                 Backend::Halo2 => solvency::BackendChoice::Halo2 {
                     layout: a.layout.name().into(),
                 },
+                // No keys and no parameters: no keys step before the shards.
+                Backend::Stark => solvency::BackendChoice::Stark,
                 other => {
                     return Err(Failure::Input(format!(
                         "--backend: {other} does not prove rounds in this build"

@@ -236,18 +236,16 @@ pub(super) fn workers_for<B: RoundBackend>(
 /// # Errors
 /// The config cannot be read, or as [`Budget::workers`].
 pub fn check(opts: &super::ProveOptions) -> Result<Workers, ProverError> {
-    if opts.backend == super::BackendChoice::Stark {
-        #[cfg(feature = "stark")]
-        return crate::stark::workers(opts);
-        #[cfg(not(feature = "stark"))]
-        return Err(ProverError::BackendUnavailable("stark"));
-    }
     struct Check<'a>(&'a super::ProveOptions);
     impl crate::dispatch::RoundVisitor for Check<'_> {
         type Output = Workers;
         fn visit<B: RoundBackend>(self, backend: &B) -> Result<Workers, ProverError> {
             let config = super::workdir::Config::<B::F>::read(&self.0.config)?;
             workers_for(backend, &self.0.budget, config.checked.shape, &config.cfg)
+        }
+        #[cfg(feature = "stark")]
+        fn visit_stark(self) -> Result<Workers, ProverError> {
+            crate::stark::workers(self.0)
         }
     }
     crate::dispatch::with_round_backend(&opts.backend, &opts.keys, &opts.keys, Check(opts))

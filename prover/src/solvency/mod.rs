@@ -21,7 +21,7 @@
 
 pub mod backend;
 pub mod budget;
-mod merge;
+pub(crate) mod merge;
 pub mod plan;
 mod prove;
 mod proving;
@@ -76,7 +76,7 @@ pub enum BackendChoice {
         layout: String,
     },
     /// The STARK (Plonky3 over KoalaBear, hiding FRI): no keys, no parameters to cache; its
-    /// own pipeline (`crate::stark`, feature `stark`), without shards yet.
+    /// own pipeline (`crate::stark`, feature `stark`), with shards and merge as the others.
     Stark,
 }
 

@@ -10,6 +10,7 @@
 //! | `shards/I/` | shard `I`'s work folder; `private/round-secret.json` is written here by `plan`, the same secret in every shard |
 //! | `round/` | the merged round (`round.json`, `inclusion/`, `private/`) |
 //! | `params/` | the Halo2 parameters cache shared by the tasks (Halo2 rounds, unless `--params-dir`) |
+//! | `round/proofs/` | the STARK's proof and leaves files of the merged round (STARK rounds; each shard has its own `proofs/` until the merge copies them) |
 //! | `logs/` | the tasks' output (Slurm) |
 //! | `slurm/prove.sbatch`, `slurm/merge.sbatch`, `slurm/submit.sh`, `slurm/requeue.sh` | Slurm (`submit.sh` keeps the job ids in `slurm/jobs.env`) |
 //! | `kubernetes/prove-job.yaml`, `kubernetes/merge-job.yaml`, `kubernetes/submit.sh` | Kubernetes |
@@ -107,11 +108,28 @@ pub fn plan(opts: &PlanOptions) -> Result<Plan, ProverError> {
     // The config's field does not matter for counting rows.
     let config = Config::<Fr>::read(&opts.config)?;
     let scan = spool::scan_inputs(&opts.balances, &config)?;
-    let batches = (scan.leaf_count / config.cfg.batch_size as u64) as usize;
+    let (batches, per_batch) = match opts.backend {
+        // A STARK batch proves `batch_size - 1` users (its last row holds the commitment).
+        #[cfg(feature = "stark")]
+        BackendChoice::Stark => (
+            crate::stark::batch_count(&config.cfg, scan.customers)?,
+            format!(
+                "{} customers in batches of {}",
+                scan.customers,
+                config.cfg.batch_size - 1
+            ),
+        ),
+        #[cfg(not(feature = "stark"))]
+        BackendChoice::Stark => return Err(ProverError::BackendUnavailable("stark")),
+        _ => (
+            (scan.leaf_count / config.cfg.batch_size as u64) as usize,
+            format!("{} leaves of {}", scan.leaf_count, config.cfg.batch_size),
+        ),
+    };
     if opts.shards > batches {
         return Err(bad(format!(
-            "--shards {}: the round has only {batches} batch proofs ({} leaves of {}): use at most {batches} shards",
-            opts.shards, scan.leaf_count, config.cfg.batch_size
+            "--shards {}: the round has only {batches} batch proofs ({per_batch}): use at most {batches} shards",
+            opts.shards
         )));
     }
     std::fs::create_dir_all(&opts.out).map_err(|e| ProverError::io(&opts.out, e))?;
@@ -235,7 +253,7 @@ impl<'a> Commands<'a> {
         let mut merge = Vec::new();
         match &opts.backend {
             BackendChoice::Groth16 => prove.push("--backend groth16".to_string()),
-            // Never planned: the STARK has no shards yet (the command line refuses it first).
+            // No keys, no parameters: the merge needs no backend flag (the shards name it).
             BackendChoice::Stark => prove.push("--backend stark".to_string()),
             BackendChoice::Halo2 { layout } => {
                 prove.push(format!("--backend halo2 --layout {}", sh(layout)));

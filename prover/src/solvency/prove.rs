@@ -25,12 +25,6 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
             return Err(ProverError::BadShard { index, count });
         }
     }
-    if opts.backend == super::BackendChoice::Stark {
-        #[cfg(feature = "stark")]
-        return crate::stark::prove(opts, signer);
-        #[cfg(not(feature = "stark"))]
-        return Err(ProverError::BackendUnavailable("stark"));
-    }
     let chosen = opts.backend.file();
     if let Some(found) = dir.read_backend()?.filter(|f| f != &chosen) {
         return Err(ProverError::BackendMismatch {
@@ -61,6 +55,11 @@ impl RoundVisitor for ProveWith<'_> {
     type Output = Summary;
     fn visit<B: RoundBackend>(self, backend: &B) -> Result<Summary, ProverError> {
         prove_as(backend, self.dir, self.opts, self.signer, self.chosen)
+    }
+
+    #[cfg(feature = "stark")]
+    fn visit_stark(self) -> Result<Summary, ProverError> {
+        crate::stark::prove(self.dir, self.opts, self.signer)
     }
 }
 

@@ -5,6 +5,7 @@
 //! ```text
 //! OUT/round.json                       the bundle (written last)
 //! OUT/inclusion/<hash>.json            one record per customer
+//! OUT/proofs/<sha256>.bin             the STARK's proof and leaves files (named by hash)
 //! OUT/private/round-secret.json        the seed of every salt, blind and the leaf order
 //! OUT/private/backend.json             the proof system the work was started with
 //! OUT/private/config.json              a copy of the round config

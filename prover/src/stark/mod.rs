@@ -1,54 +1,65 @@
 //! A solvency round on the STARK (Plonky3 over KoalaBear, Poseidon2, hiding FRI): the pipeline
-//! of `assay solvency prove --backend stark`.
+//! of `assay solvency prove --backend stark`, its shards and `assay solvency merge`.
 //!
 //! It reuses what does not depend on the proof system: the work folder and its checks
 //! (`private/round-secret.json`, `backend.json`, `config.json`), the CSV read once and checked
 //! whole (liabilities within reserves), the random order of leaves from the round seed, the
 //! spool, the memory budget with [`run_bounded`](crate::solvency::budget) and atomic
 //! checkpoints: a batch or aggregation proof whose checkpoint exists is never proven again
-//! (`--resume`). What differs:
+//! (`--resume`). It is reached through the one dispatch of the other backends
+//! ([`crate::dispatch::with_round_backend`], whose STARK arm calls
+//! [`RoundVisitor::visit_stark`](crate::dispatch::RoundVisitor::visit_stark)). What differs:
 //! * a batch proves `batch_size - 1` users (the batch AIR's last row holds the sum commitment),
 //!   so a round has `ceil(customers / (batch_size - 1))` batches, the last padded with
 //!   zero-balance users whose salts are as random as anyone's;
-//! * the aggregation levels take `fan_in` children each (at most 255), the last of a level the
+//! * the aggregation levels take `fan_in` children each (at most 511), the last of a level the
 //!   rest: no padding proofs;
 //! * proofs are written to `OUT/proofs/<sha256>.bin` and named by that hash in `round.json`;
 //! * every batch's leaves are published in a leaves file (`OUT/proofs/<sha256>.bin`, named in
 //!   the bundle's STARK section), and a record carries its 4-element salt and no path: the
 //!   customer reruns its batch's chain from the leaves file (`docs/formats.md`).
 //!
-//! Shards and merge are not implemented for the STARK yet: `--shard` is refused with that
-//! reason.
+//! Shards: `--shard I/N` proves batches `j ≡ I (mod N)` only, as the other backends split
+//! them, each with its proof file, its leaves file and its checkpoint (which names both), and
+//! signs nothing. [`merge`] takes the shards the shared merge checked (same secret, config,
+//! spool and backend), copies every batch's files and checkpoint into the output folder
+//! ([`gather_batches`](crate::solvency::merge::gather_batches): each batch in exactly one
+//! shard) and publishes as a whole round does ([`publishing::publish`]). Salts, blinds and the
+//! order derive from the shared secret, so a sharded round has the same public values (roots,
+//! commitments, leaves files) as the same round proven whole; only the (randomised, zero-knowledge)
+//! proof bytes differ.
+
+mod proving;
+mod publishing;
 
 use crate::solvency::{
-    bar,
-    budget::{self, run_bounded, Workers},
+    budget::{self, Budget, Workers},
+    merge::gather_batches,
     spool::{self, Prepared},
-    workdir::{BackendFile, Config, SpoolInfo, Work, WorkDir},
-    write_record, BackendChoice, ProveOptions, Summary,
+    workdir::{read_json, Config, SpoolInfo, Work, WorkDir},
+    ProveOptions, Summary,
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
-    aggregate_statement, aggregation_trace_cells, batch_statement, batch_trace_cells, leaf,
-    leaves_to_bytes, prove_aggregation, prove_batch, round_digest, user_id_digest, AggShape,
-    AggWitness, BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkBatch,
-    StarkUser, TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
+    aggregation_trace_cells, batch_trace_cells, round_digest, user_id_digest, AggShape, BatchShape,
+    Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkUser, Val, BLIND_ELEMS,
+    DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
 };
 use assay_circuits::Fr;
 use assay_verifier::{
-    solvency::{
-        verify_round, Circuits, ProofDir, ProofEntry, RoundBundle, RoundOptions, BACKEND_STARK,
-        BUNDLE_VERSION, ROUND_DOMAIN,
-    },
-    stark::{digest_hex, element_text, parse_element, previous_digest, salt_text},
+    solvency::{is_sha256_hex, ProofDir, ProofEntry, RoundConfig},
+    stark::{element_text, parse_element},
 };
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use std::{fs, path::Path};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 /// The balance width of every STARK round.
 const BITS: usize = 64;
@@ -65,6 +76,15 @@ struct Checkpoint {
     limbs: Vec<u64>,
     /// The commitment's blind (12 elements).
     blind: Vec<u32>,
+    /// A batch's leaves file (its SHA-256 hex, under `proofs/`), written with the proof, so
+    /// that a merge gathers it from the shard; absent in aggregation checkpoints and in batch
+    /// checkpoints of builds before shards (the leaves are then computed when publishing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leaves: Option<String>,
+    /// A batch's tag of the round secret it was proven with ([`seed_tag`]); absent like
+    /// `leaves`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed_tag: Option<String>,
 }
 
 /// The round's shapes, checked against what the STARK proves.
@@ -83,7 +103,7 @@ fn stark(e: impl std::fmt::Display) -> ProverError {
     ProverError::Proving(e.to_string())
 }
 
-fn plan(cfg: &assay_verifier::solvency::RoundConfig) -> Result<Plan, ProverError> {
+fn plan(cfg: &RoundConfig) -> Result<Plan, ProverError> {
     if cfg.balance_bits != BITS {
         return Err(refused(format!(
             "balance_bits {}: the STARK proves balances of exactly {BITS} bits",
@@ -128,22 +148,34 @@ fn proof_memory(p: &Plan, assets: usize) -> u64 {
 /// The config cannot be read or is not a STARK round's, or as [`budget::Budget::workers`].
 pub fn workers(opts: &ProveOptions) -> Result<Workers, ProverError> {
     let config = Config::<Fr>::read(&opts.config)?;
-    let p = plan(&config.cfg)?;
-    let available = if opts.budget.memory.is_none() {
+    workers_of(&plan(&config.cfg)?, &config.cfg, &opts.budget)
+}
+
+fn workers_of(p: &Plan, cfg: &RoundConfig, b: &Budget) -> Result<Workers, ProverError> {
+    let available = if b.memory.is_none() {
         budget::available_memory()
     } else {
         None
     };
-    opts.budget.workers(
-        proof_memory(&p, config.cfg.assets.len()),
+    b.workers(
+        proof_memory(p, cfg.assets.len()),
         budget::cores(),
         available,
         &format!(
             "STARK proof of {} users × {} assets",
             p.users,
-            config.cfg.assets.len()
+            cfg.assets.len()
         ),
     )
+}
+
+/// The batch proofs of a STARK round of `customers` customers: `2^k - 1` users each, at least
+/// one (what `prove` spools and `plan` splits into shards).
+///
+/// # Errors
+/// The config is not a STARK round's.
+pub(crate) fn batch_count(cfg: &RoundConfig, customers: u64) -> Result<usize, ProverError> {
+    Ok((customers as usize).div_ceil(plan(cfg)?.users).max(1))
 }
 
 /// Field elements drawn from the round seed under a label: salts and blinds are derived, so a
@@ -229,30 +261,91 @@ fn write_proof(dir: &WorkDir, bytes: &[u8]) -> Result<String, ProverError> {
     Ok(hash)
 }
 
-fn read_checkpoint(dir: &WorkDir, path: &Path) -> Result<Option<Checkpoint>, ProverError> {
+/// What a checkpoint must belong to: the proof's index, the round's digest and its secret.
+struct Expect<'a> {
+    index: usize,
+    round: &'a Digest,
+    seed: &'a [u8; 32],
+}
+
+/// The tag binding a batch checkpoint to the round secret it was proven with (its salts and
+/// blinds): a leaves file taken from a checkpoint must hold the leaves this secret makes, and
+/// a shard's checkpoint copied into another round's shard folder would otherwise merge
+/// unnoticed (its proofs verify; only its customers' records would not).
+fn seed_tag(seed: &[u8; 32], index: usize) -> String {
+    let mut h = Sha256::new();
+    h.update(b"assay/stark/checkpoint/v1");
+    h.update(seed);
+    h.update((index as u64).to_le_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The checkpoint `bytes` (read from `path`), checked to be proof `e.index` of the round whose
+/// digest is `e.round`, a batch's made with the secret `e.seed` (when it carries the tag:
+/// checkpoints of builds before shards do not, and their leaves are computed again), naming
+/// files by SHA-256.
+fn parse_checkpoint(bytes: &[u8], path: &Path, e: &Expect<'_>) -> Result<Checkpoint, ProverError> {
+    let corrupt = |m: String| ProverError::Corrupt {
+        file: path.to_path_buf(),
+        message: m,
+    };
+    let mismatch = |m: &str| ProverError::WorkMismatch {
+        file: path.to_path_buf(),
+        message: m.into(),
+    };
+    let mut c: Checkpoint = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if c.index != e.index {
+        return Err(corrupt(format!(
+            "holds proof #{}, not #{}",
+            c.index, e.index
+        )));
+    }
+    let [proven_for, _, _] = public_digests(&c, path)?;
+    if &proven_for != e.round {
+        return Err(mismatch("proven for another round"));
+    }
+    match &c.seed_tag {
+        Some(t) if *t != seed_tag(e.seed, e.index) => {
+            return Err(mismatch("proven with another round secret"))
+        }
+        Some(_) => {}
+        // Without the tag nothing vouches for a leaves file: it is made again.
+        None => c.leaves = None,
+    }
+    for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
+        if !is_sha256_hex(name) {
+            return Err(corrupt(format!(
+                "{name:?} is not a file name (SHA-256 hex)"
+            )));
+        }
+    }
+    Ok(c)
+}
+
+/// The checkpoint at `path`, if there is one: as [`parse_checkpoint`], with its files present.
+fn read_checkpoint(
+    dir: &WorkDir,
+    path: &Path,
+    e: &Expect<'_>,
+) -> Result<Option<Checkpoint>, ProverError> {
     if !path.exists() {
         return Ok(None);
     }
-    let c: Checkpoint =
-        serde_json::from_slice(&fsutil::read(path)?).map_err(|e| ProverError::Corrupt {
-            file: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    let proof = dir.out().join(ProofDir::relative(&c.entry.proof));
-    if !proof.exists() {
-        return Err(ProverError::Corrupt {
-            file: path.to_path_buf(),
-            message: format!("its proof file {} is missing", proof.display()),
-        });
+    let c = parse_checkpoint(&fsutil::read(path)?, path, e)?;
+    for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
+        let file = dir.out().join(ProofDir::relative(name));
+        if !file.exists() {
+            return Err(ProverError::Corrupt {
+                file: path.to_path_buf(),
+                message: format!("its file {} is missing", file.display()),
+            });
+        }
     }
     Ok(Some(c))
 }
 
-fn values_text(v: &[Val]) -> Vec<String> {
-    v.iter().map(element_text).collect()
-}
-
-fn child_of(c: &Checkpoint, file: &Path) -> Result<ChildOpening, ProverError> {
+/// The first three digests of a checkpoint's public values: `(round, root, commitment)`.
+fn public_digests(c: &Checkpoint, file: &Path) -> Result<[Digest; 3], ProverError> {
     let corrupt = |m: String| ProverError::Corrupt {
         file: file.to_path_buf(),
         message: m,
@@ -268,43 +361,44 @@ fn child_of(c: &Checkpoint, file: &Path) -> Result<ChildOpening, ProverError> {
     if v.len() != 3 * DIGEST_ELEMS {
         return Err(corrupt("too few public values".into()));
     }
-    let d = |at: usize| -> Digest { core::array::from_fn(|i| v[at + i]) };
+    Ok(core::array::from_fn(|d| {
+        core::array::from_fn(|i| v[d * DIGEST_ELEMS + i])
+    }))
+}
+
+fn values_text(v: &[Val]) -> Vec<String> {
+    v.iter().map(element_text).collect()
+}
+
+fn child_of(c: &Checkpoint, file: &Path) -> Result<ChildOpening, ProverError> {
+    let [_, root, commitment] = public_digests(c, file)?;
     Ok(ChildOpening {
-        public: ChildPublic {
-            root: d(DIGEST_ELEMS),
-            commitment: d(2 * DIGEST_ELEMS),
-        },
+        public: ChildPublic { root, commitment },
         blind: blind_of(&c.blind, file)?,
         limbs: c.limbs.clone(),
     })
 }
 
-/// `assay solvency prove --backend stark`: the whole round (no shards yet).
+/// `assay solvency prove --backend stark` in `dir`, whose emptiness (or `--resume`), shard
+/// and backend [`crate::solvency::prove`] checked: the whole round, or with `opts.shard` only
+/// that shard's batch proofs (signing nothing).
 ///
 /// # Errors
-/// As [`crate::solvency::prove`]; `--shard` is refused.
-pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary, ProverError> {
-    if opts.shard.is_some() {
-        return Err(refused(
-            "--shard: the STARK pipeline has no shards or merge yet; prove the round whole",
-        ));
-    }
-    let dir = WorkDir::new(&opts.out);
-    dir.check_free(opts.resume)?;
-    let chosen: BackendFile = BackendChoice::Stark.file();
-    if let Some(found) = dir.read_backend()?.filter(|f| f != &chosen) {
-        return Err(ProverError::BackendMismatch {
-            folder: opts.out.clone(),
-            found: found.describe(),
-            asked: chosen.describe(),
-        });
-    }
+/// As [`crate::solvency::prove`].
+pub(crate) fn prove(
+    dir: &WorkDir,
+    opts: &ProveOptions,
+    signer: Option<&SigningKey>,
+) -> Result<Summary, ProverError> {
     let config = Config::<Fr>::read(&opts.config)?;
     let p = plan(&config.cfg)?;
-    let workers = workers(opts)?;
-    let signer = signer.ok_or(ProverError::MissingSigner)?;
+    let workers = workers_of(&p, &config.cfg, &opts.budget)?;
+    let signer = match opts.shard {
+        None => Some(signer.ok_or(ProverError::MissingSigner)?),
+        Some(_) => None,
+    };
     let prepared = spool::read_csv(
-        &dir,
+        dir,
         &opts.balances,
         &config.cfg,
         &config.checked.reserves,
@@ -313,328 +407,125 @@ pub fn prove(opts: &ProveOptions, signer: Option<&SigningKey>) -> Result<Summary
     )?;
     let seed = dir.seed(true)?;
     if !dir.backend().exists() {
-        fsutil::write_json(&dir.backend(), &chosen)?;
+        fsutil::write_json(&dir.backend(), &opts.backend.file())?;
     }
     fsutil::write_atomic(&dir.config(), &config.bytes)?;
     let config_sha = config.sha256.clone();
-    let reserves = config.checked.reserves.clone();
+    let cfg = config.cfg.clone();
     let work = Work::new(dir.clone(), config, seed, opts.progress);
     let info = match prepared {
         Prepared::Done(info) => info,
         Prepared::Read(scratch, mut scan) => {
             // A STARK batch holds 2^k - 1 users: as many batches as the customers need.
-            let batches = (scan.customers as usize).div_ceil(p.users).max(1);
-            scan.leaf_count = (batches * p.users) as u64;
+            scan.leaf_count = (batch_count(&cfg, scan.customers)? * p.users) as u64;
             work.spool(scratch, scan, &config_sha)?
         }
     };
-    if !info.leaf_count.is_multiple_of(p.users as u64) {
-        return Err(ProverError::WorkMismatch {
-            file: dir.spool_info(),
-            message: "the spool was not made for a STARK round of this batch size".into(),
-        });
-    }
-    let batches = (info.leaf_count / p.users as u64) as usize;
-    let (batch_cps, proven, skipped) = prove_batches(&work, &p, &workers, batches)?;
-    let (levels, aggs) = aggregate(&work, &p, &workers, &reserves, batch_cps.clone())?;
-    let leaves = write_leaves(&work, &p, batches)?;
-    let bundle = make_bundle(&work, &p, &info, signer, &batch_cps, &levels, leaves)?;
-    let records = write_records(&work, &p, &bundle, signer, batches)?;
-    fsutil::write_json(&dir.bundle(), &bundle)?;
-    let _ = fs::remove_file(dir.spool());
-    Ok(Summary {
+    let batches = batches_of(&p, &info, &dir.spool_info())?;
+    let (proven, skipped) =
+        proving::prove_batches(&work, &p, &workers, batches, opts.shard.unwrap_or((0, 1)))?;
+    let mut summary = Summary {
         customers: info.customers,
         leaf_count: info.leaf_count,
         batches_proven: proven,
         batches_skipped: skipped,
+        aggregations_proven: 0,
+        bundle: None,
+        records: 0,
+        budget: workers,
+    };
+    if let Some(signer) = signer {
+        let (aggs, records) = publishing::publish(&work, &p, &summary.budget, &info, signer)?;
+        summary.aggregations_proven = aggs;
+        summary.records = records;
+        summary.bundle = Some(dir.bundle());
+    }
+    Ok(summary)
+}
+
+/// The batch proofs of the spool `info` (read from `file`).
+fn batches_of(p: &Plan, info: &SpoolInfo, file: &Path) -> Result<usize, ProverError> {
+    if !info.leaf_count.is_multiple_of(p.users as u64) || info.leaf_count == 0 {
+        return Err(ProverError::WorkMismatch {
+            file: file.to_path_buf(),
+            message: "the spool was not made for a STARK round of this batch size".into(),
+        });
+    }
+    Ok((info.leaf_count / p.users as u64) as usize)
+}
+
+/// `assay solvency merge` of STARK shards into `out`, after the shared merge checked the
+/// shards (one round, one backend) and copied the round's secret, config and spool into
+/// `out`: every batch's checkpoint, proof file and leaves file gathered from the one shard
+/// that holds it, then the aggregation levels (checkpointed: a killed merge resumes), the
+/// bundle, the records and `round.json`, as a whole round.
+///
+/// # Errors
+/// A batch in no shard or in two, a damaged or foreign checkpoint or file, a budget below one
+/// proof, I/O; as [`crate::solvency::merge`].
+pub(crate) fn merge(
+    out: &WorkDir,
+    shards: &[PathBuf],
+    signer: &SigningKey,
+    budget: &Budget,
+    progress: bool,
+) -> Result<Summary, ProverError> {
+    let config = Config::<Fr>::read(&out.config())?;
+    let p = plan(&config.cfg)?;
+    let workers = workers_of(&p, &config.cfg, budget)?;
+    let info: SpoolInfo = read_json(&out.spool_info())?;
+    let batches = batches_of(&p, &info, &out.spool_info())?;
+    let seed = out.seed(false)?;
+    gather_batches(out, shards, batches, |shard, index, bytes| {
+        let e = Expect {
+            index,
+            round: &p.round,
+            seed: &seed,
+        };
+        copy_batch_files(shard, out, bytes, &e)
+    })?;
+    let work = Work::new(out.clone(), config, seed, progress);
+    let (aggs, records) = publishing::publish(&work, &p, &workers, &info, signer)?;
+    Ok(Summary {
+        customers: info.customers,
+        leaf_count: info.leaf_count,
+        batches_proven: 0,
+        batches_skipped: batches,
         aggregations_proven: aggs,
-        bundle: Some(dir.bundle()),
+        bundle: Some(out.bundle()),
         records,
         budget: workers,
     })
 }
 
-/// Step 3: every batch proof not checkpointed yet, at most `workers.jobs` at once.
-fn prove_batches(
-    work: &Work<Fr>,
-    p: &Plan,
-    workers: &Workers,
-    batches: usize,
-) -> Result<(Vec<Checkpoint>, usize, usize), ProverError> {
-    let dir = &work.dir;
-    let bdir = dir.batches();
-    fs::create_dir_all(&bdir).map_err(|e| ProverError::io(&bdir, e))?;
-    crate::solvency::workdir::remove_torn_files(&bdir);
-    let mut done: Vec<Option<Checkpoint>> = Vec::with_capacity(batches);
-    for j in 0..batches {
-        done.push(read_checkpoint(dir, &dir.batch(j))?);
-    }
-    let todo: Vec<usize> = (0..batches).filter(|j| done[*j].is_none()).collect();
-    let pb = bar(work.progress, todo.len() as u64, "batch proofs");
-    let made = run_bounded(workers, &todo, |j| {
-        let (users, _) = batch_users(work, p, j)?;
-        let b = blind(&work.seed, 0, j as u64);
-        let batch = StarkBatch {
-            shape: p.batch,
-            round: p.round,
-            users,
-            blind: b,
-        };
-        let st = batch_statement(&batch).map_err(stark)?;
-        let (bytes, public) = prove_batch(&batch).map_err(stark)?;
-        if public != st.public {
-            return Err(stark(format!(
-                "batch {j}: the proof's public values are not the statement's"
-            )));
+/// Copies the proof file and leaves file that `shard`'s checkpoint of batch `j` (`bytes`)
+/// names into `out`, after checking the checkpoint ([`parse_checkpoint`]) and each file against
+/// its name (SHA-256).
+fn copy_batch_files(
+    shard: &WorkDir,
+    out: &WorkDir,
+    bytes: &[u8],
+    e: &Expect<'_>,
+) -> Result<(), ProverError> {
+    let c = parse_checkpoint(bytes, &shard.batch(e.index), e)?;
+    for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
+        let (src, dst) = (
+            shard.out().join(ProofDir::relative(name)),
+            out.out().join(ProofDir::relative(name)),
+        );
+        if dst.exists() {
+            continue;
         }
-        let hash = write_proof(dir, &bytes)?;
-        let cp = Checkpoint {
-            version: 1,
-            index: j,
-            entry: ProofEntry {
-                key: String::new(),
-                proof: hash,
-                public_inputs: values_text(&public.to_values()),
-            },
-            limbs: ChildOpening::from_batch(&st, b).limbs,
-            blind: blind_u32(&b),
-        };
-        fsutil::write_json(&dir.batch(j), &cp)?;
-        pb.inc(1);
-        Ok(cp)
-    })?;
-    pb.finish_and_clear();
-    let proven = made.len();
-    for cp in made {
-        let j = cp.index;
-        done[j] = Some(cp);
-    }
-    let all = done
-        .into_iter()
-        .map(|c| c.ok_or_else(|| stark("a batch proof was not made")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((all, proven, batches - proven))
-}
-
-/// Step 4: the aggregation levels up to the top, checkpointed.
-fn aggregate(
-    work: &Work<Fr>,
-    p: &Plan,
-    workers: &Workers,
-    reserves: &[u128],
-    batch_cps: Vec<Checkpoint>,
-) -> Result<(Vec<Vec<Checkpoint>>, usize), ProverError> {
-    let dir = &work.dir;
-    let shapes = assay_verifier::stark::level_children(batch_cps.len(), p.fan_in);
-    let previous = previous_digest(work.cfg.previous_round.as_deref(), "previous_round")
-        .map_err(|e| refused(e.to_string()))?;
-    let adir = dir.aggregation(0, 0);
-    if let Some(parent) = adir.parent() {
-        fs::create_dir_all(parent).map_err(|e| ProverError::io(parent, e))?;
-        crate::solvency::workdir::remove_torn_files(parent);
-    }
-    let mut below = batch_cps;
-    let mut levels: Vec<Vec<Checkpoint>> = Vec::new();
-    let mut proven = 0;
-    let top_level = shapes.len() - 1;
-    for (level, sizes) in shapes.iter().enumerate() {
-        let kind = if level == 0 {
-            ChildKind::Batch
-        } else {
-            ChildKind::Aggregate
-        };
-        let top = level == top_level;
-        let mut done: Vec<Option<Checkpoint>> = Vec::with_capacity(sizes.len());
-        for i in 0..sizes.len() {
-            done.push(read_checkpoint(dir, &dir.aggregation(level, i))?);
+        let data = fsutil::read(&src)?;
+        if assay_verifier::sha256_hex(&data) != *name {
+            return Err(ProverError::Corrupt {
+                file: src,
+                message: "its content does not have the SHA-256 it is named by".into(),
+            });
         }
-        let todo: Vec<usize> = (0..sizes.len()).filter(|i| done[*i].is_none()).collect();
-        let starts: Vec<usize> = sizes
-            .iter()
-            .scan(0, |acc, n| {
-                let s = *acc;
-                *acc += n;
-                Some(s)
-            })
-            .collect();
-        let below_ref = &below;
-        let made = run_bounded(workers, &todo, |i| {
-            let shape = AggShape::new(p.batch.assets, sizes[i], kind, top).map_err(stark)?;
-            let children = below_ref[starts[i]..starts[i] + sizes[i]]
-                .iter()
-                .enumerate()
-                .map(|(c, cp)| {
-                    let file = if level == 0 {
-                        dir.batch(starts[i] + c)
-                    } else {
-                        dir.aggregation(level - 1, starts[i] + c)
-                    };
-                    child_of(cp, &file)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let b = blind(&work.seed, level as u64 + 1, i as u64);
-            let w = AggWitness {
-                shape,
-                round: p.round,
-                children,
-                blind: b,
-                top: top.then(|| TopPublic {
-                    previous,
-                    reserves: reserves.to_vec(),
-                }),
-            };
-            // The native twin refuses an insolvent or overflowing aggregate with its reason.
-            let st = aggregate_statement(&w).map_err(|e| refused(e.to_string()))?;
-            let (bytes, public) = prove_aggregation(&w).map_err(stark)?;
-            let hash = write_proof(dir, &bytes)?;
-            let cp = Checkpoint {
-                version: 1,
-                index: i,
-                entry: ProofEntry {
-                    key: String::new(),
-                    proof: hash,
-                    public_inputs: values_text(&public.to_values()),
-                },
-                limbs: ChildOpening::from_aggregate(&st, b).limbs,
-                blind: blind_u32(&b),
-            };
-            fsutil::write_json(&dir.aggregation(level, i), &cp)?;
-            Ok(cp)
-        })?;
-        proven += made.len();
-        for cp in made {
-            let i = cp.index;
-            done[i] = Some(cp);
-        }
-        let all = done
-            .into_iter()
-            .map(|c| c.ok_or_else(|| stark("an aggregation proof was not made")))
-            .collect::<Result<Vec<_>, _>>()?;
-        levels.push(all.clone());
-        below = all;
+        write_proof(out, &data)?;
     }
-    Ok((levels, proven))
-}
-
-/// Step 5: every batch's leaves file (its leaves in chain order; content-addressed, so a
-/// resumed run rewrites the same files); returns their names (SHA-256 hex), in batch order.
-fn write_leaves(work: &Work<Fr>, p: &Plan, batches: usize) -> Result<Vec<String>, ProverError> {
-    use rayon::prelude::*;
-    let pb = bar(work.progress, batches as u64, "leaves");
-    let names = (0..batches)
-        .into_par_iter()
-        .map(|j| -> Result<String, ProverError> {
-            let (users, _) = batch_users(work, p, j)?;
-            let leaves = users
-                .iter()
-                .map(|u| leaf(u, &p.batch))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(stark)?;
-            let name = write_proof(&work.dir, &leaves_to_bytes(&leaves))?;
-            pb.inc(1);
-            Ok(name)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    pb.finish_and_clear();
-    Ok(names)
-}
-
-/// The signed bundle, checked as an auditor would check it (every proof and leaves file,
-/// through the files).
-fn make_bundle(
-    work: &Work<Fr>,
-    p: &Plan,
-    info: &SpoolInfo,
-    signer: &SigningKey,
-    batches: &[Checkpoint],
-    levels: &[Vec<Checkpoint>],
-    leaves: Vec<String>,
-) -> Result<RoundBundle, ProverError> {
-    let top = levels
-        .last()
-        .and_then(|l| l.first())
-        .ok_or_else(|| stark("no top proof"))?;
-    let root: Digest = core::array::from_fn(|i| {
-        parse_element(&top.entry.public_inputs[DIGEST_ELEMS + i], "root").unwrap_or(Val::ZERO)
-    });
-    let mut bundle = RoundBundle {
-        version: BUNDLE_VERSION,
-        backend: BACKEND_STARK.into(),
-        halo2: None,
-        circuits: Some(Circuits::Stark(assay_verifier::stark::stark_circuits(
-            p.batch.log_height,
-            batches.len(),
-            p.fan_in,
-            leaves,
-        ))),
-        config: work.cfg.clone(),
-        leaf_count: info.leaf_count,
-        global_root: digest_hex(&root),
-        verifying_keys: Default::default(),
-        batches: batches.iter().map(|c| c.entry.clone()).collect(),
-        aggregations: levels
-            .iter()
-            .map(|l| l.iter().map(|c| c.entry.clone()).collect())
-            .collect(),
-        publication_key: hex::encode(signer.verifying_key().to_bytes()),
-        signature: String::new(),
-    };
-    let msg = assay_verifier::signing::message(ROUND_DOMAIN, &bundle.signed_body());
-    bundle.signature = hex::encode(signer.sign(&msg).to_bytes());
-    let proofs = ProofDir::new(work.dir.out());
-    let opts = RoundOptions {
-        proofs: Some(&proofs),
-        ..RoundOptions::default()
-    };
-    verify_round(&bundle, &opts)
-        .map_err(|e| ProverError::Proving(format!("the round does not verify: {e}")))?;
-    Ok(bundle)
-}
-
-/// Step 6: one signed record per customer (its salt; no path: see [`write_leaves`]).
-fn write_records(
-    work: &Work<Fr>,
-    p: &Plan,
-    bundle: &RoundBundle,
-    signer: &SigningKey,
-    batches: usize,
-) -> Result<u64, ProverError> {
-    let hash = bundle.hash();
-    let dir = work.dir.inclusion();
-    fs::create_dir_all(&dir).map_err(|e| ProverError::io(&dir, e))?;
-    use rayon::prelude::*;
-    let pb = bar(work.progress, batches as u64, "records");
-    let counts = (0..batches)
-        .into_par_iter()
-        .map(|j| -> Result<u64, ProverError> {
-            let start = (j * p.users) as u64;
-            let rows = work.read_spool(start, p.users)?;
-            let mut n = 0;
-            for (i, row) in rows.into_iter().enumerate() {
-                let Some((user_id, bal)) = row else { continue };
-                write_record(
-                    &dir,
-                    &work.seed,
-                    &work.cfg,
-                    bundle,
-                    &hash,
-                    signer,
-                    &user_id,
-                    &bal,
-                    salt_text(&salt(&work.seed, start + i as u64)),
-                    (j * p.users + i) as u64,
-                    Vec::new(),
-                )?;
-                n += 1;
-            }
-            pb.inc(1);
-            Ok(n)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    pb.finish_and_clear();
-    // Every record on disk before round.json, which marks the round as done, is written.
-    fsutil::sync_folder(&dir)?;
-    Ok(counts.iter().sum())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -651,5 +542,7 @@ mod tests {
         let b = blind(&seed, 2, 5);
         assert_eq!(blind_of(&blind_u32(&b), Path::new("x")).unwrap(), b);
         assert!(blind_of(&[Val::ORDER_U32; BLIND_ELEMS], Path::new("x")).is_err());
+        assert_ne!(seed_tag(&seed, 1), seed_tag(&seed, 2));
+        assert_ne!(seed_tag(&seed, 1), seed_tag(&[8u8; 32], 1));
     }
 }

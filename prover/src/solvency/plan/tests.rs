@@ -174,3 +174,55 @@ fn labels_and_quoting() {
     assert_eq!(sh("it's"), r"'it'\''s'");
     assert_eq!(sh("/plain/path-1.csv"), "/plain/path-1.csv");
 }
+
+/// A STARK plan: batches of `batch_size - 1` customers, no keys and no parameters anywhere.
+#[cfg(feature = "stark")]
+#[test]
+fn a_stark_plan_counts_its_own_batches_and_needs_no_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let mut o = options(d.path(), Scheduler::Slurm, 3);
+    // 300 customers in batches of 127: 3 batch proofs.
+    let mut csv = String::from("user_id,USD\n");
+    for i in 0..300 {
+        csv += &format!("u{i},{i}\n");
+    }
+    fs::write(&o.balances, csv).unwrap();
+    fs::write(
+        &o.config,
+        CONFIG
+            .replace("\"balance_bits\":32", "\"balance_bits\":64")
+            .replace("\"batch_size\":4", "\"batch_size\":128"),
+    )
+    .unwrap();
+    o.backend = BackendChoice::Stark;
+    let mut four = o.clone();
+    four.shards = 4;
+    let e = plan(&four).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("only 3 batch proofs (300 customers in batches of 127)"),
+        "{e}"
+    );
+    let p = plan(&o).unwrap();
+    assert_eq!((p.shards, p.batches), (3, 3));
+    let prove = fs::read_to_string(p.out.join("slurm/prove.sbatch")).unwrap();
+    assert!(prove.contains("--backend stark"), "{prove}");
+    assert!(prove.contains("--shard \"$I/3\" --resume"), "{prove}");
+    let merge = fs::read_to_string(p.out.join("slurm/merge.sbatch")).unwrap();
+    for text in [&prove, &merge] {
+        assert!(!text.contains("--keys"), "{text}");
+        assert!(!text.contains("--params-dir"), "{text}");
+    }
+    assert!(!p.out.join("params").exists());
+    let mut k = o.clone();
+    k.scheduler = Scheduler::Kubernetes;
+    k.out = d.path().join("k8s");
+    let p = plan(&k).unwrap();
+    let job = yaml(&p.out.join("kubernetes/prove-job.yaml"));
+    let script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(script.contains("--backend stark"), "{script}");
+    assert_eq!(job["spec"]["completions"], 3);
+}
