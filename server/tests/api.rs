@@ -436,7 +436,7 @@ async fn kyc_challenge_endpoint() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = send(&app, "POST", "/v1/kyc/challenge", "{").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", vec![b' '; 70_000]).await;
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", vec![b' '; 600_000]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -506,7 +506,7 @@ async fn kyc_verify_malformed_unknown_field_oversized() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = send(&app, "POST", "/v1/kyc/verify", vec![b'{'; 70_000]).await;
+    let (s, _) = send(&app, "POST", "/v1/kyc/verify", vec![b'{'; 600_000]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 

@@ -16,7 +16,7 @@ use assay_verifier::kyc::{verify_with_options, KycOptions, KycVerifyError};
 use assay_verifier::Backend;
 use std::sync::OnceLock;
 
-const PASS: &str = "issuer passphrase";
+pub(crate) const PASS: &str = "issuer passphrase";
 
 /// The relying party's check, trusting the Groth16 key of the tests' one setup (made by
 /// [`shared_keys`], standing in for `assay solvency setup --kyc`; the pinning itself is tested
@@ -40,7 +40,7 @@ pub(crate) fn verify(
     )
 }
 /// 2025-11-23T12:00:00Z.
-const NOW: i64 = 20_415 * 86_400 + 12 * 3600;
+pub(crate) const NOW: i64 = 20_415 * 86_400 + 12 * 3600;
 
 struct SharedKeys {
     dir: tempfile::TempDir,
@@ -76,7 +76,7 @@ pub(crate) fn kyc_setup(dir: &Path) -> VerifyingKey<Bn254> {
     keys::load_proving_key(dir, hash).unwrap().vk
 }
 
-fn new_issuer(dir: &Path) -> Issuer {
+pub(crate) fn new_issuer(dir: &Path) -> Issuer {
     let k = shared_keys();
     Issuer::init_with(
         dir,
@@ -93,7 +93,7 @@ fn g16(hid: assay_circuits::Fr) -> BackendMap<String> {
     BackendMap::from([(Backend::Groth16, assay_circuits::field::to_decimal(&hid))])
 }
 
-fn sanctions() -> Policy {
+pub(crate) fn sanctions() -> Policy {
     let text = include_str!("../../../fixtures/kyc/policy-sanctions-example.json");
     from_json("policy", text).unwrap()
 }

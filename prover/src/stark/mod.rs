@@ -20,6 +20,8 @@
 //! Shards and merge are not implemented for the STARK yet: `--shard` is refused with that
 //! reason.
 
+pub mod kyc;
+
 use crate::solvency::{
     bar,
     budget::{self, run_bounded, Workers},
