@@ -30,9 +30,9 @@ fn flow(code: &str) -> Flow {
         Backend::Groth16,
         other.commitments[&Backend::Groth16].clone(),
     )]);
-    let de = Jurisdiction::parse("DE").unwrap();
-    issuer.issue(&g16_only, de, 20_800, NOW).unwrap();
-    issuer.issue(&other.commitments, de, 20_800, NOW).unwrap();
+    let de = || Jurisdiction::parse("DE").unwrap();
+    issuer.issue(&g16_only, de(), 20_800, NOW).unwrap();
+    issuer.issue(&other.commitments, de(), 20_800, NOW).unwrap();
     let holder = HolderFile::generate().unwrap();
     assert!(holder.commitments.contains_key(&Backend::Stark));
     let credential = issuer
