@@ -12,16 +12,21 @@
 //! 5. the proof's `today` is the current UTC day;
 //! 6. the proof answers the relying party's challenge (same scope and nonce, not expired) and,
 //!    for a version 2 challenge, is of the one backend the challenge names;
-//! 7. the proof was made for the issuer's verifying key (Groth16) or for the KYC circuit's
-//!    key derived from the deterministic IPA parameters (Halo2);
-//! 8. the proof verifies on the public inputs `R, P, today, scope, challenge, nf`.
+//! 7. the proof was made for the issuer's verifying key (Groth16), for the KYC circuit's
+//!    key derived from the deterministic IPA parameters (Halo2), or names the KYC AIR and its
+//!    pinned parameters (STARK, `stark::kyc::kyc_air_id`);
+//! 8. the proof verifies on the public inputs `R, P, today, scope, challenge, nf` (on the
+//!    STARK, with every value but `nf` derived by the relying party itself).
 //!
-//! The proof names its backend ([`formats::BACKEND_GROTH16`], [`formats::BACKEND_HALO2`]);
+//! The proof names its backend ([`formats::BACKEND_GROTH16`], [`formats::BACKEND_HALO2`],
+//! `stark-koalabear-poseidon2`);
 //! `R`, `P` and `nf` are hashes, so each backend has its own: `R` is the epoch's root of that
 //! backend, and `P` is recomputed from the policy file over the backend's field. Before any
 //! check, a proof whose registry root is the epoch's root of *another* backend is refused as
 //! a relabelled presentation. Halo2 verification needs the crate feature `halo2` (off in the
-//! wasm build, which answers "backend halo2-ipa-pasta is not supported by this build").
+//! wasm build, which answers "backend halo2-ipa-pasta is not supported by this build"), STARK
+//! verification the feature `stark`; STARK digests are 8 KoalaBear elements, written as
+//! [`stark_text`] in every build.
 //!
 //! That the challenge is used once is the relying party's store's business (it records the
 //! nonce as spent after a successful verification): this crate holds no state.
