@@ -366,8 +366,10 @@ fn frozen_v2_stark_kyc_presentation_verifies_and_tampered_copies_fail() {
     assert!(matches!(e, KycVerifyError::StarkProof(_)), "{e}");
     let e = tampered(&|p| p.proof.vk_hash = "00".repeat(32)).unwrap_err();
     assert!(matches!(e, KycVerifyError::Air { .. }), "{e}");
-    // The v1 folder's Groth16 challenge: another scope and nonce.
-    let e = tampered(&|p| p.challenge = doc("challenge.json")).unwrap_err();
+    // Another nonce, another scope.
+    let e = tampered(&|p| p.challenge.nonce = "00".repeat(31)).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Challenge(_)), "{e}");
+    let e = tampered(&|p| p.challenge.scope = "other-bank".into()).unwrap_err();
     assert!(matches!(e, KycVerifyError::Challenge(_)), "{e}");
 }
 
