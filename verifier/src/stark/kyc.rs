@@ -171,7 +171,7 @@ pub(crate) fn verify(p: &Presentation<'_>) -> Result<VerifiedPresentation, KycVe
         pi.today,
         &proof_nonce,
     )?;
-    let registry_root = own_r.ok_or_else(|| KycVerifyError::RegistryRoot { epoch: epoch.epoch })?;
+    let registry_root = own_r.ok_or(KycVerifyError::RegistryRoot { epoch: epoch.epoch })?;
     // 7. The AIR and parameters the proof names.
     let expected = kyc_air_id();
     if proof.vk_hash != expected {
