@@ -25,7 +25,7 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
     );
     assert!(text.contains("relying party: valid: nullifier"), "{text}");
     // Every backend: the round is proven and verified on Halo2 and on the STARK too (the KYC
-    // presentation on Halo2 too), and one customer checked on each.
+    // presentation on Halo2 and the STARK too), and one customer checked on each.
     assert!(text.contains("The same round on Halo2"), "{text}");
     assert!(text.contains("The same customers on the STARK"), "{text}");
     assert_eq!(
@@ -43,9 +43,14 @@ fn demo_runs_end_to_end_and_refuses_a_foreign_folder() {
     assert!(text.contains("auditor (setup)"), "{text}");
     assert!(text.contains("against the pinned manifest"), "{text}");
     assert!(text.contains("holder: refused, as it must"), "{text}");
+    // One KYC presentation per backend (Groth16, Halo2, the STARK), each valid.
+    assert!(
+        text.contains("the same presentation on the STARK"),
+        "{text}"
+    );
     assert_eq!(
         text.matches("relying party: valid: nullifier").count(),
-        2,
+        3,
         "{text}"
     );
     // Run twice: an earlier demo is replaced.

@@ -1,6 +1,6 @@
 //! Files frozen from earlier releases (`fixtures/solvency/freeze.sh`) must keep verifying on every
 //! backend, and tampered copies must not: a Groth16 round, a Halo2 round and a STARK round
-//! (bundle + one customer's record; the STARK's proof files beside it), and a KYC presentation per backend with the epoch, policy, challenge and
+//! (bundle + one customer's record; the STARK's proof files beside it), and a KYC presentation per backend (Groth16 and Halo2 in `v1`, the STARK in `v2-stark`) with the epoch, policy, challenge and
 //! issuer key it was made against. A change to a circuit, a format or a verifier that would
 //! orphan published files fails here.
 
@@ -243,17 +243,25 @@ struct Presentation {
 }
 
 fn doc<T: DeserializeOwned>(name: &str) -> T {
-    serde_json::from_slice(&read("kyc/frozen/v1", name))
-        .unwrap_or_else(|e| panic!("fixtures/kyc/frozen/v1/{name}: {e}"))
+    doc_in("v1", name)
+}
+
+fn doc_in<T: DeserializeOwned>(tag: &str, name: &str) -> T {
+    serde_json::from_slice(&read(&format!("kyc/frozen/{tag}"), name))
+        .unwrap_or_else(|e| panic!("fixtures/kyc/frozen/{tag}/{name}: {e}"))
 }
 
 fn presentation(suffix: &str) -> Presentation {
+    presentation_in("v1", suffix)
+}
+
+fn presentation_in(tag: &str, suffix: &str) -> Presentation {
     Presentation {
-        proof: doc(&format!("proof{suffix}.json")),
-        epoch: doc("epoch.json"),
-        issuer: doc("issuer-public.json"),
-        policy: doc("policy.json"),
-        challenge: doc(&format!("challenge{suffix}.json")),
+        proof: doc_in(tag, &format!("proof{suffix}.json")),
+        epoch: doc_in(tag, "epoch.json"),
+        issuer: doc_in(tag, "issuer-public.json"),
+        policy: doc_in(tag, "policy.json"),
+        challenge: doc_in(tag, &format!("challenge{suffix}.json")),
     }
 }
 
@@ -318,6 +326,51 @@ fn frozen_kyc_presentations_with_a_swapped_input_or_a_flipped_byte_fail() {
         });
         assert!(p.verify().is_err(), "{suffix}: other challenge");
     }
+}
+
+/// The STARK KYC presentation of 2026-12-02 (`v2-stark`: a version 2 epoch signing the
+/// three backends' registry roots) keeps verifying, and tampered copies do not: the proof
+/// bytes, a public value, the AIR it names, another challenge.
+#[test]
+fn frozen_v2_stark_kyc_presentation_verifies_and_tampered_copies_fail() {
+    let p = presentation_in("v2-stark", "-stark");
+    assert_eq!(p.epoch.roots.len(), 3);
+    let v = p.verify().unwrap();
+    assert_eq!(v.backend, assay_verifier::Backend::Stark);
+    assert_eq!(v.scope, "frozen-bank");
+    assert_eq!(v.nullifier, p.proof.public_inputs.nullifier);
+    let tampered = |f: &dyn Fn(&mut Presentation)| {
+        let mut p = presentation_in("v2-stark", "-stark");
+        f(&mut p);
+        p.verify()
+    };
+    let e = tampered(&|p| {
+        let mut b = hex::decode(&p.proof.proof).unwrap();
+        let i = b.len() / 3;
+        b[i] ^= 0x04;
+        p.proof.proof = hex::encode(b);
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            KycVerifyError::StarkProof(_) | KycVerifyError::MalformedProof(_)
+        ),
+        "{e}"
+    );
+    let e = tampered(&|p| p.proof.proof.truncate(p.proof.proof.len() - 2)).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    let e = tampered(&|p| p.proof.public_inputs.today += 1).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Today { .. }), "{e}");
+    let e = tampered(&|p| p.proof.public_inputs.nullifier = "12345".into()).unwrap_err();
+    assert!(matches!(e, KycVerifyError::StarkProof(_)), "{e}");
+    let e = tampered(&|p| p.proof.vk_hash = "00".repeat(32)).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Air { .. }), "{e}");
+    // Another nonce, another scope.
+    let e = tampered(&|p| p.challenge.nonce = "00".repeat(31)).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Challenge(_)), "{e}");
+    let e = tampered(&|p| p.challenge.scope = "other-bank".into()).unwrap_err();
+    assert!(matches!(e, KycVerifyError::Challenge(_)), "{e}");
 }
 
 /// A manifest naming `vk_hash` as the KYC circuit's key, signed by a test setup key.

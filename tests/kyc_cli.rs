@@ -1140,3 +1140,270 @@ fn kyc_key_rotation_in_the_epoch_chain() {
     assert_eq!(v["valid"], true, "{v}");
     assert_eq!(v["epoch"], 2);
 }
+
+/// KYC on the STARK end to end (issue 13, item 7): one issuer serves the three backends
+/// (its epoch signs a STARK root, its credential and leaves carry STARK values); the holder
+/// proves with `--backend stark`, the relying party verifies with the same checks as the other
+/// backends: replay, another scope, a restricted residence, tampered bytes, a relabelled
+/// presentation and revocation are refused with their reasons.
+#[test]
+fn kyc_stark_flow_and_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kyc/policy-sanctions-example.json");
+    let policy = policy.to_str().unwrap();
+    ok(assay(
+        d,
+        &[
+            "kyc",
+            "issuer",
+            "init",
+            "--dir",
+            "iss",
+            "--insecure-own-setup",
+        ],
+    ));
+    let out = ok(assay(d, &["kyc", "holder", "init", "--out", "holder.json"]));
+    assert!(out.contains("stark commitment:"), "{out}");
+    let holder: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("holder.json")).unwrap()).unwrap();
+    let hid = holder["commitments"]["groth16-bn254"].as_str().unwrap();
+    let hid_s = holder["commitments"]["stark-koalabear-poseidon2"]
+        .as_str()
+        .unwrap();
+    let issue = |country: &str, region: &str, out: &str| {
+        ok(assay(
+            d,
+            &[
+                "kyc",
+                "issue",
+                "--issuer",
+                "iss",
+                "--holder-commitment",
+                hid,
+                "--holder-commitment-stark",
+                hid_s,
+                "--country",
+                country,
+                "--region",
+                region,
+                "--expires",
+                "2099-01-01T00:00:00Z",
+                "--out",
+                out,
+            ],
+        ))
+    };
+    issue("UA", "UA-30", "cred.json");
+    issue("IR", "IR-01", "cred-ir.json");
+    let publish = |out: &str| {
+        ok(assay(
+            d,
+            &[
+                "kyc",
+                "publish",
+                "--issuer",
+                "iss",
+                "--out",
+                out,
+                "--leaves",
+                "leaves.json",
+                "--chain",
+                "chain",
+            ],
+        ))
+    };
+    publish("epoch.json");
+    let epoch: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("epoch.json")).unwrap()).unwrap();
+    assert!(epoch["roots"]["stark-koalabear-poseidon2"].is_string());
+    let path = |serial: &str, out: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "path",
+                "--leaves",
+                "leaves.json",
+                "--serial",
+                serial,
+                "--out",
+                out,
+            ],
+        )
+    };
+    ok(path("0", "path.json"));
+    ok(path("1", "path-ir.json"));
+    let challenge = |scope: &str, out: &str| {
+        ok(assay(
+            d,
+            &[
+                "kyc",
+                "challenge",
+                "--scope",
+                scope,
+                "--backend",
+                "stark",
+                "--out",
+                out,
+            ],
+        ))
+    };
+    let prove = |cred: &str, path: &str, epoch: &str, ch: &str, scope: &str, out: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "prove",
+                "--backend",
+                "stark",
+                "--holder",
+                "holder.json",
+                "--credential",
+                cred,
+                "--path",
+                path,
+                "--epoch",
+                epoch,
+                "--policy",
+                policy,
+                "--challenge",
+                ch,
+                "--expect-scope",
+                scope,
+                "--out",
+                out,
+            ],
+        )
+    };
+    let verify = |proof: &str, ch: &str, epoch: &str| {
+        assay(
+            d,
+            &[
+                "kyc",
+                "verify",
+                proof,
+                "--epoch",
+                epoch,
+                "--epochs",
+                "chain",
+                "--policy",
+                policy,
+                "--challenge",
+                ch,
+                "--issuer-key",
+                "iss/issuer-public.json",
+                "--json",
+            ],
+        )
+    };
+    let reason = |o: &Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        format!(
+            "{}{}",
+            v["reason"].as_str().unwrap_or_default(),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    challenge("bank-s", "ch.json");
+    ok(prove(
+        "cred.json",
+        "path.json",
+        "epoch.json",
+        "ch.json",
+        "bank-s",
+        "proof.json",
+    ));
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("proof.json")).unwrap()).unwrap();
+    assert_eq!(p["backend"], "stark-koalabear-poseidon2");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(verify("proof.json", "ch.json", "epoch.json"))).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["nullifier"], p["public_inputs"]["nullifier"]);
+    // Replay.
+    let o = verify("proof.json", "ch.json", "epoch.json");
+    assert_eq!(code(&o), 1);
+    assert!(reason(&o).contains("already used"), "{}", reason(&o));
+    // Another relying party's scope: refused by the holder before proving.
+    challenge("bank-s", "ch2.json");
+    let o = prove(
+        "cred.json",
+        "path.json",
+        "epoch.json",
+        "ch2.json",
+        "bank-x",
+        "x.json",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(!d.join("x.json").exists());
+    // A restricted residence (IR-01): the holder cannot prove.
+    let o = prove(
+        "cred-ir.json",
+        "path-ir.json",
+        "epoch.json",
+        "ch2.json",
+        "bank-s",
+        "x.json",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(reason(&o).contains("restricted"), "{}", reason(&o));
+    // Tampered proof bytes: refused with a reason; the challenge is not spent.
+    ok(prove(
+        "cred.json",
+        "path.json",
+        "epoch.json",
+        "ch2.json",
+        "bank-s",
+        "p2.json",
+    ));
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("p2.json")).unwrap()).unwrap();
+    let mut bytes = hex::decode(t["proof"].as_str().unwrap()).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    t["proof"] = hex::encode(bytes).into();
+    std::fs::write(d.join("p2-tampered.json"), t.to_string()).unwrap();
+    let o = verify("p2-tampered.json", "ch2.json", "epoch.json");
+    assert!(matches!(code(&o), 1 | 2), "{}", reason(&o));
+    assert!(reason(&o).contains("proof"), "{}", reason(&o));
+    // Relabelled as Groth16: refused by name.
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("p2.json")).unwrap()).unwrap();
+    r["backend"] = "groth16-bn254".into();
+    std::fs::write(d.join("p2-relabelled.json"), r.to_string()).unwrap();
+    let o = verify("p2-relabelled.json", "ch2.json", "epoch.json");
+    assert_eq!(code(&o), 1);
+    assert!(
+        reason(&o).contains("a STARK presentation labelled groth16-bn254"),
+        "{}",
+        reason(&o)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(verify("p2.json", "ch2.json", "epoch.json"))).unwrap();
+    assert_eq!(v["valid"], true);
+    // The same holder in the same scope: the same nullifier (one account per scope).
+    assert_eq!(v["nullifier"], p["public_inputs"]["nullifier"]);
+    // Revocation: from the next epoch the credential has no path, and a presentation under
+    // the old path's epoch does not match the new one.
+    ok(assay(
+        d,
+        &["kyc", "revoke", "--issuer", "iss", "--serial", "0"],
+    ));
+    publish("epoch2.json");
+    let o = path("0", "path2.json");
+    assert_eq!(code(&o), 2);
+    assert!(reason(&o).contains("revoked"), "{}", reason(&o));
+    challenge("bank-s", "ch3.json");
+    let o = prove(
+        "cred.json",
+        "path.json",
+        "epoch2.json",
+        "ch3.json",
+        "bank-s",
+        "x.json",
+    );
+    assert_eq!(code(&o), 2);
+    assert!(reason(&o).contains("not under epoch"), "{}", reason(&o));
+}

@@ -33,8 +33,8 @@ use utoipa::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// The holder's commitment per backend (decimal; keys `groth16`, `halo2` or their format
-    /// names), as printed by `assay kyc holder init`.
+    /// The holder's commitment per backend (decimal; keys `groth16`, `halo2`, `stark` or their
+    /// format names), as printed by `assay kyc holder init`.
     #[schema(value_type = Object)]
     pub holder_commitments: BackendMap<String>,
     /// ISO 3166-1 alpha-2 country (`UA`).

@@ -4,7 +4,8 @@
 //! Every backend is one module (`groth16`, `halo2`) implementing, for both statements,
 //! [`crate::solvency::backend::RoundBackend`] (a round's batches and aggregations) and
 //! [`KycProver`] (the holder's presentation). The STARK (`stark`, feature `stark`) has its own
-//! round pipeline, reached through the same dispatch ([`RoundVisitor::visit_stark`]).
+//! round pipeline, reached through the same dispatch ([`RoundVisitor::visit_stark`]), and
+//! implements [`KycProver`] (`stark::kyc`).
 
 use crate::kyc::{holder::ProveInputs, KycError};
 use crate::solvency::backend::RoundBackend;
@@ -68,9 +69,8 @@ pub fn kyc_prover(backend: Backend, keys: &KycKeys<'_>) -> Result<Box<dyn KycPro
                 &cache,
             )?))
         }
-        Backend::Stark => Err(KycError::Input(
-            assay_verifier::backend::STARK_NO_KYC.into(),
-        )),
+        #[cfg(feature = "stark")]
+        Backend::Stark => Ok(Box::new(crate::stark::kyc::StarkKycProver)),
         other => Err(KycError::Input(format!(
             "this build of assay-prover does not prove {other}"
         ))),

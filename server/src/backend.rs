@@ -636,10 +636,10 @@ pub const SERVED_ROUNDS: &[ProofSystem] =
     &[ProofSystem::Groth16, ProofSystem::Halo2, ProofSystem::Stark];
 
 /// The backends whose KYC presentations this server verifies: every backend its verifier is
-/// built with (the KYC circuit is small and fixed, so its Halo2 parameters are generated once
-/// per process, `k = 11`).
+/// built with, the STARK included (the KYC circuit is small and fixed, so its Halo2 parameters
+/// are generated once per process, `k = 11`; the STARK has no keys).
 pub fn served_kyc() -> Vec<ProofSystem> {
-    assay_verifier::verified_backends()
+    assay_verifier::kyc::verified_backends()
 }
 
 /// `None` if the bundle's backend is served, else the verdict refusing it.

@@ -71,7 +71,7 @@ impl Default for ServerConfig {
         Self {
             max_round_body: 16 * 1024 * 1024,
             max_inclusion_body: 256 * 1024,
-            max_kyc_body: 64 * 1024,
+            max_kyc_body: 512 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_verifications: std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -115,7 +115,7 @@ impl AppState {
                 }
                 None if store.challenges().scope_backend(scope)?.is_none() => {
                     return Err(StartError::KycSetting(
-                        "the one backend its scope accepts (--kyc-backend groth16|halo2) on first start",
+                        "the one backend its scope accepts (--kyc-backend groth16|halo2|stark) on first start",
                     ))
                 }
                 None => {}

@@ -436,7 +436,7 @@ async fn kyc_challenge_endpoint() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = send(&app, "POST", "/v1/kyc/challenge", "{").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", vec![b' '; 70_000]).await;
+    let (s, _) = send(&app, "POST", "/v1/kyc/challenge", vec![b' '; 600_000]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -506,7 +506,7 @@ async fn kyc_verify_malformed_unknown_field_oversized() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = send(&app, "POST", "/v1/kyc/verify", vec![b'{'; 70_000]).await;
+    let (s, _) = send(&app, "POST", "/v1/kyc/verify", vec![b'{'; 600_000]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -1181,14 +1181,11 @@ async fn load_full_kyc_2000_x_64() {
 #[tokio::test]
 async fn kyc_halo2_presentations_reach_the_halo2_verifier() {
     use assay_verifier::Backend as ProofSystem;
-    // Every backend that proves KYC presentations (all but the STARK, whose KYC AIR does not
-    // exist yet: issue 13, item 7) is compiled into the server's verifier.
+    // Every backend that proves KYC presentations (the STARK too, since issue 13 item 7) is
+    // compiled into the server's verifier.
     assert_eq!(
         assay_server::backend::served_kyc(),
-        ProofSystem::ALL
-            .into_iter()
-            .filter(|b| *b != ProofSystem::Stark)
-            .collect::<Vec<_>>(),
+        ProofSystem::ALL.to_vec(),
         "every KYC backend is compiled into the server's verifier"
     );
     let mut p: Value = serde_json::from_str(&kyc_fixture("proof.json")).unwrap();
@@ -1282,5 +1279,79 @@ async fn halo2_rounds_are_served_prepared_once_and_bounded_in_k() {
     relabelled["backend"] = "halo2-ipa-pasta".into();
     let (s, v) = send(&app, "POST", "/v1/solvency/verify", relabelled.to_string()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], false, "{v}");
+}
+
+fn frozen_stark(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/kyc/frozen/v2-stark")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The server's KYC route verifies STARK presentations (issue 13, item 7): the frozen STARK
+/// presentation, its challenge issued by this server (scope bound to the STARK) and its clock
+/// at the challenge's time, is valid once (a STARK body is about 250 kB, within the KYC body
+/// limit); a replay, and a copy with a flipped proof byte, are refused with a reason.
+#[tokio::test]
+async fn kyc_stark_presentations_verify_over_http() {
+    use assay_verifier::kyc::{formats, time};
+    let challenge: formats::Challenge =
+        formats::from_json("challenge", &frozen_stark("challenge-stark.json")).unwrap();
+    let issuer: formats::IssuerPublic =
+        formats::from_json("issuer key", &frozen_stark("issuer-public.json")).unwrap();
+    let epoch: formats::Epoch = formats::from_json("epoch", &frozen_stark("epoch.json")).unwrap();
+    let published = formats::PublishedEpochs::verify(
+        vec![("epoch.json".into(), epoch)],
+        &issuer.key().unwrap(),
+    )
+    .unwrap();
+    let settings = assay_server::backend::KycSettings {
+        policy: formats::from_json("policy", &frozen_stark("policy.json")).unwrap(),
+        issuer,
+        published,
+        epochs_dir: None,
+    };
+    let issued = time::parse_rfc3339(&challenge.issued_at).unwrap() as u64;
+    let store = Store::in_memory().unwrap();
+    store
+        .issue(
+            &challenge.nonce,
+            &challenge.scope,
+            ProofSystem::Stark,
+            issued,
+            time::parse_rfc3339(&challenge.expires_at).unwrap() as u64,
+        )
+        .unwrap();
+    let config = ServerConfig {
+        kyc_scope: Some(challenge.scope.clone()),
+        ..test_config()
+    };
+    let backend = AssayBackend::with_kyc(settings);
+    let app = app(AppState::new(config, Arc::new(backend), store).with_clock(move || issued + 1));
+    let body = |proof: &str| {
+        format!(
+            "{{\"proof\": {proof}, \"epoch\": {}}}",
+            frozen_stark("epoch.json")
+        )
+    };
+    let proof = frozen_stark("proof-stark.json");
+    let mut flipped: Value = serde_json::from_str(&proof).unwrap();
+    let mut bytes = hex::decode(flipped["proof"].as_str().unwrap()).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    flipped["proof"] = hex::encode(bytes).into();
+    let (s, v) = send(&app, "POST", "/v1/kyc/verify", body(&flipped.to_string())).await;
+    assert!(
+        v["valid"] == false
+            || s == StatusCode::UNPROCESSABLE_ENTITY
+            || s == StatusCode::BAD_REQUEST,
+        "{s} {v}"
+    );
+    let (s, v) = send(&app, "POST", "/v1/kyc/verify", body(&proof)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert!(v["nullifier"].is_string(), "{v}");
+    let (_, v) = send(&app, "POST", "/v1/kyc/verify", body(&proof)).await;
     assert_eq!(v["valid"], false, "{v}");
 }

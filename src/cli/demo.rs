@@ -332,7 +332,7 @@ fn stark_round(
 /// The KYC flow, through the same commands a user would type (printed as they run).
 fn kyc(out: &std::path::Path) -> Result<(), Failure> {
     println!();
-    println!("== Zero-knowledge KYC (Groth16 on BN254, then Halo2) ==");
+    println!("== Zero-knowledge KYC (Groth16 on BN254, then Halo2, then the STARK) ==");
     let dir = out.join("kyc");
     fs::create_dir_all(&dir).map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?;
     fs::write(dir.join("policy.json"), POLICY).map_err(|e| Failure::Input(e.to_string()))?;
@@ -403,6 +403,10 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let hid_stark = holder["commitments"]["stark-koalabear-poseidon2"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     step(
         "issue (DE-BY)",
         &[
@@ -414,6 +418,8 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
             &hid,
             "--holder-commitment-halo2",
             &hid_halo2,
+            "--holder-commitment-stark",
+            &hid_stark,
             "--country",
             "DE",
             "--region",
@@ -457,10 +463,18 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
     for (backend, suffix, first_use, scope) in [
         ("groth16", "", "loading the proving key", "demo-bank"),
         ("halo2", "-halo2", "IPA parameters", "demo-exchange"),
+        ("stark", "-stark", "nothing: no keys", "demo-market"),
     ] {
-        if !suffix.is_empty() {
-            println!();
-            println!("-- the same presentation on Halo2 (no trusted setup) --");
+        match backend {
+            "halo2" => {
+                println!();
+                println!("-- the same presentation on Halo2 (no trusted setup) --");
+            }
+            "stark" => {
+                println!();
+                println!("-- the same presentation on the STARK (no setup, no keys) --");
+            }
+            _ => {}
         }
         let challenge = format!("challenge{suffix}.json");
         let proof = format!("proof{suffix}.json");
@@ -576,9 +590,10 @@ fn kyc(out: &std::path::Path) -> Result<(), Failure> {
     }
     let size = |f: &str| fs::metadata(dir.join(f)).map_or(0, |m| m.len());
     println!(
-        "side by side: PROOF.json {} B (Groth16) vs {} B (Halo2)",
+        "side by side: PROOF.json {} B (Groth16) vs {} B (Halo2) vs {} B (STARK)",
         size("proof.json"),
-        size("proof-halo2.json")
+        size("proof-halo2.json"),
+        size("proof-stark.json")
     );
     println!(
         "policy: fixtures/kyc/policy-sanctions-example.json (an example, not legal advice); files in {}",

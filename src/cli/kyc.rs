@@ -324,6 +324,11 @@ pub struct IssueArgs {
     /// also enters the Halo2 registry, so the holder can prove with `--backend halo2`.
     #[arg(long)]
     holder_commitment_halo2: Option<String>,
+    /// The holder's STARK commitment (decimal, printed by `holder init` as `stark
+    /// commitment`): the credential then also enters the STARK registry, so the holder can
+    /// prove with `--backend stark`.
+    #[arg(long)]
+    holder_commitment_stark: Option<String>,
     /// ISO 3166-1 alpha-2 country (`UA`).
     #[arg(long)]
     country: String,
@@ -401,8 +406,8 @@ pub struct ChallengeArgs {
     /// The relying party's scope (its stable name).
     #[arg(long)]
     scope: String,
-    /// The one backend this scope accepts (`groth16` or `halo2`): binds the scope on its first
-    /// challenge; afterwards it may be omitted, and another backend is refused.
+    /// The one backend this scope accepts (`groth16`, `halo2` or `stark`): binds the scope on
+    /// its first challenge; afterwards it may be omitted, and another backend is refused.
     #[arg(long)]
     backend: Option<String>,
     /// Where to write CHALLENGE.json.
@@ -459,10 +464,10 @@ pub struct ProveArgs {
     /// issuer that made its own keys can forge presentations. Prints a warning.
     #[arg(long, conflicts_with = "trusted_keys")]
     insecure_trust_issuer_keys: bool,
-    /// The proof system: `groth16` (BN254, the issuer's keys) or `halo2` (IPA over Pasta, no
-    /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`). Default:
-    /// the backend the challenge names (`groth16` for a version 1 challenge); another one
-    /// than the challenge's is refused.
+    /// The proof system: `groth16` (BN254, the issuer's keys), `halo2` (IPA over Pasta, no
+    /// setup; its parameters are cached in --params-dir as `halo2-params-k<K>.bin`) or `stark`
+    /// (Plonky3 over KoalaBear, no setup, no keys). Default: the backend the challenge names
+    /// (`groth16` for a version 1 challenge); another one than the challenge's is refused.
     #[arg(long)]
     backend: Option<String>,
     /// Where Halo2 IPA parameters are cached (public and deterministic; shared with
@@ -601,6 +606,9 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
             )]);
             if let Some(h) = a.holder_commitment_halo2 {
                 commitments.insert(Backend::Halo2, h);
+            }
+            if let Some(s) = a.holder_commitment_stark {
+                commitments.insert(Backend::Stark, s);
             }
             let jur = Jurisdiction::from_country_region(&a.country, a.region.as_deref())
                 .map_err(|e| Failure::Input(format!("--country/--region: {e}")))?;
@@ -750,7 +758,8 @@ pub fn run(cmd: KycCommand) -> Result<(), Failure> {
 }
 
 fn parse_backend(name: &str) -> Result<Backend, Failure> {
-    Backend::parse(name).map_err(|e| Failure::Input(format!("--backend: {e} (groth16 or halo2)")))
+    Backend::parse(name)
+        .map_err(|e| Failure::Input(format!("--backend: {e} (groth16, halo2 or stark)")))
 }
 
 /// The published epochs of `path`: every `*.json` of a folder (each named by its file), or

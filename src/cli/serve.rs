@@ -58,7 +58,7 @@ pub struct ServeArgs {
     /// --kyc-policy.
     #[arg(long)]
     kyc_scope: Option<String>,
-    /// The one backend the scope accepts (`groth16` or `halo2`): bound in the database on
+    /// The one backend the scope accepts (`groth16`, `halo2` or `stark`): bound in the database on
     /// first start; another one is refused afterwards.
     #[arg(long)]
     kyc_backend: Option<String>,
@@ -123,7 +123,7 @@ impl ServeArgs {
                 .as_deref()
                 .map(|b| {
                     assay_verifier::Backend::parse(b).map_err(|e| {
-                        Failure::Input(format!("--kyc-backend: {e} (groth16 or halo2)"))
+                        Failure::Input(format!("--kyc-backend: {e} (groth16, halo2 or stark)"))
                     })
                 })
                 .transpose()?,

@@ -23,7 +23,8 @@ pub enum Backend {
     /// setup; verification linear in the circuit size.
     Halo2,
     /// A STARK (Plonky3 `p3-uni-stark` 0.8) over KoalaBear with Poseidon2 and the hiding FRI
-    /// commitment: no setup, hash-based; solvency rounds only (no KYC statement yet).
+    /// commitment: no setup, hash-based; solvency rounds and KYC presentations (feature
+    /// `stark`).
     Stark,
 }
 
@@ -141,9 +142,6 @@ pub const BACKEND_GROTH16: &str = Backend::Groth16.name();
 pub const BACKEND_HALO2: &str = Backend::Halo2.name();
 /// The format name of the STARK over KoalaBear (`Backend::Stark.name()`).
 pub const BACKEND_STARK: &str = Backend::Stark.name();
-
-/// Why a KYC path refuses the STARK backend (no KYC AIR exists yet).
-pub const STARK_NO_KYC: &str = "the STARK backend does not prove KYC presentations yet";
 
 #[cfg(test)]
 mod tests {

@@ -50,8 +50,9 @@ pub fn not_in_this_package(backend: &str) -> Option<String> {
         )
     } else if backend == Backend::Stark.name() {
         format!(
-            "backend {backend}: this package ({}) does not verify STARK rounds; the STARK \
-             package (assay_wasm_verifier_stark, verifyStarkInclusion) does",
+            "backend {backend}: this package ({}) does not verify STARK rounds or KYC \
+             presentations; the STARK package (assay_wasm_verifier_stark: verifyStarkInclusion, \
+             verifyKyc) does",
             this_package()
         )
     } else {

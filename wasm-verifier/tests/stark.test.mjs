@@ -29,7 +29,7 @@ test("the STARK package verifies Groth16 and STARK rounds; the Groth16 package r
   assert.equal(small.verifyStarkInclusion, undefined);
   const r = small.verifyInclusion(fx("record-alice.json"), round, "[]", "").toJSON();
   assert.equal(r.valid, false);
-  assert.match(r.reason, /^backend stark-koalabear-poseidon2: this package \(assay_wasm_verifier\) does not verify STARK rounds; the STARK package \(assay_wasm_verifier_stark, verifyStarkInclusion\) does$/);
+  assert.match(r.reason, /^backend stark-koalabear-poseidon2: this package \(assay_wasm_verifier\) does not verify STARK rounds or KYC presentations; the STARK package \(assay_wasm_verifier_stark: verifyStarkInclusion, verifyKyc\) does$/);
   // The STARK package's prepared-round API points to the STARK check (a prepared round would
   // verify every proof of the round; a customer needs only those on their path).
   const p = st.prepareRound(round, "[]", "").verifyInclusion(fx("record-alice.json")).toJSON();

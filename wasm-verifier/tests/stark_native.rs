@@ -189,3 +189,56 @@ fn missing_altered_truncated_swapped_and_misnamed_files_are_refused() {
         .to_string();
     assert!(e.contains("not a SHA-256 in lower-case hex"), "{e}");
 }
+
+/// The STARK package's `verifyKyc` verifies STARK KYC presentations (issue 13, item 7): the
+/// frozen presentation (`fixtures/kyc/frozen/v2-stark`) is valid at its challenge's time;
+/// copies with flipped, truncated or garbage proof bytes are invalid verdicts with a reason
+/// (the shape checks stand before Plonky3's verifier: in a browser a panic would abort).
+#[test]
+fn the_stark_package_verifies_a_stark_kyc_presentation() {
+    let fx = |name: &str| {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/kyc/frozen/v2-stark")
+            .join(name);
+        fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let challenge: serde_json::Value = serde_json::from_str(&fx("challenge-stark.json")).unwrap();
+    let now = assay_verifier::kyc::time::parse_rfc3339(challenge["issued_at"].as_str().unwrap())
+        .unwrap() as u64
+        + 1;
+    let chain = format!("[{}]", fx("epoch.json"));
+    let h = checks::Halo2Input::default();
+    let check = |proof: &str| {
+        checks::kyc(&checks::KycInputs {
+            proof,
+            epoch: &fx("epoch.json"),
+            epochs: &chain,
+            policy: &fx("policy.json"),
+            challenge: &fx("challenge-stark.json"),
+            issuer_key: &fx("issuer-public.json"),
+            manifests: "[]",
+            now,
+            halo2: &h,
+        })
+    };
+    let proof = fx("proof-stark.json");
+    let ok = check(&proof);
+    assert_eq!(ok.reason, None, "{ok:?}");
+    assert_eq!(ok.backend.as_deref(), Some("stark-koalabear-poseidon2"));
+    let mut v: serde_json::Value = serde_json::from_str(&proof).unwrap();
+    let hex_proof = v["proof"].as_str().unwrap().to_string();
+    for (what, bytes) in [
+        ("flipped", {
+            let mut b = hex_proof.clone().into_bytes();
+            let i = b.len() / 2;
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            String::from_utf8(b).unwrap()
+        }),
+        ("truncated", hex_proof[..hex_proof.len() / 3].to_string()),
+        ("garbage", "ff".repeat(4096)),
+    ] {
+        v["proof"] = bytes.into();
+        let o = check(&v.to_string());
+        assert!(o.reason.is_some(), "{what}: {o:?}");
+    }
+}

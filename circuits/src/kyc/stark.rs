@@ -1,7 +1,8 @@
 //! The KYC statement (DESIGN §2, module [`super`]) as a zero-knowledge STARK (Plonky3, feature
 //! `stark`): KoalaBear, Poseidon2 of width 16 checked by `p3-poseidon2-air`, the hiding FRI
 //! configuration and the pinned [`STARK_PARAMS`] of the solvency AIRs
-//! ([`crate::solvency::stark`]). `docs/stark-kyc.md` is the long form of this documentation.
+//! ([`crate::solvency::stark`]). `docs/stark.md` ("KYC on the STARK") is the long form of this
+//! documentation.
 //!
 //! # The statement proven by [`prove_kyc`] and checked by [`verify_kyc`]
 //!

@@ -18,7 +18,8 @@
 //! # One registry per backend
 //! `R` is a hash, so each backend has its own registry over the same credentials: leaf
 //! `H(TAG_CRED, hid, J, expiry, serial)` with that backend's field and hash (BN254 circomlib
-//! Poseidon for Groth16, Pasta `P128Pow5T3` for Halo2). The issuer cannot derive a holder's
+//! Poseidon for Groth16, Pasta `P128Pow5T3` for Halo2, KoalaBear Poseidon2 for the STARK, whose
+//! values are 8-element digests, `crate::stark::kyc`). The issuer cannot derive a holder's
 //! `hid = H(TAG_HOLDER, sk, 0)` on another backend (it never sees `sk`), so the holder gives
 //! one commitment per backend at issuance; a credential is empty (`0`) in the registries of
 //! the backends it has no commitment for. Every epoch signs the root of every backend this
@@ -172,6 +173,10 @@ fn leaf_on(
     expiry_day: u64,
     serial: u64,
 ) -> Result<String, KycError> {
+    if backend == Backend::Stark {
+        #[cfg(feature = "stark")]
+        return crate::stark::kyc::leaf(hid, j, expiry_day, serial);
+    }
     struct Leaf<'a>(Backend, &'a str, u64, u64, u64);
     impl FieldVisitor for Leaf<'_> {
         type Output = Result<String, KycError>;
@@ -194,6 +199,10 @@ fn root_on(backend: Backend, leaves: &[String]) -> Result<String, KycError> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(to_decimal(&Registry::new(parsed).root()))
+    }
+    if backend == Backend::Stark {
+        #[cfg(feature = "stark")]
+        return crate::stark::kyc::root(leaves);
     }
     struct Root<'a>(&'a [String]);
     impl FieldVisitor for Root<'_> {

@@ -32,6 +32,8 @@
 mod proving;
 mod publishing;
 
+pub mod kyc;
+
 use crate::solvency::{
     budget::{self, Budget, Workers},
     merge::gather_batches,

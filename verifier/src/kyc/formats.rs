@@ -71,7 +71,11 @@ pub enum FormatError {
     },
 }
 
-fn field_err(what: &'static str, field: &'static str, message: impl Into<String>) -> FormatError {
+pub(crate) fn field_err(
+    what: &'static str,
+    field: &'static str,
+    message: impl Into<String>,
+) -> FormatError {
     FormatError::Field {
         what,
         field,
@@ -156,6 +160,14 @@ impl Versioned for Epoch {
     }
 }
 
+/// A proof's challenge nonce: 31 bytes as hex.
+///
+/// # Errors
+/// [`FormatError`] naming `public_inputs.challenge`.
+pub(crate) fn parse_nonce(s: &str) -> Result<[u8; 31], FormatError> {
+    hex_array::<31>("proof", "public_inputs.challenge", s)
+}
+
 fn hex_array<const N: usize>(
     what: &'static str,
     field: &'static str,
@@ -213,6 +225,18 @@ fn check_backend_decimal(
 ) -> Result<(), FormatError> {
     match backend {
         Backend::Groth16 => parse_decimal::<Fr>(what, field, s).map(|_| ()),
+        Backend::Stark => super::stark_text::parse_digest_decimal(s)
+            .map(|_| ())
+            .ok_or_else(|| {
+                field_err(
+                    what,
+                    field,
+                    format!(
+                        "`{s}` is not a STARK digest (the decimal of 8 KoalaBear elements as one \
+                         256-bit integer)"
+                    ),
+                )
+            }),
         _ => check_decimal(what, field, s),
     }
 }
@@ -1802,6 +1826,14 @@ impl EpochLeaves {
             }
         }
         for (b, e) in &self.backends {
+            if *b == Backend::Stark {
+                // Digests of 8 elements, not one field element: the STARK's own tree.
+                #[cfg(feature = "stark")]
+                if let Some(p) = crate::stark::kyc::path_in(e, serial)? {
+                    backends.insert(*b, p);
+                }
+                continue;
+            }
             // A backend this build does not have gives no path (its leaves are kept as read).
             let p = crate::with_field(*b, PathIn(e, serial))
                 .transpose()?

@@ -17,6 +17,7 @@
 //!   `u32`s, each reduced modulo `p` ([`previous_digest`]); a first round has the zero digest;
 //! * a record's salt is its 4 elements in decimal, joined by commas.
 
+pub mod kyc;
 pub mod round;
 
 pub use round::inclusion_files;
