@@ -9,8 +9,11 @@ pub struct ServerConfig {
     pub max_round_body: usize,
     /// Largest body of `POST /v1/solvency/inclusion` (a record and its round), in bytes.
     pub max_inclusion_body: usize,
-    /// Largest body of the KYC endpoints, in bytes.
+    /// Largest body of `POST /v1/kyc/verify` (a presentation: about 250 kB of JSON on the
+    /// STARK, a few kB on Groth16 and Halo2), in bytes.
     pub max_kyc_body: usize,
+    /// Largest body of `POST /v1/kyc/challenge` (an optional small JSON object), in bytes.
+    pub max_challenge_body: usize,
     /// Time limit of one request, end to end (408 past it).
     pub request_timeout: Duration,
     /// Verifications running at once (on blocking threads).
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             max_round_body: 16 * 1024 * 1024,
             max_inclusion_body: 256 * 1024,
             max_kyc_body: 512 * 1024,
+            max_challenge_body: 4 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_verifications: std::thread::available_parallelism()
                 .map(|n| n.get())

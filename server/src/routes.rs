@@ -219,7 +219,7 @@ pub(crate) async fn kyc_challenge(
     State(s): State<AppState>,
     b: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let b = body(b, s.config.max_kyc_body, Empty::Allowed)?;
+    let b = body(b, s.config.max_challenge_body, Empty::Allowed)?;
     if !b.iter().all(u8::is_ascii_whitespace) {
         let _: ChallengeRequest =
             serde_json::from_slice(&b).map_err(|e| AppError::from_json(&e))?;
@@ -581,7 +581,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/kyc/challenge",
-            post(kyc_challenge).layer(DefaultBodyLimit::max(c.max_kyc_body)),
+            post(kyc_challenge).layer(DefaultBodyLimit::max(c.max_challenge_body)),
         )
         .route(
             "/v1/kyc/verify",

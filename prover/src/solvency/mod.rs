@@ -32,6 +32,7 @@ pub(crate) mod workdir;
 
 pub use merge::merge;
 pub use prove::prove;
+#[cfg(feature = "stark")]
 pub(crate) use publishing::write_record;
 pub use publishing::{record_file_name, record_path};
 pub use spool::check_inputs;

@@ -164,6 +164,7 @@ impl Versioned for Epoch {
 ///
 /// # Errors
 /// [`FormatError`] naming `public_inputs.challenge`.
+#[cfg(feature = "stark")]
 pub(crate) fn parse_nonce(s: &str) -> Result<[u8; 31], FormatError> {
     hex_array::<31>("proof", "public_inputs.challenge", s)
 }
