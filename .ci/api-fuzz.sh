@@ -26,6 +26,35 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
 fi
 "$venv/bin/st" --version
 
+# st_run ARGS...: `st run ARGS...`, run once more when its only trouble was CPython 3.11's
+# parser bug "AST constructor recursion depth mismatch" (python/cpython#106905), hit inside
+# hypothesis while it describes one of its own lambdas: a crash of the tool, reported as a
+# "Runtime Error" of one operation, not a finding about the API (seen once here, 2026-12-02, on
+# the issuer service's revoke route, with Python 3.11.7; the same seed passed before and after).
+# Retried only when every error is that one and nothing failed; the rerun's verdict stands.
+st_run() {
+  local out rc=0
+  out=$(mktemp)
+  "$venv/bin/st" run "$@" 2>&1 | tee "$out" || rc=$?
+  if [ "$rc" != 0 ] && tool_crash_only "$out"; then
+    echo "api-fuzz: schemathesis stopped on CPython's AST recursion-depth bug (not an API finding); running it once more"
+    rc=0
+    "$venv/bin/st" run "$@" || rc=$?
+  fi
+  rm -f "$out"
+  return "$rc"
+}
+tool_crash_only() { # LOG: the summary lists no failure, and its only errors are that crash
+  local summary errors runtime ast
+  summary=$(grep -E '^=+ .* in [0-9.]+s =+$' "$1" | tail -1)
+  errors=$(awk '/^Errors:$/ {f = 1; next} f && /^$/ {f = 0} f' "$1")
+  runtime=$(printf '%s\n' "$errors" | sed -n 's/^  🚫 Runtime Error: \([0-9]*\)$/\1/p' | awk '{n += $1} END {print n + 0}')
+  ast=$(grep -c '^AST constructor recursion depth mismatch' "$1" || true)
+  [ -n "$summary" ] && ! printf '%s' "$summary" | grep -qi 'fail' &&
+    [ "$runtime" -gt 0 ] && [ "$runtime" -eq "$ast" ] &&
+    [ "$(printf '%s\n' "$errors" | grep -c '🚫')" -eq "$(printf '%s\n' "$errors" | grep -c '🚫 Runtime Error: ')" ]
+}
+
 bin=${ASSAY_BIN:-"$root/target/debug/assay"}
 if [ ! -x "$bin" ]; then
   cargo build -q --bin assay
@@ -61,7 +90,7 @@ up || { cat "$work/server.log"; echo "assay serve does not answer /healthz"; exi
 status=0
 # schemathesis keeps its cache in the working folder: the temporary one.
 cd "$work"
-"$venv/bin/st" run "$base/openapi.json" \
+st_run "$base/openapi.json" \
   --checks all \
   --exclude-checks positive_data_acceptance \
   --workers 2 \
@@ -127,7 +156,7 @@ cd "$work"
 fuzz_role() {
   local role=$1 key=$2; shift 2
   echo "-- as $role"
-  "$venv/bin/st" run "$base/openapi.json" \
+  st_run "$base/openapi.json" \
     --checks all \
     --exclude-checks positive_data_acceptance \
     --workers 2 \
