@@ -482,6 +482,25 @@ pub(crate) fn presentation<F: StatementField>(
     public: &assay_circuits::kyc::KycPublic<F>,
     proof: &[u8],
 ) -> KycProof {
+    let digests = [
+        to_decimal(&public.registry_root),
+        to_decimal(&public.policy_root),
+        to_decimal(&public.nullifier),
+    ];
+    presentation_of(backend, vk_hash, inp, digests, public.today, proof)
+}
+
+/// `PROOF.json` from its digests already written as the formats' text (`[registry_root,
+/// policy_root, nullifier]`), for a backend whose digests are not one field element (the
+/// STARK's).
+pub(crate) fn presentation_of(
+    backend: &str,
+    vk_hash: String,
+    inp: &ProveInputs<'_>,
+    [registry_root, policy_root, nullifier]: [String; 3],
+    today: u64,
+    proof: &[u8],
+) -> KycProof {
     KycProof {
         version: KYC_FORMAT_VERSION,
         backend: backend.into(),
@@ -490,12 +509,12 @@ pub(crate) fn presentation<F: StatementField>(
         epoch: inp.epoch.epoch,
         policy: inp.policy.name.clone(),
         public_inputs: KycPublicInputs {
-            registry_root: to_decimal(&public.registry_root),
-            policy_root: to_decimal(&public.policy_root),
-            today: public.today,
+            registry_root,
+            policy_root,
+            today,
             scope: inp.challenge.scope.clone(),
             challenge: inp.challenge.nonce.clone(),
-            nullifier: to_decimal(&public.nullifier),
+            nullifier,
         },
         proof: hex::encode(proof),
     }

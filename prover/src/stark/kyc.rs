@@ -7,7 +7,7 @@
 //! every backend; on the STARK it becomes 8 elements by `secret_from_bytes`.
 
 use crate::dispatch::KycProver;
-use crate::kyc::holder::{check_challenge, HolderFile, ProveInputs};
+use crate::kyc::holder::{check_challenge, presentation_of, HolderFile, ProveInputs};
 use crate::kyc::KycError;
 use assay_circuits::kyc::jurisdiction::Jurisdiction;
 use assay_circuits::kyc::stark::{
@@ -17,7 +17,7 @@ use assay_circuits::kyc::stark::{
 use assay_circuits::kyc::REGISTRY_DEPTH;
 use assay_circuits::solvency::stark::Digest;
 use assay_circuits::{Fr, StatementField};
-use assay_verifier::kyc::formats::{KycProof, KycPublicInputs, KYC_FORMAT_VERSION};
+use assay_verifier::kyc::formats::KycProof;
 use assay_verifier::kyc::time;
 pub use assay_verifier::stark::kyc::digest_text;
 use assay_verifier::stark::kyc::{kyc_air_id, parse_digest_text, parse_leaves, policy_tree};
@@ -88,23 +88,19 @@ impl KycProver for StarkKycProver {
             KycStarkError::Statement(s) => KycError::Statement(s.to_string()),
             KycStarkError::Stark(s) => KycError::Proving(s.to_string()),
         })?;
-        Ok(KycProof {
-            version: KYC_FORMAT_VERSION,
-            backend: Backend::Stark.name().into(),
-            vk_hash: kyc_air_id(),
-            issuer_id: inp.epoch.issuer_id.clone(),
-            epoch: inp.epoch.epoch,
-            policy: inp.policy.name.clone(),
-            public_inputs: KycPublicInputs {
-                registry_root: digest_text(&public.registry_root),
-                policy_root: digest_text(&public.policy_root),
-                today: public.today,
-                scope: inp.challenge.scope.clone(),
-                challenge: inp.challenge.nonce.clone(),
-                nullifier: digest_text(&public.nullifier),
-            },
-            proof: hex::encode(bytes),
-        })
+        let digests = [
+            digest_text(&public.registry_root),
+            digest_text(&public.policy_root),
+            digest_text(&public.nullifier),
+        ];
+        Ok(presentation_of(
+            Backend::Stark.name(),
+            kyc_air_id(),
+            inp,
+            digests,
+            public.today,
+            &bytes,
+        ))
     }
 }
 
