@@ -43,7 +43,7 @@
 
 use std::sync::OnceLock;
 
-use p3_air::{Air, AirBuilder, BaseAir, WindowAccess};
+use p3_air::{Air, AirBuilder, BaseAir};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_koala_bear::{
     default_koalabear_poseidon2_16, GenericPoseidon2LinearLayersKoalaBear, Poseidon2KoalaBear,
@@ -1041,14 +1041,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for KycStarkAir {
             let mut sub = SubAirBuilder::<AB, P2Air, AB::Var>::new(builder, 0..P2_COLS);
             self.p2.eval(&mut sub);
         }
-        let main = builder.main();
-        let local: Vec<AB::Var> = main.current_slice().to_vec();
-        let next: Vec<AB::Var> = main.next_slice().to_vec();
-        let publics: Vec<AB::Expr> = builder
-            .public_values()
-            .iter()
-            .map(|p| (*p).into())
-            .collect();
+        let (local, next, publics) = crate::solvency::stark::window(builder);
         let e = |x: AB::Var| -> AB::Expr { x.into() };
         let c = |x: u32| AB::Expr::from_u32(x);
         let pos = |row: &[AB::Var], r: usize| -> AB::Expr { row[C_POS + r].into() };

@@ -644,6 +644,20 @@ impl BaseAir<Val> for SolvencyStarkAir {
     }
 }
 
+/// An AIR's view of one transition: the current row, the next row and the public values as
+/// expressions (what every `eval` of the solvency and KYC AIRs starts from).
+pub(crate) fn window<AB: AirBuilder>(builder: &AB) -> (Vec<AB::Var>, Vec<AB::Var>, Vec<AB::Expr>) {
+    let main = builder.main();
+    let local = main.current_slice().to_vec();
+    let next = main.next_slice().to_vec();
+    let publics = builder
+        .public_values()
+        .iter()
+        .map(|p| (*p).into())
+        .collect();
+    (local, next, publics)
+}
+
 impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
     fn eval(&self, builder: &mut AB) {
         let lay = Layout { shape: self.shape };
@@ -657,14 +671,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for SolvencyStarkAir {
             self.p2.eval(&mut sub);
         }
 
-        let main = builder.main();
-        let local: Vec<AB::Var> = main.current_slice().to_vec();
-        let next: Vec<AB::Var> = main.next_slice().to_vec();
-        let publics: Vec<AB::Expr> = builder
-            .public_values()
-            .iter()
-            .map(|p| (*p).into())
-            .collect();
+        let (local, next, publics) = window(builder);
 
         // The footer flag is 1 on the last row and 0 on every other row.
         let footer = local[lay.footer()];

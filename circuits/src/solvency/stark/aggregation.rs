@@ -727,14 +727,7 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for AggregationAir {
             self.p2.eval(&mut sub);
         }
 
-        let main = builder.main();
-        let local: Vec<AB::Var> = main.current_slice().to_vec();
-        let next: Vec<AB::Var> = main.next_slice().to_vec();
-        let publics: Vec<AB::Expr> = builder
-            .public_values()
-            .iter()
-            .map(|p| (*p).into())
-            .collect();
+        let (local, next, publics) = super::window(builder);
         let pub_round = |e: usize| publics[e].clone();
         let pub_root = |e: usize| publics[DIGEST_ELEMS + e].clone();
         let pub_comm = |e: usize| publics[2 * DIGEST_ELEMS + e].clone();
