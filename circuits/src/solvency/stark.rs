@@ -644,9 +644,16 @@ impl BaseAir<Val> for SolvencyStarkAir {
     }
 }
 
+/// What [`window`] returns: the current row, the next row, the public values.
+pub(crate) type Window<AB> = (
+    Vec<<AB as AirBuilder>::Var>,
+    Vec<<AB as AirBuilder>::Var>,
+    Vec<<AB as AirBuilder>::Expr>,
+);
+
 /// An AIR's view of one transition: the current row, the next row and the public values as
 /// expressions (what every `eval` of the solvency and KYC AIRs starts from).
-pub(crate) fn window<AB: AirBuilder>(builder: &AB) -> (Vec<AB::Var>, Vec<AB::Var>, Vec<AB::Expr>) {
+pub(crate) fn window<AB: AirBuilder>(builder: &AB) -> Window<AB> {
     let main = builder.main();
     let local = main.current_slice().to_vec();
     let next = main.next_slice().to_vec();
