@@ -583,13 +583,21 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
     }
 
     /// The customer's check of one record (after [`StarkRound::check`] and the signature).
+    ///
+    /// Its two halves are independent until the end: the record's batch (its leaf, the chain
+    /// to the batch's root, the batch proof) and the aggregation proofs above that batch. In a
+    /// one-shot check (a round not opened) they run on two threads where the platform has them
+    /// (not in wasm32), each proof verification being most of the time; the first failure
+    /// reported is the one the sequential order gives (the batch's first).
     fn inclusion_with(
         &self,
         r: &InclusionRecord,
         opts: &RoundOptions<'_>,
-    ) -> Result<InclusionReport, VerifyError> {
+    ) -> Result<InclusionReport, VerifyError>
+    where
+        D: Sync,
+    {
         let b: &RoundBundle = &self.b;
-        let inc = VerifyError::Inclusion;
         let balances = check_record(r, b)?;
         let id =
             user_id_digest(&r.user_id).map_err(|e| FormatError::field("user_id", e.to_string()))?;
@@ -600,8 +608,60 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             // Each balance is below 2^64: check_record parsed it with w = 64.
             balances: balances.iter().map(|x| *x as u64).collect(),
         };
-        let users = self.batch.users() as u64;
         let (j, pos) = self.position(r)?;
+        let proofs = opts.proofs;
+        let (batch, path) = both(
+            !self.verified,
+            || {
+                let opts = RoundOptions {
+                    proofs,
+                    ..RoundOptions::default()
+                };
+                self.record_in_batch(r, &user, j, pos, &opts)
+            },
+            || self.path_above(j, opts),
+        );
+        let (batch, mut checked) = batch?;
+        let publics = path?;
+        let steps: Vec<PathStep<'_>> = publics
+            .iter()
+            .map(|(shape, public, child, _)| PathStep {
+                shape: *shape,
+                public,
+                child: *child,
+            })
+            .collect();
+        checked.extend(publics.iter().map(|(_, _, _, name)| name.clone()));
+        let top = verify_public_path(&batch, &steps)
+            .map_err(|e| VerifyError::Inclusion(e.to_string()))?;
+        if top.root != self.global_root {
+            return Err(VerifyError::Inclusion(
+                "the top proof's root is not the round's global root".into(),
+            ));
+        }
+        Ok(InclusionReport {
+            round_id: r.round_id.clone(),
+            user_id: r.user_id.clone(),
+            backend: Backend::Stark.name().into(),
+            balances: r.balances.clone(),
+            proofs_checked: checked,
+            global_root: b.global_root.clone(),
+        })
+    }
+
+    /// The record's half of the customer's check: its leaf at position `pos` of batch `j`
+    /// (through its own chain path, or the batch's leaves file chained to the batch's root)
+    /// and the batch proof. Returns the batch's public values and the names of what it checked.
+    fn record_in_batch(
+        &self,
+        r: &InclusionRecord,
+        user: &StarkUser,
+        j: usize,
+        pos: usize,
+        opts: &RoundOptions<'_>,
+    ) -> Result<(BatchPublic, Vec<String>), VerifyError> {
+        let inc = VerifyError::Inclusion;
+        let users = self.batch.users() as u64;
         let not_in = |e: StarkError| {
             inc(format!(
                 "{e}: these balances, this user id and salt, or this position are not in {}",
@@ -610,7 +670,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         };
         let mut checked = vec![name_batch(j)];
         let batch = if self.leaves.is_empty() {
-            self.chain_path_check(r, &user, j, pos, users)
+            self.chain_path_check(r, user, j, pos, users)
                 .map_err(|e| match e {
                     ChainCheck::Format(f) => f,
                     ChainCheck::Stark(e) => not_in(e),
@@ -626,7 +686,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             }
             let public = self.verify_batch_proof(j, opts)?;
             let leaves = self.batch_leaves(j, &public, opts)?;
-            let own = leaf(&user, &self.batch).map_err(not_in)?;
+            let own = leaf(user, &self.batch).map_err(not_in)?;
             if leaves[pos] != own {
                 return Err(inc(format!(
                     "leaf {pos} of {} (its leaves file) is not this record's leaf: these \
@@ -638,39 +698,63 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             checked.push(name_leaves(j));
             public
         };
+        Ok((batch, checked))
+    }
+
+    /// The other half: every aggregation proof on the way from batch `j` to the top, verified,
+    /// with its shape, public values, the index of the child on the path, and its name.
+    fn path_above(
+        &self,
+        j: usize,
+        opts: &RoundOptions<'_>,
+    ) -> Result<Vec<(AggShape, AggPublic, usize, String)>, VerifyError> {
         let mut publics = Vec::with_capacity(self.levels.len());
         let mut idx = j;
         for level in 0..self.levels.len() {
-            let f = b.config.fan_in;
+            let f = self.b.config.fan_in;
             let (i, child) = (idx / f, idx % f);
             let (shape, public) = self.verify_aggregation_proof(level, i, opts)?;
-            checked.push(name_agg(level, i, level == self.top_level()));
-            publics.push((shape, public, child));
+            publics.push((
+                shape,
+                public,
+                child,
+                name_agg(level, i, level == self.top_level()),
+            ));
             idx = i;
         }
-        let steps: Vec<PathStep<'_>> = publics
-            .iter()
-            .map(|(shape, public, child)| PathStep {
-                shape: *shape,
-                public,
-                child: *child,
-            })
-            .collect();
-        let top = verify_public_path(&batch, &steps).map_err(|e| inc(e.to_string()))?;
-        if top.root != self.global_root {
-            return Err(inc(
-                "the top proof's root is not the round's global root".into()
-            ));
-        }
-        Ok(InclusionReport {
-            round_id: r.round_id.clone(),
-            user_id: r.user_id.clone(),
-            backend: Backend::Stark.name().into(),
-            balances: r.balances.clone(),
-            proofs_checked: checked,
-            global_root: b.global_root.clone(),
-        })
+        Ok(publics)
     }
+}
+
+/// Runs `first` and `second` and returns both results, on two threads when `parallel` and the
+/// platform has threads (otherwise, or if no thread can be started, one after the other).
+fn both<A, B, RA, RB>(parallel: bool, first: A, second: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB,
+    RA: Send,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    if parallel {
+        let first = std::sync::Mutex::new(Some(first));
+        let take = || first.lock().ok().and_then(|mut f| f.take());
+        return std::thread::scope(|s| {
+            let spawned = std::thread::Builder::new().spawn_scoped(s, || take().map(|f| f()));
+            let rb = second();
+            let ra = match spawned.map(|h| h.join()) {
+                Ok(Ok(Some(ra))) => ra,
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                // No thread (or it found nothing to run): run it here.
+                Ok(Ok(None)) | Err(_) => match take() {
+                    Some(f) => f(),
+                    None => unreachable!("the first half runs exactly once"),
+                },
+            };
+            (ra, rb)
+        });
+    }
+    let _ = parallel;
+    (first(), second())
 }
 
 impl StarkRound<std::sync::Arc<RoundBundle>> {
