@@ -584,11 +584,11 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
 
     /// The customer's check of one record (after [`StarkRound::check`] and the signature).
     ///
-    /// Its two halves are independent until the end: the record's batch (its leaf, the chain
-    /// to the batch's root, the batch proof) and the aggregation proofs above that batch. In a
-    /// one-shot check (a round not opened) they run on two threads where the platform has them
-    /// (not in wasm32), each proof verification being most of the time; the first failure
-    /// reported is the one the sequential order gives (the batch's first).
+    /// Its parts are independent until the end: the batch proof, and the record's leaf in the
+    /// batch (its chain to the root the bundle gives the batch) with the aggregation proofs
+    /// above the batch. In a one-shot check (a round not opened) the two halves run on two
+    /// threads where the platform has them (not in wasm32), each about half the time; the
+    /// first failure reported is the one the sequential order gives.
     fn inclusion_with(
         &self,
         r: &InclusionRecord,
@@ -609,19 +609,39 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             balances: balances.iter().map(|x| *x as u64).collect(),
         };
         let (j, pos) = self.position(r)?;
+        if !self.leaves.is_empty() && !r.path.is_empty() {
+            return Err(VerifyError::Inclusion(format!(
+                "the record carries a path of {} digests; this round publishes each batch's \
+                 leaves (circuits.leaves), so its records carry none",
+                r.path.len()
+            )));
+        }
         let proofs = opts.proofs;
-        let (batch, path) = both(
+        let (proof, (own, path)) = both(
             !self.verified,
             || {
                 let opts = RoundOptions {
                     proofs,
                     ..RoundOptions::default()
                 };
-                self.record_in_batch(r, &user, j, pos, &opts)
+                self.verify_batch_proof(j, &opts)
             },
-            || self.path_above(j, opts),
+            || {
+                (
+                    self.record_in_batch(r, &user, j, pos, opts),
+                    self.path_above(j, opts),
+                )
+            },
         );
-        let (batch, mut checked) = batch?;
+        // The order of a sequential check: a record's own chain path before the batch proof;
+        // a leaves file after it (its root is the proof's); the proofs above last.
+        let (batch, mut checked) = if self.leaves.is_empty() {
+            let checked = own?;
+            (proof?, checked)
+        } else {
+            let batch = proof?;
+            (batch, own?)
+        };
         let publics = path?;
         let steps: Vec<PathStep<'_>> = publics
             .iter()
@@ -649,9 +669,9 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         })
     }
 
-    /// The record's half of the customer's check: its leaf at position `pos` of batch `j`
-    /// (through its own chain path, or the batch's leaves file chained to the batch's root)
-    /// and the batch proof. Returns the batch's public values and the names of what it checked.
+    /// The record's leaf at position `pos` of batch `j`: through its own chain path, or the
+    /// batch's leaves file chained to the root the bundle gives for the batch (the batch proof,
+    /// verified beside this, proves that root). Returns the names of what it checked.
     fn record_in_batch(
         &self,
         r: &InclusionRecord,
@@ -659,7 +679,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         j: usize,
         pos: usize,
         opts: &RoundOptions<'_>,
-    ) -> Result<(BatchPublic, Vec<String>), VerifyError> {
+    ) -> Result<Vec<String>, VerifyError> {
         let inc = VerifyError::Inclusion;
         let users = self.batch.users() as u64;
         let not_in = |e: StarkError| {
@@ -669,22 +689,14 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             ))
         };
         let mut checked = vec![name_batch(j)];
-        let batch = if self.leaves.is_empty() {
+        if self.leaves.is_empty() {
             self.chain_path_check(r, user, j, pos, users)
                 .map_err(|e| match e {
                     ChainCheck::Format(f) => f,
                     ChainCheck::Stark(e) => not_in(e),
                 })?;
-            self.verify_batch_proof(j, opts)?
         } else {
-            if !r.path.is_empty() {
-                return Err(inc(format!(
-                    "the record carries a path of {} digests; this round publishes each batch's \
-                     leaves (circuits.leaves), so its records carry none",
-                    r.path.len()
-                )));
-            }
-            let public = self.verify_batch_proof(j, opts)?;
+            let public = self.batch_public(j)?;
             let leaves = self.batch_leaves(j, &public, opts)?;
             let own = leaf(user, &self.batch).map_err(not_in)?;
             if leaves[pos] != own {
@@ -696,9 +708,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 )));
             }
             checked.push(name_leaves(j));
-            public
-        };
-        Ok((batch, checked))
+        }
+        Ok(checked)
     }
 
     /// The other half: every aggregation proof on the way from batch `j` to the top, verified,
