@@ -407,6 +407,57 @@ fn shards_proven_apart_and_merged_verify() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("shard of another round"));
+
+    // A batch checkpoint of that other secret copied into a shard of this one (same round id,
+    // so its proof verifies; its customers' records would not): the merge refuses it, naming
+    // the file. A checkpoint renamed to another batch's name is refused the same way.
+    let cp = |d: &Path, j: usize| d.join(format!("private/work/batches/batch-{j:08}.json"));
+    let s1b = dir.path().join("shard1-copy");
+    copy_tree(&s1, &s1b);
+    let j = (4..8)
+        .find(|&j| cp(&other, j).exists())
+        .expect("a batch of shard 1/2");
+    fs::copy(cp(&other, j), cp(&s1b, j)).unwrap();
+    let merge = |shard: &Path, out: &str| {
+        assay(&[
+            "solvency",
+            "merge",
+            "--out",
+            s(&dir.path().join(out)),
+            "--keys",
+            s(&keys),
+            s(&s0),
+            s(shard),
+        ])
+    };
+    let o = merge(&s1b, "m3");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("proven with another round secret"), "{err}");
+    assert!(err.contains(&format!("batch-{j:08}.json")), "{err}");
+    copy_tree(&s1, &s1b);
+    let k = (j + 1..8)
+        .find(|&k| cp(&s1, k).exists())
+        .expect("another batch of shard 1/2");
+    fs::copy(cp(&s1, j), cp(&s1b, k)).unwrap();
+    let o = merge(&s1b, "m4");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("kept under another proof's name"), "{err}");
+}
+
+/// Copies the files of folder `from` into `to` (created), overwriting.
+fn copy_tree(from: &Path, to: &Path) {
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else {
+            fs::create_dir_all(to).unwrap();
+            fs::copy(e.path(), dst).unwrap();
+        }
+    }
 }
 
 #[test]

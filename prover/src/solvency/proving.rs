@@ -6,7 +6,7 @@ use super::{
     backend::{CircuitKind, RoundBackend},
     bar,
     budget::{run_bounded, Workers},
-    workdir::{read_json, remove_torn_files, Checkpoint, Work},
+    workdir::{checkpoint_tag, read_json, remove_torn_files, Checkpoint, Work},
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::{
@@ -71,6 +71,7 @@ impl<F: StatementField> Work<F> {
                 verifying_key: key_value.clone(),
                 sums: eval.sums.iter().map(to_decimal).collect(),
                 blind: to_decimal(&witness.blind),
+                seed_tag: Some(checkpoint_tag(&self.seed, &self.dir.batch(j))),
             };
             fsutil::write_json(&self.dir.batch(j), &cp)?;
             pb.inc(1);
@@ -102,6 +103,19 @@ impl<F: StatementField> Work<F> {
             return Err(ProverError::WorkMismatch {
                 file: path.to_path_buf(),
                 message: "proven for another round".into(),
+            });
+        }
+        if cp
+            .seed_tag
+            .as_ref()
+            .is_some_and(|t| *t != checkpoint_tag(&self.seed, path))
+        {
+            return Err(ProverError::WorkMismatch {
+                file: path.to_path_buf(),
+                message: "proven with another round secret, or kept under another proof's name \
+                          (a checkpoint copied from another shard or work folder): delete it to \
+                          prove that proof again"
+                    .into(),
             });
         }
         let opening = ChildOpening {
@@ -137,6 +151,7 @@ impl<F: StatementField> Work<F> {
             verifying_key: key_value.to_string(),
             sums: eval.sums.iter().map(to_decimal).collect(),
             blind: to_decimal(&witness.blind),
+            seed_tag: Some(checkpoint_tag(&self.seed, &self.dir.aggregation(level, i))),
         };
         fsutil::write_json(&self.dir.aggregation(level, i), &cp)?;
         let opening = ChildOpening {

@@ -255,6 +255,27 @@ pub(crate) struct Checkpoint {
     pub(crate) verifying_key: String,
     pub(crate) sums: Vec<String>,
     pub(crate) blind: String,
+    /// [`checkpoint_tag`] of the round secret the proof was made with and of the file's name;
+    /// absent in checkpoints written before 2026-12-02 (read as before, unchecked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) seed_tag: Option<String>,
+}
+
+/// The tag binding a checkpoint to the round secret its proof was made with (the salts and
+/// blinds of its leaves and sums) and to the name it is kept under (`batch-00000003`): a
+/// checkpoint copied from a shard or work folder of another secret, or renamed, would otherwise
+/// be taken (its proof verifies; only its customers' records would not, or its parent's
+/// opening would be of another child).
+pub(crate) fn checkpoint_tag(seed: &[u8; 32], path: &Path) -> String {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(b"assay/checkpoint/v1");
+    h.update(seed);
+    h.update(name.as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// A round's work: its folder, its config over the backend's field, and its seed.
