@@ -18,7 +18,9 @@ use assay_circuits::halo2::Fp;
 use assay_circuits::solvency::halo2::{AggregateCircuit, BatchCircuit, Layout};
 use assay_circuits::solvency::Shape;
 use assay_circuits::with_tuning;
-use std::collections::{BTreeMap, HashMap};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 /// The largest Halo2 proof accepted (bytes): far above any proof of these circuits.
 pub const MAX_HALO2_PROOF_BYTES: usize = 1 << 20;
@@ -63,11 +65,83 @@ pub fn halo2_key_description(
 
 /// The keys of a Halo2 round: the batch circuit's and each aggregation level's.
 pub(crate) struct Halo2Keys {
-    batch: (String, Halo2Verifier),
-    levels: Vec<(String, Halo2Verifier)>,
+    batch: (String, Arc<Halo2Verifier>),
+    levels: Vec<(String, Arc<Halo2Verifier>)>,
 }
 
+/// What a derived key follows from: the layout, the round's shape, the circuit, its `k` and
+/// the SHA-256 of the IPA parameters it was derived with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct KeyId {
+    layout: Layout,
+    shape: Shape,
+    circuit: CircuitSpec,
+    k: u32,
+    params: [u8; 32],
+}
+
+/// How many derived keys a process keeps ([`derive`]); each holds its parameters (about
+/// 2 MB at `k = 14`).
+const DERIVED_KEYS: usize = 12;
+
+/// Keys derived in this process, newest last: the next round of a shape already seen (the
+/// server's next bundle, the page's next round) derives none, while parameters that differ
+/// in a single byte derive again. Nothing is trusted from the bundle either way: the keys
+/// follow from the circuits and parameters named here, and the bundle must name exactly them.
+static DERIVED: Mutex<VecDeque<(KeyId, Arc<Halo2Verifier>)>> = Mutex::new(VecDeque::new());
+
+/// How many keys this process derived (not taken from [`DERIVED`]), for tests.
+#[cfg(test)]
+static KEYGENS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn params_sha256(params: &Halo2Params) -> Result<[u8; 32], Halo2Error> {
+    let mut bytes = Vec::new();
+    crate::halo2::write_params(params, &mut bytes)?;
+    Ok(Sha256::digest(&bytes).into())
+}
+
+/// The key of `circuit` at `k`: from [`DERIVED`] when this process derived it already with
+/// the same parameters, else derived (`keygen_vk`) and kept.
 fn derive(
+    layout: Layout,
+    params: Halo2Params,
+    k: u32,
+    shape: Shape,
+    circuit: CircuitSpec,
+) -> Result<Arc<Halo2Verifier>, Halo2Error> {
+    let id = KeyId {
+        layout,
+        shape,
+        circuit,
+        k,
+        params: params_sha256(&params)?,
+    };
+    // A poisoned lock (a panic while another thread held it) only loses the cache.
+    let kept = |f: &mut dyn FnMut(&mut VecDeque<(KeyId, Arc<Halo2Verifier>)>)| {
+        if let Ok(mut d) = DERIVED.lock() {
+            f(&mut d);
+        }
+    };
+    let mut found = None;
+    kept(&mut |d| found = d.iter().find(|(i, _)| *i == id).map(|(_, v)| v.clone()));
+    if let Some(v) = found {
+        return Ok(v);
+    }
+    let v = Arc::new(derive_key(layout, params, k, shape, circuit)?);
+    #[cfg(test)]
+    KEYGENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    kept(&mut |d| {
+        if !d.iter().any(|(i, _)| *i == id) {
+            if d.len() == DERIVED_KEYS {
+                d.pop_front();
+            }
+            d.push_back((id, v.clone()));
+        }
+    });
+    Ok(v)
+}
+
+fn derive_key(
     layout: Layout,
     params: Halo2Params,
     k: u32,
@@ -86,7 +160,7 @@ fn derive(
     })
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum CircuitSpec {
     Batch(usize),
     Aggregation { fan_in: usize, top: bool },
@@ -344,5 +418,48 @@ mod tests {
                 "{layout:?}"
             );
         }
+    }
+
+    /// A key is derived once per circuit, `k` and parameters in a process: the same circuit
+    /// again is the kept key (no keygen); another circuit, or the same circuit at another `k`,
+    /// is derived.
+    #[test]
+    fn keys_are_derived_once_per_circuit_and_parameters() {
+        use super::{derive, CircuitSpec, KEYGENS};
+        use crate::halo2::params;
+        use std::sync::{atomic::Ordering, Arc};
+        let shape = Shape {
+            num_assets: 1,
+            balance_bits: 8,
+        };
+        let layout = Layout::Compact;
+        let k = layout.batch_k(shape, 4);
+        let p = params(k).expect("parameters");
+        let first = derive(layout, p.clone(), k, shape, CircuitSpec::Batch(4)).expect("key");
+        let before = KEYGENS.load(Ordering::SeqCst);
+        let again = derive(layout, p.clone(), k, shape, CircuitSpec::Batch(4)).expect("key");
+        assert!(Arc::ptr_eq(&first, &again), "the kept key, not a new one");
+        let two = Shape {
+            num_assets: 2,
+            ..shape
+        };
+        let k2 = layout.batch_k(two, 4);
+        let other = derive(
+            layout,
+            params(k2).expect("parameters"),
+            k2,
+            two,
+            CircuitSpec::Batch(4),
+        )
+        .expect("key");
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert!(
+            KEYGENS.load(Ordering::SeqCst) > before,
+            "another circuit is derived"
+        );
+        // The same circuit under the parameters of k + 1 is another key, never the kept one.
+        let bigger = params(k + 1).expect("parameters");
+        let wider = derive(layout, bigger, k + 1, shape, CircuitSpec::Batch(4)).expect("key");
+        assert!(!Arc::ptr_eq(&first, &wider));
     }
 }
