@@ -88,7 +88,10 @@ const DERIVED_KEYS: usize = 12;
 /// server's next bundle, the page's next round) derives none, while parameters that differ
 /// in a single byte derive again. Nothing is trusted from the bundle either way: the keys
 /// follow from the circuits and parameters named here, and the bundle must name exactly them.
-static DERIVED: Mutex<VecDeque<(KeyId, Arc<Halo2Verifier>)>> = Mutex::new(VecDeque::new());
+static DERIVED: Mutex<Derived> = Mutex::new(VecDeque::new());
+
+/// The derived keys a process keeps, oldest first.
+type Derived = VecDeque<(KeyId, Arc<Halo2Verifier>)>;
 
 /// How many keys this process derived (not taken from [`DERIVED`]), for tests.
 #[cfg(test)]
@@ -117,7 +120,7 @@ fn derive(
         params: params_sha256(&params)?,
     };
     // A poisoned lock (a panic while another thread held it) only loses the cache.
-    let kept = |f: &mut dyn FnMut(&mut VecDeque<(KeyId, Arc<Halo2Verifier>)>)| {
+    let kept = |f: &mut dyn FnMut(&mut Derived)| {
         if let Ok(mut d) = DERIVED.lock() {
             f(&mut d);
         }
