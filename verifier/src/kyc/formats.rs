@@ -1912,10 +1912,11 @@ pub struct KycPublicInputs {
 pub struct KycProof {
     /// Format version.
     pub version: u32,
-    /// [`BACKEND_GROTH16`] or [`BACKEND_HALO2`]: which proof system, hence which field the
-    /// public inputs and roots are in.
+    /// [`BACKEND_GROTH16`], [`BACKEND_HALO2`] or [`crate::backend::BACKEND_STARK`]: which
+    /// proof system, hence which field the public inputs and roots are in.
     pub backend: String,
-    /// The verifying key's hash (hex).
+    /// The verifying key's hash (hex); on the STARK, which has no keys, the KYC AIR's
+    /// identifier (`crate::stark::kyc::kyc_air_id`, when that backend is built).
     pub vk_hash: String,
     /// The issuer's name.
     pub issuer_id: String,
@@ -1925,7 +1926,8 @@ pub struct KycProof {
     pub policy: String,
     /// The public inputs.
     pub public_inputs: KycPublicInputs,
-    /// The proof: hex of the 128-byte compressed Groth16 proof, or of the Halo2 transcript.
+    /// The proof: hex of the 128-byte compressed Groth16 proof, of the Halo2 transcript, or
+    /// of the STARK proof's postcard encoding.
     pub proof: String,
 }
 
