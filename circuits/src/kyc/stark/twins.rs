@@ -60,23 +60,33 @@ fn holder(j: impl Strategy<Value = Jurisdiction>) -> impl Strategy<Value = Holde
         prop::collection::vec(digest(), REGISTRY_DEPTH),
         (digest(), digest()),
     )
-        .prop_map(|(sk, j, (d1, d2), serial, registry_path, (scope, challenge))| {
-            // Mostly valid (expiry after today), sometimes expired or expiring today.
-            let (today, expiry_day) = if d1 == d2 { (d1, d2) } else { (d1.min(d2), d1.max(d2)) };
-            let (today, expiry_day) = if serial % 5 == 0 { (expiry_day, today) } else { (today, expiry_day) };
-            Holder {
-                sk,
-                j,
-                expiry_day,
-                serial,
-                registry_path,
-                ctx: KycStarkContext {
-                    today,
-                    scope,
-                    challenge,
-                },
-            }
-        })
+        .prop_map(
+            |(sk, j, (d1, d2), serial, registry_path, (scope, challenge))| {
+                // Mostly valid (expiry after today), sometimes expired or expiring today.
+                let (today, expiry_day) = if d1 == d2 {
+                    (d1, d2)
+                } else {
+                    (d1.min(d2), d1.max(d2))
+                };
+                let (today, expiry_day) = if serial % 5 == 0 {
+                    (expiry_day, today)
+                } else {
+                    (today, expiry_day)
+                };
+                Holder {
+                    sk,
+                    j,
+                    expiry_day,
+                    serial,
+                    registry_path,
+                    ctx: KycStarkContext {
+                        today,
+                        scope,
+                        challenge,
+                    },
+                }
+            },
+        )
 }
 
 /// The pair of `policy` proving `key` absent, or, for a listed key, the pair starting at it
