@@ -118,7 +118,7 @@ fn digest_of(row: &[Val]) -> Digest {
 }
 
 proptest! {
-    #![proptest_config(cases(8))]
+    #![proptest_config(cases(24))]
 
     /// The trace of a random holder: every used row's permutation columns end in the native
     /// Poseidon2 of their input; the nullifier, holder, credential, registry-root and both

@@ -104,7 +104,7 @@ fn satisfied(raw: &RawBatch) -> bool {
 }
 
 proptest! {
-    #![proptest_config(cases(32))]
+    #![proptest_config(cases(64))]
 
     /// Poseidon2: the trace rows `p3-poseidon2-air` generates (the AIR's permutation columns)
     /// end in the native permutation of their input, and satisfy that AIR's constraints.
@@ -122,7 +122,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(6))]
+    #![proptest_config(cases(24))]
 
     /// The batch trace, read column by column, holds the native statement: every user row's
     /// limbs are the balance's 16-bit limbs and its bits recompose them, the row's sponge
