@@ -88,6 +88,7 @@ def main():
     put("groth16", "proof-hex.txt", load("web/fixtures/kyc/proof.json")["proof"])
     put("halo2_proof", "kyc.bin", bytes.fromhex(load("fixtures/kyc/frozen/v1/proof-halo2.json")["proof"]))
     stark()
+    stark_kyc()
     return 0
 
 
@@ -105,6 +106,21 @@ def stark():
         put("stark_round", f"{label}.bin", bytes([i]) + read(f"{folder}/proofs/{name}.bin"))
     put("round_bundle", "stark-v2.json", read(f"{folder}/round.json"))
     put("inclusion_record", "stark-v2.json", read(f"{folder}/record-customer-0007.json"))
+
+
+def stark_kyc():
+    """The frozen STARK KYC presentation (target stark_kyc: first byte 0, the proof's bytes;
+    1, the presentation as JSON). The whole proof once (124 KB, so that the fuzzer starts
+    inside Plonky3's verifier); the JSON seeds carry a cut proof to stay small."""
+    p = load("fixtures/kyc/frozen/v2-stark/proof-stark.json")
+    raw = bytes.fromhex(p["proof"])
+    put("stark_kyc", "proof.bin", b"\x00" + raw)
+    put("stark_kyc", "proof-head.bin", b"\x00" + raw[:512])
+    put("stark_kyc", "empty-proof.bin", b"\x00")
+    cut = dict(p, proof=p["proof"][:256])
+    put("stark_kyc", "presentation-cut.json", b"\x01" + json.dumps(cut, indent=1).encode())
+    moved = dict(cut, public_inputs=dict(p["public_inputs"], today=p["public_inputs"]["today"] + 1))
+    put("stark_kyc", "presentation-moved-day.json", b"\x01" + json.dumps(moved, indent=1).encode())
 
 
 if __name__ == "__main__":

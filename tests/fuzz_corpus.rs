@@ -43,7 +43,10 @@ fn replay(kind: &str) -> (usize, Vec<String>) {
     let mut count = 0;
     let mut failed = Vec::new();
     for target in targets::TARGETS {
-        targets::prepare(target);
+        assert!(
+            targets::prepare(target),
+            "{target}: its fixtures do not load, so it would fuzz nothing"
+        );
         for path in files(kind, target) {
             let data = std::fs::read(&path).expect("readable corpus file");
             count += 1;
@@ -98,6 +101,18 @@ fn no_crash_file_panics_again() {
         "fixed crashes are back:\n{}",
         failed.join("\n")
     );
+}
+
+/// Every target's fixtures load (and the frozen proofs they hold verify): a target whose
+/// `prepare` fails would refuse every input before the code it fuzzes.
+#[test]
+fn every_target_prepares() {
+    let failed: Vec<&str> = targets::TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !targets::prepare(t))
+        .collect();
+    assert!(failed.is_empty(), "fixtures do not load for {failed:?}");
 }
 
 #[test]

@@ -36,7 +36,12 @@ fn main() {
         );
         std::process::exit(2);
     }
-    assay_fuzz::targets::prepare(&target);
+    if !assay_fuzz::targets::prepare(&target) {
+        eprintln!(
+            "assay-fuzz: {target}: its fixtures do not load (or no longer verify): nothing to fuzz"
+        );
+        std::process::exit(1);
+    }
     afl::fuzz!(|data: &[u8]| {
         run(&target, data);
     });

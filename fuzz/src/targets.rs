@@ -31,6 +31,7 @@ pub const TARGETS: &[&str] = &[
     "halo2_proof",
     "halo2_params",
     "stark_round",
+    "stark_kyc",
     "http_round",
     "http_inclusion",
     "http_kyc",
@@ -57,6 +58,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "halo2_proof" => halo2_proof(data),
         "halo2_params" => halo2_params(data),
         "stark_round" => stark_round(data),
+        "stark_kyc" => stark_kyc(data),
         "http_round" => http_round(data),
         "http_inclusion" => http_inclusion(data),
         "http_kyc" => http_kyc(data),
@@ -68,25 +70,26 @@ pub fn run(target: &str, data: &[u8]) -> bool {
 /// Builds what `target` keeps for the whole process (the fixture relying party, the server
 /// backend, the Halo2 KYC verifier: seconds of key derivation), so that the harness pays for
 /// it once, before AFL's fork server starts, and no input is charged for it.
-pub fn prepare(target: &str) {
+///
+/// Returns `false` when a fixture the target verifies against does not load (a moved or
+/// changed fixture file): such a target would refuse every input before reaching the code it
+/// is meant to fuzz, so the harness stops and the corpus replay fails instead of silently
+/// fuzzing nothing. Targets without fixtures, and unknown names, return `true`.
+pub fn prepare(target: &str) -> bool {
     match target {
-        "kyc_epoch" | "kyc_proof" | "http_kyc" => {
-            kyc_fixture();
+        "kyc_epoch" | "http_kyc" => kyc_fixture().is_some(),
+        "kyc_proof" => {
+            // A Halo2 proof is verified with the process-wide verifier too.
+            kyc_fixture().is_some() && assay_verifier::halo2::kyc::default_verifier().is_ok()
         }
         "http_round" | "http_inclusion" => {
             server();
+            true
         }
-        "halo2_proof" => {
-            let _ = assay_verifier::halo2::kyc::default_verifier();
-        }
-        "stark_round" => {
-            stark_fixture();
-        }
-        _ => {}
-    }
-    if target == "kyc_proof" {
-        // A Halo2 proof is verified with the process-wide verifier too.
-        let _ = assay_verifier::halo2::kyc::default_verifier();
+        "halo2_proof" => assay_verifier::halo2::kyc::default_verifier().is_ok(),
+        "stark_round" => stark_fixture().is_some(),
+        "stark_kyc" => stark_kyc_fixture().is_some(),
+        _ => true,
     }
 }
 
@@ -394,6 +397,103 @@ fn stark_fixture() -> Option<&'static StarkFixture> {
             files,
             names,
         })
+    })
+    .as_ref()
+}
+
+/// A STARK KYC presentation (`PROOF.json` of backend `stark-koalabear-poseidon2`) verified by
+/// `kyc::verify` against the frozen v2 STARK relying party (`fixtures/kyc/frozen/v2-stark`:
+/// policy, issuer, one-epoch chain, challenge, at the challenge's time). The first byte chooses
+/// what the rest is: 0, the proof's bytes, put into the frozen presentation (postcard decoding,
+/// the shape checks, Plonky3's verifier of the KYC AIR, against valid public inputs); 1, the
+/// whole presentation as JSON (its fields and public inputs, then the same verification). As
+/// for `stark_round`, a panic the verifier catches and reports still counts as a crash.
+fn stark_kyc(data: &[u8]) {
+    use assay_verifier::kyc::formats::{from_json, KycProof};
+    let (Some((&mode, rest)), Some(f)) = (data.split_first(), stark_kyc_fixture()) else {
+        return;
+    };
+    let proof = if mode % 2 == 0 {
+        KycProof {
+            proof: hex::encode(rest),
+            ..f.proof.clone()
+        }
+    } else {
+        match text(rest).map(|t| from_json::<KycProof>("proof", t)) {
+            Some(Ok(p)) => p,
+            _ => return,
+        }
+    };
+    let _ = proof.public_inputs.parse();
+    if let Err(e) = assay_verifier::kyc::verify(
+        &proof,
+        &f.epoch,
+        &f.published,
+        &f.issuer,
+        &f.policy,
+        &f.challenge,
+        f.now,
+    ) {
+        let e = e.to_string();
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
+
+/// The frozen v2 STARK KYC relying party (`fixtures/kyc/frozen/v2-stark`) and its valid
+/// presentation, at the time its challenge was issued (plus one second).
+struct StarkKycFixture {
+    proof: assay_verifier::kyc::formats::KycProof,
+    epoch: assay_verifier::kyc::formats::Epoch,
+    published: assay_verifier::kyc::formats::PublishedEpochs,
+    issuer: assay_verifier::kyc::formats::IssuerPublic,
+    policy: assay_verifier::kyc::formats::Policy,
+    challenge: assay_verifier::kyc::formats::Challenge,
+    now: i64,
+}
+
+fn stark_kyc_fixture() -> Option<&'static StarkKycFixture> {
+    static K: OnceLock<Option<StarkKycFixture>> = OnceLock::new();
+    K.get_or_init(|| {
+        use assay_verifier::kyc::formats::{from_json, Challenge, IssuerPublic, PublishedEpochs};
+        macro_rules! frozen {
+            ($name:literal) => {
+                include_str!(concat!("../../fixtures/kyc/frozen/v2-stark/", $name))
+            };
+        }
+        let proof = from_json("proof", frozen!("proof-stark.json")).ok()?;
+        let epoch: assay_verifier::kyc::formats::Epoch =
+            from_json("epoch", frozen!("epoch.json")).ok()?;
+        let issuer: IssuerPublic = from_json("issuer", frozen!("issuer-public.json")).ok()?;
+        let policy = from_json("policy", frozen!("policy.json")).ok()?;
+        let challenge: Challenge = from_json("challenge", frozen!("challenge-stark.json")).ok()?;
+        let now = assay_verifier::kyc::time::parse_rfc3339(&challenge.issued_at).ok()? + 1;
+        let published = PublishedEpochs::verify(
+            vec![("epoch.json".into(), epoch.clone())],
+            &issuer.key().ok()?,
+        )
+        .ok()?;
+        let f = StarkKycFixture {
+            proof,
+            epoch,
+            published,
+            issuer,
+            policy,
+            challenge,
+            now,
+        };
+        // The frozen presentation itself must verify: otherwise every input is refused before
+        // the verifier (a fixture out of date), and the target would fuzz nothing.
+        assay_verifier::kyc::verify(
+            &f.proof,
+            &f.epoch,
+            &f.published,
+            &f.issuer,
+            &f.policy,
+            &f.challenge,
+            f.now,
+        )
+        .ok()?;
+        Some(f)
     })
     .as_ref()
 }

@@ -1373,3 +1373,5 @@ pub fn kyc_trace_shape() -> (usize, usize, usize) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod twins;

@@ -1090,3 +1090,5 @@ pub use inclusion::*;
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+pub(crate) mod twins;
