@@ -15,6 +15,8 @@ use assay_verifier::{
     halo2::{SuppliedParams, PINNED_PARAMS_MAX_K},
     solvency::halo2_params_needed,
 };
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// The backends this build verifies (format names): Groth16 always, Halo2 with the crate
 /// feature `halo2` (the second package, `assay_wasm_verifier_halo2`), the STARK with the
@@ -106,13 +108,13 @@ impl Outcome {
 /// # Errors
 /// The first manifest that does not parse or whose signature fails, by index.
 pub fn manifests(json: &str) -> Result<Vec<TrustedManifest>, String> {
-    let list: Vec<serde_json::Value> = serde_json::from_str(json)
+    // Each element's own text, passed through unparsed: the manifest parses it.
+    let list: Vec<&RawValue> = serde_json::from_slice(json.as_bytes())
         .map_err(|e| format!("trusted key manifests: not a JSON array: {e}"))?;
     list.iter()
         .enumerate()
         .map(|(i, v)| {
-            let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
-            KeyManifest::open(&bytes, &format!("trusted key manifest {i}"))
+            KeyManifest::open(v.get().as_bytes(), &format!("trusted key manifest {i}"))
                 .map_err(|e| e.to_string())
         })
         .collect()
@@ -179,18 +181,46 @@ pub fn params_needed(round: &str) -> Result<Vec<u32>, String> {
     halo2_params_needed(&b).map_err(|e| e.to_string())
 }
 
+/// What a bundle says about itself, unverified (see [`round_info`]): serialized as
+/// `{round_id, publication_key, backend, bundle_hash}`, or `{error}` if it does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RoundInfo {
+    /// The bundle parsed: what it claims (nothing verified yet).
+    Parsed {
+        /// The round's id.
+        round_id: String,
+        /// The round's publication key (hex).
+        publication_key: String,
+        /// The bundle's backend name.
+        backend: String,
+        /// The bundle's hash (hex).
+        bundle_hash: String,
+    },
+    /// The bundle does not parse: the parser's message.
+    Error {
+        /// Why.
+        error: String,
+    },
+}
+
 /// What a page needs to know of a bundle before choosing which to check: `{round_id,
 /// publication_key, backend, bundle_hash}` as parsed (nothing verified yet), or `{error}` if
 /// it does not parse.
-pub fn round_info(round: &str) -> serde_json::Value {
+pub fn round_info(round: &str) -> RoundInfo {
     match RoundBundle::parse(round.as_bytes(), "round bundle") {
-        Ok(b) => serde_json::json!({
-            "round_id": b.config.round_id,
-            "publication_key": b.publication_key,
-            "backend": b.backend,
-            "bundle_hash": b.hash(),
-        }),
-        Err(e) => serde_json::json!({ "error": e.to_string() }),
+        Ok(b) => {
+            let bundle_hash = b.hash();
+            RoundInfo::Parsed {
+                round_id: b.config.round_id,
+                publication_key: b.publication_key,
+                backend: b.backend,
+                bundle_hash,
+            }
+        }
+        Err(e) => RoundInfo::Error {
+            error: e.to_string(),
+        },
     }
 }
 
@@ -473,18 +503,16 @@ fn supplied_params(h: &Halo2Input) -> Result<SuppliedParams, String> {
 /// empty, broken, forked or mis-signed chain: the reason, prefixed `published epoch chain`.
 pub fn published_epochs(json: &str, issuer: &IssuerPublic) -> Result<PublishedEpochs, String> {
     let key = issuer.key().map_err(|e| format!("issuer key: {e}"))?;
-    let list: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|e| {
+    let list: Vec<&RawValue> = serde_json::from_slice(json.as_bytes()).map_err(|e| {
         format!("published epoch chain: not a JSON array of the issuer's epoch files: {e}")
     })?;
     let mut epochs = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
-        // The element's own text (compact): serde's message names the field; a line and column
-        // in it are within this element.
+        // The element's own text, as given: serde's message names the field; a line and
+        // column in it are within this element.
         let name = format!("epoch chain[{i}]");
-        let e = serde_json::to_string(v)
-            .map_err(|e| e.to_string())
-            .and_then(|text| from_json::<Epoch>("epoch", &text).map_err(|e| e.to_string()))
-            .map_err(|e| format!("published {name}: {e}"))?;
+        let e =
+            from_json::<Epoch>("epoch", v.get()).map_err(|e| format!("published {name}: {e}"))?;
         epochs.push((name, e));
     }
     PublishedEpochs::verify(epochs, &key).map_err(|e| format!("published epoch chain: {e}"))

@@ -85,17 +85,24 @@ impl VerifyResult {
     /// bundle_hash, backend, trust}`).
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> JsValue {
-        let v = serde_json::json!({
-            "valid": self.valid,
-            "reason": self.reason,
-            "ms": self.ms,
-            "checks": self.checks,
-            "publication_key": self.publication_key,
-            "bundle_hash": self.bundle_hash,
-            "backend": self.backend,
-            "trust": self.trust,
-        });
-        js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+        // Built in place (no JSON text in between): `null` for an absent string, as JSON had.
+        let o = js_sys::Object::new();
+        let text = |s: &Option<String>| s.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+        let checks: js_sys::Array = self.checks.iter().map(|c| JsValue::from_str(c)).collect();
+        for (k, v) in [
+            ("valid", JsValue::from_bool(self.valid)),
+            ("reason", text(&self.reason)),
+            ("ms", JsValue::from_f64(self.ms)),
+            ("checks", checks.into()),
+            ("publication_key", text(&self.publication_key)),
+            ("bundle_hash", text(&self.bundle_hash)),
+            ("backend", text(&self.backend)),
+            ("trust", text(&self.trust)),
+        ] {
+            // Setting a property of a fresh plain object cannot fail.
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        }
+        o.into()
     }
 }
 
@@ -284,7 +291,10 @@ pub fn halo2_params_needed(round_json: &str) -> Vec<u32> {
 /// any; nothing it returns is a verdict.
 #[wasm_bindgen(js_name = roundInfo)]
 pub fn round_info(round_json: &str) -> JsValue {
-    js_sys::JSON::parse(&checks::round_info(round_json).to_string()).unwrap_or(JsValue::NULL)
+    serde_json::to_string(&checks::round_info(round_json))
+        .ok()
+        .and_then(|t| js_sys::JSON::parse(&t).ok())
+        .unwrap_or(JsValue::NULL)
 }
 
 /// The largest circuit size `k` this package verifies Halo2 rounds of (`halo2MaxK()` in JS):

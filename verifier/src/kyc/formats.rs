@@ -91,7 +91,8 @@ pub fn from_json<T: DeserializeOwned + Versioned>(
     what: &'static str,
     text: &str,
 ) -> Result<T, FormatError> {
-    let doc: T = serde_json::from_str(text).map_err(|e| FormatError::Json {
+    // From the bytes, as every other document is read: one JSON reader in the build.
+    let doc: T = serde_json::from_slice(text.as_bytes()).map_err(|e| FormatError::Json {
         what,
         message: e.to_string(),
     })?;

@@ -331,7 +331,11 @@ pub struct StarkCircuits {
 /// that backend needs to know about its circuits (`{"backend": "halo2-ipa-pasta", "layout":
 /// ..., "batch_k": ..., "aggregation_k": [...]}`). The section names its backend, so a bundle
 /// relabelled as another backend is refused by name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Reading goes through a typed wire struct (`CircuitsWire`) in one pass (see the `Deserialize` impl below), with
+/// serde's messages for a missing or unknown tag, a field the backend lacks, a repeated or a
+/// missing field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "backend")]
 #[non_exhaustive]
 pub enum Circuits {
@@ -354,6 +358,152 @@ impl Circuits {
             Circuits::Halo2(_) => Backend::Halo2,
             Circuits::Stark(_) => Backend::Stark,
         }
+    }
+}
+
+/// The fields of each backend's [`Circuits`] section, besides its `backend` tag (declaration
+/// order: serde's messages list them so).
+const GROTH16_FIELDS: &[&str] = &[];
+const HALO2_FIELDS: &[&str] = &["layout", "batch_k", "aggregation_k"];
+const STARK_FIELDS: &[&str] = &["params", "batch_log_height", "levels", "leaves"];
+const CIRCUITS_VARIANTS: &[&str] = &[BACKEND_GROTH16, BACKEND_HALO2, BACKEND_STARK];
+
+/// A `circuits` section as read off the wire, in one pass: its tag and the fields of every
+/// backend, each at most once. [`Circuits`]' `Deserialize` turns it into the backend's section,
+/// refusing (as the derived, tagged form did) a missing or unknown tag, a field the tagged
+/// backend does not have (`deny_unknown_fields`), a repeated field, and a missing one.
+#[derive(Default)]
+struct CircuitsWire {
+    backend: Option<Backend>,
+    layout: Option<String>,
+    batch_k: Option<u32>,
+    aggregation_k: Option<Vec<u32>>,
+    params: Option<StarkParamsSection>,
+    batch_log_height: Option<usize>,
+    levels: Option<Vec<Vec<usize>>>,
+    leaves: Option<Vec<String>>,
+}
+
+/// The fields a backend's section may carry besides its tag.
+fn circuits_fields(b: Backend) -> &'static [&'static str] {
+    match b {
+        Backend::Groth16 => GROTH16_FIELDS,
+        Backend::Halo2 => HALO2_FIELDS,
+        Backend::Stark => STARK_FIELDS,
+    }
+}
+
+/// The section's tag: one of the backends' format names only (not their short names).
+struct CircuitsTag(Backend);
+
+impl<'de> Deserialize<'de> for CircuitsTag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CircuitsTag;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("variant identifier")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<CircuitsTag, E> {
+                Backend::ALL
+                    .into_iter()
+                    .find(|b| b.name() == s)
+                    .map(CircuitsTag)
+                    .ok_or_else(|| E::unknown_variant(s, CIRCUITS_VARIANTS))
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// Stores a field's value, refusing a second one.
+fn once<T, E: serde::de::Error>(slot: &mut Option<T>, name: &'static str, v: T) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+/// A required field's value, or serde's `missing field` error.
+fn required<T, E: serde::de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+    v.ok_or_else(|| E::missing_field(name))
+}
+
+impl<'de> Deserialize<'de> for Circuits {
+    /// Reads the section in one pass through [`CircuitsWire`] (no buffering of the section).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Circuits;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("internally tagged enum Circuits")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Circuits, A::Error> {
+                let mut w = CircuitsWire::default();
+                // Fields seen before the tag, in order: checked against the backend once it
+                // is known, so the first field the backend lacks is the one named.
+                let mut before_tag: Vec<String> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "backend" {
+                        if w.backend.is_some() {
+                            return Err(A::Error::duplicate_field("backend"));
+                        }
+                        let b = map.next_value::<CircuitsTag>()?.0;
+                        let fields = circuits_fields(b);
+                        if let Some(k) = before_tag.iter().find(|k| !fields.contains(&k.as_str())) {
+                            return Err(A::Error::unknown_field(k, fields));
+                        }
+                        w.backend = Some(b);
+                        continue;
+                    }
+                    if let Some(b) = w.backend {
+                        let fields = circuits_fields(b);
+                        if !fields.contains(&key.as_str()) {
+                            return Err(A::Error::unknown_field(&key, fields));
+                        }
+                    }
+                    match key.as_str() {
+                        "layout" => once(&mut w.layout, "layout", map.next_value()?)?,
+                        "batch_k" => once(&mut w.batch_k, "batch_k", map.next_value()?)?,
+                        "aggregation_k" => {
+                            once(&mut w.aggregation_k, "aggregation_k", map.next_value()?)?
+                        }
+                        "params" => once(&mut w.params, "params", map.next_value()?)?,
+                        "batch_log_height" => once(
+                            &mut w.batch_log_height,
+                            "batch_log_height",
+                            map.next_value()?,
+                        )?,
+                        "levels" => once(&mut w.levels, "levels", map.next_value()?)?,
+                        "leaves" => once(&mut w.leaves, "leaves", map.next_value()?)?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                    if w.backend.is_none() && !before_tag.contains(&key) {
+                        before_tag.push(key);
+                    }
+                }
+                let backend = required(w.backend, "backend")?;
+                Ok(match backend {
+                    Backend::Groth16 => Circuits::Groth16(Groth16Circuits {}),
+                    Backend::Halo2 => Circuits::Halo2(Halo2Circuits {
+                        layout: required(w.layout, "layout")?,
+                        batch_k: required(w.batch_k, "batch_k")?,
+                        aggregation_k: required(w.aggregation_k, "aggregation_k")?,
+                    }),
+                    Backend::Stark => Circuits::Stark(StarkCircuits {
+                        params: required(w.params, "params")?,
+                        batch_log_height: required(w.batch_log_height, "batch_log_height")?,
+                        levels: required(w.levels, "levels")?,
+                        leaves: w.leaves.unwrap_or_default(),
+                    }),
+                })
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -591,6 +741,73 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Circuits>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_circuits_section_keeps_only_its_backends_fields() {
+        let err = |json: &str| {
+            serde_json::from_str::<Circuits>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        // Each backend's fields, and only those: another backend's field is unknown to it.
+        let s = r#"{"backend":"stark-koalabear-poseidon2","params":{"log_blowup":1,"num_queries":2,"query_pow_bits":3,"commit_pow_bits":4,"num_random_codewords":5,"ood_pow_bits":6,"batch_pow_bits":7},"batch_log_height":4,"levels":[[2],[1]]}"#;
+        let Circuits::Stark(st) = serde_json::from_str::<Circuits>(s).unwrap() else {
+            panic!("not a STARK section")
+        };
+        assert_eq!((st.batch_log_height, st.leaves.len()), (4, 0));
+        assert_eq!(st.params.batch_pow_bits, 7);
+        assert!(err(&s.replace(r#""batch_log_height""#, r#""batch_k""#)).starts_with(
+            "unknown field `batch_k`, expected one of `params`, `batch_log_height`, `levels`, `leaves`"
+        ));
+        assert!(err(r#"{"backend":"halo2-ipa-pasta","layout":"compact","batch_k":9,"aggregation_k":[],"levels":[]}"#)
+            .starts_with("unknown field `levels`, expected one of `layout`, `batch_k`, `aggregation_k`"));
+        assert!(err(r#"{"backend":"groth16-bn254","layout":"compact"}"#)
+            .starts_with("unknown field `layout`, there are no fields"));
+        // The tag may come last; a field before it is checked against its backend.
+        assert_eq!(
+            serde_json::from_str::<Circuits>(
+                r#"{"layout":"compact","batch_k":9,"aggregation_k":[8],"backend":"halo2-ipa-pasta"}"#
+            )
+            .unwrap(),
+            Circuits::Halo2(Halo2Circuits {
+                layout: "compact".into(),
+                batch_k: 9,
+                aggregation_k: vec![8],
+            })
+        );
+        assert!(
+            err(r#"{"x":1,"layout":"compact","backend":"groth16-bn254"}"#)
+                .starts_with("unknown field `x`, there are no fields")
+        );
+        assert!(err(r#"{"layout":"compact","backend":"groth16-bn254"}"#)
+            .starts_with("unknown field `layout`, there are no fields"));
+        // Tag: required, once, a format name (not the command line's short name).
+        assert!(err(r#"{"layout":"compact"}"#).starts_with("missing field `backend`"));
+        assert!(
+            err(r#"{"backend":"groth16-bn254","backend":"groth16-bn254"}"#)
+                .starts_with("duplicate field `backend`")
+        );
+        assert!(err(r#"{"backend":"groth16"}"#).starts_with(
+            "unknown variant `groth16`, expected one of `groth16-bn254`, `halo2-ipa-pasta`, `stark-koalabear-poseidon2`"
+        ));
+        assert!(err(r#"{"backend":7}"#)
+            .starts_with("invalid type: integer `7`, expected variant identifier"));
+        // Fields: once, required ones present, typed.
+        assert!(
+            err(r#"{"backend":"halo2-ipa-pasta","layout":"a","layout":"b"}"#)
+                .starts_with("duplicate field `layout`")
+        );
+        assert!(
+            err(r#"{"backend":"halo2-ipa-pasta","layout":"compact","aggregation_k":[]}"#)
+                .starts_with("missing field `batch_k`")
+        );
+        assert!(err(
+            r#"{"backend":"halo2-ipa-pasta","layout":"compact","batch_k":"9","aggregation_k":[]}"#
+        )
+        .starts_with("invalid type: string \"9\", expected u32"));
+        assert!(err("[]")
+            .starts_with("invalid type: sequence, expected internally tagged enum Circuits"));
     }
 
     fn bundle(version: u32) -> RoundBundle {
