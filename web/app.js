@@ -433,6 +433,15 @@ async function checkKyc() {
       return;
     }
   }
+  if (backend === STARK) {
+    // The STARK package (no trusted setup, no parameters): loaded only for a STARK presentation.
+    try {
+      verify = (await stark()).verifyKyc;
+    } catch (e) {
+      if (run === checkingKyc) showError($("kyc-result"), `could not load the STARK verifier: ${e.message || e}`);
+      return;
+    }
+  }
   if (run !== checkingKyc) return;
   const res = verify(k.proof, k.epoch, k.chain, k.policy, k.challenge, k.key, state.manifests, Date.now() / 1000, params).toJSON();
   res.ms = performance.now() - t;

@@ -414,3 +414,35 @@ test("a Halo2 KYC presentation: yes on the page with no trusted setup; a tampere
     await context.close();
   }
 });
+
+test("a STARK KYC presentation: yes on the page with the STARK package, no trusted setup; a tampered one is refused", async () => {
+  // The frozen v2 STARK relying party (fixtures/kyc/frozen/v2-stark), checked at its challenge's time.
+  const dir = join(here, "..", "..", "fixtures", "kyc", "frozen", "v2-stark");
+  const { p, context } = await pageWith({ ...baseConfig, trusted_key_manifests: [] });
+  const loaded = [];
+  p.on("request", (r) => loaded.push(new URL(r.url()).pathname));
+  try {
+    const challenge = JSON.parse(readFileSync(join(dir, "challenge-stark.json"), "utf8"));
+    await p.clock.setFixedTime(new Date(Date.parse(challenge.issued_at) + 1000));
+    await p.setInputFiles("#kyc-chain", [join(dir, "epoch.json")]);
+    for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", "challenge-stark.json"], ["kyc-key", "issuer-public.json"], ["kyc-proof", "proof-stark.json"]]) {
+      await p.setInputFiles(`#${id}`, join(dir, f));
+    }
+    await p.waitForSelector("#kyc-result .verdict", { timeout: 120_000 });
+    let text = await p.locator("#kyc-result").innerText();
+    assert.equal(await p.getAttribute("#kyc-result .verdict", "data-valid"), "true", text);
+    assert.ok(loaded.includes("/pkg/assay_wasm_verifier_stark_bg.wasm"), loaded.join("\n"));
+    assert.match(text, /STARK/);
+    assert.match(text, /nullifier/);
+    const proof = JSON.parse(readFileSync(join(dir, "proof-stark.json"), "utf8"));
+    const n = proof.public_inputs.nullifier;
+    proof.public_inputs.nullifier = n.slice(0, -1) + (n.endsWith("1") ? "2" : "1");
+    await p.setInputFiles("#kyc-proof", [{ name: "tampered.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(proof)) }]);
+    await p.waitForSelector("#kyc-result .verdict[data-valid=false]", { timeout: 120_000 });
+    text = await p.locator("#kyc-result").innerText();
+    assert.match(text, /Reason: /);
+    assert.match(text, /STARK/);
+  } finally {
+    await context.close();
+  }
+});
