@@ -15,16 +15,21 @@ cargo build --release -q --bin assay
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 fx=web/fixtures/solvency
-python3 - "$fx" "$work/body.json" <<'PY'
+# One request body per customer of the web fixture's round (5 customers in 3 of its 4 batches):
+# wrk sends them in turn, so the server answers different records on different paths.
+python3 - "$fx" "$work" <<'PY'
 import json, sys
 fx, out = sys.argv[1], sys.argv[2]
-body = {"record": json.load(open(f"{fx}/record-alice.json")), "round": json.load(open(f"{fx}/round.json"))}
-open(out, "w").write(json.dumps(body))
+rnd = json.load(open(f"{fx}/round.json"))
+for i, who in enumerate(["alice", "bob", "carol", "dave", "erin"]):
+    body = {"record": json.load(open(f"{fx}/record-{who}.json")), "round": rnd}
+    open(f"{out}/body-{i}.json", "w").write(json.dumps(body))
 PY
 port=$((20000 + RANDOM % 20000))
 # Rate limiting is per client address: loopback is one client, so the limit is raised here.
+# Its KYC store in the temporary folder (the load test leaves nothing behind).
 ./target/release/assay serve --addr "127.0.0.1:$port" --trusted-keys "$fx/manifest.json" \
-  --rate 1000000 --burst 1000000 > "$work/serve.log" 2>&1 &
+  --db "$work/server.sqlite" --rate 1000000 --burst 1000000 > "$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -32,12 +37,20 @@ for _ in $(seq 100); do
 done
 url="http://127.0.0.1:$port/v1/solvency/inclusion"
 first=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H 'content-type: application/json' \
-  --data-binary @"$work/body.json" "$url")
+  --data-binary @"$work/body-0.json" "$url")
 echo "first request (prepares the round): HTTP ${first% *}, ${first#* } s"
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local f = io.open("$work/body.json", "rb"); wrk.body = f:read("*a"); f:close()
+local bodies = {}
+for i = 0, 4 do
+  local f = io.open("$work/body-" .. i .. ".json", "rb"); bodies[#bodies + 1] = f:read("*a"); f:close()
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, bodies[(n % #bodies) + 1])
+end
 local bad = 0
 response = function(status, headers, body)
   if status ~= 200 or not body:find('"valid":true', 1, true) then bad = bad + 1 end

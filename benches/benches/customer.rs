@@ -25,7 +25,10 @@ use assay_prover::solvency::{self as prover, record_path, BackendChoice, ProveOp
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys},
     halo2::ParamsCache,
-    solvency::{verify_inclusion_with, InclusionRecord, ProofSource, RoundBundle, RoundOptions},
+    solvency::{
+        verify_inclusion_with, InclusionRecord, PreparedRound, ProofSource, RoundBundle,
+        RoundOptions,
+    },
     VerifyError,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -154,7 +157,21 @@ fn proven_stark_round(users: usize) -> Round {
     }
 }
 
+/// Whether the command line's filter (criterion's first free argument, a substring of the
+/// case's id) can match a case of `backend`: the set-ups of the other backends are skipped
+/// (the STARK's proves a round, the Halo2 one derives keys), so that `-- groth16` runs and
+/// profiles the Groth16 cases alone.
+fn wanted(backend: &str) -> bool {
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a != "customer");
+    filter.is_none_or(|f| f.contains(backend) || backend.contains(&f) || f.contains('|'))
+}
+
 fn stark(c: &mut Criterion) {
+    if !wanted("stark") {
+        return;
+    }
     let mut g = c.benchmark_group("customer check");
     g.sample_size(20);
     for (name, round) in [
@@ -176,17 +193,39 @@ fn stark(c: &mut Criterion) {
 fn groth16_and_halo2(c: &mut Criterion) {
     let mut g = c.benchmark_group("customer check");
     g.sample_size(10);
-    let manifest = fs::read(fixtures("v1-manifest.json")).expect("manifest");
-    let pinned = [KeyManifest::open(&manifest, "manifest").expect("manifest")];
-    let round = frozen("v1", false);
-    let opts = RoundOptions {
-        trusted_keys: TrustedKeys::Manifests(&pinned),
-        ..RoundOptions::default()
-    };
-    check(&round, &opts);
-    g.bench_function(BenchmarkId::new("groth16", "frozen-v1"), |b| {
-        b.iter(|| check(&round, &opts))
-    });
+    if wanted("groth16") {
+        let manifest = fs::read(fixtures("v1-manifest.json")).expect("manifest");
+        let pinned = [KeyManifest::open(&manifest, "manifest").expect("manifest")];
+        let round = frozen("v1", false);
+        let opts = RoundOptions {
+            trusted_keys: TrustedKeys::Manifests(&pinned),
+            ..RoundOptions::default()
+        };
+        check(&round, &opts);
+        g.bench_function(BenchmarkId::new("groth16", "frozen-v1"), |b| {
+            b.iter(|| check(&round, &opts))
+        });
+        // A server's or the page's way: the round prepared once (keys decoded and prepared),
+        // then one record checked per iteration; and what preparing costs.
+        let bundle =
+            std::sync::Arc::new(RoundBundle::parse(&round.bundle, "round").expect("bundle"));
+        g.bench_function(BenchmarkId::new("groth16", "frozen-v1 prepare"), |b| {
+            b.iter(|| PreparedRound::prepare(bundle.clone(), &opts).expect("prepared"))
+        });
+        let prepared = PreparedRound::prepare(bundle, &opts).expect("prepared");
+        g.bench_function(BenchmarkId::new("groth16", "frozen-v1 prepared"), |b| {
+            b.iter(|| {
+                let rec = InclusionRecord::parse(&round.record, "record").expect("record");
+                prepared
+                    .verify_inclusion(&rec)
+                    .expect("the customer's check passes")
+            })
+        });
+    }
+    if !wanted("halo2") {
+        g.finish();
+        return;
+    }
     let params_dir = tempfile::tempdir().expect("temp dir");
     let cache = ParamsCache::new(params_dir.path());
     let round = frozen("v1-halo2", false);

@@ -72,12 +72,34 @@ pub(crate) trait VerifyingBackend: 'static {
         what: &str,
     ) -> Result<(), VerifyError>;
 
+    /// Verifies several proofs of a round whose public inputs were already checked: `Ok`
+    /// exactly when each verifies (the Groth16 backend checks them in one batched pairing
+    /// check); otherwise the error of the first, in order, that does not.
+    fn verify_round_proofs(
+        keys: &Self::RoundKeys,
+        proofs: &[RoundProof<'_, Self::F>],
+    ) -> Result<(), VerifyError> {
+        for p in proofs {
+            Self::verify_round_proof(keys, p.entry, p.inputs, p.circuit, p.what)?;
+        }
+        Ok(())
+    }
+
     /// Verifies a KYC presentation labelled with this backend (checks 1 to 8 of
     /// [`crate::kyc`]; the label was already checked against the epoch's roots).
     fn verify_kyc(
         p: &Presentation<'_>,
         opts: &KycOptions<'_>,
     ) -> Result<VerifiedPresentation, KycVerifyError>;
+}
+
+/// One proof of a round to verify: its entry, its public inputs (already checked against the
+/// bundle), its circuit and its name in errors.
+pub(crate) struct RoundProof<'a, F> {
+    pub entry: &'a ProofEntry,
+    pub inputs: &'a [F],
+    pub circuit: CircuitId,
+    pub what: &'a str,
 }
 
 /// Work generic over the backend, run by [`dispatch`].

@@ -5,11 +5,10 @@ use crate::dispatch::Presentation;
 use crate::kyc::{
     issuer_verifying_key, presentation_checks, verified, KycVerifyError, VerifiedPresentation,
 };
-use crate::Backend;
+use crate::{Backend, VerifyError};
 use ark_bn254::Bn254;
-use ark_groth16::{Groth16, Proof};
+use ark_groth16::Proof;
 use ark_serialize::CanonicalDeserialize;
-use ark_snark::SNARK;
 use assay_circuits::Fr;
 
 /// Checks 1 to 8 of [`crate::kyc`] for a Groth16 presentation.
@@ -38,11 +37,12 @@ pub(crate) fn verify(
         });
     }
     let vk = issuer_verifying_key(issuer)?;
-    // 8. The proof.
-    let ok = Groth16::<Bn254>::verify(&vk, &inputs.public.to_inputs(), &groth)
-        .map_err(|e| KycVerifyError::MalformedProof(e.to_string()))?;
-    if !ok {
-        return Err(KycVerifyError::Proof);
+    // 8. The proof (one Miller loop of four pairs and a final exponentiation: the key is
+    // not prepared with a pairing of its own).
+    match super::Key::new(&vk).verify(&groth, &inputs.public.to_inputs(), "the KYC proof") {
+        Ok(()) => {}
+        Err(VerifyError::ProofRejected { .. }) => return Err(KycVerifyError::Proof),
+        Err(e) => return Err(KycVerifyError::MalformedProof(e.to_string())),
     }
     Ok(verified(p, &inputs, Backend::Groth16, key))
 }

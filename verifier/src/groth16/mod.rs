@@ -10,20 +10,21 @@
 //! the proof's circuit, unless the caller explicitly trusts the bundle's keys) and a KYC
 //! presentation under the issuer's verifying key.
 
+mod batch;
 mod kyc;
 pub mod manifest;
 mod solvency;
 
+pub use batch::{verify_all, Claim, Key};
 pub use manifest::{KeyManifest, TrustedKeys, TrustedManifest};
 
-use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
+use crate::dispatch::{CircuitId, Presentation, RoundProof, VerifyingBackend};
 use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
 use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions, Section};
 use crate::{Backend, FormatError, VerifyError};
 use ark_bn254::Bn254;
-use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, VerifyingKey};
+use ark_groth16::{Proof, VerifyingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
-use ark_snark::SNARK;
 use assay_circuits::Fr;
 
 /// The size of a compressed Groth16 proof on BN254.
@@ -38,9 +39,31 @@ fn decode_hex(s: &str, field: &str) -> Result<Vec<u8>, FormatError> {
 /// # Errors
 /// [`FormatError::Field`] naming `field` for bad hex, truncation, or an invalid point.
 pub fn decode_vk(s: &str, field: &str) -> Result<VerifyingKey<Bn254>, FormatError> {
+    decode_vk_with(s, field, Validate::Yes)
+}
+
+/// Decodes a verifying key whose bytes the caller has pinned to a trusted setup's output (by
+/// their SHA-256, against a key manifest): every point is decompressed, hence on its curve
+/// (BN254's G1 has no cofactor, so its points are in the group), but the G2 points'
+/// membership in the prime-order subgroup is not re-checked: the setup that made the key
+/// vouches for it as it vouches for the key (whoever made the key can forge proofs anyway).
+/// About a fifth of a customer's one-shot check is saved. Never use it on a key the checked
+/// party chose.
+///
+/// # Errors
+/// As [`decode_vk`], except for subgroup membership.
+pub(crate) fn decode_pinned_vk(s: &str, field: &str) -> Result<VerifyingKey<Bn254>, FormatError> {
+    decode_vk_with(s, field, Validate::No)
+}
+
+fn decode_vk_with(
+    s: &str,
+    field: &str,
+    validate: Validate,
+) -> Result<VerifyingKey<Bn254>, FormatError> {
     let bytes = decode_hex(s, field)?;
     let mut r = bytes.as_slice();
-    let vk = VerifyingKey::<Bn254>::deserialize_with_mode(&mut r, Compress::Yes, Validate::Yes)
+    let vk = VerifyingKey::<Bn254>::deserialize_with_mode(&mut r, Compress::Yes, validate)
         .map_err(|e| FormatError::field(field, format!("not a valid verifying key: {e}")))?;
     if !r.is_empty() {
         return Err(FormatError::field(
@@ -94,55 +117,6 @@ pub fn vk_hash_of_hex(vk_hex: &str) -> Result<String, FormatError> {
     Ok(crate::sha256_hex(&decode_hex(vk_hex, "verifying key")?))
 }
 
-/// A verifying key ready for repeated verification.
-pub struct Key {
-    pvk: PreparedVerifyingKey<Bn254>,
-    num_inputs: usize,
-}
-
-impl Key {
-    /// Prepares a decoded key.
-    pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
-        Self {
-            pvk: ark_groth16::prepare_verifying_key(vk),
-            // decode_vk refuses keys without input points; never underflow all the same.
-            num_inputs: vk.gamma_abc_g1.len().saturating_sub(1),
-        }
-    }
-
-    /// How many public inputs this key's circuit takes.
-    pub fn num_inputs(&self) -> usize {
-        self.num_inputs
-    }
-
-    /// Verifies `proof` on `inputs`; `what` names the proof in the error.
-    ///
-    /// # Errors
-    /// [`VerifyError::Structure`] if the input count is wrong (checked before any pairing),
-    /// [`VerifyError::ProofRejected`] if the pairing check fails.
-    pub fn verify(
-        &self,
-        proof: &Proof<Bn254>,
-        inputs: &[Fr],
-        what: &str,
-    ) -> Result<(), VerifyError> {
-        if inputs.len() != self.num_inputs {
-            return Err(VerifyError::Structure(format!(
-                "{what}: {} public inputs given, its key takes {}",
-                inputs.len(),
-                self.num_inputs
-            )));
-        }
-        match Groth16::<Bn254>::verify_with_processed_vk(&self.pvk, inputs, proof) {
-            Ok(true) => Ok(()),
-            _ => Err(VerifyError::ProofRejected {
-                proof: what.into(),
-                backend: "Groth16",
-            }),
-        }
-    }
-}
-
 /// The Groth16/BN254 backend of the verifier (see the module notes).
 pub(crate) struct Groth16Backend;
 
@@ -170,6 +144,13 @@ impl VerifyingBackend for Groth16Backend {
         what: &str,
     ) -> Result<(), VerifyError> {
         keys.verify(e, inputs, circuit, what)
+    }
+
+    fn verify_round_proofs(
+        keys: &Self::RoundKeys,
+        proofs: &[RoundProof<'_, Fr>],
+    ) -> Result<(), VerifyError> {
+        keys.verify_all(proofs)
     }
 
     fn verify_kyc(

@@ -2,9 +2,9 @@
 //! bytes (checked), and each proof's key must be the one a pinned key manifest names for the
 //! proof's circuit ([`TrustedKeys`]), unless the caller explicitly trusts the bundle's keys.
 
-use crate::dispatch::CircuitId;
+use crate::dispatch::{CircuitId, RoundProof};
 use crate::groth16::manifest::{aggregation_shape_name, batch_shape_name, TrustedKeys};
-use crate::groth16::{decode_proof, decode_vk, vk_hash_of_hex, Key};
+use crate::groth16::{decode_pinned_vk, decode_proof, verify_all, vk_hash_of_hex, Claim, Key};
 use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions};
 use crate::VerifyError;
 use assay_circuits::Fr;
@@ -16,25 +16,16 @@ pub(crate) struct Groth16Keys {
 }
 
 impl Groth16Keys {
-    /// Decodes every key of the bundle, checking its name (hash), and checks that every proof
-    /// names the key the pinned manifests give its circuit ([`TrustedKeys::check`]).
+    /// Checks that every proof names the key the pinned manifests give its circuit
+    /// ([`TrustedKeys::check`]), then decodes every key of the bundle, checking its name
+    /// (hash). The keys' bytes are pinned by then, so their G2 points' subgroup membership is
+    /// the setup's to vouch for ([`decode_pinned_vk`]); with
+    /// [`TrustedKeys::InsecureBundleKeys`] the caller trusts whoever made them anyway.
     pub(crate) fn open(
         b: &RoundBundle,
         cfg: &CheckedConfig<Fr>,
         opts: &RoundOptions<'_>,
     ) -> Result<Self, VerifyError> {
-        let mut keys = BTreeMap::new();
-        for (hash, hexkey) in &b.verifying_keys {
-            let actual = vk_hash_of_hex(hexkey)?;
-            if &actual != hash {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: format!("its bytes hash to {actual}"),
-                });
-            }
-            let vk = decode_vk(hexkey, &format!("verifying_keys.{hash}"))?;
-            keys.insert(hash.clone(), Key::new(&vk));
-        }
         let (k, w) = (cfg.shape.num_assets, cfg.shape.balance_bits);
         let trusted: TrustedKeys<'_> = opts.trusted_keys;
         let batch = batch_shape_name(k, w, b.config.batch_size);
@@ -55,6 +46,18 @@ impl Groth16Keys {
             }
             below = level.len();
         }
+        let mut keys = BTreeMap::new();
+        for (hash, hexkey) in &b.verifying_keys {
+            let actual = vk_hash_of_hex(hexkey)?;
+            if &actual != hash {
+                return Err(VerifyError::Key {
+                    hash: hash.clone(),
+                    message: format!("its bytes hash to {actual}"),
+                });
+            }
+            let vk = decode_pinned_vk(hexkey, &format!("verifying_keys.{hash}"))?;
+            keys.insert(hash.clone(), Key::new(&vk));
+        }
         Ok(Self { keys })
     }
 
@@ -72,5 +75,33 @@ impl Groth16Keys {
         })?;
         let proof = decode_proof(&e.proof, &format!("{what}.proof"))?;
         key.verify(&proof, inputs, what)
+    }
+
+    /// Verifies several proofs in one batched pairing check ([`verify_all`]): decodes each
+    /// (errors in order), then `Ok` exactly when every one verifies under the key it names.
+    pub(crate) fn verify_all(&self, proofs: &[RoundProof<'_, Fr>]) -> Result<(), VerifyError> {
+        let mut decoded = Vec::with_capacity(proofs.len());
+        for p in proofs {
+            let key = self
+                .keys
+                .get(&p.entry.key)
+                .ok_or_else(|| VerifyError::Key {
+                    hash: p.entry.key.clone(),
+                    message: format!("named by {} but not in the bundle", p.what),
+                })?;
+            let proof = decode_proof(&p.entry.proof, &format!("{}.proof", p.what))?;
+            decoded.push((key, proof));
+        }
+        let claims: Vec<Claim<'_>> = proofs
+            .iter()
+            .zip(&decoded)
+            .map(|(p, (key, proof))| Claim {
+                key,
+                proof,
+                inputs: p.inputs,
+                what: p.what,
+            })
+            .collect();
+        verify_all(&claims)
     }
 }

@@ -1,5 +1,5 @@
 use super::formats::*;
-use crate::dispatch::{dispatch, CircuitId, VerifyingBackend, Visitor};
+use crate::dispatch::{dispatch, CircuitId, RoundProof, VerifyingBackend, Visitor};
 pub use crate::groth16::manifest::TrustedKeys;
 use crate::{amount, signing, Backend, FormatError, VerifyError};
 use assay_circuits::{
@@ -189,6 +189,16 @@ impl ProofSource for ProofDir {
     }
 }
 
+/// A proof of the round to verify: its index in [`Round::verified`], its public inputs
+/// (checked against the bundle), its circuit, its name and its entry.
+struct Pending<'a, F> {
+    at: usize,
+    inputs: Vec<F>,
+    circuit: CircuitId,
+    what: String,
+    entry: &'a ProofEntry,
+}
+
 /// A bundle with its configuration checked and its keys decoded; `D` holds the bundle (a
 /// borrow for one check, an `Arc` for a [`PreparedRound`]).
 struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
@@ -197,6 +207,10 @@ struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
     keys: B::RoundKeys,
     /// Proof counts per aggregation level.
     depth_batch: u32,
+    /// Which proofs already verified (batch proofs, then each aggregation level in order):
+    /// the bundle is immutable and every proof's public inputs are derived from it alone, so
+    /// a prepared round verifies each proof once, whichever records reach it.
+    verified: Box<[std::sync::atomic::AtomicBool]>,
 }
 
 fn name_batch(j: usize) -> String {
@@ -287,12 +301,53 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         }
         let keys = B::open_round(&b, section, &cfg, opts)?;
         let depth_batch = b.config.batch_size.trailing_zeros();
+        let proofs = b.batches.len() + found.iter().sum::<usize>();
         Ok(Self {
             b,
             cfg,
             keys,
             depth_batch,
+            verified: (0..proofs)
+                .map(|_| std::sync::atomic::AtomicBool::new(false))
+                .collect(),
         })
+    }
+
+    /// The index of aggregation `(level, i)` in [`Self::verified`].
+    fn agg_index(&self, level: usize, i: usize) -> usize {
+        self.b.batches.len()
+            + self.b.aggregations[..level]
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>()
+            + i
+    }
+
+    /// Verifies the proofs not verified before, together where the backend can; remembers
+    /// them once they have.
+    fn verify_once(&self, proofs: &[Pending<'_, B::F>]) -> Result<(), VerifyError> {
+        use std::sync::atomic::Ordering;
+        let pending: Vec<&Pending<'_, B::F>> = proofs
+            .iter()
+            .filter(|p| !self.verified[p.at].load(Ordering::Acquire))
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<RoundProof<'_, B::F>> = pending
+            .iter()
+            .map(|p| RoundProof {
+                entry: p.entry,
+                inputs: &p.inputs,
+                circuit: p.circuit,
+                what: &p.what,
+            })
+            .collect();
+        B::verify_round_proofs(&self.keys, &batch)?;
+        for p in pending {
+            self.verified[p.at].store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     fn shape(&self) -> Shape {
@@ -391,16 +446,6 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             expect_input(&what, "root (global_root)", &inputs[st::IN_ROOT], &root)?;
         }
         Ok(inputs)
-    }
-
-    fn pairing(
-        &self,
-        e: &ProofEntry,
-        inputs: &[B::F],
-        circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError> {
-        B::verify_round_proof(&self.keys, e, inputs, circuit, what)
     }
 
     /// The bundle's signature, and the caller's pins of its publication key and hash.
@@ -666,6 +711,44 @@ pub(crate) fn check_previous(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result
     Ok(())
 }
 
+impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> {
+    /// The auditor's part: every proof's public inputs checked against the bundle, then every
+    /// proof verified (the first failure, in order, reported).
+    fn verify_every_proof(&self) -> Result<(), VerifyError> {
+        let b: &RoundBundle = &self.b;
+        // Every proof's public inputs first, then the proofs, a chunk at a time (batched where
+        // the backend can; a chunk bounds the memory a batch check holds).
+        let mut all = Vec::with_capacity(self.verified.len());
+        for j in 0..b.batches.len() {
+            all.push(Pending {
+                at: j,
+                inputs: self.check_batch(j)?,
+                circuit: CircuitId::Batch,
+                what: name_batch(j),
+                entry: &b.batches[j],
+            });
+        }
+        for (level, proofs) in b.aggregations.iter().enumerate() {
+            for (i, entry) in proofs.iter().enumerate() {
+                all.push(Pending {
+                    at: self.agg_index(level, i),
+                    inputs: self.check_aggregation(level, i)?,
+                    circuit: CircuitId::Aggregation(level),
+                    what: name_agg(level, i, level == self.top_level()),
+                    entry,
+                });
+            }
+        }
+        for chunk in all.chunks(AUDIT_CHUNK) {
+            self.verify_once(chunk)?;
+        }
+        Ok(())
+    }
+}
+
+/// Proofs checked together by the auditor's check (one batched pairing check on Groth16).
+const AUDIT_CHUNK: usize = 256;
+
 fn verify_round_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
@@ -673,17 +756,7 @@ fn verify_round_as<B: VerifyingBackend>(
     let round = Round::<_, B>::open(b, opts)?;
     round.check_signature(opts)?;
     check_previous(b, opts)?;
-    for j in 0..b.batches.len() {
-        let inputs = round.check_batch(j)?;
-        round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &name_batch(j))?;
-    }
-    for (level, proofs) in b.aggregations.iter().enumerate() {
-        for (i, e) in proofs.iter().enumerate() {
-            let inputs = round.check_aggregation(level, i)?;
-            let what = name_agg(level, i, level == round.top_level());
-            round.pairing(e, &inputs, CircuitId::Aggregation(level), &what)?;
-        }
-    }
+    round.verify_every_proof()?;
     Ok(RoundReport::of(b, B::BACKEND, opts.previous.is_some()))
 }
 
@@ -780,8 +853,9 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             return Err(inc("the leaf and path do not lead to the round's global root: these balances, this user id and salt, or this position are not in the tree".into()));
         }
 
-        // The proofs on the path.
-        let mut checked = Vec::new();
+        // The proofs on the path: each one's public inputs (its root the path's node at its
+        // height), then the proofs together (each verified once in a prepared round).
+        let mut path = Vec::with_capacity(1 + b.aggregations.len());
         let j = (r.leaf_index >> round.depth_batch) as usize;
         let inputs = round.check_batch(j)?;
         let what = name_batch(j);
@@ -791,8 +865,13 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             &inputs[st::IN_ROOT],
             &nodes[round.depth_batch as usize],
         )?;
-        round.pairing(&b.batches[j], &inputs, CircuitId::Batch, &what)?;
-        checked.push(what);
+        path.push(Pending {
+            at: j,
+            inputs,
+            circuit: CircuitId::Batch,
+            what,
+            entry: &b.batches[j],
+        });
         let f = b.config.fan_in;
         let mut idx = j;
         let mut height = round.depth_batch as usize;
@@ -809,14 +888,16 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             let what = name_agg(level, idx, top);
             let inputs = round.check_aggregation(level, idx)?;
             expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
-            round.pairing(
-                &b.aggregations[level][idx],
-                &inputs,
-                CircuitId::Aggregation(level),
-                &what,
-            )?;
-            checked.push(what);
+            path.push(Pending {
+                at: round.agg_index(level, idx),
+                inputs,
+                circuit: CircuitId::Aggregation(level),
+                what,
+                entry: &b.aggregations[level][idx],
+            });
         }
+        round.verify_once(&path)?;
+        let checked = path.into_iter().map(|p| p.what).collect();
         Ok(InclusionReport {
             round_id: r.round_id.clone(),
             user_id: r.user_id.clone(),
@@ -825,5 +906,72 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             proofs_checked: checked,
             global_root: b.global_root.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groth16::Groth16Backend;
+    use std::sync::atomic::Ordering;
+
+    fn frozen_v1() -> RoundBundle {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/solvency/frozen/v1/round.json"
+        );
+        RoundBundle::parse(&std::fs::read(path).unwrap(), "round").unwrap()
+    }
+
+    fn opts() -> RoundOptions<'static> {
+        RoundOptions {
+            trusted_keys: TrustedKeys::InsecureBundleKeys,
+            ..RoundOptions::default()
+        }
+    }
+
+    fn batch(round: &Round<&RoundBundle, Groth16Backend>, j: usize) -> Result<(), VerifyError> {
+        let inputs = round.check_batch(j)?;
+        let what = name_batch(j);
+        round.verify_once(&[Pending {
+            at: j,
+            inputs,
+            circuit: CircuitId::Batch,
+            what,
+            entry: &round.b.batches[j],
+        }])
+    }
+
+    /// A round verifies each proof once: a proof that verified is remembered, one that did
+    /// not is checked again each time (and still fails), and the others are not affected.
+    #[test]
+    fn a_round_remembers_only_the_proofs_that_verified() {
+        let mut b = frozen_v1();
+        // Batch proofs 1 and 2 swapped: each a valid proof of the other's public inputs.
+        let p1 = b.batches[1].proof.clone();
+        b.batches[1].proof = std::mem::replace(&mut b.batches[2].proof, p1);
+        let round = Round::<_, Groth16Backend>::open(&b, &opts()).unwrap();
+        let seen = |i: usize| round.verified[i].load(Ordering::Acquire);
+        assert_eq!(round.verified.len(), 7);
+        assert!((0..7).all(|i| !seen(i)));
+        batch(&round, 0).unwrap();
+        assert!(seen(0));
+        for _ in 0..2 {
+            let e = batch(&round, 1).unwrap_err().to_string();
+            assert!(
+                e.starts_with("batch proof 1: the Groth16 proof does not verify"),
+                "{e}"
+            );
+            assert!(!seen(1));
+        }
+        batch(&round, 0).unwrap();
+        batch(&round, 3).unwrap();
+        assert!(seen(3) && !seen(2));
+        assert_eq!(round.agg_index(0, 1), 5);
+        assert_eq!(round.agg_index(1, 0), 6);
+        // The auditor's check names the first false proof, in order.
+        let fresh = Round::<_, Groth16Backend>::open(&b, &opts()).unwrap();
+        let e = fresh.verify_every_proof().unwrap_err();
+        assert!(e.to_string().starts_with("batch proof 1: "), "{e}");
     }
 }
