@@ -234,6 +234,7 @@ const paramsCache = new Map();
 // The Halo2 verifier is a second, larger package (Groth16 is what the page loads): fetched and
 // started only when a Halo2 round or presentation is checked, once per session.
 const HALO2 = "halo2-ipa-pasta";
+const GROTH16 = "groth16-bn254";
 let halo2Module = null;
 async function halo2() {
   if (!halo2Module) {
@@ -375,9 +376,24 @@ async function preparedRound(text) {
   return preparedRounds.get(key);
 }
 
+// A Groth16 round given before any record (config.json's round_bundles, a dropped or fetched
+// round.json) is prepared at once, while the customer finds their record: their check then
+// starts from the prepared round. A round that cannot be prepared is left for the check, which
+// says why.
+function warmRound() {
+  if (state.rounds.length !== 1) return;
+  const text = state.rounds[0].text;
+  let backend;
+  try { backend = roundInfo(text).backend; } catch { return; }
+  if (backend === GROTH16) {
+    preparedRound(text).then(() => { document.body.dataset.roundPrepared = "true"; }, () => {});
+  }
+}
+
 let checking = 0;
 async function checkSolvency() {
-  if (!ready || !state.records.length || !state.rounds.length) return;
+  if (!ready || !state.rounds.length) return;
+  if (!state.records.length) { warmRound(); return; }
   const run = ++checking;
   const el = $("solvency-result");
   const choice = chooseRound(state.rounds, state.records);

@@ -211,6 +211,8 @@ struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
     /// the bundle is immutable and every proof's public inputs are derived from it alone, so
     /// a prepared round verifies each proof once, whichever records reach it.
     verified: Box<[std::sync::atomic::AtomicBool]>,
+    /// The bundle's hash ([`RoundBundle::hash`]), computed once.
+    hash: String,
 }
 
 fn name_batch(j: usize) -> String {
@@ -303,13 +305,14 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         let depth_batch = b.config.batch_size.trailing_zeros();
         let proofs = b.batches.len() + found.iter().sum::<usize>();
         Ok(Self {
-            b,
             cfg,
             keys,
             depth_batch,
             verified: (0..proofs)
                 .map(|_| std::sync::atomic::AtomicBool::new(false))
                 .collect(),
+            hash: b.hash(),
+            b,
         })
     }
 
@@ -486,10 +489,15 @@ pub(crate) fn check_bundle_signature(
     )
 }
 
-/// The checks of a record that do not depend on the backend: version, round, bundle hash,
-/// publication key and signature, and the balances (one per asset, in order, each below
-/// `2^w`); returns the balances in smallest units.
-pub(crate) fn check_record(r: &InclusionRecord, b: &RoundBundle) -> Result<Vec<u128>, VerifyError> {
+/// The checks of a record that do not depend on the backend: version, round, bundle hash
+/// (`bundle_hash`: `b`'s, computed once by the caller), publication key and signature, and the
+/// balances (one per asset, in order, each below `2^w`); returns the balances in smallest
+/// units.
+pub(crate) fn check_record(
+    r: &InclusionRecord,
+    b: &RoundBundle,
+    bundle_hash: &str,
+) -> Result<Vec<u128>, VerifyError> {
     let inc = |m: String| VerifyError::Inclusion(m);
     if r.version != ROUND_VERSION {
         return Err(FormatError::Version {
@@ -505,7 +513,7 @@ pub(crate) fn check_record(r: &InclusionRecord, b: &RoundBundle) -> Result<Vec<u
             r.round_id, b.config.round_id
         )));
     }
-    if r.bundle_hash != b.hash() {
+    if r.bundle_hash != bundle_hash {
         return Err(inc(
             "the record names another bundle (bundle_hash differs)".into()
         ));
@@ -815,7 +823,7 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         let round = self;
         let b: &RoundBundle = &self.b;
         let inc = |m: String| VerifyError::Inclusion(m);
-        let balances: Vec<B::F> = check_record(r, b)?
+        let balances: Vec<B::F> = check_record(r, b, &self.hash)?
             .into_iter()
             .map(B::F::from_u128)
             .collect();

@@ -51,6 +51,8 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     verified: bool,
     /// The leaves of every batch, read and chained to its root when the round was opened.
     chains: Vec<Vec<Digest>>,
+    /// The bundle's hash ([`RoundBundle::hash`]), computed once.
+    hash: String,
 }
 
 fn structure(m: String) -> VerifyError {
@@ -254,6 +256,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             leaves,
             verified: false,
             chains: Vec::new(),
+            hash: b.hash(),
             b,
         })
     }
@@ -598,7 +601,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         D: Sync,
     {
         let b: &RoundBundle = &self.b;
-        let balances = check_record(r, b)?;
+        let balances = check_record(r, b, &self.hash)?;
         let id =
             user_id_digest(&r.user_id).map_err(|e| FormatError::field("user_id", e.to_string()))?;
         let salt = parse_salt(&r.salt, "salt")?;
