@@ -197,8 +197,8 @@ impl RoundBackend for Halo2Backend {
 /// `layout` and proves it: the proving key and `create_proof` hold each column in several
 /// forms (values, coefficients, the extended coset of `8 × 2^k` rows, and `create_proof`'s own
 /// copies of the key's), so the peak is a number of bytes per row and column, fitted to
-/// `/usr/bin/time -v` peaks of release builds (`docs/operations.md`, "Per-proof peak": 1,378,
-/// 1,481 and 1,328 B per row and column measured for balanced, compact and throughput) and
+/// `/usr/bin/time -v` peaks of release builds (`docs/operations.md`, "Per-proof peak": 1,379,
+/// 1,481 and 1,332 B per row and column measured for balanced, compact and throughput) and
 /// rounded up, plus a fixed part.
 pub(crate) fn halo2_proof_memory(layout: assay_circuits::solvency::halo2::Layout, k: u32) -> u64 {
     const BASE: u64 = 64 << 20;
