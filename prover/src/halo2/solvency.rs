@@ -34,6 +34,14 @@ pub struct Halo2Key {
 }
 
 impl Halo2Backend {
+    /// The `k` (rows `2^k`) of a circuit of the round in this backend's layout.
+    fn circuit_k(&self, shape: Shape, kind: CircuitKind) -> u32 {
+        match kind {
+            CircuitKind::Batch { batch_size } => self.layout.batch_k(shape, batch_size),
+            CircuitKind::Aggregation { fan_in, top } => self.layout.aggregate_k(shape, fan_in, top),
+        }
+    }
+
     fn prove_checked<C: halo2_proofs::plonk::Circuit<assay_circuits::halo2::Fp>>(
         &self,
         key: &Halo2Key,
@@ -161,11 +169,11 @@ impl RoundBackend for Halo2Backend {
     }
 
     fn proof_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
-        let k = match kind {
-            CircuitKind::Batch { batch_size } => self.layout.batch_k(shape, batch_size),
-            CircuitKind::Aggregation { fan_in, top } => self.layout.aggregate_k(shape, fan_in, top),
-        };
-        halo2_proof_memory(self.layout, k)
+        halo2_proof_memory(self.layout, self.circuit_k(shape, kind))
+    }
+
+    fn shared_memory(&self, shape: Shape, kind: CircuitKind) -> u64 {
+        halo2_shared_memory(self.layout, self.circuit_k(shape, kind))
     }
 
     fn check_options(&self) -> RoundOptions<'_> {
@@ -186,20 +194,34 @@ impl RoundBackend for Halo2Backend {
 }
 
 /// Peak bytes of the process while it derives the keys of one circuit of `2^k` rows in
-/// `layout` and proves it: the proving key and the prover hold each column in several forms
-/// (values, coefficients, the extended coset), so the peak is a number of bytes per row and
-/// column, fitted to `/usr/bin/time -v` peaks of release builds (`docs/operations.md`,
-/// "Sizing") and rounded up, plus a fixed part.
+/// `layout` and proves it: the proving key and `create_proof` hold each column in several
+/// forms (values, coefficients, the extended coset of `8 × 2^k` rows, and `create_proof`'s own
+/// copies of the key's), so the peak is a number of bytes per row and column, fitted to
+/// `/usr/bin/time -v` peaks of release builds (`docs/operations.md`, "Per-proof peak": 1,379,
+/// 1,481 and 1,332 B per row and column measured for balanced, compact and throughput) and
+/// rounded up, plus a fixed part.
 pub(crate) fn halo2_proof_memory(layout: assay_circuits::solvency::halo2::Layout, k: u32) -> u64 {
-    use assay_circuits::solvency::halo2::Layout;
     const BASE: u64 = 64 << 20;
-    const PER_CELL: u64 = 1400;
-    // Advice and fixed columns of the layout (docs/halo2.md): Poseidon lanes × (4 advice,
-    // 6 fixed), range lanes × (1 advice, 1 fixed), the table, the sum chip and the shared ones.
-    let columns: u64 = match layout {
+    const PER_CELL: u64 = 1500;
+    BASE + (1u64 << k) * layout_columns(layout) * PER_CELL
+}
+
+/// Of [`halo2_proof_memory`], the bytes the jobs proving one circuit share: its proving key
+/// (held once, borrowed by every proof in flight) and the IPA parameters. Measured: 512 and
+/// 526 B per row and column (balanced `k` = 14: 376 MiB; compact `k` = 15: 444 MiB); counted
+/// low (450 B), since a shared part counted too high would admit too many jobs.
+pub(crate) fn halo2_shared_memory(layout: assay_circuits::solvency::halo2::Layout, k: u32) -> u64 {
+    const SHARED_PER_CELL: u64 = 450;
+    (1u64 << k) * layout_columns(layout) * SHARED_PER_CELL
+}
+
+/// Advice and fixed columns of the layout (docs/halo2.md): Poseidon lanes × (4 advice,
+/// 6 fixed), range lanes × (1 advice, 1 fixed), the table, the sum chip and the shared ones.
+fn layout_columns(layout: assay_circuits::solvency::halo2::Layout) -> u64 {
+    use assay_circuits::solvency::halo2::Layout;
+    match layout {
         Layout::Compact => 27,
         Layout::Balanced => 47,
         Layout::Throughput => 89,
-    };
-    BASE + (1u64 << k) * columns * PER_CELL
+    }
 }

@@ -228,3 +228,35 @@ fn top_aggregation_binds_the_round_the_previous_round_hash_and_every_input() {
     assert!(f.verifier.verify(&public[..3], &proof).is_err());
     assert_ne!(vk_hash(f.verifier.vk()), vk_hash(verifier.vk()));
 }
+
+/// The budget's Halo2 estimates against the peaks measured on release builds
+/// (`docs/operations.md`, "Per-proof peak"; 256 × 4 batch circuits, 64-bit balances): the
+/// per-proof estimate covers each measured peak, and the shared part (counted once for all
+/// jobs) stays below the measured proving key, so `shared + j × (per_proof − shared)` never
+/// undercounts `j` proofs in flight.
+#[test]
+fn halo2_memory_estimates_cover_the_measured_peaks() {
+    use super::solvency::{halo2_proof_memory, halo2_shared_memory};
+    use assay_circuits::solvency::halo2::Layout;
+    const MIB: u64 = 1 << 20;
+    // (layout, k, measured peak RSS, measured proving key on the heap), MiB.
+    for (layout, k, peak, pk) in [
+        (Layout::Balanced, 14, 1_013, 376),
+        (Layout::Compact, 15, 1_250, 444),
+        (Layout::Throughput, 17, 14_824, 0),
+    ] {
+        let per_proof = halo2_proof_memory(layout, k);
+        let shared = halo2_shared_memory(layout, k);
+        assert!(
+            per_proof >= peak * MIB,
+            "{layout:?}: {per_proof} < {peak} MiB"
+        );
+        assert!(shared < per_proof, "{layout:?}");
+        if pk > 0 {
+            assert!(
+                shared <= pk * MIB,
+                "{layout:?}: shared {shared} > key {pk} MiB"
+            );
+        }
+    }
+}
