@@ -28,7 +28,7 @@ use crate::VerifyError;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::{
     pairing::{Pairing, PairingOutput},
-    AffineRepr, CurveGroup, VariableBaseMSM,
+    AffineRepr, CurveGroup,
 };
 use ark_ff::{PrimeField, Zero};
 use ark_groth16::{Proof, VerifyingKey};
@@ -232,25 +232,25 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
             (-mul128(&key.vk.alpha_g1, *ri), l, mul128(&one.proof.c, *ri))
         } else {
             // Several: their weights summed per base of the key, one MSM each.
+            // (Plain double-and-add, no MSM: the wasm package stays small, and the Miller
+            // loops dominate.)
             let mut r_sum = Fr::zero();
             let mut coefs = vec![Fr::zero(); ic.len()];
-            let mut c_bases = Vec::with_capacity(mine.len());
-            let mut c_scalars = Vec::with_capacity(mine.len());
+            let mut cc = G1Projective::zero();
             for (d, ri) in &mine {
+                cc += mul128(&d.proof.c, *ri);
                 let ri = Fr::from(*ri);
                 r_sum += ri;
                 coefs[0] += ri;
                 for (coef, x) in coefs[1..].iter_mut().zip(d.inputs) {
                     *coef += ri * x;
                 }
-                c_bases.push(d.proof.c);
-                c_scalars.push(ri);
             }
-            (
-                key.vk.alpha_g1.mul_bigint((-r_sum).into_bigint()),
-                G1Projective::msm_unchecked(ic, &coefs),
-                G1Projective::msm_unchecked(&c_bases, &c_scalars),
-            )
+            let mut l = G1Projective::zero();
+            for (base, coef) in ic.iter().zip(&coefs) {
+                l += base.mul_bigint(coef.into_bigint());
+            }
+            (key.vk.alpha_g1.mul_bigint((-r_sum).into_bigint()), l, cc)
         };
         g1.extend([alpha, l, cc]);
         g2.extend([
