@@ -197,8 +197,14 @@ fn changed_public_inputs_are_rejected() {
     let mut b = halo2_bundle();
     b.batches[2].public_inputs[1] = b.batches[3].public_inputs[1].clone();
     resign(&mut b);
+    // (Every public input is checked before any proof is verified.)
     match verify_round(&b, &opts()) {
-        Err(VerifyError::ProofRejected { proof, .. }) => assert_eq!(proof, "batch proof 2"),
+        Err(VerifyError::PublicInput { proof, input, .. }) => {
+            assert_eq!(
+                (proof.as_str(), input.as_str()),
+                ("aggregation proof (level 1, #1)", "digest")
+            )
+        }
         other => panic!("{other:?}"),
     }
     let mut b = halo2_bundle();
@@ -251,9 +257,10 @@ fn the_bundle_must_name_the_circuits_it_was_proven_with() {
     let mut b = halo2_bundle();
     b.batches[0].key = b.aggregations[0][0].key.clone();
     resign(&mut b);
+    // Refused before any proof: batch proof 1 names another key than batch proof 0.
     assert!(matches!(
         verify_round(&b, &opts()),
-        Err(VerifyError::Key { .. })
+        Err(VerifyError::Structure(m)) if m.contains("a different key than batch proof 0")
     ));
     // An extra, unused key in the bundle.
     let mut b = halo2_bundle();
