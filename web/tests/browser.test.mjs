@@ -286,6 +286,17 @@ async function pageWith(config) {
   return { p, context };
 }
 
+/// Gives the page a relying party's KYC files from `dir` (the issuer's published epochs
+/// `chain`, its epoch, policy, issuer key, and the named challenge and proof) and waits for
+/// the verdict.
+async function giveKyc(p, dir, chain, challenge, proof) {
+  await p.setInputFiles("#kyc-chain", chain);
+  for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", challenge], ["kyc-key", "issuer-public.json"], ["kyc-proof", proof]]) {
+    await p.setInputFiles(`#${id}`, join(dir, f));
+  }
+  await p.waitForSelector("#kyc-result .verdict", { timeout: 120_000 });
+}
+
 const baseConfig = {
   version: 1, exchange: EXCHANGE, trusted_key_manifests: ["fixtures/solvency/manifest.json"],
   halo2_params_url: "fixtures/params/halo2-params-k{k}.bin",
@@ -408,11 +419,7 @@ test("a Halo2 KYC presentation: yes on the page with no trusted setup; a tampere
     const now = Number(readFileSync(join(kycDir, "now.txt"), "utf8").trim());
     await p.clock.setFixedTime(new Date(now * 1000));
     const chainFiles = readdirSync(join(kycDir, "chain")).filter((f) => f.endsWith(".json")).sort().map((f) => join(kycDir, "chain", f));
-    await p.setInputFiles("#kyc-chain", chainFiles);
-    for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", "challenge.json"], ["kyc-key", "issuer-public.json"], ["kyc-proof", "proof.json"]]) {
-      await p.setInputFiles(`#${id}`, join(kycDir, f));
-    }
-    await p.waitForSelector("#kyc-result .verdict", { timeout: 120_000 });
+    await giveKyc(p, kycDir, chainFiles, "challenge.json", "proof.json");
     let text = await p.locator("#kyc-result").innerText();
     assert.equal(await p.getAttribute("#kyc-result .verdict", "data-valid"), "true", text);
     // The Halo2 verifier and the KYC circuit's parameters (k = 11) were fetched for it.
@@ -443,11 +450,7 @@ test("a STARK KYC presentation: yes on the page with the STARK package, no trust
   try {
     const challenge = JSON.parse(readFileSync(join(dir, "challenge-stark.json"), "utf8"));
     await p.clock.setFixedTime(new Date(Date.parse(challenge.issued_at) + 1000));
-    await p.setInputFiles("#kyc-chain", [join(dir, "epoch.json")]);
-    for (const [id, f] of [["kyc-epoch", "epoch.json"], ["kyc-policy", "policy.json"], ["kyc-challenge", "challenge-stark.json"], ["kyc-key", "issuer-public.json"], ["kyc-proof", "proof-stark.json"]]) {
-      await p.setInputFiles(`#${id}`, join(dir, f));
-    }
-    await p.waitForSelector("#kyc-result .verdict", { timeout: 120_000 });
+    await giveKyc(p, dir, [join(dir, "epoch.json")], "challenge-stark.json", "proof-stark.json");
     let text = await p.locator("#kyc-result").innerText();
     assert.equal(await p.getAttribute("#kyc-result .verdict", "data-valid"), "true", text);
     assert.ok(loaded.includes("/pkg/assay_wasm_verifier_stark_bg.wasm"), loaded.join("\n"));

@@ -208,55 +208,52 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
         g1.push(mul128(&c.proof.a, *ri));
         g2.push(G2Prepared::from(c.proof.b));
     }
-    // Per key (by identity), the three pairs of its terms.
-    let mut done: Vec<&Key> = Vec::new();
-    for c in claims {
-        if done.iter().any(|k| std::ptr::eq(*k, c.key)) {
-            continue;
-        }
-        done.push(c.key);
-        let key = c.key;
-        let mine: Vec<(&Claim<'_>, u128)> = claims
-            .iter()
-            .zip(r.iter().copied())
-            .filter(|(d, _)| std::ptr::eq(d.key, key))
-            .collect();
-        let ic = &key.vk.gamma_abc_g1;
-        let (alpha, l, cc) = if let [(one, ri)] = mine.as_slice() {
-            // One proof under this key: L = IC₀ + Σ xⱼ ICⱼ₊₁, then 128-bit multiples.
-            let mut l = ic[0].into_group();
-            for (x, base) in one.inputs.iter().zip(&ic[1..]) {
-                l += base.mul_bigint(x.into_bigint());
+    // Per key (by identity): Σ rᵢ, the weights summed per IC base (rᵢ and rᵢxᵢⱼ), Σ rᵢCᵢ.
+    // Plain double-and-add, no MSM: the wasm package stays small, and the Miller loops
+    // dominate.
+    struct PerKey<'k> {
+        key: &'k Key,
+        r_sum: Fr,
+        coefs: Vec<Fr>,
+        c: G1Projective,
+    }
+    let mut keys: Vec<PerKey<'_>> = Vec::new();
+    for (claim, ri) in claims.iter().zip(&r) {
+        let at = match keys.iter().position(|k| std::ptr::eq(k.key, claim.key)) {
+            Some(at) => at,
+            None => {
+                keys.push(PerKey {
+                    key: claim.key,
+                    r_sum: Fr::zero(),
+                    coefs: vec![Fr::zero(); claim.key.vk.gamma_abc_g1.len()],
+                    c: G1Projective::zero(),
+                });
+                keys.len() - 1
             }
-            let l = if *ri == 1 { l } else { l * Fr::from(*ri) };
-            (-mul128(&key.vk.alpha_g1, *ri), l, mul128(&one.proof.c, *ri))
-        } else {
-            // Several: their weights summed per base of the key, one MSM each.
-            // (Plain double-and-add, no MSM: the wasm package stays small, and the Miller
-            // loops dominate.)
-            let mut r_sum = Fr::zero();
-            let mut coefs = vec![Fr::zero(); ic.len()];
-            let mut cc = G1Projective::zero();
-            for (d, ri) in &mine {
-                cc += mul128(&d.proof.c, *ri);
-                let ri = Fr::from(*ri);
-                r_sum += ri;
-                coefs[0] += ri;
-                for (coef, x) in coefs[1..].iter_mut().zip(d.inputs) {
-                    *coef += ri * x;
-                }
-            }
-            let mut l = G1Projective::zero();
-            for (base, coef) in ic.iter().zip(&coefs) {
-                l += base.mul_bigint(coef.into_bigint());
-            }
-            (key.vk.alpha_g1.mul_bigint((-r_sum).into_bigint()), l, cc)
         };
-        g1.extend([alpha, l, cc]);
+        let k = &mut keys[at];
+        k.c += mul128(&claim.proof.c, *ri);
+        let ri = Fr::from(*ri);
+        k.r_sum += ri;
+        k.coefs[0] += ri;
+        for (coef, x) in k.coefs[1..].iter_mut().zip(claim.inputs) {
+            *coef += ri * x;
+        }
+    }
+    for k in keys {
+        let mut l = G1Projective::zero();
+        for (base, coef) in k.key.vk.gamma_abc_g1.iter().zip(&k.coefs) {
+            l += base.mul_bigint(coef.into_bigint());
+        }
+        g1.extend([
+            k.key.vk.alpha_g1.mul_bigint((-k.r_sum).into_bigint()),
+            l,
+            k.c,
+        ]);
         g2.extend([
-            key.beta.clone(),
-            key.gamma_neg.clone(),
-            key.delta_neg.clone(),
+            k.key.beta.clone(),
+            k.key.gamma_neg.clone(),
+            k.key.delta_neg.clone(),
         ]);
     }
     let g1 = G1Projective::normalize_batch(&g1);

@@ -66,15 +66,15 @@ impl Groth16Keys {
         &self,
         e: &ProofEntry,
         inputs: &[Fr],
-        _circuit: CircuitId,
+        circuit: CircuitId,
         what: &str,
     ) -> Result<(), VerifyError> {
-        let key = self.keys.get(&e.key).ok_or_else(|| VerifyError::Key {
-            hash: e.key.clone(),
-            message: format!("named by {what} but not in the bundle"),
-        })?;
-        let proof = decode_proof(&e.proof, &format!("{what}.proof"))?;
-        key.verify(&proof, inputs, what)
+        self.verify_all(&[RoundProof {
+            entry: e,
+            inputs,
+            circuit,
+            what,
+        }])
     }
 
     /// Verifies several proofs in one batched pairing check ([`verify_all`]): decodes each
