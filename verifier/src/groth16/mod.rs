@@ -11,6 +11,7 @@
 //! presentation under the issuer's verifying key.
 
 mod batch;
+mod cache;
 mod kyc;
 pub mod manifest;
 mod solvency;

@@ -4,22 +4,24 @@
 
 use crate::dispatch::{CircuitId, RoundProof};
 use crate::groth16::manifest::{aggregation_shape_name, batch_shape_name, TrustedKeys};
-use crate::groth16::{decode_pinned_vk, decode_proof, verify_all, vk_hash_of_hex, Claim, Key};
+use crate::groth16::{cache, decode_proof, verify_all, Claim, Key};
 use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions};
 use crate::VerifyError;
 use assay_circuits::Fr;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The keys of a Groth16 round, by hash.
 pub(crate) struct Groth16Keys {
-    keys: BTreeMap<String, Key>,
+    keys: BTreeMap<String, Arc<Key>>,
 }
 
 impl Groth16Keys {
     /// Checks that every proof names the key the pinned manifests give its circuit
     /// ([`TrustedKeys::check`]), then decodes every key of the bundle, checking its name
     /// (hash). The keys' bytes are pinned by then, so their G2 points' subgroup membership is
-    /// the setup's to vouch for ([`decode_pinned_vk`]); with
+    /// the setup's to vouch for ([`super::decode_pinned_vk`]); a key prepared for an earlier
+    /// round of this process is reused ([`cache`]); with
     /// [`TrustedKeys::InsecureBundleKeys`] the caller trusts whoever made them anyway.
     pub(crate) fn open(
         b: &RoundBundle,
@@ -48,15 +50,8 @@ impl Groth16Keys {
         }
         let mut keys = BTreeMap::new();
         for (hash, hexkey) in &b.verifying_keys {
-            let actual = vk_hash_of_hex(hexkey)?;
-            if &actual != hash {
-                return Err(VerifyError::Key {
-                    hash: hash.clone(),
-                    message: format!("its bytes hash to {actual}"),
-                });
-            }
-            let vk = decode_pinned_vk(hexkey, &format!("verifying_keys.{hash}"))?;
-            keys.insert(hash.clone(), Key::new(&vk));
+            let key = cache::prepared(hash, hexkey, &format!("verifying_keys.{hash}"))?;
+            keys.insert(hash.clone(), key);
         }
         Ok(Self { keys })
     }
