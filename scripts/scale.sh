@@ -18,6 +18,7 @@
 # Run on an otherwise idle machine: the figures are the machine's, not the code's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/scale-inputs.sh
 BACKEND=groth16 LAYOUT=balanced BATCH=1024 FAN_IN=16 USERS=0
 ASSAY=${CARGO_TARGET_DIR:-$PWD/target}/release/assay
 WORK=${TMPDIR:-/tmp}/assay-scale
@@ -45,19 +46,8 @@ for e in "${SIZES[@]}"; do
     if [ "$USERS" = 1 ]; then n=$e; label=$e; else n=$((1 << e)); label="2^$e"; fi
     d=$WORK/$n-$BACKEND-B$BATCH
     rm -rf "$d"; mkdir -p "$d"
-    # Deterministic balances: 4 assets, 8 decimals, well below 2^64 units in total.
-    awk -v n="$n" 'BEGIN { print "user_id,BTC,ETH,USDT,SOL";
-        for (i = 0; i < n; i++) printf "user-%08d,%d.%08d,%d.%08d,%d.%08d,%d.%08d\n", i,
-            i % 7, (i * 7919) % 100000000, i % 13, (i * 104729) % 100000000,
-            i % 1000, (i * 31) % 100000000, i % 3, (i * 17) % 100000000 }' > "$d/balances.csv"
-    cat > "$d/round.json" <<JSON
-{"version":1,"round_id":"scale-$n","balance_bits":64,"batch_size":$BATCH,"fan_in":$FAN_IN,
- "assets":[{"symbol":"BTC","decimals":8,"reserves":"100000000"},
-           {"symbol":"ETH","decimals":8,"reserves":"100000000"},
-           {"symbol":"USDT","decimals":8,"reserves":"100000000000"},
-           {"symbol":"SOL","decimals":8,"reserves":"100000000"}],
- "previous_round":null}
-JSON
+    scale_balances "$n" "$d/balances.csv"
+    scale_config "$n" "$BATCH" "$FAN_IN" "$d/round.json"
     flags=(--backend "$BACKEND")
     [ "$BACKEND" = halo2 ] && flags+=(--layout "$LAYOUT" --params-dir "$WORK/params")
     if [ "$BACKEND" = groth16 ]; then

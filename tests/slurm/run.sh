@@ -17,17 +17,11 @@ TIMEOUT=${SLURM_TEST_TIMEOUT:-900}
 [ -x "$ASSAY" ] || { echo "slurm test: no assay binary at $ASSAY (cargo build first)" >&2; exit 1; }
 ASSAY=$(readlink -f "$ASSAY")
 
-if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-    echo "== installing slurm-wlm and munge"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
-fi
+. tests/slurm/cluster.sh
+slurm_install
 
 W=$(mktemp -d /tmp/assay-slurm.XXXXXX)
 chmod 755 "$W"
-ETC=$W/etc
-mkdir -p "$ETC" "$W/spool/ctld" "$W/spool/d" "$W/log" "$W/run"
 fail() {
     echo "slurm test FAILED: $*" >&2
     for f in "$W"/log/*.log "$W"/plan/logs/*.out "$W"/stark/logs/*.out; do
@@ -37,63 +31,13 @@ fail() {
     exit 1
 }
 cleanup() {
-    [ -f "$W/run/slurmd.pid" ] && kill "$(cat "$W/run/slurmd.pid")" 2>/dev/null || true
-    [ -f "$W/run/slurmctld.pid" ] && kill "$(cat "$W/run/slurmctld.pid")" 2>/dev/null || true
-    [ -f "$W/run/munged.pid" ] && kill "$(cat "$W/run/munged.pid")" 2>/dev/null || true
-    sleep 1
+    slurm_stop "$W"
     rm -rf "$W"
 }
 trap cleanup EXIT
 
-echo "== munge"
-mkdir -p "$W/munge"
-dd if=/dev/urandom bs=1 count=1024 of="$W/munge/munge.key" status=none
-chmod 600 "$W/munge/munge.key"
-munged --force --key-file="$W/munge/munge.key" --socket="$W/munge/socket" \
-    --pid-file="$W/run/munged.pid" --log-file="$W/log/munged.log" --seed-file="$W/munge/seed"
-
-echo "== slurm.conf (one node, as slurmd -C sees it)"
-HOST=$(hostname -s)
-NODE=$(slurmd -C | head -n 1)
-cat > "$ETC/slurm.conf" <<CONF
-ClusterName=assaytest
-SlurmctldHost=$HOST
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$W/munge/socket
-CredType=cred/munge
-StateSaveLocation=$W/spool/ctld
-SlurmdSpoolDir=$W/spool/d
-SlurmctldPidFile=$W/run/slurmctld.pid
-SlurmdPidFile=$W/run/slurmd.pid
-SlurmctldLogFile=$W/log/slurmctld.log
-SlurmdLogFile=$W/log/slurmd.log
-SlurmctldPort=${SLURM_TEST_PORT:-16817}
-SlurmdPort=$(( ${SLURM_TEST_PORT:-16817} + 1 ))
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SwitchType=switch/none
-MpiDefault=none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-JobRequeue=1
-$NODE State=UNKNOWN
-PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
-CONF
-sed -i 's/ UpTime=.*//' "$ETC/slurm.conf"
-export SLURM_CONF=$ETC/slurm.conf
-
-echo "== slurmctld, slurmd"
-slurmctld -i -f "$SLURM_CONF" || fail "slurmctld did not start"
-slurmd -f "$SLURM_CONF" || fail "slurmd did not start"
-for _ in $(seq 60); do
-    sinfo -h -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated)' && break
-    sleep 1
-done
-sinfo -h -o %T | grep -Eq '^(idle|mixed|allocated)' || fail "the node did not come up: $(sinfo 2>&1)"
+echo "== munge, slurmctld, slurmd (one node, as slurmd -C sees it)"
+slurm_start "$W" || fail "the cluster did not start"
 
 echo "== plan: 4 shards of the fixtures' round (200 customers, Halo2)"
 export ASSAY_PASSPHRASE="slurm test passphrase"
