@@ -77,10 +77,10 @@ pub(crate) trait VerifyingBackend: 'static {
     /// check); otherwise the error of the first, in order, that does not.
     fn verify_round_proofs(
         keys: &Self::RoundKeys,
-        proofs: &[RoundProof<'_, Self::F>],
+        proofs: &[&RoundProof<'_, Self::F>],
     ) -> Result<(), VerifyError> {
         for p in proofs {
-            Self::verify_round_proof(keys, p.entry, p.inputs, p.circuit, p.what)?;
+            Self::verify_round_proof(keys, p.entry, &p.inputs, p.circuit, &p.what)?;
         }
         Ok(())
     }
@@ -97,9 +97,9 @@ pub(crate) trait VerifyingBackend: 'static {
 /// bundle), its circuit and its name in errors.
 pub(crate) struct RoundProof<'a, F> {
     pub entry: &'a ProofEntry,
-    pub inputs: &'a [F],
+    pub inputs: Vec<F>,
     pub circuit: CircuitId,
-    pub what: &'a str,
+    pub what: String,
 }
 
 /// Work generic over the backend, run by [`dispatch`].

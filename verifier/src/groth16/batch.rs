@@ -15,14 +15,19 @@
 //! group of prime order `q ≈ 2^254`, and the product is 1 for at most one value of `rᵢ` mod
 //! `q` once the others are fixed: for weights drawn from `2^128` values, with probability at
 //! most `2^-128`. The weights are derived (Fiat–Shamir) from SHA-256 of everything checked:
-//! every key's hash-relevant points, every proof's bytes and every public input, in order; so a
-//! prover who wants a false proof accepted must find, by trial, a batch whose hash gives
-//! cancelling weights: about `2^128` hash evaluations. `r₀ = 1` (scaling every weight by the
-//! same nonzero factor changes nothing). A batch that fails is checked again proof by proof
-//! so that the error names the first proof, in order, that does not verify.
+//! every key (by the SHA-256 of its compressed bytes), every proof's bytes and every public
+//! input, in order; so a prover who wants a false proof accepted must find, by trial, a batch
+//! whose hash gives cancelling weights: about `2^128` hash evaluations. `r₀ = 1` (scaling
+//! every weight by the same nonzero factor changes nothing). A batch that fails is checked
+//! again proof by proof so that the error names the first proof, in order, that does not
+//! verify.
 //!
-//! Every point was validated when decoded (on the curve, in the prime-order subgroup:
-//! [`super::decode_vk`], [`super::decode_proof`]), which the argument above needs.
+//! The argument needs bilinearity, hence every point in its prime-order group: a proof's
+//! points are checked when decoded ([`super::decode_proof`]: on the curve, in the subgroup); a
+//! key's points are either checked ([`super::decode_vk`]) or pinned to a trusted setup's output
+//! by hash ([`super::decode_pinned_vk`]: the setup vouches for them, as it vouches for the key).
+//!
+//! Keys prepared once are kept per process by their hash ([`super::cache`]).
 
 use crate::VerifyError;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
@@ -45,13 +50,20 @@ pub struct Key {
     gamma_neg: G2Prepared,
     delta_neg: G2Prepared,
     num_inputs: usize,
+    /// SHA-256 of the key's compressed bytes: what the batch weights bind the key by.
+    digest: [u8; 32],
 }
 
 impl Key {
     /// Prepares a decoded key.
     pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
         let neg = |p: G2Affine| G2Prepared::from((-p.into_group()).into_affine());
+        let mut bytes = Vec::with_capacity(1024);
+        // Serializing into a Vec cannot fail.
+        vk.serialize_compressed(&mut bytes)
+            .expect("writing to a Vec");
         Self {
+            digest: Sha256::digest(&bytes).into(),
             beta: G2Prepared::from(vk.beta_g2),
             gamma_neg: neg(vk.gamma_g2),
             delta_neg: neg(vk.delta_g2),
@@ -153,14 +165,12 @@ fn weights(claims: &[Claim<'_>]) -> Vec<u128> {
     let mut h = Sha256::new();
     h.update(b"assay/groth16-batch/v1");
     h.update((claims.len() as u64).to_le_bytes());
-    let mut buf = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(512);
     for c in claims {
         buf.clear();
+        // The key by the SHA-256 of its bytes (computed once, when it was prepared).
+        buf.extend_from_slice(&c.key.digest);
         // Serializing into a Vec cannot fail.
-        c.key
-            .vk
-            .serialize_compressed(&mut buf)
-            .expect("writing to a Vec");
         c.proof
             .serialize_compressed(&mut buf)
             .expect("writing to a Vec");

@@ -149,7 +149,7 @@ impl VerifyingBackend for Groth16Backend {
 
     fn verify_round_proofs(
         keys: &Self::RoundKeys,
-        proofs: &[RoundProof<'_, Fr>],
+        proofs: &[&RoundProof<'_, Fr>],
     ) -> Result<(), VerifyError> {
         keys.verify_all(proofs)
     }

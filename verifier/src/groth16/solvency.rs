@@ -64,17 +64,17 @@ impl Groth16Keys {
         circuit: CircuitId,
         what: &str,
     ) -> Result<(), VerifyError> {
-        self.verify_all(&[RoundProof {
+        self.verify_all(&[&RoundProof {
             entry: e,
-            inputs,
+            inputs: inputs.to_vec(),
             circuit,
-            what,
+            what: what.into(),
         }])
     }
 
     /// Verifies several proofs in one batched pairing check ([`verify_all`]): decodes each
     /// (errors in order), then `Ok` exactly when every one verifies under the key it names.
-    pub(crate) fn verify_all(&self, proofs: &[RoundProof<'_, Fr>]) -> Result<(), VerifyError> {
+    pub(crate) fn verify_all(&self, proofs: &[&RoundProof<'_, Fr>]) -> Result<(), VerifyError> {
         let mut decoded = Vec::with_capacity(proofs.len());
         for p in proofs {
             let key = self
@@ -93,8 +93,8 @@ impl Groth16Keys {
             .map(|(p, (key, proof))| Claim {
                 key,
                 proof,
-                inputs: p.inputs,
-                what: p.what,
+                inputs: &p.inputs,
+                what: &p.what,
             })
             .collect();
         verify_all(&claims)

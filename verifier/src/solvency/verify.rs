@@ -189,14 +189,32 @@ impl ProofSource for ProofDir {
     }
 }
 
-/// A proof of the round to verify: its index in [`Round::verified`], its public inputs
-/// (checked against the bundle), its circuit, its name and its entry.
+/// A proof of the round to verify and its index in [`Round::verified`].
 struct Pending<'a, F> {
     at: usize,
-    inputs: Vec<F>,
-    circuit: CircuitId,
-    what: String,
-    entry: &'a ProofEntry,
+    proof: RoundProof<'a, F>,
+}
+
+impl<'a, F> Pending<'a, F> {
+    /// Proof `at` of the round: `entry`, its public inputs (checked against the bundle), its
+    /// circuit and its name in errors.
+    fn new(
+        at: usize,
+        entry: &'a ProofEntry,
+        inputs: Vec<F>,
+        circuit: CircuitId,
+        what: String,
+    ) -> Self {
+        Self {
+            at,
+            proof: RoundProof {
+                entry,
+                inputs,
+                circuit,
+                what,
+            },
+        }
+    }
 }
 
 /// A bundle with its configuration checked and its keys decoded; `D` holds the bundle (a
@@ -337,15 +355,7 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         if pending.is_empty() {
             return Ok(());
         }
-        let batch: Vec<RoundProof<'_, B::F>> = pending
-            .iter()
-            .map(|p| RoundProof {
-                entry: p.entry,
-                inputs: &p.inputs,
-                circuit: p.circuit,
-                what: &p.what,
-            })
-            .collect();
+        let batch: Vec<&RoundProof<'_, B::F>> = pending.iter().map(|p| &p.proof).collect();
         B::verify_round_proofs(&self.keys, &batch)?;
         for p in pending {
             self.verified[p.at].store(true, Ordering::Release);
@@ -728,23 +738,23 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
         // the backend can; a chunk bounds the memory a batch check holds).
         let mut all = Vec::with_capacity(self.verified.len());
         for j in 0..b.batches.len() {
-            all.push(Pending {
-                at: j,
-                inputs: self.check_batch(j)?,
-                circuit: CircuitId::Batch,
-                what: name_batch(j),
-                entry: &b.batches[j],
-            });
+            all.push(Pending::new(
+                j,
+                &b.batches[j],
+                self.check_batch(j)?,
+                CircuitId::Batch,
+                name_batch(j),
+            ));
         }
         for (level, proofs) in b.aggregations.iter().enumerate() {
             for (i, entry) in proofs.iter().enumerate() {
-                all.push(Pending {
-                    at: self.agg_index(level, i),
-                    inputs: self.check_aggregation(level, i)?,
-                    circuit: CircuitId::Aggregation(level),
-                    what: name_agg(level, i, level == self.top_level()),
+                all.push(Pending::new(
+                    self.agg_index(level, i),
                     entry,
-                });
+                    self.check_aggregation(level, i)?,
+                    CircuitId::Aggregation(level),
+                    name_agg(level, i, level == self.top_level()),
+                ));
             }
         }
         for chunk in all.chunks(AUDIT_CHUNK) {
@@ -873,13 +883,13 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             &inputs[st::IN_ROOT],
             &nodes[round.depth_batch as usize],
         )?;
-        path.push(Pending {
-            at: j,
+        path.push(Pending::new(
+            j,
+            &b.batches[j],
             inputs,
-            circuit: CircuitId::Batch,
+            CircuitId::Batch,
             what,
-            entry: &b.batches[j],
-        });
+        ));
         let f = b.config.fan_in;
         let mut idx = j;
         let mut height = round.depth_batch as usize;
@@ -896,16 +906,16 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             let what = name_agg(level, idx, top);
             let inputs = round.check_aggregation(level, idx)?;
             expect_input(&what, "root", &inputs[st::IN_ROOT], &nodes[height])?;
-            path.push(Pending {
-                at: round.agg_index(level, idx),
+            path.push(Pending::new(
+                round.agg_index(level, idx),
+                &b.aggregations[level][idx],
                 inputs,
-                circuit: CircuitId::Aggregation(level),
+                CircuitId::Aggregation(level),
                 what,
-                entry: &b.aggregations[level][idx],
-            });
+            ));
         }
         round.verify_once(&path)?;
-        let checked = path.into_iter().map(|p| p.what).collect();
+        let checked = path.into_iter().map(|p| p.proof.what).collect();
         Ok(InclusionReport {
             round_id: r.round_id.clone(),
             user_id: r.user_id.clone(),
@@ -941,13 +951,13 @@ mod tests {
     fn batch(round: &Round<&RoundBundle, Groth16Backend>, j: usize) -> Result<(), VerifyError> {
         let inputs = round.check_batch(j)?;
         let what = name_batch(j);
-        round.verify_once(&[Pending {
-            at: j,
+        round.verify_once(&[Pending::new(
+            j,
+            &round.b.batches[j],
             inputs,
-            circuit: CircuitId::Batch,
+            CircuitId::Batch,
             what,
-            entry: &round.b.batches[j],
-        }])
+        )])
     }
 
     /// A round verifies each proof once: a proof that verified is remembered, one that did
