@@ -46,13 +46,11 @@ use std::sync::OnceLock;
 use p3_air::{Air, AirBuilder, BaseAir};
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 use p3_koala_bear::{
-    default_koalabear_poseidon2_16, GenericPoseidon2LinearLayersKoalaBear, Poseidon2KoalaBear,
-    KOALABEAR_POSEIDON2_HALF_FULL_ROUNDS, KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16,
-    KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL, KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
-    KOALABEAR_POSEIDON2_RC_16_INTERNAL, KOALABEAR_S_BOX_DEGREE,
+    default_koalabear_poseidon2_16, Poseidon2KoalaBear, KOALABEAR_POSEIDON2_HALF_FULL_ROUNDS,
+    KOALABEAR_POSEIDON2_PARTIAL_ROUNDS_16, KOALABEAR_S_BOX_DEGREE,
 };
 use p3_matrix::dense::RowMajorMatrix;
-use p3_poseidon2_air::{generate_trace_rows, num_cols, Poseidon2Air, RoundConstants};
+use p3_poseidon2_air::num_cols;
 use p3_symmetric::Permutation;
 use p3_uni_stark::{prove, SubAirBuilder};
 
@@ -60,8 +58,8 @@ use super::jurisdiction::{Jurisdiction, J_BITS, KEY_BITS, SUFFIX_BITS, TAG_EXACT
 use super::policy::{keys_of, PolicyError, KEY_MAX, KEY_MIN, POLICY_DEPTH};
 use super::{KycStatementError, DAY_BITS, REGISTRY_DEPTH};
 use crate::solvency::stark::{
-    bytes_digest, security_of, stark_config, verify_air, Digest, StarkError, StarkParams,
-    StarkSecurity, Val, DIGEST_ELEMS, STARK_PARAMS,
+    bytes_digest, p2_trace_rows, round_constants, security_of, stark_config, verify_air, Digest,
+    P2Air, StarkError, StarkParams, StarkSecurity, Val, DIGEST_ELEMS, STARK_PARAMS,
 };
 
 /// Domain tag of the holder commitment `hid` (KoalaBear tags are small integers; the solvency
@@ -103,15 +101,6 @@ pub(crate) const P2_COLS: usize =
 pub(crate) const P2_OUT: usize = P2_COLS - WIDTH;
 
 type Perm = Poseidon2KoalaBear<WIDTH>;
-type P2Air = Poseidon2Air<
-    Val,
-    GenericPoseidon2LinearLayersKoalaBear,
-    WIDTH,
-    SBOX_DEGREE,
-    SBOX_REGISTERS,
-    HALF_FULL_ROUNDS,
-    PARTIAL_ROUNDS,
->;
 
 // ---------------------------------------------------------------------------------------------
 // Rows.
@@ -196,14 +185,6 @@ pub(crate) const RANGES: [(usize, usize); 16] = [
 fn poseidon2() -> &'static Perm {
     static P: OnceLock<Perm> = OnceLock::new();
     P.get_or_init(default_koalabear_poseidon2_16)
-}
-
-fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS> {
-    RoundConstants::new(
-        KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
-        KOALABEAR_POSEIDON2_RC_16_INTERNAL,
-        KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
-    )
 }
 
 fn permute(input: [Val; WIDTH]) -> [Val; WIDTH] {
@@ -826,15 +807,7 @@ pub(crate) fn perm_inputs(raw: &RawKyc) -> Vec<[Val; WIDTH]> {
 
 /// Writes the Poseidon2 columns of `inputs` (a power-of-two count) from row `first` on.
 pub(crate) fn fill_perms(values: &mut [Val], first: usize, inputs: Vec<[Val; WIDTH]>) {
-    let m = generate_trace_rows::<
-        Val,
-        GenericPoseidon2LinearLayersKoalaBear,
-        WIDTH,
-        SBOX_DEGREE,
-        SBOX_REGISTERS,
-        HALF_FULL_ROUNDS,
-        PARTIAL_ROUNDS,
-    >(inputs, &round_constants(), 0);
+    let m = p2_trace_rows(inputs, &round_constants());
     for (r, row) in m.values.chunks_exact(P2_COLS).enumerate() {
         let at = (first + r) * KYC_WIDTH;
         if at + P2_COLS <= values.len() {

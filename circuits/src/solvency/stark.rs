@@ -116,7 +116,9 @@ const P2_COLS: usize =
 const P2_OUT: usize = P2_COLS - WIDTH;
 
 type Perm = Poseidon2KoalaBear<WIDTH>;
-type P2Air = Poseidon2Air<
+/// The `p3-poseidon2-air` AIR of one KoalaBear Poseidon2 permutation per row (width 16): the
+/// solvency and KYC AIRs embed it.
+pub(crate) type P2Air = Poseidon2Air<
     Val,
     GenericPoseidon2LinearLayersKoalaBear,
     WIDTH,
@@ -252,12 +254,31 @@ fn poseidon2() -> Perm {
     default_koalabear_poseidon2_16()
 }
 
-fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS> {
+/// The round constants of KoalaBear's Poseidon2 (width 16), as [`P2Air`] and
+/// [`p2_trace_rows`] take them.
+pub(crate) fn round_constants() -> RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS> {
     RoundConstants::new(
         KOALABEAR_POSEIDON2_RC_16_EXTERNAL_INITIAL,
         KOALABEAR_POSEIDON2_RC_16_INTERNAL,
         KOALABEAR_POSEIDON2_RC_16_EXTERNAL_FINAL,
     )
+}
+
+/// The [`P2Air`] rows of `inputs` (one permutation per row; a power-of-two count), the
+/// native permutation's every intermediate state.
+pub(crate) fn p2_trace_rows(
+    inputs: Vec<[Val; WIDTH]>,
+    constants: &RoundConstants<Val, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>,
+) -> RowMajorMatrix<Val> {
+    generate_trace_rows::<
+        Val,
+        GenericPoseidon2LinearLayersKoalaBear,
+        WIDTH,
+        SBOX_DEGREE,
+        SBOX_REGISTERS,
+        HALF_FULL_ROUNDS,
+        PARTIAL_ROUNDS,
+    >(inputs, constants, 0)
 }
 
 /// The digest of a round id: `Sponge_{TAG_ROUND}` (capacity `(TAG_ROUND, len)`) over the id's
@@ -572,15 +593,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     let mut values = Val::zero_vec(rows * width);
     let constants = round_constants();
     let mut fill = |block_col: usize, inputs: Vec<[Val; WIDTH]>| {
-        let m = generate_trace_rows::<
-            Val,
-            GenericPoseidon2LinearLayersKoalaBear,
-            WIDTH,
-            SBOX_DEGREE,
-            SBOX_REGISTERS,
-            HALF_FULL_ROUNDS,
-            PARTIAL_ROUNDS,
-        >(inputs, &constants, 0);
+        let m = p2_trace_rows(inputs, &constants);
         for (r, row) in m.values.chunks_exact(P2_COLS).enumerate() {
             values[r * width + block_col..r * width + block_col + P2_COLS].copy_from_slice(row);
         }

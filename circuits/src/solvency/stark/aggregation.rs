@@ -557,15 +557,7 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
     let mut values = Val::zero_vec(rows * width);
     let constants = round_constants();
     let mut fill = |block_col: usize, inputs: Vec<[Val; WIDTH]>| {
-        let m = generate_trace_rows::<
-            Val,
-            GenericPoseidon2LinearLayersKoalaBear,
-            WIDTH,
-            SBOX_DEGREE,
-            SBOX_REGISTERS,
-            HALF_FULL_ROUNDS,
-            PARTIAL_ROUNDS,
-        >(inputs, &constants, 0);
+        let m = p2_trace_rows(inputs, &constants);
         for (r, row) in m.values.chunks_exact(P2_COLS).enumerate() {
             values[r * width + block_col..r * width + block_col + P2_COLS].copy_from_slice(row);
         }

@@ -219,15 +219,7 @@ fn poseidon2_air_layout_and_twin_agree() {
     assert_eq!(P2_COLS, 164);
     // The AIR's trace generation computes the same permutation as the native Poseidon2.
     let input: [Val; WIDTH] = core::array::from_fn(|i| Val::from_u32(i as u32 * 12345));
-    let m = generate_trace_rows::<
-        Val,
-        GenericPoseidon2LinearLayersKoalaBear,
-        WIDTH,
-        SBOX_DEGREE,
-        SBOX_REGISTERS,
-        HALF_FULL_ROUNDS,
-        PARTIAL_ROUNDS,
-    >(vec![input], &round_constants(), 0);
+    let m = p2_trace_rows(vec![input], &round_constants());
     assert_eq!(&m.values[P2_OUT..P2_COLS], &poseidon2().permute(input)[..]);
 }
 
@@ -486,15 +478,7 @@ fn wrong_leaf_with_matching_root_fails() {
             }
             let mut padded = inputs.clone();
             padded.resize(inputs.len().next_power_of_two(), [Val::ZERO; WIDTH]);
-            let m = generate_trace_rows::<
-                Val,
-                GenericPoseidon2LinearLayersKoalaBear,
-                WIDTH,
-                SBOX_DEGREE,
-                SBOX_REGISTERS,
-                HALF_FULL_ROUNDS,
-                PARTIAL_ROUNDS,
-            >(padded, &round_constants(), 0);
+            let m = p2_trace_rows(padded, &round_constants());
             for (k, row) in (9..rows).enumerate() {
                 tt.values[row * w + lay2.chain()..row * w + lay2.chain() + P2_COLS]
                     .copy_from_slice(&m.values[k * P2_COLS..(k + 1) * P2_COLS]);
@@ -533,15 +517,7 @@ fn wrong_sum_fails() {
             t.values[n * w + lay.acc(1)] += Val::ONE;
             // Footer: its sponge absorbs the shifted sums.
             for (j, inp) in ins.iter().enumerate() {
-                let m = generate_trace_rows::<
-                    Val,
-                    GenericPoseidon2LinearLayersKoalaBear,
-                    WIDTH,
-                    SBOX_DEGREE,
-                    SBOX_REGISTERS,
-                    HALF_FULL_ROUNDS,
-                    PARTIAL_ROUNDS,
-                >(vec![*inp], &round_constants(), 0);
+                let m = p2_trace_rows(vec![*inp], &round_constants());
                 t.values[n * w + lay.block(j)..n * w + lay.block(j) + P2_COLS]
                     .copy_from_slice(&m.values);
             }
@@ -551,15 +527,7 @@ fn wrong_sum_fails() {
                 input[i] = t.values[n * w + lay.chain() + i];
                 input[8 + i] = commitment[i];
             }
-            let m = generate_trace_rows::<
-                Val,
-                GenericPoseidon2LinearLayersKoalaBear,
-                WIDTH,
-                SBOX_DEGREE,
-                SBOX_REGISTERS,
-                HALF_FULL_ROUNDS,
-                PARTIAL_ROUNDS,
-            >(vec![input], &round_constants(), 0);
+            let m = p2_trace_rows(vec![input], &round_constants());
             t.values[n * w + lay.chain()..n * w + lay.chain() + P2_COLS].copy_from_slice(&m.values);
         },
         |p| BatchPublic { commitment, ..p },

@@ -72,20 +72,6 @@ fn batch() -> impl Strategy<Value = StarkBatch> {
     })
 }
 
-/// The rows of a single Poseidon2 permutation block over `inputs` (a power-of-two count), as
-/// `p3-poseidon2-air` generates them for the trace.
-fn p2_rows(inputs: Vec<[Val; WIDTH]>) -> RowMajorMatrix<Val> {
-    generate_trace_rows::<
-        Val,
-        GenericPoseidon2LinearLayersKoalaBear,
-        WIDTH,
-        SBOX_DEGREE,
-        SBOX_REGISTERS,
-        HALF_FULL_ROUNDS,
-        PARTIAL_ROUNDS,
-    >(inputs, &round_constants(), 0)
-}
-
 fn digest_at(row: &[Val], col: usize) -> Digest {
     core::array::from_fn(|i| row[col + i])
 }
@@ -110,7 +96,7 @@ proptest! {
     /// end in the native permutation of their input, and satisfy that AIR's constraints.
     #[test]
     fn stark_poseidon2_rows_equal_native(inputs in prop::collection::vec(prop::array::uniform16(val()), 4)) {
-        let m = p2_rows(inputs.clone());
+        let m = p2_trace_rows(inputs.clone(), &round_constants());
         let perm = poseidon2();
         for (row, input) in m.values.chunks_exact(P2_COLS).zip(&inputs) {
             prop_assert_eq!(&row[..WIDTH], &input[..]);
