@@ -386,7 +386,13 @@ function warmRound() {
   let backend;
   try { backend = roundInfo(text).backend; } catch { return; }
   if (backend === GROTH16) {
-    preparedRound(text).then(() => { document.body.dataset.roundPrepared = "true"; }, () => {});
+    // Prepared, then the proofs every record shares (aggregations, top) verified while the
+    // customer looks for their record: the record's check then costs its batch proof only.
+    // A false shared proof decides nothing here; the record's check reports it.
+    preparedRound(text).then((p) => {
+      p.verifySharedProofs();
+      document.body.dataset.roundPrepared = "true";
+    }, () => {});
   }
 }
 

@@ -2,7 +2,7 @@
 // JSON files (config.json, the pinned key manifests) network first, cached for offline use.
 // The Halo2 and STARK verifiers (pkg/assay_wasm_verifier_halo2*, pkg/assay_wasm_verifier_stark*)
 // are not fetched at install: each is kept once a round of its backend has loaded it.
-const CACHE = "assay-verifier-v7";
+const CACHE = "assay-verifier-v8";
 const FILES = ["./", "index.html", "style.css", "app.js", "config.json", "pkg/assay_wasm_verifier.js", "pkg/assay_wasm_verifier_bg.wasm"];
 self.addEventListener("install", (e) => e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting())));
 self.addEventListener("activate", (e) => e.waitUntil(self.clients.claim()));

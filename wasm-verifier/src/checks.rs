@@ -346,6 +346,15 @@ impl Prepared {
         self.round.as_ref().err().cloned()
     }
 
+    /// Verifies the proofs every record's path shares ahead of any record
+    /// ([`PreparedRound::verify_shared_proofs`]); `None` when they verified (or the round did
+    /// not prepare: its records answer why), else the reason, which a record reaching that
+    /// proof then answers too.
+    pub fn shared(&self) -> Option<String> {
+        let round = self.round.as_ref().ok()?;
+        round.verify_shared_proofs().err().map(|e| e.to_string())
+    }
+
     /// Checks one customer's inclusion record against the prepared round.
     pub fn inclusion(&self, record: &str) -> Outcome {
         let seen = |o: Outcome| Outcome {

@@ -314,6 +314,16 @@ impl PreparedRound {
         timed(|| self.0.inclusion(record_json))
     }
 
+    /// Verifies the proofs that every record's path shares (the aggregation proofs, the top
+    /// included) before any record is given, so that the first record then costs its own batch
+    /// proof only: a page calls it while its customer looks for the record file. Returns
+    /// `undefined` when they verified (or the round did not prepare), else the reason; nothing
+    /// is decided by it: a record whose path reaches a false proof answers the same reason.
+    #[wasm_bindgen(js_name = verifySharedProofs)]
+    pub fn verify_shared_proofs(&self) -> Option<String> {
+        self.0.shared()
+    }
+
     /// The bundle's hash (hex), or `undefined` if it did not parse.
     #[wasm_bindgen(getter, js_name = bundleHash)]
     pub fn bundle_hash(&self) -> Option<String> {

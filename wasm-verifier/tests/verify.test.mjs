@@ -288,3 +288,17 @@ test("a prepared round answers many records, its keys opened once (median of 20)
   ms.sort((a, b) => a - b);
   console.log(`wasm prepared round in node: median ${((ms[9] + ms[10]) / 2).toFixed(2)} ms per record over 20`);
 });
+
+test("a prepared round verifies the proofs every record shares before any record", () => {
+  const bundle = JSON.parse(round);
+  const p = wasm.prepareRound(round, pinned, bundle.publication_key);
+  assert.equal(p.verifySharedProofs(), undefined);
+  const r = p.verifyInclusion(fx("record-alice.json")).toJSON();
+  assert.equal(r.valid, true, r.reason);
+  // Every proof on the path is still listed as verified: the shared ones were, ahead.
+  assert.ok(r.checks.some((c) => /top proof: verified/.test(c)), JSON.stringify(r.checks));
+  // A round that did not prepare has nothing to verify ahead; its records say why.
+  const bad = wasm.prepareRound(round, "[]", "");
+  assert.equal(bad.verifySharedProofs(), undefined);
+  assert.match(bad.verifyInclusion(fx("record-alice.json")).toJSON().reason, /manifest/);
+});

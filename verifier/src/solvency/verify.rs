@@ -635,6 +635,11 @@ impl std::fmt::Debug for PreparedRound {
 pub(crate) trait PreparedInclusion: Send + Sync {
     fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError>;
     fn bundle(&self) -> &RoundBundle;
+    /// Verifies ahead of any record what every record's check shares (see
+    /// [`PreparedRound::verify_shared_proofs`]); nothing where preparing already did.
+    fn shared(&self) -> Result<(), VerifyError> {
+        Ok(())
+    }
 }
 
 impl<B: VerifyingBackend> PreparedInclusion for Round<std::sync::Arc<RoundBundle>, B> {
@@ -643,6 +648,9 @@ impl<B: VerifyingBackend> PreparedInclusion for Round<std::sync::Arc<RoundBundle
     }
     fn bundle(&self) -> &RoundBundle {
         &self.b
+    }
+    fn shared(&self) -> Result<(), VerifyError> {
+        self.verify_shared_proofs()
     }
 }
 
@@ -693,6 +701,19 @@ impl PreparedRound {
         self.inner.inclusion(r)
     }
 
+    /// Verifies, before any record is given, the proofs that every record's path shares: the
+    /// aggregation proofs of every level, the top proof included (a STARK round verified every
+    /// proof when it was prepared). They are remembered as verified, so a record then costs its
+    /// own batch proof, leaf and path. Time spent here is time a page can spend while its
+    /// customer looks for the record file; nothing is decided by it: a proof that fails is not
+    /// remembered, and a record's check that reaches it reports the same error.
+    ///
+    /// # Errors
+    /// The first shared proof, in order, whose public inputs or proof do not check.
+    pub fn verify_shared_proofs(&self) -> Result<(), VerifyError> {
+        self.inner.shared()
+    }
+
     /// The prepared bundle's hash ([`RoundBundle::hash`]).
     pub fn bundle_hash(&self) -> &str {
         &self.hash
@@ -730,6 +751,29 @@ pub(crate) fn check_previous(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result
 }
 
 impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> {
+    /// The proofs every customer's path shares (each aggregation level's, the top's included):
+    /// their public inputs checked against the bundle, then the proofs verified together and
+    /// remembered. The first failure, in order, is reported and nothing failed is remembered.
+    fn verify_shared_proofs(&self) -> Result<(), VerifyError> {
+        let b: &RoundBundle = &self.b;
+        let mut shared = Vec::new();
+        for (level, proofs) in b.aggregations.iter().enumerate() {
+            for (i, entry) in proofs.iter().enumerate() {
+                shared.push(Pending::new(
+                    self.agg_index(level, i),
+                    entry,
+                    self.check_aggregation(level, i)?,
+                    CircuitId::Aggregation(level),
+                    name_agg(level, i, level == self.top_level()),
+                ));
+            }
+        }
+        for chunk in shared.chunks(AUDIT_CHUNK) {
+            self.verify_once(chunk)?;
+        }
+        Ok(())
+    }
+
     /// The auditor's part: every proof's public inputs checked against the bundle, then every
     /// proof verified (the first failure, in order, reported).
     fn verify_every_proof(&self) -> Result<(), VerifyError> {
@@ -991,5 +1035,41 @@ mod tests {
         let fresh = Round::<_, Groth16Backend>::open(&b, &opts()).unwrap();
         let e = fresh.verify_every_proof().unwrap_err();
         assert!(e.to_string().starts_with("batch proof 1: "), "{e}");
+    }
+
+    /// The shared proofs (every aggregation level) are verified and remembered ahead of any
+    /// record; batch proofs are left to the records; a false shared proof is named and never
+    /// remembered, and the record's check still reports it.
+    #[test]
+    fn a_prepared_round_verifies_the_shared_proofs_ahead_of_the_records() {
+        let b = frozen_v1();
+        let round = Round::<_, Groth16Backend>::open(&b, &opts()).unwrap();
+        let seen = |r: &Round<_, Groth16Backend>, i: usize| r.verified[i].load(Ordering::Acquire);
+        round.verify_shared_proofs().unwrap();
+        assert!(
+            (0..4).all(|i| !seen(&round, i)),
+            "batch proofs are the records'"
+        );
+        assert!(
+            (4..7).all(|i| seen(&round, i)),
+            "every aggregation proof remembered"
+        );
+
+        // The two level-1 aggregation proofs swapped: each valid for the other's inputs.
+        let mut bad = frozen_v1();
+        let a0 = bad.aggregations[0][0].proof.clone();
+        bad.aggregations[0][0].proof = std::mem::replace(&mut bad.aggregations[0][1].proof, a0);
+        let round = Round::<_, Groth16Backend>::open(&bad, &opts()).unwrap();
+        let e = round.verify_shared_proofs().unwrap_err().to_string();
+        assert!(e.starts_with("aggregation proof (level 1, #0): "), "{e}");
+        assert!(
+            (0..7).all(|i| !seen(&round, i)),
+            "nothing failed is remembered"
+        );
+        let e = batch(&round, 0).and_then(|()| round.verify_shared_proofs());
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .starts_with("aggregation proof (level 1, #0): "));
     }
 }
