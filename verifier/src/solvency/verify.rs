@@ -755,31 +755,16 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
     /// their public inputs checked against the bundle, then the proofs verified together and
     /// remembered. The first failure, in order, is reported and nothing failed is remembered.
     fn verify_shared_proofs(&self) -> Result<(), VerifyError> {
-        let b: &RoundBundle = &self.b;
         let mut shared = Vec::new();
-        for (level, proofs) in b.aggregations.iter().enumerate() {
-            for (i, entry) in proofs.iter().enumerate() {
-                shared.push(Pending::new(
-                    self.agg_index(level, i),
-                    entry,
-                    self.check_aggregation(level, i)?,
-                    CircuitId::Aggregation(level),
-                    name_agg(level, i, level == self.top_level()),
-                ));
-            }
-        }
-        for chunk in shared.chunks(AUDIT_CHUNK) {
-            self.verify_once(chunk)?;
-        }
-        Ok(())
+        self.pending_aggregations(&mut shared)?;
+        self.verify_in_chunks(&shared)
     }
 
     /// The auditor's part: every proof's public inputs checked against the bundle, then every
     /// proof verified (the first failure, in order, reported).
     fn verify_every_proof(&self) -> Result<(), VerifyError> {
         let b: &RoundBundle = &self.b;
-        // Every proof's public inputs first, then the proofs, a chunk at a time (batched where
-        // the backend can; a chunk bounds the memory a batch check holds).
+        // Every proof's public inputs first, then the proofs.
         let mut all = Vec::with_capacity(self.verified.len());
         for j in 0..b.batches.len() {
             all.push(Pending::new(
@@ -790,9 +775,19 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
                 name_batch(j),
             ));
         }
+        self.pending_aggregations(&mut all)?;
+        self.verify_in_chunks(&all)
+    }
+
+    /// Appends every aggregation proof, level by level, with its public inputs checked.
+    fn pending_aggregations<'s>(
+        &'s self,
+        to: &mut Vec<Pending<'s, B::F>>,
+    ) -> Result<(), VerifyError> {
+        let b: &'s RoundBundle = &self.b;
         for (level, proofs) in b.aggregations.iter().enumerate() {
             for (i, entry) in proofs.iter().enumerate() {
-                all.push(Pending::new(
+                to.push(Pending::new(
                     self.agg_index(level, i),
                     entry,
                     self.check_aggregation(level, i)?,
@@ -801,7 +796,13 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
                 ));
             }
         }
-        for chunk in all.chunks(AUDIT_CHUNK) {
+        Ok(())
+    }
+
+    /// Verifies `proofs` a chunk at a time (batched where the backend can; a chunk bounds the
+    /// memory a batch check holds).
+    fn verify_in_chunks(&self, proofs: &[Pending<'_, B::F>]) -> Result<(), VerifyError> {
+        for chunk in proofs.chunks(AUDIT_CHUNK) {
             self.verify_once(chunk)?;
         }
         Ok(())
