@@ -63,27 +63,13 @@ pub(crate) trait VerifyingBackend: 'static {
         opts: &RoundOptions<'_>,
     ) -> Result<Self::RoundKeys, VerifyError>;
 
-    /// Verifies one proof of a round whose public inputs were already checked.
-    fn verify_round_proof(
-        keys: &Self::RoundKeys,
-        e: &ProofEntry,
-        inputs: &[Self::F],
-        circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError>;
-
-    /// Verifies several proofs of a round whose public inputs were already checked: `Ok`
-    /// exactly when each verifies (the Groth16 backend checks them in one batched pairing
-    /// check); otherwise the error of the first, in order, that does not.
+    /// Verifies proofs of a round whose public inputs were already checked: `Ok` exactly when
+    /// each verifies (the Groth16 backend checks them in one batched pairing check, Halo2 one
+    /// by one); otherwise the error of the first, in order, that does not.
     fn verify_round_proofs(
         keys: &Self::RoundKeys,
         proofs: &[&RoundProof<'_, Self::F>],
-    ) -> Result<(), VerifyError> {
-        for p in proofs {
-            Self::verify_round_proof(keys, p.entry, &p.inputs, p.circuit, &p.what)?;
-        }
-        Ok(())
-    }
+    ) -> Result<(), VerifyError>;
 
     /// Verifies a KYC presentation labelled with this backend (checks 1 to 8 of
     /// [`crate::kyc`]; the label was already checked against the epoch's roots).

@@ -39,6 +39,7 @@ use ark_ff::{AdditiveGroup, BigInteger, PrimeField, Zero};
 use ark_groth16::{Proof, VerifyingKey};
 use ark_serialize::CanonicalSerialize;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 type G2Prepared = <Bn254 as Pairing>::G2Prepared;
 
@@ -50,20 +51,17 @@ pub struct Key {
     gamma_neg: G2Prepared,
     delta_neg: G2Prepared,
     num_inputs: usize,
-    /// SHA-256 of the key's compressed bytes: what the batch weights bind the key by.
-    digest: [u8; 32],
+    /// SHA-256 of the key's compressed bytes: what the batch weights bind the key by; computed
+    /// on the first batch of several proofs (a single proof needs no weights).
+    digest: OnceLock<[u8; 32]>,
 }
 
 impl Key {
     /// Prepares a decoded key.
     pub fn new(vk: &VerifyingKey<Bn254>) -> Self {
         let neg = |p: G2Affine| G2Prepared::from((-p.into_group()).into_affine());
-        let mut bytes = Vec::with_capacity(1024);
-        // Serializing into a Vec cannot fail.
-        vk.serialize_compressed(&mut bytes)
-            .expect("writing to a Vec");
         Self {
-            digest: Sha256::digest(&bytes).into(),
+            digest: OnceLock::new(),
             beta: G2Prepared::from(vk.beta_g2),
             gamma_neg: neg(vk.gamma_g2),
             delta_neg: neg(vk.delta_g2),
@@ -76,6 +74,18 @@ impl Key {
     /// How many public inputs this key's circuit takes.
     pub fn num_inputs(&self) -> usize {
         self.num_inputs
+    }
+
+    /// SHA-256 of the key's compressed bytes.
+    fn digest(&self) -> &[u8; 32] {
+        self.digest.get_or_init(|| {
+            let mut bytes = Vec::with_capacity(1024);
+            // Serializing into a Vec cannot fail.
+            self.vk
+                .serialize_compressed(&mut bytes)
+                .expect("writing to a Vec");
+            Sha256::digest(&bytes).into()
+        })
     }
 
     /// Verifies `proof` on `inputs`; `what` names the proof in the error.
@@ -168,8 +178,8 @@ fn weights(claims: &[Claim<'_>]) -> Vec<u128> {
     let mut buf = Vec::with_capacity(512);
     for c in claims {
         buf.clear();
-        // The key by the SHA-256 of its bytes (computed once, when it was prepared).
-        buf.extend_from_slice(&c.key.digest);
+        // The key by the SHA-256 of its bytes (computed once per prepared key).
+        buf.extend_from_slice(c.key.digest());
         // Serializing into a Vec cannot fail.
         c.proof
             .serialize_compressed(&mut buf)
@@ -234,11 +244,11 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
         g1.push(mul128(&c.proof.a, *ri));
         g2.push(G2Prepared::from(c.proof.b));
     }
-    // Per key (by identity): Σ rᵢ, the weights summed per IC base (rᵢ and rᵢxᵢⱼ), Σ rᵢCᵢ.
+    // Per key (by identity): the weights summed per IC base (rᵢ, whose sum Σ rᵢ also weighs
+    // α, and rᵢxᵢⱼ), Σ rᵢCᵢ.
     // Double-and-add (shared between a key's IC bases), no MSM: the wasm package stays small.
     struct PerKey<'k> {
         key: &'k Key,
-        r_sum: Fr,
         coefs: Vec<Fr>,
         c: G1Projective,
     }
@@ -249,7 +259,6 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
             None => {
                 keys.push(PerKey {
                     key: claim.key,
-                    r_sum: Fr::zero(),
                     coefs: vec![Fr::zero(); claim.key.vk.gamma_abc_g1.len()],
                     c: G1Projective::zero(),
                 });
@@ -259,7 +268,6 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
         let k = &mut keys[at];
         k.c += mul128(&claim.proof.c, *ri);
         let ri = Fr::from(*ri);
-        k.r_sum += ri;
         k.coefs[0] += ri;
         for (coef, x) in k.coefs[1..].iter_mut().zip(claim.inputs) {
             *coef += ri * x;
@@ -269,7 +277,7 @@ fn product_is_one(claims: &[Claim<'_>]) -> bool {
         let coefs: Vec<_> = k.coefs.iter().map(|c| c.into_bigint()).collect();
         g1.extend([
             // −(Σrᵢ)α as −((Σrᵢ)α): Σrᵢ is short (a few 128-bit weights), −Σrᵢ is not.
-            -k.key.vk.alpha_g1.mul_bigint(k.r_sum.into_bigint()),
+            -k.key.vk.alpha_g1.mul_bigint(coefs[0]),
             lincomb(&k.key.vk.gamma_abc_g1, &coefs),
             k.c,
         ]);

@@ -19,9 +19,9 @@ mod solvency;
 pub use batch::{verify_all, Claim, Key};
 pub use manifest::{KeyManifest, TrustedKeys, TrustedManifest};
 
-use crate::dispatch::{CircuitId, Presentation, RoundProof, VerifyingBackend};
+use crate::dispatch::{Presentation, RoundProof, VerifyingBackend};
 use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
-use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions, Section};
+use crate::solvency::{CheckedConfig, RoundBundle, RoundOptions, Section};
 use crate::{Backend, FormatError, VerifyError};
 use ark_bn254::Bn254;
 use ark_groth16::{Proof, VerifyingKey};
@@ -135,16 +135,6 @@ impl VerifyingBackend for Groth16Backend {
     ) -> Result<Self::RoundKeys, VerifyError> {
         refuse_chain_v1(b)?;
         solvency::Groth16Keys::open(b, cfg, opts)
-    }
-
-    fn verify_round_proof(
-        keys: &Self::RoundKeys,
-        e: &ProofEntry,
-        inputs: &[Fr],
-        circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError> {
-        keys.verify(e, inputs, circuit, what)
     }
 
     fn verify_round_proofs(

@@ -2,10 +2,10 @@
 //! bytes (checked), and each proof's key must be the one a pinned key manifest names for the
 //! proof's circuit ([`TrustedKeys`]), unless the caller explicitly trusts the bundle's keys.
 
-use crate::dispatch::{CircuitId, RoundProof};
+use crate::dispatch::RoundProof;
 use crate::groth16::manifest::{aggregation_shape_name, batch_shape_name, TrustedKeys};
 use crate::groth16::{cache, decode_proof, verify_all, Claim, Key};
-use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions};
+use crate::solvency::{CheckedConfig, RoundBundle, RoundOptions};
 use crate::VerifyError;
 use assay_circuits::Fr;
 use std::collections::BTreeMap;
@@ -54,22 +54,6 @@ impl Groth16Keys {
             keys.insert(hash.clone(), key);
         }
         Ok(Self { keys })
-    }
-
-    /// Verifies one proof under the key it names (checked against the pin by [`Self::open`]).
-    pub(crate) fn verify(
-        &self,
-        e: &ProofEntry,
-        inputs: &[Fr],
-        circuit: CircuitId,
-        what: &str,
-    ) -> Result<(), VerifyError> {
-        self.verify_all(&[&RoundProof {
-            entry: e,
-            inputs: inputs.to_vec(),
-            circuit,
-            what: what.into(),
-        }])
     }
 
     /// Verifies several proofs in one batched pairing check ([`verify_all`]): decodes each

@@ -31,9 +31,9 @@ pub use pinned::{
     PINNED_PARAMS_SHA256,
 };
 
-use crate::dispatch::{CircuitId, Presentation, VerifyingBackend};
+use crate::dispatch::{Presentation, RoundProof, VerifyingBackend};
 use crate::kyc::{KycOptions, KycVerifyError, VerifiedPresentation};
-use crate::solvency::{CheckedConfig, ProofEntry, RoundBundle, RoundOptions, Section};
+use crate::solvency::{CheckedConfig, RoundBundle, RoundOptions, Section};
 use crate::{Backend, VerifyError};
 
 use assay_circuits::halo2::Fp;
@@ -275,14 +275,14 @@ impl VerifyingBackend for Halo2Backend {
         solvency::Halo2Keys::open(b, section, cfg, opts)
     }
 
-    fn verify_round_proof(
+    fn verify_round_proofs(
         keys: &Self::RoundKeys,
-        e: &ProofEntry,
-        inputs: &[Fp],
-        circuit: CircuitId,
-        what: &str,
+        proofs: &[&RoundProof<'_, Fp>],
     ) -> Result<(), VerifyError> {
-        keys.verify(e, inputs, circuit, what)
+        for p in proofs {
+            keys.verify(p.entry, &p.inputs, p.circuit, &p.what)?;
+        }
+        Ok(())
     }
 
     fn verify_kyc(
