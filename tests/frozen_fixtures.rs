@@ -72,13 +72,15 @@ fn stark_dir(tag: &str) -> PathBuf {
 }
 
 /// The frozen STARK rounds (their proofs are files next to `round.json`, named by hash) and one
-/// record of each verify: v1 (records carry their chain path) and v2 (each batch's leaves in a
-/// leaves file, records without a path); a copy with one flipped byte in a proof file does not,
-/// nor, in v2, one with a flipped byte in the leaves file.
+/// record of each verify: v1 (records carry their chain path), v2 (each batch's leaves in a
+/// leaves file, records without a path) and v3 (its aggregation proofs under their own pinned
+/// parameters, `agg_params`, 2026-12-03); a copy with one flipped byte in a proof file does
+/// not, nor, since v2, one with a flipped byte in the leaves file, nor, in v3, one in the top
+/// proof.
 #[test]
 fn frozen_stark_rounds_and_records_verify() {
     use assay_verifier::solvency::{Circuits, ProofDir};
-    for tag in ["v1-stark", "v2-stark"] {
+    for tag in ["v1-stark", "v2-stark", "v3-stark"] {
         let folder = format!("solvency/frozen/{tag}");
         let b = RoundBundle::parse(&read(&folder, "round.json"), "round").unwrap();
         let proofs = ProofDir::new(stark_dir(tag));
@@ -97,12 +99,16 @@ fn frozen_stark_rounds_and_records_verify() {
         let Some(Circuits::Stark(sc)) = &b.circuits else {
             panic!("{tag}: a STARK section")
         };
-        assert_eq!(rec.path.is_empty(), tag == "v2-stark", "{tag}");
-        assert_eq!(sc.leaves.len(), if tag == "v2-stark" { 1 } else { 0 });
+        assert_eq!(rec.path.is_empty(), tag != "v1-stark", "{tag}");
+        assert_eq!(sc.leaves.len(), if tag == "v1-stark" { 0 } else { 1 });
+        assert_eq!(sc.agg_params.is_some(), tag == "v3-stark", "{tag}");
         let mut altered: Vec<(&str, String)> = vec![(
             b.batches[0].proof.as_str(),
             "batch proof 0: proof file".to_string(),
         )];
+        if tag == "v3-stark" {
+            altered.push((b.aggregations[0][0].proof.as_str(), "top proof".into()));
+        }
         if let Some(l) = sc.leaves.first() {
             altered.push((l.as_str(), "leaves of batch 0: proof file".into()));
         }

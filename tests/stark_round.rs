@@ -12,8 +12,8 @@ use assay_verifier::{
     signing,
     solvency::{
         verify_inclusion_with, verify_round, Circuits, Groth16Circuits, InclusionRecord,
-        PreparedRound, ProofDir, RoundBundle, RoundOptions, BACKEND_GROTH16, BACKEND_STARK,
-        RECORD_DOMAIN, ROUND_DOMAIN,
+        PreparedRound, ProofDir, RoundBundle, RoundOptions, StarkParamsSection, BACKEND_GROTH16,
+        BACKEND_STARK, RECORD_DOMAIN, ROUND_DOMAIN,
     },
     VerifyError,
 };
@@ -352,6 +352,31 @@ fn relabelled_bundles_and_other_parameters_are_refused() {
     }
     resign(&mut p);
     expect_err(verify_in(&p, out), "accepts only the pinned");
+    // Aggregation parameters other than the pinned ones (here: the batch set, or a weaker one).
+    for weaker in [
+        |a: &mut StarkParamsSection| a.max_log_arity = 1,
+        |a: &mut StarkParamsSection| a.num_queries -= 1,
+        |a: &mut StarkParamsSection| a.log_blowup = 2,
+    ] {
+        let mut a = b.clone();
+        if let Some(Circuits::Stark(c)) = &mut a.circuits {
+            weaker(
+                c.agg_params
+                    .as_mut()
+                    .expect("a round of this build names agg_params"),
+            );
+        }
+        resign(&mut a);
+        expect_err(verify_in(&a, out), "aggregation parameters (agg_params)");
+    }
+    // A round of this build whose agg_params were removed: its aggregation proofs are then
+    // checked under the batch parameters (those of rounds made before 2026-12-03), and fail.
+    let mut n = b.clone();
+    if let Some(Circuits::Stark(c)) = &mut n.circuits {
+        c.agg_params = None;
+    }
+    resign(&mut n);
+    expect_err(verify_in(&n, out), "the STARK proof is refused");
     // Declared shapes that are not the ones the configuration makes.
     let mut l = b.clone();
     if let Some(Circuits::Stark(c)) = &mut l.circuits {

@@ -143,6 +143,9 @@ pub enum StarkError {
     /// The prover failed (a configuration or budget error of the PCS).
     #[error("proving failed: {0}")]
     Proving(String),
+    /// Parameters that are not one of the pinned sets ([`STARK_PARAMS`], [`AGG_PARAMS`]).
+    #[error("unpinned STARK parameters: {0}")]
+    Params(String),
 }
 
 /// The public shape of a batch: both sides must agree on it before a proof is checked.
@@ -824,6 +827,8 @@ pub struct StarkParams {
     pub ood_pow_bits: usize,
     /// Proof-of-work bits before the challenge that batches the committed codewords.
     pub batch_pow_bits: usize,
+    /// `log2` of the largest FRI folding arity (1: binary folding).
+    pub max_log_arity: usize,
 }
 
 /// The parameters Assay uses: rate 1/4, 45 queries, 16 bits of query grinding and 16 bits of
@@ -838,7 +843,38 @@ pub const STARK_PARAMS: StarkParams = StarkParams {
     num_random_codewords: 4,
     ood_pow_bits: 0,
     batch_pow_bits: 16,
+    max_log_arity: 1,
 };
+
+/// The parameters of aggregation proofs (every level, the top included) since 2026-12-03:
+/// rate 1/32, 18 queries, folding arity up to 8, the same grinding as [`STARK_PARAMS`].
+/// Plonky3's calculator ([`aggregation_security`]) puts every aggregation shape at 104 or more
+/// conjectured bits. An aggregation proof is made once per round for up to 511 batches, so a
+/// larger blowup costs the prover little (0.4 s for the top of a `10^6`-user round) and
+/// halves what every customer pays to verify it (fewer queries, fewer folding rounds) and the
+/// proof they download; see `docs/stark.md`, "FRI parameters and security".
+pub const AGG_PARAMS: StarkParams = StarkParams {
+    log_blowup: 5,
+    num_queries: 18,
+    query_pow_bits: 16,
+    commit_pow_bits: 0,
+    num_random_codewords: 4,
+    ood_pow_bits: 0,
+    batch_pow_bits: 16,
+    max_log_arity: 3,
+};
+
+/// Refuses parameters other than the pinned sets ([`STARK_PARAMS`], [`AGG_PARAMS`]): nothing
+/// verifies or is proven under parameters whose soundness was not computed.
+pub(crate) fn check_pinned(params: &StarkParams) -> Result<(), StarkError> {
+    if *params == STARK_PARAMS || *params == AGG_PARAMS {
+        Ok(())
+    } else {
+        Err(StarkError::Params(format!(
+            "{params:?} is neither STARK_PARAMS nor AGG_PARAMS"
+        )))
+    }
+}
 
 impl StarkParams {
     /// The simple conjectured FRI bound `num_queries * log_blowup + query_pow_bits`.
@@ -878,7 +914,7 @@ fn fri_parameters<M>(params: &StarkParams, mmcs: M) -> FriParameters<M> {
     FriParameters {
         log_blowup: params.log_blowup,
         log_final_poly_len: 0,
-        max_log_arity: 1,
+        max_log_arity: params.max_log_arity,
         num_queries: params.num_queries,
         batch_proof_of_work_bits: params.batch_pow_bits,
         commit_proof_of_work_bits: params.commit_pow_bits,
@@ -1016,7 +1052,23 @@ where
         + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
         + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
 {
-    let params = STARK_PARAMS;
+    verify_air_with(air, log_height, proof_bytes, values, &STARK_PARAMS)
+}
+
+/// [`verify_air`] under `params` (which the callers check are pinned).
+pub(crate) fn verify_air_with<A>(
+    air: &A,
+    log_height: usize,
+    proof_bytes: &[u8],
+    values: &[Val],
+    params: &StarkParams,
+) -> Result<(), StarkError>
+where
+    A: BaseAir<Val>
+        + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
+        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
+{
+    let params = *params;
     let proof: SolvencyStarkProof = postcard::from_bytes(proof_bytes)
         .map_err(|e| StarkError::Malformed(format!("cannot decode: {e}")))?;
     check_shape(&proof, air.width(), log_height, &params)?;
@@ -1071,23 +1123,29 @@ fn check_shape(
         return bad("missing randomization commitment".into());
     }
     let fri = &proof.opening_proof.1;
-    // Binary folding of the degree-(2N) batch polynomial down to a constant: one round per bit.
-    let rounds = proof.degree_bits;
-    if fri.commit_phase_commits.len() != rounds
+    // Folding down to a constant: one round per bit with binary folding; with larger arities
+    // at most that many (the library derives the exact schedule and checks it before use).
+    let bits = proof.degree_bits;
+    let rounds = fri.commit_phase_commits.len();
+    let exact = params.max_log_arity == 1;
+    if (exact && rounds != bits)
+        || rounds > bits
+        || rounds < bits.div_ceil(params.max_log_arity.max(1))
         || fri.commit_pow_witnesses.len() != rounds
         || fri.commit_phase_openings.len() != rounds
     {
-        return bad(format!(
-            "{} FRI rounds (expected {rounds})",
-            fri.commit_phase_commits.len()
-        ));
+        return bad(format!("{rounds} FRI rounds (expected {bits} bits folded)"));
     }
     if fri.final_poly.len() != 1 {
         return bad("final polynomial length".into());
     }
+    let max_siblings = (1usize << params.max_log_arity.min(8)) - 1;
     for step in &fri.commit_phase_openings {
         if step.sibling_values.len() != params.num_queries
-            || step.sibling_values.iter().any(|s| s.len() != 1)
+            || step
+                .sibling_values
+                .iter()
+                .any(|s| s.is_empty() || s.len() > max_siblings || (exact && s.len() != 1))
         {
             return bad("FRI query openings".into());
         }

@@ -44,8 +44,8 @@ use crate::solvency::{
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
     aggregation_trace_cells, batch_trace_cells, round_digest, user_id_digest, AggShape, BatchShape,
-    Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkUser, Val, BLIND_ELEMS,
-    DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS,
+    Blind, ChildKind, ChildOpening, ChildPublic, Digest, Salt, StarkUser, Val, AGG_PARAMS,
+    BLIND_ELEMS, DIGEST_ELEMS, MAX_FAN_IN, SALT_ELEMS, STARK_PARAMS,
 };
 use assay_circuits::Fr;
 use assay_verifier::{
@@ -131,16 +131,17 @@ fn plan(cfg: &RoundConfig) -> Result<Plan, ProverError> {
 }
 
 /// The estimated peak memory of one STARK proof of the round's largest circuit: the trace and
-/// its low-degree extension (doubled by the hiding PCS, times the blowup 4), the quotient and
-/// the Merkle trees, with a margin. Not fitted to measurements yet (`docs/stark.md`).
+/// its low-degree extension (doubled by the hiding PCS, times the blowup: 4 for batches, 32 for
+/// aggregations), the quotient and the Merkle trees, with a margin. Not fitted to measurements
+/// yet (`docs/stark.md`).
 fn proof_memory(p: &Plan, assets: usize) -> u64 {
-    let batch = batch_trace_cells(&p.batch) as u64;
+    let batch = (batch_trace_cells(&p.batch) as u64) << STARK_PARAMS.log_blowup;
     let agg = AggShape::new(assets, p.fan_in, ChildKind::Aggregate, true)
-        .map(|s| aggregation_trace_cells(&s) as u64)
+        .map(|s| (aggregation_trace_cells(&s) as u64) << AGG_PARAMS.log_blowup)
         .unwrap_or(0);
-    // 4 bytes a cell; x2 (hiding) x4 (blowup) for the extension, x3 for the trace, the
-    // extension's copy in the tree and the quotient; 64 MiB for everything else.
-    batch.max(agg) * 4 * 8 * 3 + (64 << 20)
+    // 4 bytes a cell; x2 (hiding) for the extension, x3 for the trace, the extension's copy in
+    // the tree and the quotient; 64 MiB for everything else.
+    batch.max(agg) * 4 * 2 * 3 + (64 << 20)
 }
 
 /// The workers of a STARK round under `opts.budget` (each proof runs on one thread; the budget

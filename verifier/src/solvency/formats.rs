@@ -301,6 +301,18 @@ pub struct StarkParamsSection {
     pub ood_pow_bits: usize,
     /// Proof-of-work bits before the batching challenge.
     pub batch_pow_bits: usize,
+    /// `log2` of the largest FRI folding arity. Absent means 1 (binary folding: the batch
+    /// parameters, and every set declared before 2026-12-03), and is written only when not 1.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub max_log_arity: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(x: &usize) -> bool {
+    *x == 1
 }
 
 /// The STARK circuits of a round (`{"backend": "stark-koalabear-poseidon2", ...}`): the
@@ -314,6 +326,11 @@ pub struct StarkParamsSection {
 pub struct StarkCircuits {
     /// The FRI and zero-knowledge parameters (must equal the pinned ones).
     pub params: StarkParamsSection,
+    /// The FRI parameters of the aggregation proofs (every level, the top included), which must
+    /// equal the pinned `AGG_PARAMS` (rounds made since 2026-12-03). Absent in earlier rounds,
+    /// whose aggregation proofs were made under `params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agg_params: Option<StarkParamsSection>,
     /// `log2` of the batch AIR's trace height.
     pub batch_log_height: usize,
     /// Children per aggregation proof, level by level from the bottom (the last level is the
@@ -365,7 +382,13 @@ impl Circuits {
 /// order: serde's messages list them so).
 const GROTH16_FIELDS: &[&str] = &[];
 const HALO2_FIELDS: &[&str] = &["layout", "batch_k", "aggregation_k"];
-const STARK_FIELDS: &[&str] = &["params", "batch_log_height", "levels", "leaves"];
+const STARK_FIELDS: &[&str] = &[
+    "params",
+    "agg_params",
+    "batch_log_height",
+    "levels",
+    "leaves",
+];
 const CIRCUITS_VARIANTS: &[&str] = &[BACKEND_GROTH16, BACKEND_HALO2, BACKEND_STARK];
 
 /// A `circuits` section as read off the wire, in one pass: its tag and the fields of every
@@ -379,6 +402,7 @@ struct CircuitsWire {
     batch_k: Option<u32>,
     aggregation_k: Option<Vec<u32>>,
     params: Option<StarkParamsSection>,
+    agg_params: Option<StarkParamsSection>,
     batch_log_height: Option<usize>,
     levels: Option<Vec<Vec<usize>>>,
     leaves: Option<Vec<String>>,
@@ -471,6 +495,7 @@ impl<'de> Deserialize<'de> for Circuits {
                             once(&mut w.aggregation_k, "aggregation_k", map.next_value()?)?
                         }
                         "params" => once(&mut w.params, "params", map.next_value()?)?,
+                        "agg_params" => once(&mut w.agg_params, "agg_params", map.next_value()?)?,
                         "batch_log_height" => once(
                             &mut w.batch_log_height,
                             "batch_log_height",
@@ -499,6 +524,7 @@ impl<'de> Deserialize<'de> for Circuits {
                         batch_log_height: required(w.batch_log_height, "batch_log_height")?,
                         levels: required(w.levels, "levels")?,
                         leaves: w.leaves.unwrap_or_default(),
+                        agg_params: w.agg_params,
                     }),
                 })
             }

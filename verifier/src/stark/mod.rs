@@ -25,7 +25,7 @@ pub use round::inclusion_files;
 use crate::solvency::{StarkCircuits, StarkParamsSection};
 use crate::FormatError;
 use assay_circuits::solvency::stark::{
-    Digest, Salt, StarkParams, Val, DIGEST_ELEMS, SALT_ELEMS, STARK_PARAMS,
+    Digest, Salt, StarkParams, Val, AGG_PARAMS, DIGEST_ELEMS, SALT_ELEMS, STARK_PARAMS,
 };
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 
@@ -151,6 +151,7 @@ pub fn params_section(params: &StarkParams) -> StarkParamsSection {
         num_random_codewords: params.num_random_codewords,
         ood_pow_bits: params.ood_pow_bits,
         batch_pow_bits: params.batch_pow_bits,
+        max_log_arity: params.max_log_arity,
     }
 }
 
@@ -186,6 +187,7 @@ pub fn stark_circuits(
 ) -> StarkCircuits {
     StarkCircuits {
         params: params_section(&STARK_PARAMS),
+        agg_params: Some(params_section(&AGG_PARAMS)),
         batch_log_height,
         levels: level_children(batches, fan_in),
         leaves,

@@ -16,10 +16,10 @@ use crate::solvency::{
 };
 use crate::{Backend, FormatError, VerifyError};
 use assay_circuits::solvency::stark::{
-    chain_root, leaf, leaves_from_bytes, round_digest, user_id_digest, verify_aggregation,
+    chain_root, leaf, leaves_from_bytes, round_digest, user_id_digest, verify_aggregation_under,
     verify_batch, verify_chain_path, verify_public_path, AggPublic, AggShape, BatchPublic,
-    BatchShape, ChainPath, ChildKind, ChildPublic, Digest, PathStep, StarkError, StarkUser,
-    TopPublic, Val, AGG_LIMBS, DIGEST_ELEMS, MAX_FAN_IN, STARK_PARAMS,
+    BatchShape, ChainPath, ChildKind, ChildPublic, Digest, PathStep, StarkError, StarkParams,
+    StarkUser, TopPublic, Val, AGG_LIMBS, AGG_PARAMS, DIGEST_ELEMS, MAX_FAN_IN, STARK_PARAMS,
 };
 use std::ops::Deref;
 
@@ -53,6 +53,9 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     chains: Vec<Vec<Digest>>,
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
+    /// The pinned parameters its aggregation proofs are verified under: [`AGG_PARAMS`] when the
+    /// bundle names them (`agg_params`), [`STARK_PARAMS`] for rounds made before 2026-12-03.
+    agg_params: StarkParams,
 }
 
 fn structure(m: String) -> VerifyError {
@@ -145,6 +148,20 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 sc.params
             )));
         }
+        let agg_params = match &sc.agg_params {
+            None => STARK_PARAMS,
+            Some(declared) => {
+                let pinned = super::params_section(&AGG_PARAMS);
+                if *declared != pinned {
+                    return Err(structure(format!(
+                        "the bundle declares aggregation parameters (agg_params) {declared:?}; \
+                         this verifier accepts only the pinned {pinned:?}, or none (rounds whose \
+                         aggregation proofs use `params`)"
+                    )));
+                }
+                AGG_PARAMS
+            }
+        };
         let cfg = b.config.check()?;
         if b.config.balance_bits != STARK_BALANCE_BITS {
             return Err(FormatError::field(
@@ -257,6 +274,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             verified: false,
             chains: Vec::new(),
             hash: b.hash(),
+            agg_params,
             b,
         })
     }
@@ -485,7 +503,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         let (shape, public) = self.aggregation(level, i)?;
         if !self.verified {
             let bytes = self.proof_bytes(&self.b.aggregations[level][i], &what, opts)?;
-            verify_aggregation(&shape, &bytes, &public).map_err(|e| stark_err(&what, e))?;
+            verify_aggregation_under(&shape, &bytes, &public, &self.agg_params)
+                .map_err(|e| stark_err(&what, e))?;
         }
         Ok((shape, public))
     }

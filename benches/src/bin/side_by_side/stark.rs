@@ -33,8 +33,8 @@ use assay_circuits::{
         batch_trace_cells, child_commitment, prove_aggregation, prove_batch, round_digest,
         security, user_id_digest, verify_aggregation, verify_batch, AggPublic, AggShape,
         AggWitness, BatchPublic, BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest,
-        StarkBatch, StarkSecurity, StarkUser, TopPublic, Val, BLIND_ELEMS, DIGEST_ELEMS, LIMBS,
-        MAX_LOG_HEIGHT, MIN_LOG_HEIGHT, SALT_ELEMS, STARK_PARAMS,
+        StarkBatch, StarkSecurity, StarkUser, TopPublic, Val, AGG_PARAMS, BLIND_ELEMS,
+        DIGEST_ELEMS, LIMBS, MAX_LOG_HEIGHT, MIN_LOG_HEIGHT, SALT_ELEMS, STARK_PARAMS,
     },
 };
 use p3_field::{Field, PackedValue, PrimeCharacteristicRing};
@@ -410,7 +410,7 @@ pub(super) fn measure_aggregation(
     }
     println!("  STARK totals are the integers' totals");
     let shape = w.shape;
-    let sec = aggregation_security(&shape, &STARK_PARAMS).unwrap_or_else(|e| die(e));
+    let sec = aggregation_security(&shape, &AGG_PARAMS).unwrap_or_else(|e| die(e));
     let cells = aggregation_trace_cells(&shape);
     let cols = cells >> shape.log_height;
     measure(

@@ -117,7 +117,7 @@ fn run(name: &str, trace: RowMajorMatrix<Val>, public: &[Val], expected: &[Famil
     let want: BTreeSet<Family> = expected.iter().copied().collect();
     assert_eq!(fams, want, "{name}: violated families");
     let values = public.to_vec();
-    let out = attack(KycStarkAir::new(), trace, public, |bytes| {
+    let out = attack(KycStarkAir::new(), trace, public, &STARK_PARAMS, |bytes| {
         verify_air(&KycStarkAir::new(), KYC_LOG_HEIGHT, bytes, &values).is_ok()
     });
     if expected.is_empty() {

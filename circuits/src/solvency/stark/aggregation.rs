@@ -34,6 +34,14 @@
 //! (a power of two) can be 256. A child costs 16 public values and one selector column. A round
 //! of 10^6 users in batches of 4,095 has 245 batches: with `fan_in` 256, one top proof over all
 //! of them, so that a customer downloads two proofs (batch and top).
+//!
+//! # Parameters
+//!
+//! Aggregation proofs use their own pinned FRI parameters, [`AGG_PARAMS`] (rate 1/32, 18
+//! queries, folding arity up to 8): a round makes one aggregation proof per 256 batches, so the
+//! larger blowup costs its prover little, while every customer verifies the proofs on its path
+//! and downloads them. Rounds made before 2026-12-03 proved their aggregations under
+//! [`STARK_PARAMS`]; [`verify_aggregation_under`] still checks them.
 
 use super::*;
 
@@ -902,26 +910,43 @@ impl<AB: AirBuilder<F = Val>> Air<AB> for AggregationAir {
     }
 }
 
-/// Proves an aggregation with [`STARK_PARAMS`] after checking the witness with the native twin
+/// Proves an aggregation with [`AGG_PARAMS`] after checking the witness with the native twin
 /// (an insolvent or overflowing aggregate is an error, never a proof).
 pub fn prove_aggregation(w: &AggWitness) -> Result<(Vec<u8>, AggPublic), StarkError> {
+    prove_aggregation_under(w, &AGG_PARAMS)
+}
+
+/// [`prove_aggregation`] under another of the pinned parameter sets ([`STARK_PARAMS`]: the
+/// aggregation proofs of rounds made before 2026-12-03).
+///
+/// # Errors
+/// As [`prove_aggregation`], and [`StarkError::Params`] for parameters that are not pinned.
+pub fn prove_aggregation_under(
+    w: &AggWitness,
+    params: &StarkParams,
+) -> Result<(Vec<u8>, AggPublic), StarkError> {
+    check_pinned(params)?;
     let st = aggregate_statement(w)?;
-    let (bytes, public) = prove_agg_raw(&RawAgg::from_witness(w))?;
+    let (bytes, public) = prove_agg_raw_with(&RawAgg::from_witness(w), params)?;
     debug_assert_eq!(public, st.public);
     Ok((bytes, public))
 }
 
-pub(crate) fn prove_agg_raw(raw: &RawAgg) -> Result<(Vec<u8>, AggPublic), StarkError> {
+pub(crate) fn prove_agg_raw_with(
+    raw: &RawAgg,
+    params: &StarkParams,
+) -> Result<(Vec<u8>, AggPublic), StarkError> {
     let (trace, public, _) = build_agg_trace(raw);
     let air = AggregationAir::new(raw.shape);
-    let config = stark_config(&STARK_PARAMS, None);
+    let config = stark_config(params, None);
     let proof = prove(&config, &air, trace, &public.to_values())
         .map_err(|e| StarkError::Proving(e.to_string()))?;
     let bytes = postcard::to_allocvec(&proof).map_err(|e| StarkError::Proving(e.to_string()))?;
     Ok((bytes, public))
 }
 
-/// Verifies an aggregation proof for a shape and public values, with [`STARK_PARAMS`].
+/// Verifies an aggregation proof for a shape and public values, with [`AGG_PARAMS`] (the
+/// parameters of [`prove_aggregation`]).
 ///
 /// Guarantees on `Ok` (module documentation): the children's commitments open to sums whose
 /// per-asset totals, computed without wrapping and below `2^96`, are committed in
@@ -934,10 +959,30 @@ pub fn verify_aggregation(
     proof_bytes: &[u8],
     public: &AggPublic,
 ) -> Result<(), StarkError> {
+    verify_aggregation_under(shape, proof_bytes, public, &AGG_PARAMS)
+}
+
+/// [`verify_aggregation`] under one of the pinned parameter sets: [`AGG_PARAMS`], or
+/// [`STARK_PARAMS`] for the aggregation proofs of rounds made before 2026-12-03 (their bundles
+/// name no `agg_params`). The same guarantees on `Ok`; any other parameters are refused before
+/// the proof is read.
+pub fn verify_aggregation_under(
+    shape: &AggShape,
+    proof_bytes: &[u8],
+    public: &AggPublic,
+    params: &StarkParams,
+) -> Result<(), StarkError> {
+    check_pinned(params)?;
     let shape = AggShape::new(shape.assets, shape.children, shape.child_kind, shape.top)?;
     public.check(&shape)?;
     let air = AggregationAir::new(shape);
-    verify_air(&air, shape.log_height, proof_bytes, &public.to_values())
+    verify_air_with(
+        &air,
+        shape.log_height,
+        proof_bytes,
+        &public.to_values(),
+        params,
+    )
 }
 
 /// Trace cells (`rows x columns`) of an aggregation proof of `shape` (see

@@ -179,12 +179,13 @@ impl Outcome {
     }
 }
 
-/// Checks `trace` against `air` with `public` (every violated constraint), then proves it with
-/// the constraint check disabled and runs `verify` on the proof bytes.
+/// Checks `trace` against `air` with `public` (every violated constraint), then proves it under
+/// `params` with the constraint check disabled and runs `verify` on the proof bytes.
 pub(crate) fn attack<A>(
     air: A,
     trace: RowMajorMatrix<Val>,
     public: &[Val],
+    params: &StarkParams,
     verify: impl FnOnce(&[u8]) -> bool,
 ) -> Outcome
 where
@@ -194,7 +195,7 @@ where
 {
     let report = check_all_constraints(&air, &trace, public, None);
     let violated = report.failures.iter().map(|f| f.constraint).collect();
-    let config = stark_config(&STARK_PARAMS, None);
+    let config = stark_config(params, None);
     let air = Unchecked(air);
     let proved = catch_unwind(AssertUnwindSafe(|| prove(&config, &air, trace, public)));
     let verified = match proved {
@@ -408,6 +409,7 @@ fn trace_attack(
         SolvencyStarkAir::new(r.shape),
         trace,
         &public.to_values(),
+        &STARK_PARAMS,
         |bytes| verify_batch(&r.shape, bytes, &public).is_ok(),
     );
     // An honest trace violates nothing and verifies; a malicious one must do neither.

@@ -84,9 +84,13 @@ fn agg_attack(
     let (mut t, honest, _) = build_agg_trace(raw);
     tamper(&mut t, &AggLayout { shape: raw.shape });
     let p = public(honest);
-    attack(AggregationAir::new(raw.shape), t, &p.to_values(), |bytes| {
-        verify_aggregation(&raw.shape, bytes, &p).is_ok()
-    })
+    attack(
+        AggregationAir::new(raw.shape),
+        t,
+        &p.to_values(),
+        &AGG_PARAMS,
+        |bytes| verify_aggregation(&raw.shape, bytes, &p).is_ok(),
+    )
 }
 
 #[test]
@@ -368,10 +372,14 @@ fn aggregation_security_is_at_least_100_bits() {
     for assets in [1, 4, 50] {
         for f in [1, 255, 256, MAX_FAN_IN] {
             for kind in [ChildKind::Batch, ChildKind::Aggregate] {
-                let shape = AggShape::new(assets, f, kind, true).unwrap();
-                let sec = aggregation_security(&shape, &STARK_PARAMS).unwrap();
-                println!("aggregation K={assets} f={f} {kind:?}: {sec:?}");
-                assert!(sec.conjectured_bits >= 100, "{shape:?}: {sec:?}");
+                for top in [false, true] {
+                    let shape = AggShape::new(assets, f, kind, top).unwrap();
+                    for params in [AGG_PARAMS, STARK_PARAMS] {
+                        let sec = aggregation_security(&shape, &params).unwrap();
+                        println!("aggregation K={assets} f={f} {kind:?} top={top}: {sec:?}");
+                        assert!(sec.conjectured_bits >= 100, "{shape:?} {params:?}: {sec:?}");
+                    }
+                }
             }
         }
     }
@@ -474,4 +482,44 @@ fn top_proof_size_for_a_million_users() {
         "top over 245 batches, K=4: width {width}, proof {} bytes",
         bytes.len()
     );
+}
+
+#[test]
+fn a_proof_verifies_only_under_the_parameters_it_was_made_with() {
+    let w = witness(ChildKind::Batch, 2, 3, true, 5);
+    let (new, public) = prove_aggregation(&w).unwrap();
+    let (old, old_public) = prove_aggregation_under(&w, &STARK_PARAMS).unwrap();
+    assert_eq!(public, old_public);
+    verify_aggregation(&w.shape, &new, &public).unwrap();
+    verify_aggregation_under(&w.shape, &old, &public, &STARK_PARAMS).unwrap();
+    // Each refused under the other set (its shape: queries, rounds, arity).
+    assert!(verify_aggregation_under(&w.shape, &new, &public, &STARK_PARAMS).is_err());
+    assert!(verify_aggregation(&w.shape, &old, &public).is_err());
+    // The cheaper-to-verify set is also the smaller proof.
+    assert!(new.len() < old.len(), "{} vs {}", new.len(), old.len());
+}
+
+#[test]
+fn unpinned_parameters_are_refused_by_name() {
+    let w = witness(ChildKind::Batch, 1, 2, false, 0);
+    let (bytes, public) = prove_aggregation(&w).unwrap();
+    for weak in [
+        StarkParams {
+            num_queries: 10,
+            ..AGG_PARAMS
+        },
+        StarkParams {
+            max_log_arity: 4,
+            ..AGG_PARAMS
+        },
+        StarkParams {
+            log_blowup: 4,
+            ..STARK_PARAMS
+        },
+    ] {
+        let e = verify_aggregation_under(&w.shape, &bytes, &public, &weak).unwrap_err();
+        assert!(matches!(e, StarkError::Params(_)), "{e}");
+        let e = prove_aggregation_under(&w, &weak).unwrap_err();
+        assert!(matches!(e, StarkError::Params(_)), "{e}");
+    }
 }
