@@ -13,6 +13,8 @@
 //! on disk). The rounds:
 //! * `stark/frozen-v2`: `fixtures/solvency/frozen/v2-stark` (one batch of 127 users, 2 assets,
 //!   and the top proof);
+//! * `stark/frozen-v3`: `fixtures/solvency/frozen/v3-stark`, the same round made on
+//!   2026-12-03 with the aggregation proofs under `AGG_PARAMS` (v2's top: `STARK_PARAMS`);
 //! * `stark/4095x4`: a round proven in the set-up with the prover's pipeline (one batch of
 //!   4,095 users with 4 assets, the batch size of the 10^6-user round, and the top proof; the
 //!   set-up proves it once, seconds to a minute);
@@ -176,6 +178,7 @@ fn stark(c: &mut Criterion) {
     g.sample_size(20);
     for (name, round) in [
         ("frozen-v2 127x2", frozen("v2-stark", true)),
+        ("frozen-v3 127x2", frozen("v3-stark", true)),
         ("4095x4", proven_stark_round(4_095)),
     ] {
         let opts = RoundOptions {

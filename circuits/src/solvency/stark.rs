@@ -810,6 +810,46 @@ pub type SolvencyStarkConfig = StarkConfig<Pcs, Challenge, Challenger>;
 /// A decoded batch proof.
 pub type SolvencyStarkProof = Proof<SolvencyStarkConfig>;
 
+/// The configuration the verifier runs: [`SolvencyStarkConfig`] with its Merkle openings checked
+/// beside the library verifier (module `beside`); proofs decode the same under both.
+pub(crate) type VerifierStarkConfig = StarkConfig<
+    HidingFriPcs<
+        Val,
+        Dft,
+        beside::BesideMmcs,
+        ExtensionMmcs<Val, Challenge, beside::BesideMmcs>,
+        StdRng,
+    >,
+    Challenge,
+    Challenger,
+>;
+
+/// The verifier's configuration under `params`, its Merkle checks sent to `queue` (checked at
+/// once without one). Verification uses no randomness: the generators are fixed.
+fn verifier_config(
+    params: &StarkParams,
+    queue: Option<std::sync::mpsc::Sender<beside::Check>>,
+) -> VerifierStarkConfig {
+    let perm = poseidon2();
+    let inner = ValMmcs::new(
+        Hash::new(perm.clone()),
+        Compress::new(perm.clone()),
+        0,
+        StdRng::seed_from_u64(0),
+    );
+    let val_mmcs = beside::BesideMmcs::new(inner, queue);
+    let fri = fri_parameters(params, ExtensionMmcs::new(val_mmcs.clone()));
+    let pcs = HidingFriPcs::new(
+        Dft::default(),
+        val_mmcs,
+        fri,
+        params.num_random_codewords,
+        StdRng::seed_from_u64(0),
+    );
+    VerifierStarkConfig::new(pcs, Challenger::new(perm))
+        .with_ood_proof_of_work_bits(params.ood_pow_bits)
+}
+
 /// FRI and zero-knowledge parameters (see `docs/stark.md` for the security computation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StarkParams {
@@ -1050,7 +1090,7 @@ pub(crate) fn verify_air<A>(
 where
     A: BaseAir<Val>
         + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
-        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
+        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>>,
 {
     verify_air_with(air, log_height, proof_bytes, values, &STARK_PARAMS)
 }
@@ -1066,10 +1106,10 @@ pub(crate) fn verify_air_with<A>(
 where
     A: BaseAir<Val>
         + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
-        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, SolvencyStarkConfig>>,
+        + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>>,
 {
     let params = *params;
-    let proof: SolvencyStarkProof = postcard::from_bytes(proof_bytes)
+    let proof: Proof<VerifierStarkConfig> = postcard::from_bytes(proof_bytes)
         .map_err(|e| StarkError::Malformed(format!("cannot decode: {e}")))?;
     check_shape(&proof, air.width(), log_height, &params)?;
     if values.len() != air.num_public_values() {
@@ -1079,12 +1119,17 @@ where
             air.num_public_values()
         )));
     }
-    let config = stark_config(&params, Some(0));
-    let outcome = catch_unwind(AssertUnwindSafe(|| verify(&config, air, &proof, values)));
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(StarkError::Rejected(format!("{e:?}"))),
-        Err(_) => Err(StarkError::Malformed(
+    // The library verifier, with its Merkle checks run beside it (`beside`): Ok only if both
+    // the verifier and every one of its Merkle checks accept.
+    let (outcome, merkle) = beside::run_beside(|queue| {
+        let config = verifier_config(&params, queue);
+        catch_unwind(AssertUnwindSafe(|| verify(&config, air, &proof, values)))
+    });
+    match (outcome, merkle) {
+        (Ok(Ok(())), None) => Ok(()),
+        (Ok(Ok(())), Some(m)) => Err(StarkError::Rejected(m)),
+        (Ok(Err(e)), _) => Err(StarkError::Rejected(format!("{e:?}"))),
+        (Err(_), _) => Err(StarkError::Malformed(
             "the library verifier panicked on this proof".into(),
         )),
     }
@@ -1092,7 +1137,7 @@ where
 
 /// Shape checks before the library verifier sees the proof.
 fn check_shape(
-    proof: &SolvencyStarkProof,
+    proof: &Proof<VerifierStarkConfig>,
     width: usize,
     log_height: usize,
     params: &StarkParams,
@@ -1154,6 +1199,7 @@ fn check_shape(
 }
 
 pub mod aggregation;
+mod beside;
 pub mod inclusion;
 
 pub use aggregation::*;

@@ -653,3 +653,34 @@ fn inclusion_worst_case_cost() {
         (path.after.len() + 1) * DIGEST_ELEMS * 4
     );
 }
+
+/// The Merkle checks run beside the library verifier (`beside`) still decide: a proof whose
+/// only change is one sibling digest of a Merkle opening (the opened values, and so everything
+/// else the verifier computes, unchanged) is refused, for the trace's openings and for a FRI
+/// round's.
+#[test]
+fn a_wrong_merkle_sibling_is_refused_by_the_checks_beside_the_verifier() {
+    let b = batch(1);
+    let (bytes, public) = prove_batch(&b).unwrap();
+    verify_batch(&b.shape, &bytes, &public).unwrap();
+    let tampered = |edit: &dyn Fn(&mut Proof<VerifierStarkConfig>)| {
+        let mut p: Proof<VerifierStarkConfig> = postcard::from_bytes(&bytes).unwrap();
+        edit(&mut p);
+        postcard::to_allocvec(&p).unwrap()
+    };
+    let input = tampered(&|p| {
+        p.opening_proof.1.input_openings[0].opening_proof.1.sibling_hashes[0][0] += Val::ONE;
+    });
+    let fri = tampered(&|p| {
+        p.opening_proof.1.commit_phase_openings[0]
+            .opening_proof
+            .1
+            .sibling_hashes[0][0] += Val::ONE;
+    });
+    for (name, bad) in [("trace opening", input), ("FRI round opening", fri)] {
+        assert_ne!(bad, bytes);
+        let e = verify_batch(&b.shape, &bad, &public).unwrap_err();
+        assert!(matches!(e, StarkError::Rejected(_)), "{name}: {e}");
+        assert!(e.to_string().contains("Merkle"), "{name}: {e}");
+    }
+}
