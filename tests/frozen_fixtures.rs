@@ -73,8 +73,8 @@ fn stark_dir(tag: &str) -> PathBuf {
 
 /// The frozen STARK rounds (their proofs are files next to `round.json`, named by hash) and one
 /// record of each verify: v1 (records carry their chain path), v2 (each batch's leaves in a
-/// leaves file, records without a path) and v3 (its aggregation proofs under their own pinned
-/// parameters, `agg_params`, 2026-12-03); a copy with one flipped byte in a proof file does
+/// leaves file, records without a path) and v3 (2026-12-03: batch proofs under `BATCH_PARAMS`,
+/// aggregation proofs under their own pinned parameters, `agg_params`); a copy with one flipped byte in a proof file does
 /// not, nor, since v2, one with a flipped byte in the leaves file, nor, in v3, one in the top
 /// proof.
 #[test]
@@ -102,6 +102,10 @@ fn frozen_stark_rounds_and_records_verify() {
         assert_eq!(rec.path.is_empty(), tag != "v1-stark", "{tag}");
         assert_eq!(sc.leaves.len(), if tag == "v1-stark" { 0 } else { 1 });
         assert_eq!(sc.agg_params.is_some(), tag == "v3-stark", "{tag}");
+        assert_eq!(
+            sc.params.max_log_arity,
+            if tag == "v3-stark" { 3 } else { 1 }
+        );
         let mut altered: Vec<(&str, String)> = vec![(
             b.batches[0].proof.as_str(),
             "batch proof 0: proof file".to_string(),

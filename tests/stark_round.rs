@@ -369,6 +369,17 @@ fn relabelled_bundles_and_other_parameters_are_refused() {
         resign(&mut a);
         expect_err(verify_in(&a, out), "aggregation parameters (agg_params)");
     }
+    // A round of this build declaring the batch parameters of earlier rounds (binary folding):
+    // a pinned set, so its proofs are checked under it, and this round's batch proofs fail.
+    let mut o = b.clone();
+    if let Some(Circuits::Stark(c)) = &mut o.circuits {
+        c.params.max_log_arity = 1;
+    }
+    resign(&mut o);
+    expect_err(
+        verify_in(&o, out),
+        "batch proof 0: the STARK proof is refused",
+    );
     // A round of this build whose agg_params were removed: its aggregation proofs are then
     // checked under the batch parameters (those of rounds made before 2026-12-03), and fail.
     let mut n = b.clone();

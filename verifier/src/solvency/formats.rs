@@ -281,9 +281,9 @@ pub struct Halo2Circuits {
 pub struct Groth16Circuits {}
 
 /// The STARK's FRI and zero-knowledge parameters as a bundle declares them. A verifier never
-/// uses them: it compares them with the pinned `STARK_PARAMS` of `assay-circuits` and refuses a
-/// bundle that declares others (`docs/stark.md` derives the security level from the pinned
-/// ones).
+/// uses them: it compares them with the pinned sets of `assay-circuits` (`STARK_PARAMS` for
+/// `params`, `AGG_PARAMS` for `agg_params`) and refuses a bundle that declares others
+/// (`docs/stark.md` derives the security level from the pinned ones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StarkParamsSection {
@@ -783,8 +783,19 @@ mod tests {
         };
         assert_eq!((st.batch_log_height, st.leaves.len()), (4, 0));
         assert_eq!(st.params.batch_pow_bits, 7);
+        // A parameter set without max_log_arity (every set before 2026-12-03) has arity 2, and
+        // no agg_params: the aggregation proofs use `params`.
+        assert_eq!((st.params.max_log_arity, st.agg_params.as_ref()), (1, None));
+        let with_agg = s.replace(
+            r#","batch_log_height""#,
+            r#","agg_params":{"log_blowup":5,"num_queries":18,"query_pow_bits":16,"commit_pow_bits":0,"num_random_codewords":4,"ood_pow_bits":0,"batch_pow_bits":16,"max_log_arity":3},"batch_log_height""#,
+        );
+        let Circuits::Stark(st) = serde_json::from_str::<Circuits>(&with_agg).unwrap() else {
+            panic!("not a STARK section")
+        };
+        assert_eq!(st.agg_params.map(|a| a.max_log_arity), Some(3));
         assert!(err(&s.replace(r#""batch_log_height""#, r#""batch_k""#)).starts_with(
-            "unknown field `batch_k`, expected one of `params`, `batch_log_height`, `levels`, `leaves`"
+            "unknown field `batch_k`, expected one of `params`, `agg_params`, `batch_log_height`, `levels`, `leaves`"
         ));
         assert!(err(r#"{"backend":"halo2-ipa-pasta","layout":"compact","batch_k":9,"aggregation_k":[],"levels":[]}"#)
             .starts_with("unknown field `levels`, expected one of `layout`, `batch_k`, `aggregation_k`"));

@@ -25,7 +25,7 @@ pub use round::inclusion_files;
 use crate::solvency::{StarkCircuits, StarkParamsSection};
 use crate::FormatError;
 use assay_circuits::solvency::stark::{
-    Digest, Salt, StarkParams, Val, AGG_PARAMS, DIGEST_ELEMS, SALT_ELEMS, STARK_PARAMS,
+    Digest, Salt, StarkParams, Val, AGG_PARAMS, BATCH_PARAMS, DIGEST_ELEMS, SALT_ELEMS,
 };
 use p3_field::{PrimeCharacteristicRing, PrimeField32};
 
@@ -186,7 +186,7 @@ pub fn stark_circuits(
     leaves: Vec<String>,
 ) -> StarkCircuits {
     StarkCircuits {
-        params: params_section(&STARK_PARAMS),
+        params: params_section(&BATCH_PARAMS),
         agg_params: Some(params_section(&AGG_PARAMS)),
         batch_log_height,
         levels: level_children(batches, fan_in),

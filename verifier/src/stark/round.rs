@@ -17,9 +17,10 @@ use crate::solvency::{
 use crate::{Backend, FormatError, VerifyError};
 use assay_circuits::solvency::stark::{
     chain_root, leaf, leaves_from_bytes, round_digest, user_id_digest, verify_aggregation_under,
-    verify_batch, verify_chain_path, verify_public_path, AggPublic, AggShape, BatchPublic,
+    verify_batch_under, verify_chain_path, verify_public_path, AggPublic, AggShape, BatchPublic,
     BatchShape, ChainPath, ChildKind, ChildPublic, Digest, PathStep, StarkError, StarkParams,
-    StarkUser, TopPublic, Val, AGG_LIMBS, AGG_PARAMS, DIGEST_ELEMS, MAX_FAN_IN, STARK_PARAMS,
+    StarkUser, TopPublic, Val, AGG_LIMBS, AGG_PARAMS, BATCH_PARAMS, DIGEST_ELEMS, MAX_FAN_IN,
+    STARK_PARAMS,
 };
 use std::ops::Deref;
 
@@ -53,6 +54,9 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     chains: Vec<Vec<Digest>>,
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
+    /// The pinned parameters its batch proofs are verified under: [`BATCH_PARAMS`], or
+    /// [`STARK_PARAMS`] for rounds made before 2026-12-03 (the bundle's `params` names which).
+    batch_params: StarkParams,
     /// The pinned parameters its aggregation proofs are verified under: [`AGG_PARAMS`] when the
     /// bundle names them (`agg_params`), [`STARK_PARAMS`] for rounds made before 2026-12-03.
     agg_params: StarkParams,
@@ -139,15 +143,20 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 )))
             }
         };
-        let pinned = super::params_section(&STARK_PARAMS);
-        if sc.params != pinned {
+        let batch_params = if sc.params == super::params_section(&BATCH_PARAMS) {
+            BATCH_PARAMS
+        } else if sc.params == super::params_section(&STARK_PARAMS) {
+            STARK_PARAMS
+        } else {
             return Err(structure(format!(
                 "the bundle declares STARK parameters {:?}; this verifier accepts only the pinned \
-                 {pinned:?} (parameters are never taken from a bundle: others change the \
-                 soundness level)",
-                sc.params
+                 {:?} or, for rounds made before 2026-12-03, {:?} (parameters are never taken \
+                 from a bundle: others change the soundness level)",
+                sc.params,
+                super::params_section(&BATCH_PARAMS),
+                super::params_section(&STARK_PARAMS),
             )));
-        }
+        };
         let agg_params = match &sc.agg_params {
             None => STARK_PARAMS,
             Some(declared) => {
@@ -274,6 +283,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             verified: false,
             chains: Vec::new(),
             hash: b.hash(),
+            batch_params,
             agg_params,
             b,
         })
@@ -488,7 +498,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         let public = self.batch_public(j)?;
         if !self.verified {
             let bytes = self.proof_bytes(&self.b.batches[j], &what, opts)?;
-            verify_batch(&self.batch, &bytes, &public).map_err(|e| stark_err(&what, e))?;
+            verify_batch_under(&self.batch, &bytes, &public, &self.batch_params)
+                .map_err(|e| stark_err(&what, e))?;
         }
         Ok(public)
     }

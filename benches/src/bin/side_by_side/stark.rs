@@ -12,7 +12,7 @@
 //! * aggregation children are batch proofs ([`ChildKind::Batch`], the level above the
 //!   batches): a child opens its per-asset sums as four 16-bit limb sums, so each sum is
 //!   written as such limb sums ([`batch_limbs`]); the totals are the same integers;
-//! * there is no setup and no verifying key: the AIRs and [`STARK_PARAMS`] are pinned.
+//! * there is no setup and no verifying key: the AIRs and their parameters are pinned.
 
 use super::{
     die, estimate_only, fmt_secs, median, peak_rss_mib, reset_peak_rss, timed, AggInts, BatchInts,
@@ -33,8 +33,8 @@ use assay_circuits::{
         batch_trace_cells, child_commitment, prove_aggregation, prove_batch, round_digest,
         security, user_id_digest, verify_aggregation, verify_batch, AggPublic, AggShape,
         AggWitness, BatchPublic, BatchShape, Blind, ChildKind, ChildOpening, ChildPublic, Digest,
-        StarkBatch, StarkSecurity, StarkUser, TopPublic, Val, AGG_PARAMS, BLIND_ELEMS,
-        DIGEST_ELEMS, LIMBS, MAX_LOG_HEIGHT, MIN_LOG_HEIGHT, SALT_ELEMS, STARK_PARAMS,
+        StarkBatch, StarkSecurity, StarkUser, TopPublic, Val, AGG_PARAMS, BATCH_PARAMS,
+        BLIND_ELEMS, DIGEST_ELEMS, LIMBS, MAX_LOG_HEIGHT, MIN_LOG_HEIGHT, SALT_ELEMS, STARK_PARAMS,
     },
 };
 use p3_field::{Field, PackedValue, PrimeCharacteristicRing};
@@ -345,7 +345,7 @@ pub(super) fn measure_batch(
     cores: usize,
 ) -> Measure {
     let shape = b.shape;
-    let sec = security(&shape, &STARK_PARAMS).unwrap_or_else(|e| die(e));
+    let sec = security(&shape, &BATCH_PARAMS).unwrap_or_else(|e| die(e));
     let cells = batch_trace_cells(&shape);
     let cols = cells >> shape.log_height;
     let mut m = measure(

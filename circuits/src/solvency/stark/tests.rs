@@ -59,7 +59,7 @@ fn round_is_bound() {
         |p| BatchPublic { round: other, ..p }
     ));
     // An honest proof does not verify as another round's.
-    let (bytes, public) = prove_raw(&r, &STARK_PARAMS).unwrap();
+    let (bytes, public) = prove_raw(&r, &BATCH_PARAMS).unwrap();
     verify_batch(&r.shape, &bytes, &public).unwrap();
     let moved = BatchPublic {
         round: other,
@@ -208,7 +208,7 @@ where
 /// Proves a (possibly malicious) raw batch with the given public values and checks the verdict.
 /// A prover that refuses (error or panic) also counts as a rejection.
 fn accepted(raw: &RawBatch, public: Option<BatchPublic>) -> bool {
-    let proved = catch_unwind(AssertUnwindSafe(|| prove_raw(raw, &STARK_PARAMS)));
+    let proved = catch_unwind(AssertUnwindSafe(|| prove_raw(raw, &BATCH_PARAMS)));
     let Ok(Ok((bytes, honest_public))) = proved else {
         return false;
     };
@@ -409,7 +409,7 @@ fn trace_attack(
         SolvencyStarkAir::new(r.shape),
         trace,
         &public.to_values(),
-        &STARK_PARAMS,
+        &BATCH_PARAMS,
         |bytes| verify_batch(&r.shape, bytes, &public).is_ok(),
     );
     // An honest trace violates nothing and verifies; a malicious one must do neither.
@@ -598,12 +598,14 @@ fn security_level_is_at_least_100_bits() {
     for log_height in MIN_LOG_HEIGHT..=MAX_LOG_HEIGHT {
         for assets in [1, 4, 50, MAX_ASSETS] {
             let shape = BatchShape::new(assets, log_height).unwrap();
-            let sec = security(&shape, &STARK_PARAMS).unwrap();
-            println!("K={assets} height 2^{log_height}: {sec:?}");
-            assert!(
-                sec.conjectured_bits >= 100,
-                "K={assets}, 2^{log_height}: {sec:?}"
-            );
+            for params in [BATCH_PARAMS, STARK_PARAMS] {
+                let sec = security(&shape, &params).unwrap();
+                println!("K={assets} height 2^{log_height} {params:?}: {sec:?}");
+                assert!(
+                    sec.conjectured_bits >= 100,
+                    "K={assets}, 2^{log_height}, {params:?}: {sec:?}"
+                );
+            }
         }
     }
 }
@@ -614,7 +616,7 @@ fn security_uses_the_committed_degree() {
     let b = batch(2);
     let (bytes, _) = prove_batch(&b).unwrap();
     let proof: SolvencyStarkProof = postcard::from_bytes(&bytes).unwrap();
-    let sec = security(&b.shape, &STARK_PARAMS).unwrap();
+    let sec = security(&b.shape, &BATCH_PARAMS).unwrap();
     assert_eq!(sec.degree_bits, proof.degree_bits);
     // Weaker parameters give a lower level: the calculator sees the parameters.
     let weak = StarkParams {
@@ -669,7 +671,10 @@ fn a_wrong_merkle_sibling_is_refused_by_the_checks_beside_the_verifier() {
         postcard::to_allocvec(&p).unwrap()
     };
     let input = tampered(&|p| {
-        p.opening_proof.1.input_openings[0].opening_proof.1.sibling_hashes[0][0] += Val::ONE;
+        p.opening_proof.1.input_openings[0]
+            .opening_proof
+            .1
+            .sibling_hashes[0][0] += Val::ONE;
     });
     let fri = tampered(&|p| {
         p.opening_proof.1.commit_phase_openings[0]
@@ -683,4 +688,23 @@ fn a_wrong_merkle_sibling_is_refused_by_the_checks_beside_the_verifier() {
         assert!(matches!(e, StarkError::Rejected(_)), "{name}: {e}");
         assert!(e.to_string().contains("Merkle"), "{name}: {e}");
     }
+}
+
+#[test]
+fn a_batch_proof_verifies_only_under_the_parameters_it_was_made_with() {
+    let r = raw(2);
+    let (new, public) = prove_raw(&r, &BATCH_PARAMS).unwrap();
+    let (old, old_public) = prove_raw(&r, &STARK_PARAMS).unwrap();
+    assert_eq!(public, old_public);
+    verify_batch(&r.shape, &new, &public).unwrap();
+    verify_batch_under(&r.shape, &old, &public, &STARK_PARAMS).unwrap();
+    assert!(verify_batch_under(&r.shape, &new, &public, &STARK_PARAMS).is_err());
+    assert!(verify_batch(&r.shape, &old, &public).is_err());
+    assert!(new.len() < old.len(), "{} vs {}", new.len(), old.len());
+    let weak = StarkParams {
+        max_log_arity: 2,
+        ..BATCH_PARAMS
+    };
+    let e = verify_batch_under(&r.shape, &new, &public, &weak).unwrap_err();
+    assert!(matches!(e, StarkError::Params(_)), "{e}");
 }
