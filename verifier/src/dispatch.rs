@@ -84,6 +84,8 @@ pub(crate) trait VerifyingBackend: 'static {
 pub(crate) struct RoundProof<'a, F> {
     pub entry: &'a ProofEntry,
     pub inputs: Vec<F>,
+    /// Read by the backends whose keys depend on the circuit (Halo2 re-derives them).
+    #[cfg_attr(not(feature = "halo2"), allow(dead_code))]
     pub circuit: CircuitId,
     pub what: String,
 }

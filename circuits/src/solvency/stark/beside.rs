@@ -17,7 +17,10 @@
 //! are the same for both configurations: the wrapper has the inner scheme's commitment, proof
 //! and multi-proof types.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::Sender;
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::mpsc::{channel, Receiver};
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::{Arc, Mutex};
 
 use p3_commit::{BatchOpening, BatchOpeningRef, Mmcs};
@@ -146,6 +149,17 @@ impl Mmcs<Val> for BesideMmcs {
 pub(crate) fn run_beside<T>(
     verify: impl FnOnce(Option<Sender<Check>>) -> T,
 ) -> (T, Option<String>) {
+    // No threads in wasm32: every check at once, in the library verifier's own order.
+    #[cfg(target_arch = "wasm32")]
+    {
+        (verify(None), None)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    run_on_two_threads(verify)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn run_on_two_threads<T>(verify: impl FnOnce(Option<Sender<Check>>) -> T) -> (T, Option<String>) {
     let (tx, rx) = channel::<Check>();
     let rx = Arc::new(Mutex::new(rx));
     std::thread::scope(|s| {
@@ -166,6 +180,7 @@ pub(crate) fn run_beside<T>(
 }
 
 /// Runs queued checks until the queue is empty and closed (every sender dropped), or one fails.
+#[cfg(not(target_arch = "wasm32"))]
 fn drain(rx: &Mutex<Receiver<Check>>) -> Option<String> {
     loop {
         let next = match rx.lock() {
