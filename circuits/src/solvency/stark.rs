@@ -1099,14 +1099,13 @@ pub fn verify_batch_under(
     public: &BatchPublic,
     params: &StarkParams,
 ) -> Result<(), StarkError> {
-    check_pinned(params)?;
     let shape = BatchShape::new(shape.assets, shape.log_height)?;
-    let air = SolvencyStarkAir::new(shape);
+    let values = public.to_values();
     verify_air_with(
-        &air,
+        &SolvencyStarkAir::new(shape),
         shape.log_height,
         proof_bytes,
-        &public.to_values(),
+        &values,
         params,
     )
 }
@@ -1127,7 +1126,7 @@ where
     verify_air_with(air, log_height, proof_bytes, values, &STARK_PARAMS)
 }
 
-/// [`verify_air`] under `params` (which the callers check are pinned).
+/// [`verify_air`] under `params`, refused unless they are one of the pinned sets.
 pub(crate) fn verify_air_with<A>(
     air: &A,
     log_height: usize,
@@ -1140,6 +1139,7 @@ where
         + Air<p3_uni_stark::SymbolicAirBuilder<Val>>
         + for<'a> Air<p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>>,
 {
+    check_pinned(params)?;
     let params = *params;
     let proof: Proof<VerifierStarkConfig> = postcard::from_bytes(proof_bytes)
         .map_err(|e| StarkError::Malformed(format!("cannot decode: {e}")))?;

@@ -975,12 +975,12 @@ pub fn verify_aggregation_under(
     check_pinned(params)?;
     let shape = AggShape::new(shape.assets, shape.children, shape.child_kind, shape.top)?;
     public.check(&shape)?;
-    let air = AggregationAir::new(shape);
+    let values = public.to_values();
     verify_air_with(
-        &air,
+        &AggregationAir::new(shape),
         shape.log_height,
         proof_bytes,
-        &public.to_values(),
+        &values,
         params,
     )
 }

@@ -100,14 +100,12 @@ impl Mmcs<Val> for BesideMmcs {
         opened_values: &[Vec<R>],
         proof: &Self::MultiProof,
     ) -> Result<(), Self::Error> {
+        let at_once = || {
+            self.inner
+                .verify_multi_batch(commit, dimensions, indices, opened_values, proof)
+        };
         let Some(queue) = &self.queue else {
-            return self.inner.verify_multi_batch(
-                commit,
-                dimensions,
-                indices,
-                opened_values,
-                proof,
-            );
+            return at_once();
         };
         let inner = self.inner.clone();
         let owned_commit = commit.clone();
@@ -129,17 +127,11 @@ impl Mmcs<Val> for BesideMmcs {
                 )
                 .map_err(|e| format!("a Merkle opening does not open its commitment: {e:?}"))
         });
-        if queue.send(check).is_err() {
+        match queue.send(check) {
+            Ok(()) => Ok(()),
             // Nobody drains the queue any more: check here.
-            return self.inner.verify_multi_batch(
-                commit,
-                dimensions,
-                indices,
-                opened_values,
-                proof,
-            );
+            Err(_) => at_once(),
         }
-        Ok(())
     }
 }
 
