@@ -1053,3 +1053,45 @@ fn a_killed_stark_shard_resumes_without_proving_a_batch_twice() {
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!out.join("round.json").exists());
 }
+
+/// A checkpoint of a build whose proofs used the earlier parameters (version 1, `STARK_PARAMS`)
+/// is never published under this build's: a merge refuses the shard holding it, by name, and a
+/// resumed shard proves that batch again (version 2); the merge then verifies.
+#[test]
+fn checkpoints_of_an_earlier_parameter_set_are_proven_again_or_refused() {
+    let sh = sharded();
+    let d = tempfile::tempdir().unwrap();
+    let shards = [d.path().join("s0"), d.path().join("s1")];
+    copy_tree(&sh.shards[0], &shards[0]);
+    copy_tree(&sh.shards[1], &shards[1]);
+    let cp = shards[0].join("private/work/batches/batch-00000000.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&cp).unwrap()).unwrap();
+    assert_eq!(v["version"], 2);
+    v["version"] = 1.into();
+    fs::write(&cp, serde_json::to_vec(&v).unwrap()).unwrap();
+    let e = merge(&d.path().join("m1"), &shards).unwrap_err();
+    assert!(e.contains("a version 1 checkpoint"), "{e}");
+    // Resumed, the shard proves batch 0 again and nothing else.
+    let whole = &fixture().out;
+    let inputs = whole.parent().unwrap();
+    let summary = solvency::prove(
+        &ProveOptions {
+            out: shards[0].clone(),
+            shard: Some((0, 2)),
+            resume: true,
+            ..options(
+                d.path(),
+                inputs.join("balances.csv"),
+                inputs.join("round-config.json"),
+            )
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(summary.batches_proven, 1, "{summary:?}");
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&cp).unwrap()).unwrap();
+    assert_eq!(v["version"], 2);
+    let merged = d.path().join("m2");
+    merge(&merged, &shards).unwrap();
+    verify_in(&bundle_at(&merged), &merged).unwrap();
+}

@@ -66,6 +66,12 @@ use std::{
 /// The balance width of every STARK round.
 const BITS: usize = 64;
 
+/// The version of the checkpoints this build writes: 2 since 2026-12-03, when batch proofs moved
+/// to `BATCH_PARAMS` and aggregation proofs to `AGG_PARAMS`. A version 1 checkpoint names a proof
+/// under `STARK_PARAMS`, which a bundle of this build would declare wrongly: a resumed run
+/// proves that batch or aggregation again, and a merge refuses the shard.
+const CHECKPOINT_VERSION: u32 = 2;
+
 /// A batch or aggregation checkpoint: the bundle entry and what the parent needs to open the
 /// proof's commitment (private: the committed limbs and the blind).
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -297,6 +303,14 @@ fn parse_checkpoint(bytes: &[u8], path: &Path, e: &Expect<'_>) -> Result<Checkpo
         message: m.into(),
     };
     let mut c: Checkpoint = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    if c.version != CHECKPOINT_VERSION {
+        return Err(mismatch(&format!(
+            "a version {} checkpoint: made by a build whose proofs use other parameters (this \
+             build writes version {CHECKPOINT_VERSION}: batches under BATCH_PARAMS, aggregations \
+             under AGG_PARAMS); prove it again with this build (--resume proves it again)",
+            c.version
+        )));
+    }
     if c.index != e.index {
         return Err(corrupt(format!(
             "holds proof #{}, not #{}",
@@ -334,7 +348,12 @@ fn read_checkpoint(
     if !path.exists() {
         return Ok(None);
     }
-    let c = parse_checkpoint(&fsutil::read(path)?, path, e)?;
+    let bytes = fsutil::read(path)?;
+    if older_checkpoint(&bytes) {
+        // Made by an earlier build, under other parameters: proven again, and overwritten.
+        return Ok(None);
+    }
+    let c = parse_checkpoint(&bytes, path, e)?;
     for name in std::iter::once(&c.entry.proof).chain(c.leaves.as_ref()) {
         let file = dir.out().join(ProofDir::relative(name));
         if !file.exists() {
@@ -345,6 +364,15 @@ fn read_checkpoint(
         }
     }
     Ok(Some(c))
+}
+
+/// Whether `bytes` are a checkpoint of an earlier version (its other fields are not read).
+fn older_checkpoint(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    serde_json::from_slice::<Version>(bytes).is_ok_and(|v| v.version < CHECKPOINT_VERSION)
 }
 
 /// The first three digests of a checkpoint's public values: `(round, root, commitment)`.

@@ -4,7 +4,7 @@
 
 use super::{
     batch_users, blind, blind_u32, child_of, read_checkpoint, refused, seed_tag, stark,
-    values_text, write_proof, Checkpoint, Expect, Plan,
+    values_text, write_proof, Checkpoint, Expect, Plan, CHECKPOINT_VERSION,
 };
 use crate::solvency::{
     bar,
@@ -67,7 +67,7 @@ pub(super) fn prove_batches(
         let hash = write_proof(dir, &bytes)?;
         let leaves = write_proof(dir, &leaves_to_bytes(&st.leaves))?;
         let cp = Checkpoint {
-            version: 1,
+            version: CHECKPOINT_VERSION,
             index: j,
             entry: ProofEntry {
                 key: String::new(),
@@ -187,7 +187,7 @@ pub(super) fn aggregate(
             let (bytes, public) = prove_aggregation(&w).map_err(stark)?;
             let hash = write_proof(dir, &bytes)?;
             let cp = Checkpoint {
-                version: 1,
+                version: CHECKPOINT_VERSION,
                 index: i,
                 entry: ProofEntry {
                     key: String::new(),
