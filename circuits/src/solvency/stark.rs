@@ -832,13 +832,7 @@ fn verifier_config(
     queue: Option<std::sync::mpsc::Sender<beside::Check>>,
 ) -> VerifierStarkConfig {
     let perm = poseidon2();
-    let inner = ValMmcs::new(
-        Hash::new(perm.clone()),
-        Compress::new(perm.clone()),
-        0,
-        StdRng::seed_from_u64(0),
-    );
-    let val_mmcs = beside::BesideMmcs::new(inner, queue);
+    let val_mmcs = beside::BesideMmcs::new(val_mmcs(&perm, StdRng::seed_from_u64(0)), queue);
     let fri = fri_parameters(params, ExtensionMmcs::new(val_mmcs.clone()));
     let pcs = HidingFriPcs::new(
         Dft::default(),
@@ -944,9 +938,7 @@ pub fn stark_config(params: &StarkParams, rng_seed: Option<u64>) -> SolvencyStar
         None => rand_10::make_rng::<StdRng>(),
     };
     let perm = poseidon2();
-    let hash = Hash::new(perm.clone());
-    let compress = Compress::new(perm.clone());
-    let val_mmcs = ValMmcs::new(hash, compress, 0, StdRng::from_rng(&mut seeder));
+    let val_mmcs = val_mmcs(&perm, StdRng::from_rng(&mut seeder));
     let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
     let fri = fri_parameters(params, challenge_mmcs);
     let pcs = Pcs::new(
@@ -958,6 +950,17 @@ pub fn stark_config(params: &StarkParams, rng_seed: Option<u64>) -> SolvencyStar
     );
     SolvencyStarkConfig::new(pcs, Challenger::new(perm))
         .with_ood_proof_of_work_bits(params.ood_pow_bits)
+}
+
+/// The Poseidon2 Merkle commitment of traces, salted from `salts` (one definition for the
+/// prover's and the verifier's configurations).
+fn val_mmcs(perm: &Perm, salts: StdRng) -> ValMmcs {
+    ValMmcs::new(
+        Hash::new(perm.clone()),
+        Compress::new(perm.clone()),
+        0,
+        salts,
+    )
 }
 
 /// The FRI parameters of `params`: one definition for the prover, the verifier and the security

@@ -972,7 +972,6 @@ pub fn verify_aggregation_under(
     public: &AggPublic,
     params: &StarkParams,
 ) -> Result<(), StarkError> {
-    check_pinned(params)?;
     let shape = AggShape::new(shape.assets, shape.children, shape.child_kind, shape.top)?;
     public.check(&shape)?;
     let values = public.to_values();
