@@ -18,11 +18,21 @@
 //! * `stark/4095x4`: a round proven in the set-up with the prover's pipeline (one batch of
 //!   4,095 users with 4 assets, the batch size of the 10^6-user round, and the top proof; the
 //!   set-up proves it once, seconds to a minute);
+//! * `stark/external`: with `ASSAY_BENCH_STARK_ROUND=DIR`, a round folder made elsewhere, such
+//!   as `scripts/scale.sh`'s million-user round (245 batches of 4,095 users with 4 assets
+//!   under one top), and its first record (`inclusion/`, in name order); the files are read
+//!   into memory first. This is the customer's check at the 10^6-user round's real shape: its
+//!   top has 245 children where `4095x4`'s has one.
 //! * `groth16/frozen-v1`, `halo2/frozen-v1`: the frozen Groth16 round (keys pinned by
 //!   `v1-manifest.json`) and Halo2 round; the Halo2 parameters come from a cache that keeps
 //!   them in memory after the first check (the keys are re-derived at every check, as the
 //!   customer's one-shot check does).
 
+/// The `assay` binary's allocator (`src/main.rs`), so that the check is timed as it runs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use assay_benches::cpu_seconds;
 use assay_prover::solvency::{self as prover, record_path, BackendChoice, ProveOptions};
 use assay_verifier::{
     groth16::{KeyManifest, TrustedKeys},
@@ -170,24 +180,67 @@ fn wanted(backend: &str) -> bool {
     filter.is_none_or(|f| f.contains(backend) || backend.contains(&f) || f.contains('|'))
 }
 
+/// A round folder made elsewhere (`ASSAY_BENCH_STARK_ROUND`) and its first record.
+fn external_round(dir: &Path) -> Round {
+    let mut records: Vec<_> = fs::read_dir(dir.join("inclusion"))
+        .expect("the round folder's inclusion/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    records.sort();
+    Round {
+        bundle: fs::read(dir.join("round.json")).expect("round.json"),
+        record: fs::read(records.first().expect("a record")).expect("record"),
+        files: Files::of_round(dir),
+    }
+}
+
+/// Prints the CPU time per check (all threads) beside the wall time, over `n` checks: the
+/// customer's check uses both cores, so its wall time is not its cost.
+fn cpu_per_check(name: &str, round: &Round, opts: &RoundOptions<'_>, n: u32) {
+    let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
+    for _ in 0..n {
+        check(round, opts);
+    }
+    let (cpu, wall) = (cpu_seconds() - c0, w0.elapsed().as_secs_f64());
+    println!(
+        "stark/{name}: {:.2} ms CPU and {:.2} ms wall per check ({n} checks)",
+        cpu * 1e3 / f64::from(n),
+        wall * 1e3 / f64::from(n)
+    );
+}
+
 fn stark(c: &mut Criterion) {
     if !wanted("stark") {
         return;
     }
     let mut g = c.benchmark_group("customer check");
     g.sample_size(20);
-    for (name, round) in [
+    let mut rounds = vec![
         ("frozen-v2 127x2", frozen("v2-stark", true)),
         ("frozen-v3 127x2", frozen("v3-stark", true)),
         ("4095x4", proven_stark_round(4_095)),
-    ] {
+    ];
+    if let Some(dir) = std::env::var_os("ASSAY_BENCH_STARK_ROUND") {
+        rounds.push(("external", external_round(Path::new(&dir))));
+    }
+    for (name, round) in rounds {
         let opts = RoundOptions {
             proofs: Some(&round.files),
             ..RoundOptions::default()
         };
         check(&round, &opts);
+        cpu_per_check(name, &round, &opts, 100);
         g.bench_function(BenchmarkId::new("stark", name), |b| {
             b.iter(|| check(&round, &opts))
+        });
+        // What parsing the bundle and the record alone costs (a share of every check).
+        g.bench_function(BenchmarkId::new("stark", format!("{name} parse")), |b| {
+            b.iter(|| {
+                let b = RoundBundle::parse(&round.bundle, "round").expect("bundle");
+                let rec = InclusionRecord::parse(&round.record, "record").expect("record");
+                (b, rec)
+            })
         });
     }
     g.finish();

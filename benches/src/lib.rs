@@ -70,3 +70,14 @@ pub fn constraints_floor_per_user(k: usize, w: usize) -> usize {
     let node = constraints_of_hash(2, None);
     k * (w + 1) + leaf + node
 }
+
+/// This process's CPU seconds (user + system, every thread), from `getrusage`; 0 if it fails.
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: `getrusage` writes into the zeroed struct we own; RUSAGE_SELF is always valid.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}

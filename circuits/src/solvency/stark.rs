@@ -254,8 +254,11 @@ pub struct BatchStatement {
     pub limb_sums: Vec<[u32; LIMBS]>,
 }
 
-fn poseidon2() -> Perm {
-    default_koalabear_poseidon2_16()
+/// KoalaBear's Poseidon2 (width 16), built once: building it copies and rearranges the round
+/// constants, which would otherwise cost more than a permutation at every chain step.
+fn poseidon2() -> &'static Perm {
+    static P: std::sync::OnceLock<Perm> = std::sync::OnceLock::new();
+    P.get_or_init(default_koalabear_poseidon2_16)
 }
 
 /// The round constants of KoalaBear's Poseidon2 (width 16), as [`P2Air`] and
@@ -330,7 +333,7 @@ pub(crate) fn bytes_digest(tag: u32, bytes: &[u8], what: &str) -> Result<Digest,
         .collect();
     let blocks = blocks(&elems, elems.len().div_ceil(RATE));
     let head = [Val::ZERO; HEAD_ELEMS];
-    Ok(sponge_inputs(&poseidon2(), tag, &head, &blocks, bytes.len()).1)
+    Ok(sponge_inputs(poseidon2(), tag, &head, &blocks, bytes.len()).1)
 }
 
 /// The sponge's rate blocks after the head: `limbs` padded with zeros to `chunks` blocks.
@@ -408,7 +411,7 @@ pub fn leaf(user: &StarkUser, shape: &BatchShape) -> Result<Digest, StarkError> 
     let limbs: Vec<Val> = user.balances.iter().flat_map(|b| limbs_of(*b)).collect();
     let bl = blocks(&limbs, shape.sponge_perms() - 1);
     Ok(sponge_inputs(
-        &poseidon2(),
+        poseidon2(),
         TAG_LEAF,
         &leaf_head(&user.id, &user.salt),
         &bl,
@@ -534,7 +537,7 @@ fn build_trace(raw: &RawBatch) -> (RowMajorMatrix<Val>, BatchPublic, Vec<Digest>
     let rows = shape.rows();
     let n = shape.users();
     let nl = shape.limbs();
-    let perm = poseidon2();
+    let perm = poseidon2().clone();
 
     // Running limb sums.
     let mut acc = vec![vec![Val::ZERO; nl]; rows];
@@ -831,7 +834,7 @@ fn verifier_config(
     params: &StarkParams,
     queue: Option<std::sync::mpsc::Sender<beside::Check>>,
 ) -> VerifierStarkConfig {
-    let perm = poseidon2();
+    let perm = poseidon2().clone();
     let val_mmcs = beside::BesideMmcs::new(val_mmcs(&perm, StdRng::seed_from_u64(0)), queue);
     let fri = fri_parameters(params, ExtensionMmcs::new(val_mmcs.clone()));
     let pcs = HidingFriPcs::new(
@@ -937,7 +940,7 @@ pub fn stark_config(params: &StarkParams, rng_seed: Option<u64>) -> SolvencyStar
         Some(seed) => StdRng::seed_from_u64(seed),
         None => rand_10::make_rng::<StdRng>(),
     };
-    let perm = poseidon2();
+    let perm = poseidon2().clone();
     let val_mmcs = val_mmcs(&perm, StdRng::from_rng(&mut seeder));
     let challenge_mmcs = ChallengeMmcs::new(val_mmcs.clone());
     let fri = fri_parameters(params, challenge_mmcs);

@@ -19,7 +19,7 @@ use ark_groth16::Groth16;
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use ark_serialize::CanonicalSerialize;
 use ark_snark::SNARK;
-use assay_benches::{constraints, constraints_floor_per_user};
+use assay_benches::{constraints, constraints_floor_per_user, cpu_seconds};
 use assay_circuits::{
     halo2::Fp,
     kyc::{
@@ -61,17 +61,6 @@ impl Span {
     fn json(&self) -> Value {
         json!({ "wall_s": self.wall, "cpu_s": self.cpu })
     }
-}
-
-/// This process's CPU seconds (user + system, every thread), from `getrusage`.
-fn cpu_seconds() -> f64 {
-    // SAFETY: `getrusage` writes into the zeroed struct we own; RUSAGE_SELF is always valid.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    tv(u.ru_utime) + tv(u.ru_stime)
 }
 
 /// Runs `f`, returning its result with the wall and CPU time it took.

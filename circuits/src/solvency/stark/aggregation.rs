@@ -334,7 +334,7 @@ pub struct AggStatement {
 pub fn child_commitment(kind: ChildKind, assets: usize, blind: &Blind, limbs: &[u64]) -> Digest {
     let vals: Vec<Val> = limbs.iter().map(|x| Val::from_u64(*x)).collect();
     let bl = blocks(&vals, vals.len().div_ceil(RATE));
-    sponge_inputs(&poseidon2(), kind.tag(), blind, &bl, assets).1
+    sponge_inputs(poseidon2(), kind.tag(), blind, &bl, assets).1
 }
 
 /// The raw witness of the trace builder; tests corrupt it to build malicious traces.
@@ -513,7 +513,7 @@ pub(crate) fn build_agg_trace(raw: &RawAgg) -> (RowMajorMatrix<Val>, AggPublic, 
             (TAG_AGG_SUM, raw.blind, s)
         };
         let bl = blocks(&stream, sp - 1);
-        let (ins, digest) = sponge_inputs(&perm, tag, &blind, &bl, k);
+        let (ins, digest) = sponge_inputs(perm, tag, &blind, &bl, k);
         if r < f {
             let out = perm.permute(ins[shape.child_last()]);
             child_comms.push(core::array::from_fn::<Val, DIGEST_ELEMS, _>(|i| out[i]));

@@ -159,7 +159,7 @@ proptest! {
             prop_assert_eq!(from_limbs, *sum);
         }
         let commitment =
-            sponge_inputs(&poseidon2(), TAG_SUM, &b.blind, &blocks(&limb_sums, s - 1), shape.assets).1;
+            sponge_inputs(poseidon2(), TAG_SUM, &b.blind, &blocks(&limb_sums, s - 1), shape.assets).1;
         prop_assert_eq!(public.commitment, commitment);
         prop_assert_eq!(digest_at(footer, lay.block(s - 1) + P2_OUT), commitment);
         prop_assert!(check_all_constraints(&SolvencyStarkAir::new(shape), &trace, &public.to_values(), None)
