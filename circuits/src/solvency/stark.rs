@@ -1158,10 +1158,14 @@ where
         )));
     }
     // The library verifier, with its Merkle checks run beside it (`beside`): Ok only if both
-    // the verifier and every one of its Merkle checks accept.
+    // the verifier and every one of its Merkle checks accept. The AIR's degree is the one it
+    // declares (`KnownDegree`) where it declares one.
     let (outcome, merkle) = beside::run_beside(|queue| {
         let config = verifier_config(&params, queue);
-        catch_unwind(AssertUnwindSafe(|| verify(&config, air, &proof, values)))
+        catch_unwind(AssertUnwindSafe(|| match air.max_constraint_degree() {
+            Some(_) => verify(&config, &KnownDegree(air), &proof, values),
+            None => verify(&config, air, &proof, values),
+        }))
     });
     match (outcome, merkle) {
         (Ok(Ok(())), None) => Ok(()),
@@ -1171,6 +1175,93 @@ where
             "the library verifier panicked on this proof".into(),
         )),
     }
+}
+
+/// The verifier's view of an AIR that declares its constraint degree: the same AIR, except that
+/// the library's sizing of the quotient reads the declared degree instead of building every
+/// constraint as a symbolic expression first (~10 % of a customer's check, most of it
+/// allocating and freeing expression trees). The constraints checked at the out-of-domain point
+/// are the AIR's own. Only the number of quotient chunks could change, and only if a
+/// declaration were below the AIR's real degree: then honest proofs (whose prover sizes the
+/// quotient from the real constraints) would be refused, never a weaker check; the tests hold
+/// every AIR's declaration to its real degree (`declared_degrees_are_the_real_ones`).
+struct KnownDegree<'a, A>(&'a A);
+
+impl<A: BaseAir<Val>> BaseAir<Val> for KnownDegree<'_, A> {
+    fn width(&self) -> usize {
+        self.0.width()
+    }
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<Val>> {
+        self.0.preprocessed_trace()
+    }
+    fn preprocessed_width(&self) -> usize {
+        self.0.preprocessed_width()
+    }
+    fn num_periodic_columns(&self) -> usize {
+        self.0.num_periodic_columns()
+    }
+    fn periodic_columns(&self) -> std::borrow::Cow<'_, [Vec<Val>]> {
+        self.0.periodic_columns()
+    }
+    fn periodic_values(&self, row_index: usize) -> Vec<Val> {
+        self.0.periodic_values(row_index)
+    }
+    fn periodic_columns_matrix(&self) -> Option<RowMajorMatrix<Val>> {
+        self.0.periodic_columns_matrix()
+    }
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        self.0.main_next_row_columns()
+    }
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        self.0.preprocessed_next_row_columns()
+    }
+    fn num_constraints(&self) -> Option<usize> {
+        self.0.num_constraints()
+    }
+    fn max_constraint_degree(&self) -> Option<usize> {
+        self.0.max_constraint_degree()
+    }
+    fn num_public_values(&self) -> usize {
+        self.0.num_public_values()
+    }
+    fn public_boundary_io(&self) -> &[p3_air::BoundaryPublic] {
+        self.0.public_boundary_io()
+    }
+    fn assumes_boolean_trace(&self) -> bool {
+        self.0.assumes_boolean_trace()
+    }
+}
+
+/// No symbolic constraints: the library takes the declared degree.
+impl<A: BaseAir<Val>> Air<p3_uni_stark::SymbolicAirBuilder<Val>> for KnownDegree<'_, A> {
+    fn eval(&self, _: &mut p3_uni_stark::SymbolicAirBuilder<Val>) {}
+}
+
+impl<'a, A> Air<p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>>
+    for KnownDegree<'_, A>
+where
+    A: Air<p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>>,
+{
+    fn eval(&self, builder: &mut p3_uni_stark::VerifierConstraintFolder<'a, VerifierStarkConfig>) {
+        self.0.eval(builder);
+    }
+}
+
+/// The degree the library computes from `air`'s symbolic constraints (what [`KnownDegree`]
+/// replaces with the declaration), for the tests.
+#[cfg(test)]
+pub(crate) fn real_degree<A: Air<p3_uni_stark::SymbolicAirBuilder<Val>>>(air: &A) -> usize {
+    let layout = p3_uni_stark::AirLayout {
+        main_width: air.width(),
+        num_public_values: air.num_public_values(),
+        ..Default::default()
+    };
+    let (base, ext) = p3_uni_stark::get_all_symbolic_constraints::<Val, Val, A>(air, layout);
+    base.iter()
+        .map(|c| c.degree_multiple())
+        .chain(ext.iter().map(|c| c.degree_multiple()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Shape checks before the library verifier sees the proof.

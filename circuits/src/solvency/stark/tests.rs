@@ -708,3 +708,66 @@ fn a_batch_proof_verifies_only_under_the_parameters_it_was_made_with() {
     let e = verify_batch_under(&r.shape, &new, &public, &weak).unwrap_err();
     assert!(matches!(e, StarkError::Params(_)), "{e}");
 }
+
+/// Every STARK AIR's declared constraint degree (what the verifier sizes the quotient with,
+/// `KnownDegree`) is the degree of its real constraints, for batch shapes (K from 1 to the
+/// most), aggregation shapes (both child kinds, inner and top) and the KYC AIR.
+#[test]
+fn declared_degrees_are_the_real_ones() {
+    let mut airs: Vec<(String, usize, Option<usize>)> = Vec::new();
+    for assets in [1, 4, 50, MAX_ASSETS] {
+        let air = SolvencyStarkAir::new(BatchShape::new(assets, MIN_LOG_HEIGHT).unwrap());
+        airs.push((
+            format!("batch K={assets}"),
+            real_degree(&air),
+            air.max_constraint_degree(),
+        ));
+        for kind in [ChildKind::Batch, ChildKind::Aggregate] {
+            for top in [false, true] {
+                let shape = AggShape::new(assets, 3, kind, top).unwrap();
+                let air = AggregationAir::new(shape);
+                airs.push((
+                    format!("{shape:?}"),
+                    real_degree(&air),
+                    air.max_constraint_degree(),
+                ));
+            }
+        }
+    }
+    let kyc = crate::kyc::stark::KycStarkAir::new();
+    airs.push(("KYC".into(), real_degree(&kyc), kyc.max_constraint_degree()));
+    for (name, real, declared) in airs {
+        assert_eq!(Some(real), declared, "{name}");
+    }
+}
+
+/// What a declaration below the real degree would do: the verifier expects fewer quotient
+/// chunks than the prover (who sizes the quotient from the real constraints) committed to,
+/// and refuses the honest proof. A wrong declaration can only refuse, not weaken the check.
+#[test]
+fn a_declared_degree_below_the_real_one_refuses_honest_proofs() {
+    struct Declares2(SolvencyStarkAir);
+    impl BaseAir<Val> for Declares2 {
+        fn width(&self) -> usize {
+            self.0.width()
+        }
+        fn num_public_values(&self) -> usize {
+            self.0.num_public_values()
+        }
+        fn max_constraint_degree(&self) -> Option<usize> {
+            Some(2)
+        }
+    }
+    impl<AB: p3_air::AirBuilder<F = Val>> Air<AB> for Declares2 {
+        fn eval(&self, b: &mut AB) {
+            self.0.eval(b);
+        }
+    }
+    let b = batch(1);
+    let (bytes, public) = prove_batch(&b).unwrap();
+    let values = public.to_values();
+    let honest = SolvencyStarkAir::new(b.shape);
+    verify_air_with(&honest, b.shape.log_height, &bytes, &values, &BATCH_PARAMS).unwrap();
+    let low = Declares2(SolvencyStarkAir::new(b.shape));
+    assert!(verify_air_with(&low, b.shape.log_height, &bytes, &values, &BATCH_PARAMS).is_err());
+}
