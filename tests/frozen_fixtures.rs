@@ -439,3 +439,43 @@ fn a_groth16_kyc_presentation_is_checked_against_the_pinned_setup() {
     // No manifest pinned at all (the default): refused, saying how to pin.
     assert!(check(&[]).is_err());
 }
+
+/// The customer's STARK check verifies the bundle's signature beside the proofs: a bundle whose
+/// signature fails is refused for it, even when a proof file fails too (the error a check of
+/// the signature first would give), and a pinned publication key that is not the round's is
+/// refused by name.
+#[test]
+fn a_stark_customer_check_reports_a_bad_signature_first() {
+    use assay_verifier::solvency::ProofDir;
+    let folder = "solvency/frozen/v3-stark";
+    let mut b = RoundBundle::parse(&read(folder, "round.json"), "round").unwrap();
+    let rec = InclusionRecord::parse(&read(folder, "record-customer-0007.json"), "record").unwrap();
+    let mut sig = hex::decode(&b.signature).unwrap();
+    sig[5] ^= 1;
+    b.signature = hex::encode(sig);
+    // No proof files at all: the proofs fail too.
+    let empty = tempfile::tempdir().unwrap();
+    let none = ProofDir::new(empty.path());
+    for proofs in [ProofDir::new(stark_dir("v3-stark")), none] {
+        let opts = RoundOptions {
+            proofs: Some(&proofs),
+            ..RoundOptions::default()
+        };
+        let e = verify_inclusion_with(&rec, &b, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("signature"), "{e}");
+    }
+    let b = RoundBundle::parse(&read(folder, "round.json"), "round").unwrap();
+    let proofs = ProofDir::new(stark_dir("v3-stark"));
+    let pinned = "00".repeat(32);
+    let opts = RoundOptions {
+        proofs: Some(&proofs),
+        publication_key: Some(&pinned),
+        ..RoundOptions::default()
+    };
+    let e = verify_inclusion_with(&rec, &b, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pinned key"), "{e}");
+}
