@@ -26,11 +26,15 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
 fi
 "$venv/bin/st" --version
 
-# st_run ARGS...: `st run ARGS...`, run once more when its only trouble was CPython 3.11's
-# parser bug "AST constructor recursion depth mismatch" (python/cpython#106905), hit inside
-# hypothesis while it describes one of its own lambdas: a crash of the tool, reported as a
-# "Runtime Error" of one operation, not a finding about the API (seen once here, 2026-12-02, on
-# the issuer service's revoke route, with Python 3.11.7; the same seed passed before and after).
+# One worker: CPython 3.11 keeps the AST constructor's recursion depth in the interpreter, not in
+# the thread (python/cpython#106905), so two hypothesis threads describing their lambdas at once
+# (`ast.parse`) can make one of them fail with "AST constructor recursion depth mismatch", which
+# schemathesis reports as a "Runtime Error" of one operation: a crash of the tool, not a finding
+# about the API (seen twice, both on the issuer service's revoke route with two workers: here
+# on 2026-12-02 with Python 3.11.7, and on CI on 2026-12-03, where the rerun below did not
+# save the run). With one worker nothing parses concurrently.
+#
+# st_run ARGS...: `st run ARGS...`, run once more when its only trouble was that crash anyway.
 # Retried only when every error is that one and nothing failed; the rerun's verdict stands.
 st_run() {
   local out rc=0
@@ -93,7 +97,7 @@ cd "$work"
 st_run "$base/openapi.json" \
   --checks all \
   --exclude-checks positive_data_acceptance \
-  --workers 2 \
+  --workers 1 \
   --max-time "${ASSAY_FUZZ_MAX_TIME:-60}" \
   --max-examples 50 \
   --seed 20261201 \
@@ -159,7 +163,7 @@ fuzz_role() {
   st_run "$base/openapi.json" \
     --checks all \
     --exclude-checks positive_data_acceptance \
-    --workers 2 \
+    --workers 1 \
     --max-time "${ASSAY_FUZZ_ISSUER_MAX_TIME:-20}" \
     --max-examples 50 \
     --seed 20261202 \
