@@ -674,6 +674,26 @@ impl RoundBundle {
     pub fn hash(&self) -> String {
         crate::sha256_hex(&serde_json::to_vec(self).expect("serializable"))
     }
+
+    /// [`Self::hash`] and [`Self::signed_body`] from one serialization: the same two values.
+    /// `signature` is the last field, so the signed body is the canonical JSON with that last
+    /// value replaced by `""` (the bundle is serialized again, as [`Self::signed_body`] does,
+    /// in the case it would not end so).
+    pub fn hash_and_signed_body(&self) -> (String, Vec<u8>) {
+        let full = serde_json::to_vec(self).expect("serializable");
+        let hash = crate::sha256_hex(&full);
+        let last = |s: &str| {
+            let mut v = br#","signature":"#.to_vec();
+            v.extend(serde_json::to_vec(s).expect("serializable"));
+            v.push(b'}');
+            v
+        };
+        let body = match full.strip_suffix(last(&self.signature).as_slice()) {
+            Some(head) => [head, last("").as_slice()].concat(),
+            None => self.signed_body(),
+        };
+        (hash, body)
+    }
 }
 
 /// One balance of a record, in the asset's display unit.
@@ -870,6 +890,35 @@ mod tests {
             publication_key: String::new(),
             signature: String::new(),
         }
+    }
+
+    #[test]
+    fn one_serialization_gives_the_same_hash_and_signed_body() {
+        let same = |b: &RoundBundle| {
+            let (hash, body) = b.hash_and_signed_body();
+            assert_eq!(hash, b.hash());
+            assert_eq!(body, b.signed_body());
+        };
+        let mut b = bundle(2);
+        // Empty, plain hex, and values JSON escapes: quotes, backslashes, controls, non-ASCII.
+        for sig in ["", "ab01", "a\"b\\c", "\n\u{1}é", "\"signature\":\"x\"}"] {
+            b.signature = sig.into();
+            same(&b);
+        }
+        // Every frozen bundle, with its real signature.
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/solvency/frozen");
+        let mut seen = 0;
+        for v in std::fs::read_dir(&dir).unwrap() {
+            let round = v.unwrap().path().join("round.json");
+            if let Ok(bytes) = std::fs::read(&round) {
+                let b = RoundBundle::parse(&bytes, "round.json").unwrap();
+                assert!(!b.signature.is_empty());
+                same(&b);
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "{seen} frozen bundles in {}", dir.display());
     }
 
     #[test]

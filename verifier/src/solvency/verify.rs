@@ -231,6 +231,9 @@ struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
     verified: Box<[std::sync::atomic::AtomicBool]>,
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
+    /// The bytes its signature covers ([`RoundBundle::signed_body`]), from the same
+    /// serialization.
+    body: Vec<u8>,
 }
 
 fn name_batch(j: usize) -> String {
@@ -320,6 +323,7 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             }
         }
         let keys = B::open_round(&b, section, &cfg, opts)?;
+        let (hash, body) = b.hash_and_signed_body();
         let depth_batch = b.config.batch_size.trailing_zeros();
         let proofs = b.batches.len() + found.iter().sum::<usize>();
         Ok(Self {
@@ -329,7 +333,8 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
             verified: (0..proofs)
                 .map(|_| std::sync::atomic::AtomicBool::new(false))
                 .collect(),
-            hash: b.hash(),
+            hash,
+            body,
             b,
         })
     }
@@ -463,15 +468,18 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
 
     /// The bundle's signature, and the caller's pins of its publication key and hash.
     fn check_signature(&self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
-        check_bundle_signature(&self.b, opts)
+        check_bundle_signature(&self.b, opts, &self.hash, &self.body)
     }
 }
 
 /// The bundle's signature, and the caller's pins of its publication key and hash (every
-/// backend).
+/// backend), given the bundle's hash (`actual`) and signed body (`body`), both from
+/// [`RoundBundle::hash_and_signed_body`], computed once by the caller.
 pub(crate) fn check_bundle_signature(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
+    actual: &str,
+    body: &[u8],
 ) -> Result<(), VerifyError> {
     if let Some(pk) = opts.publication_key {
         if !pk.eq_ignore_ascii_case(&b.publication_key) {
@@ -482,21 +490,14 @@ pub(crate) fn check_bundle_signature(
         }
     }
     if let Some(h) = opts.bundle_hash {
-        let actual = b.hash();
-        if !h.eq_ignore_ascii_case(&actual) {
+        if !h.eq_ignore_ascii_case(actual) {
             return Err(VerifyError::Untrusted(format!(
                 "the bundle hashes to {actual}, not to the pinned bundle hash {h}"
             )));
         }
     }
     let key = signing::decode_public_key(&b.publication_key, "publication_key")?;
-    signing::verify(
-        &key,
-        ROUND_DOMAIN,
-        &b.signed_body(),
-        &b.signature,
-        "round bundle",
-    )
+    signing::verify(&key, ROUND_DOMAIN, body, &b.signature, "round bundle")
 }
 
 /// The checks of a record that do not depend on the backend: version, round, bundle hash

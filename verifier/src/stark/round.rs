@@ -54,6 +54,9 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     chains: Vec<Vec<Digest>>,
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
+    /// The bytes its signature covers ([`RoundBundle::signed_body`]), from the same
+    /// serialization.
+    body: Vec<u8>,
     /// The pinned parameters its batch proofs are verified under: [`BATCH_PARAMS`], or
     /// [`STARK_PARAMS`] for rounds made before 2026-12-03 (the bundle's `params` names which).
     batch_params: StarkParams,
@@ -272,6 +275,7 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
         let previous =
             previous_digest(b.config.previous_round.as_deref(), "config.previous_round")?;
         let global_root = parse_digest(&b.global_root, "global_root")?;
+        let (hash, body) = b.hash_and_signed_body();
         Ok(Self {
             batch,
             round,
@@ -282,7 +286,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
             leaves,
             verified: false,
             chains: Vec::new(),
-            hash: b.hash(),
+            hash,
+            body,
             batch_params,
             agg_params,
             b,
@@ -809,7 +814,7 @@ impl StarkRound<std::sync::Arc<RoundBundle>> {
         opts: &RoundOptions<'_>,
     ) -> Result<Self, VerifyError> {
         let mut round = Self::check(b)?;
-        check_bundle_signature(&round.b, opts)?;
+        check_bundle_signature(&round.b, opts, &round.hash, &round.body)?;
         round.chains = round.verify_all(opts, true)?;
         round.verified = true;
         Ok(round)
@@ -834,7 +839,7 @@ impl PreparedInclusion for StarkRound<std::sync::Arc<RoundBundle>> {
 /// The first failed check, naming the proof and value.
 pub fn verify_round(b: &RoundBundle, opts: &RoundOptions<'_>) -> Result<RoundReport, VerifyError> {
     let round = StarkRound::check(b)?;
-    check_bundle_signature(b, opts)?;
+    check_bundle_signature(b, opts, &round.hash, &round.body)?;
     crate::solvency::check_previous(b, opts)?;
     round.verify_all(opts, false)?;
     Ok(RoundReport::of(b, Backend::Stark, opts.previous.is_some()))
@@ -853,8 +858,8 @@ pub fn verify_inclusion(
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
     let round = StarkRound::check(b)?;
-    // The bundle's signature (its canonical body serialized and hashed: a millisecond for a
-    // round of 245 batches) is checked beside the rest where threads exist; a failure of both
+    // The bundle's signature (its canonical body hashed, serialized by `check` with the
+    // bundle's hash) is checked beside the rest where threads exist; a failure of both
     // reports the signature's, as checking it first would.
     let (publication_key, bundle_hash) = (opts.publication_key, opts.bundle_hash);
     let (signed, included) = both(
@@ -865,7 +870,7 @@ pub fn verify_inclusion(
                 bundle_hash,
                 ..RoundOptions::default()
             };
-            check_bundle_signature(b, &opts)
+            check_bundle_signature(b, &opts, &round.hash, &round.body)
         },
         || round.inclusion_with(r, opts),
     );
