@@ -478,4 +478,22 @@ fn a_stark_customer_check_reports_a_bad_signature_first() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("pinned key"), "{e}");
+    // The bundle hash pinned: the round's own passes, any other is refused (the hash and the
+    // signed body come from one serialization).
+    let own = b.hash();
+    for (pin, passes) in [(own.as_str(), true), (pinned.as_str(), false)] {
+        let opts = RoundOptions {
+            proofs: Some(&proofs),
+            bundle_hash: Some(pin),
+            publication_key: Some(&b.publication_key),
+            ..RoundOptions::default()
+        };
+        match verify_inclusion_with(&rec, &b, &opts) {
+            Ok(_) => assert!(passes, "a wrong pinned hash passed"),
+            Err(e) => {
+                assert!(!passes, "{e}");
+                assert!(e.to_string().contains("pinned bundle hash"), "{e}");
+            }
+        }
+    }
 }
