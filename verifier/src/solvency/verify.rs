@@ -232,7 +232,8 @@ struct Round<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> {
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
     /// The bytes its signature covers ([`RoundBundle::signed_body`]), from the same
-    /// serialization.
+    /// serialization; taken (and freed) by [`Self::check_signature`], so a prepared round does
+    /// not keep a second copy of its bundle.
     body: Vec<u8>,
 }
 
@@ -467,8 +468,9 @@ impl<D: std::ops::Deref<Target = RoundBundle>, B: VerifyingBackend> Round<D, B> 
     }
 
     /// The bundle's signature, and the caller's pins of its publication key and hash.
-    fn check_signature(&self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
-        check_bundle_signature(&self.b, opts, &self.hash, &self.body)
+    fn check_signature(&mut self, opts: &RoundOptions<'_>) -> Result<(), VerifyError> {
+        let body = std::mem::take(&mut self.body);
+        check_bundle_signature(&self.b, opts, &self.hash, &body)
     }
 }
 
@@ -619,7 +621,6 @@ fn with_backend<V: Visitor<Output = Result<T, VerifyError>>, T>(
 /// [`verify_inclusion_with`] does under the options the round was prepared with, without
 /// opening the keys again. Cheap to share between threads (`Arc`).
 pub struct PreparedRound {
-    hash: String,
     backend: Backend,
     inner: Box<dyn PreparedInclusion>,
 }
@@ -627,7 +628,7 @@ pub struct PreparedRound {
 impl std::fmt::Debug for PreparedRound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PreparedRound")
-            .field("bundle_hash", &self.hash)
+            .field("bundle_hash", &self.bundle_hash())
             .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
@@ -636,6 +637,8 @@ impl std::fmt::Debug for PreparedRound {
 pub(crate) trait PreparedInclusion: Send + Sync {
     fn inclusion(&self, r: &InclusionRecord) -> Result<InclusionReport, VerifyError>;
     fn bundle(&self) -> &RoundBundle;
+    /// The bundle's hash ([`RoundBundle::hash`]), computed when the round was opened.
+    fn bundle_hash(&self) -> &str;
     /// Verifies ahead of any record what every record's check shares (see
     /// [`PreparedRound::verify_shared_proofs`]); nothing where preparing already did.
     fn shared(&self) -> Result<(), VerifyError> {
@@ -649,6 +652,9 @@ impl<B: VerifyingBackend> PreparedInclusion for Round<std::sync::Arc<RoundBundle
     }
     fn bundle(&self) -> &RoundBundle {
         &self.b
+    }
+    fn bundle_hash(&self) -> &str {
+        &self.hash
     }
     fn shared(&self) -> Result<(), VerifyError> {
         self.verify_shared_proofs()
@@ -668,29 +674,23 @@ impl PreparedRound {
         impl Visitor for V<'_> {
             type Output = Result<Box<dyn PreparedInclusion>, VerifyError>;
             fn visit<B: VerifyingBackend>(self) -> Self::Output {
-                let round = Round::<_, B>::open(self.0, self.1)?;
+                let mut round = Round::<_, B>::open(self.0, self.1)?;
                 round.check_signature(self.1)?;
                 Ok(Box::new(round))
             }
         }
-        let hash = bundle.hash();
         let backend = Backend::from_name(&bundle.backend)
             .ok_or_else(|| VerifyError::Backend(bundle.backend.clone()))?;
         #[cfg(feature = "stark")]
         if backend == Backend::Stark {
             let round = crate::stark::round::StarkRound::open(bundle, opts)?;
             return Ok(Self {
-                hash,
                 backend,
                 inner: Box::new(round),
             });
         }
         let inner = with_backend(&bundle.clone(), V(bundle, opts))?;
-        Ok(Self {
-            hash,
-            backend,
-            inner,
-        })
+        Ok(Self { backend, inner })
     }
 
     /// The customer's check of one record against the prepared round (as
@@ -717,7 +717,7 @@ impl PreparedRound {
 
     /// The prepared bundle's hash ([`RoundBundle::hash`]).
     pub fn bundle_hash(&self) -> &str {
-        &self.hash
+        self.inner.bundle_hash()
     }
 
     /// The prepared bundle's backend.
@@ -817,7 +817,7 @@ fn verify_round_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<RoundReport, VerifyError> {
-    let round = Round::<_, B>::open(b, opts)?;
+    let mut round = Round::<_, B>::open(b, opts)?;
     round.check_signature(opts)?;
     check_previous(b, opts)?;
     round.verify_every_proof()?;
@@ -868,7 +868,7 @@ fn verify_inclusion_as<B: VerifyingBackend>(
     b: &RoundBundle,
     opts: &RoundOptions<'_>,
 ) -> Result<InclusionReport, VerifyError> {
-    let round = Round::<_, B>::open(b, opts)?;
+    let mut round = Round::<_, B>::open(b, opts)?;
     round.check_signature(opts)?;
     round.inclusion(r)
 }

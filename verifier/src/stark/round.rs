@@ -55,7 +55,7 @@ pub(crate) struct StarkRound<D: Deref<Target = RoundBundle>> {
     /// The bundle's hash ([`RoundBundle::hash`]), computed once.
     hash: String,
     /// The bytes its signature covers ([`RoundBundle::signed_body`]), from the same
-    /// serialization.
+    /// serialization; a round opened for many checks frees it once its signature is checked.
     body: Vec<u8>,
     /// The pinned parameters its batch proofs are verified under: [`BATCH_PARAMS`], or
     /// [`STARK_PARAMS`] for rounds made before 2026-12-03 (the bundle's `params` names which).
@@ -814,7 +814,8 @@ impl StarkRound<std::sync::Arc<RoundBundle>> {
         opts: &RoundOptions<'_>,
     ) -> Result<Self, VerifyError> {
         let mut round = Self::check(b)?;
-        check_bundle_signature(&round.b, opts, &round.hash, &round.body)?;
+        let body = std::mem::take(&mut round.body);
+        check_bundle_signature(&round.b, opts, &round.hash, &body)?;
         round.chains = round.verify_all(opts, true)?;
         round.verified = true;
         Ok(round)
@@ -827,6 +828,9 @@ impl PreparedInclusion for StarkRound<std::sync::Arc<RoundBundle>> {
     }
     fn bundle(&self) -> &RoundBundle {
         &self.b
+    }
+    fn bundle_hash(&self) -> &str {
+        &self.hash
     }
 }
 
