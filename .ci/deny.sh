@@ -27,6 +27,10 @@ die() {
     exit 1
 }
 
+# Without clippy as the workspace's compiler (.ci/run sets it for the host's build): it would
+# lint cargo-deny's own crate as `cargo install` builds it.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+
 # --- cargo-deny, pinned (idempotent: installs only when missing or another version) ---------
 installed=$(cargo deny --version 2>/dev/null || true)
 if [ "$installed" != "cargo-deny $DENY_VERSION" ]; then

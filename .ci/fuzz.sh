@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
+# The harness's own workspace, built as the background queue of .ci/run builds it (without the
+# clippy-driver wrapper that .ci/run sets for the host's build of Assay's workspace).
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 AFL_VERSION=0.18.2
 secs="${ASSAY_FUZZ_SECS:-3}"
 start=$SECONDS

@@ -24,6 +24,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 WB_VERSION=0.2.130
+# Installed and built as the background queue of .ci/run does it: without clippy as the
+# workspace's compiler, which .ci/run sets for the host's build (here it would rebuild the
+# crates, and lint wasm-bindgen-cli's own as it installs).
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
