@@ -73,14 +73,16 @@ fn stark_dir(tag: &str) -> PathBuf {
 
 /// The frozen STARK rounds (their proofs are files next to `round.json`, named by hash) and one
 /// record of each verify: v1 (records carry their chain path), v2 (each batch's leaves in a
-/// leaves file, records without a path) and v3 (2026-12-03: batch proofs under `BATCH_PARAMS`,
-/// aggregation proofs under their own pinned parameters, `agg_params`); a copy with one flipped byte in a proof file does
+/// leaves file, records without a path), v3 (2026-12-03: batch proofs under `BATCH_PARAMS`,
+/// aggregation proofs under their own pinned parameters, `agg_params`) and v4 (2026-12-04:
+/// leaves files ending with the chain's segment states); a copy with one flipped byte in a proof file does
 /// not, nor, since v2, one with a flipped byte in the leaves file, nor, in v3, one in the top
 /// proof.
 #[test]
 fn frozen_stark_rounds_and_records_verify() {
     use assay_verifier::solvency::{Circuits, ProofDir};
-    for tag in ["v1-stark", "v2-stark", "v3-stark"] {
+    for tag in ["v1-stark", "v2-stark", "v3-stark", "v4-stark"] {
+        let since_v3 = tag == "v3-stark" || tag == "v4-stark";
         let folder = format!("solvency/frozen/{tag}");
         let b = RoundBundle::parse(&read(&folder, "round.json"), "round").unwrap();
         let proofs = ProofDir::new(stark_dir(tag));
@@ -101,16 +103,27 @@ fn frozen_stark_rounds_and_records_verify() {
         };
         assert_eq!(rec.path.is_empty(), tag != "v1-stark", "{tag}");
         assert_eq!(sc.leaves.len(), if tag == "v1-stark" { 0 } else { 1 });
-        assert_eq!(sc.agg_params.is_some(), tag == "v3-stark", "{tag}");
-        assert_eq!(
-            sc.params.max_log_arity,
-            if tag == "v3-stark" { 3 } else { 1 }
-        );
+        assert_eq!(sc.agg_params.is_some(), since_v3, "{tag}");
+        assert_eq!(sc.params.max_log_arity, if since_v3 { 3 } else { 1 });
+        if let Some(l) = sc.leaves.first() {
+            // v4: the leaves file carries the chain's 7 segment states after its 127 leaves.
+            let len = fs::metadata(stark_dir(tag).join("proofs").join(format!("{l}.bin")))
+                .unwrap()
+                .len();
+            assert_eq!(
+                len,
+                if tag == "v4-stark" {
+                    134 * 32
+                } else {
+                    127 * 32
+                }
+            );
+        }
         let mut altered: Vec<(&str, String)> = vec![(
             b.batches[0].proof.as_str(),
             "batch proof 0: proof file".to_string(),
         )];
-        if tag == "v3-stark" {
+        if since_v3 {
             altered.push((b.aggregations[0][0].proof.as_str(), "top proof".into()));
         }
         if let Some(l) = sc.leaves.first() {

@@ -543,7 +543,8 @@ fn altered_leaves_files_are_refused() {
     };
     let file = out.join(ProofDir::relative(&sc.leaves[j]));
     let good = fs::read(&file).unwrap();
-    assert_eq!(good.len(), 127 * 32);
+    // 127 leaves, then the chain's 7 segment states.
+    assert_eq!(good.len(), (127 + 7) * 32);
     // One flipped byte: the file is not the one the bundle names.
     let mut flipped = good.clone();
     flipped[100] ^= 1;
@@ -553,7 +554,8 @@ fn altered_leaves_files_are_refused() {
     expect_err(verify_inclusion_with(&r, &b, &opts).map(|_| ()), &in_j);
     fs::write(&file, &good).unwrap();
     // A forged file under its own name in a re-signed bundle: two leaves swapped (the
-    // customer's own leaf still in it), one leaf short, an element not below p.
+    // customer's own leaf still in it), a segment state changed, one digest short, an element
+    // not below p.
     let forge = |bytes: &[u8]| {
         let h = assay_verifier::sha256_hex(bytes);
         fs::write(out.join(ProofDir::relative(&h)), bytes).unwrap();
@@ -576,8 +578,15 @@ fn altered_leaves_files_are_refused() {
         verify_inclusion_with(&rf, &f, &opts).map(|_| ()),
         "do not chain from the round digest",
     );
+    // A segment state changed: its segment and the next no longer meet.
+    let mut state = good.clone();
+    state[127 * 32 + 3 * 32] ^= 1;
+    let f = forge(&state);
+    expect_err(verify_in(&f, &out), "do not chain from the round digest");
+    // The leaves alone (the file of a round made before 2026-12-04) still chain.
+    verify_in(&forge(&good[..127 * 32]), &out).unwrap();
     let f = forge(&good[..good.len() - 32]);
-    expect_err(verify_in(&f, &out), "is 4064 bytes");
+    expect_err(verify_in(&f, &out), "this one is 4256");
     let mut high = good.clone();
     high[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
     let f = forge(&high);

@@ -15,6 +15,8 @@
 //!   and the top proof);
 //! * `stark/frozen-v3`: `fixtures/solvency/frozen/v3-stark`, the same round made on
 //!   2026-12-03 with the aggregation proofs under `AGG_PARAMS` (v2's top: `STARK_PARAMS`);
+//! * `stark/frozen-v4`: `fixtures/solvency/frozen/v4-stark`, the same round made on
+//!   2026-12-04 with the leaves file ending with the chain's segment states;
 //! * `stark/4095x4`: a round proven in the set-up with the prover's pipeline (one batch of
 //!   4,095 users with 4 assets, the batch size of the 10^6-user round, and the top proof; the
 //!   set-up proves it once, seconds to a minute);
@@ -219,6 +221,7 @@ fn stark(c: &mut Criterion) {
     let mut rounds = vec![
         ("frozen-v2 127x2", frozen("v2-stark", true)),
         ("frozen-v3 127x2", frozen("v3-stark", true)),
+        ("frozen-v4 127x2", frozen("v4-stark", true)),
         ("4095x4", proven_stark_round(4_095)),
     ];
     if let Some(dir) = std::env::var_os("ASSAY_BENCH_STARK_ROUND") {

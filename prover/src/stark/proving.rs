@@ -13,7 +13,7 @@ use crate::solvency::{
 };
 use crate::{fsutil, ProverError};
 use assay_circuits::solvency::stark::{
-    aggregate_statement, batch_statement, leaves_to_bytes, prove_aggregation, prove_batch,
+    aggregate_statement, batch_statement, leaves_file_bytes, prove_aggregation, prove_batch,
     AggShape, AggWitness, ChildKind, ChildOpening, StarkBatch, TopPublic,
 };
 use assay_circuits::Fr;
@@ -65,7 +65,7 @@ pub(super) fn prove_batches(
         }
         // Both files before the checkpoint that names them.
         let hash = write_proof(dir, &bytes)?;
-        let leaves = write_proof(dir, &leaves_to_bytes(&st.leaves))?;
+        let leaves = write_proof(dir, &leaves_file_bytes(&p.round, &st.leaves))?;
         let cp = Checkpoint {
             version: CHECKPOINT_VERSION,
             index: j,

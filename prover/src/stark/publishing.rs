@@ -10,7 +10,7 @@ use crate::solvency::{
     write_record,
 };
 use crate::{fsutil, ProverError};
-use assay_circuits::solvency::stark::{leaf, leaves_to_bytes, Digest, Val, DIGEST_ELEMS};
+use assay_circuits::solvency::stark::{leaf, leaves_file_bytes, Digest, Val, DIGEST_ELEMS};
 use assay_circuits::Fr;
 use assay_verifier::{
     solvency::{
@@ -71,7 +71,7 @@ fn write_leaves(
                 .map(|u| leaf(u, &p.batch))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(stark)?;
-            let name = write_proof(&work.dir, &leaves_to_bytes(&leaves))?;
+            let name = write_proof(&work.dir, &leaves_file_bytes(&p.round, &leaves))?;
             pb.inc(1);
             Ok(name)
         })

@@ -9,7 +9,11 @@
 //! [`verify_public_path`] links the batch to the top proof through the aggregations' public
 //! children. The proofs themselves are checked by [`verify_batch`] and [`verify_aggregation`].
 
+use p3_field::PackedValue;
+
 use super::*;
+
+type Packing = <Val as Field>::Packing;
 
 /// The hash chain of a batch from the round digest over `leaves`: the batch root.
 pub fn chain_root(round: &Digest, leaves: &[Digest]) -> Digest {
@@ -19,10 +23,129 @@ pub fn chain_root(round: &Digest, leaves: &[Digest]) -> Digest {
 /// Bytes per leaf in a leaves file: 8 elements, 4 little-endian bytes each.
 pub const LEAF_BYTES: usize = 4 * DIGEST_ELEMS;
 
-/// A batch's leaves file (`docs/formats.md`, "STARK rounds"): its leaves in chain order, each
-/// [`LEAF_BYTES`] bytes (the 8 elements' canonical values as little-endian `u32`s), nothing
-/// else. Leaves are salted sponges, so the file reveals no balance or id; with it any customer
-/// of the batch can rerun the whole chain.
+/// The segments a leaves file's chain is cut into (`docs/formats.md`, "STARK rounds"): the
+/// file carries, after its leaves, the chain's state at every inner boundary, so that a
+/// verifier runs the segments side by side (one per lane of the packed field: 8 with AVX2)
+/// instead of one permutation after another, and checks that each ends where the next begins.
+pub const CHAIN_SEGMENTS: usize = 8;
+
+/// The length of each segment but the last (which may be shorter) and their number, for a
+/// chain of `n` leaves: `ceil(n / 8)` leaves each, so at most [`CHAIN_SEGMENTS`] segments.
+pub fn chain_segments(n: usize) -> (usize, usize) {
+    let len = n.div_ceil(CHAIN_SEGMENTS).max(1);
+    (len, n.div_ceil(len))
+}
+
+/// A batch's leaves file, read: its leaves in chain order and the chain's states at the inner
+/// segment boundaries (`c_len, c_2len, ...`; none in files written before 2026-12-04).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeavesFile {
+    /// The leaves, in chain order.
+    pub leaves: Vec<Digest>,
+    /// The chain's state after each segment but the last ([`chain_segments`]), or none.
+    pub states: Vec<Digest>,
+}
+
+/// The chain's states at the inner segment boundaries of `leaves` from `round`: what
+/// [`leaves_file_bytes`] writes after the leaves.
+pub fn chain_states(round: &Digest, leaves: &[Digest]) -> Vec<Digest> {
+    let (len, _) = chain_segments(leaves.len());
+    let mut c = *round;
+    let mut out = Vec::new();
+    for (i, l) in leaves.iter().enumerate() {
+        c = chain_step(&c, l);
+        if (i + 1) % len == 0 && i + 1 < leaves.len() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A batch's leaves file as the prover writes it since 2026-12-04: [`leaves_to_bytes`] of the
+/// leaves, then [`chain_states`] in the same encoding.
+pub fn leaves_file_bytes(round: &Digest, leaves: &[Digest]) -> Vec<u8> {
+    let mut out = leaves_to_bytes(leaves);
+    out.extend(leaves_to_bytes(&chain_states(round, leaves)));
+    out
+}
+
+/// Whether the leaves of `file` chain from `round` to `root` (`c_0 = round`,
+/// `c_u = P(c_{u-1} || leaf_u)[0..8]`, `c_n = root`). With the file's segment states, each
+/// segment is run from the state before it and must end at the state after it (the last at
+/// `root`): every segment then starts from the true chain state, by induction from `round`, so
+/// this is the whole chain's check, not an approximation of it. The segments run side by side
+/// on the packed field where it has lanes ([`segment_ends`]).
+pub fn leaves_chain_to(round: &Digest, file: &LeavesFile, root: &Digest) -> bool {
+    let n = file.leaves.len();
+    let (len, count) = chain_segments(n);
+    if file.states.is_empty() || n == 0 {
+        return chain_root(round, &file.leaves) == *root;
+    }
+    if file.states.len() + 1 != count {
+        return false;
+    }
+    let starts: Vec<Digest> = std::iter::once(*round)
+        .chain(file.states.iter().copied())
+        .collect();
+    let ends: Vec<Digest> = file
+        .states
+        .iter()
+        .copied()
+        .chain(std::iter::once(*root))
+        .collect();
+    segment_ends(&starts, len, &file.leaves) == ends
+}
+
+/// The end state of each segment of `leaves` (each `len` long, the last the rest), the
+/// segment `k` started from `starts[k]`: as many segments at a time as the packed field has
+/// lanes (8 with AVX2; one at a time without), each lane running [`chain_step`]'s compression
+/// (Plonky3's truncated permutation, on its packed field).
+pub(super) fn segment_ends(starts: &[Digest], len: usize, leaves: &[Digest]) -> Vec<Digest> {
+    use p3_symmetric::PseudoCompressionFunction;
+    let n = leaves.len();
+    let lanes = <Packing as PackedValue>::WIDTH;
+    let compress = Compress::new(poseidon2().clone());
+    let mut ends = vec![[Val::ZERO; DIGEST_ELEMS]; starts.len()];
+    for first in (0..starts.len()).step_by(lanes) {
+        // Segment `first + lane` on lane `lane`; a lane past the last segment, or past the end
+        // of a shorter last segment, runs on zeros and is not read.
+        let segment_len = |lane: usize| {
+            let k = first + lane;
+            if k < starts.len() {
+                len.min(n - k * len)
+            } else {
+                0
+            }
+        };
+        let mut state: [Packing; DIGEST_ELEMS] = core::array::from_fn(|e| {
+            Packing::from_fn(|lane| starts.get(first + lane).map_or(Val::ZERO, |s| s[e]))
+        });
+        for t in 0..len {
+            let leaf: [Packing; DIGEST_ELEMS] = core::array::from_fn(|e| {
+                Packing::from_fn(|lane| {
+                    if t < segment_len(lane) {
+                        leaves[(first + lane) * len + t][e]
+                    } else {
+                        Val::ZERO
+                    }
+                })
+            });
+            state = compress.compress([state, leaf]);
+            for lane in 0..lanes {
+                if t + 1 == segment_len(lane) {
+                    ends[first + lane] = core::array::from_fn(|e| state[e].as_slice()[lane]);
+                }
+            }
+        }
+    }
+    ends
+}
+
+/// Leaves (or chain states) in a leaves file's encoding (`docs/formats.md`, "STARK rounds"):
+/// each [`LEAF_BYTES`] bytes (the 8 elements' canonical values as little-endian `u32`s). A
+/// batch's leaves alone were its whole leaves file in rounds made before 2026-12-04. Leaves
+/// are salted sponges, so the file reveals no balance or id; with it any customer of the batch
+/// can rerun the whole chain.
 pub fn leaves_to_bytes(leaves: &[Digest]) -> Vec<u8> {
     let mut out = Vec::with_capacity(leaves.len() * LEAF_BYTES);
     for l in leaves {
@@ -33,19 +156,34 @@ pub fn leaves_to_bytes(leaves: &[Digest]) -> Vec<u8> {
     out
 }
 
-/// Reads [`leaves_to_bytes`]'s encoding of exactly `n` leaves.
+/// Reads a leaves file of exactly `n` leaves: [`leaves_file_bytes`]'s encoding (the leaves,
+/// then the chain's states at the segment boundaries) or, from rounds made before 2026-12-04,
+/// [`leaves_to_bytes`]'s (the leaves alone).
 ///
 /// # Errors
-/// [`StarkError::Malformed`] for a length other than `n` leaves or an element that is not
-/// canonical (at or above `p`), naming the leaf.
-pub fn leaves_from_bytes(bytes: &[u8], n: usize) -> Result<Vec<Digest>, StarkError> {
-    if bytes.len() != n * LEAF_BYTES {
+/// [`StarkError::Malformed`] for another length, or an element that is not canonical (at or
+/// above `p`), naming the leaf or state.
+pub fn leaves_from_bytes(bytes: &[u8], n: usize) -> Result<LeavesFile, StarkError> {
+    let states = chain_segments(n).1.saturating_sub(1);
+    let (plain, with_states) = (n * LEAF_BYTES, (n + states) * LEAF_BYTES);
+    if bytes.len() != plain && bytes.len() != with_states {
         return Err(StarkError::Malformed(format!(
-            "a leaves file of {n} leaves is {} bytes, this one is {}",
-            n * LEAF_BYTES,
+            "a leaves file of {n} leaves is {with_states} bytes (with its {states} segment \
+             states) or {plain} (rounds made before 2026-12-04), this one is {}",
             bytes.len()
         )));
     }
+    let mut all = digests_from_bytes(bytes, n)?;
+    let states = all.split_off(n);
+    Ok(LeavesFile {
+        leaves: all,
+        states,
+    })
+}
+
+/// Canonical digests, [`LEAF_BYTES`] each (the length a multiple of it), named by position:
+/// `n` leaves first, then segment states.
+fn digests_from_bytes(bytes: &[u8], n: usize) -> Result<Vec<Digest>, StarkError> {
     bytes
         .chunks_exact(LEAF_BYTES)
         .enumerate()
@@ -54,8 +192,13 @@ pub fn leaves_from_bytes(bytes: &[u8], n: usize) -> Result<Vec<Digest>, StarkErr
             for (e, w) in d.iter_mut().zip(c.chunks_exact(4)) {
                 let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                 if v >= Val::ORDER_U32 {
+                    let what = if i < n {
+                        format!("leaf {i}")
+                    } else {
+                        format!("segment state {}", i - n)
+                    };
                     return Err(StarkError::Malformed(format!(
-                        "leaf {i}: an element ({v}) is not below the KoalaBear modulus"
+                        "{what}: an element ({v}) is not below the KoalaBear modulus"
                     )));
                 }
                 *e = Val::from_u32(v);

@@ -771,3 +771,87 @@ fn a_declared_degree_below_the_real_one_refuses_honest_proofs() {
     let low = Declares2(SolvencyStarkAir::new(b.shape));
     assert!(verify_air_with(&low, b.shape.log_height, &bytes, &values, &BATCH_PARAMS).is_err());
 }
+
+/// A leaves file's segment states (`inclusion::chain_states`), and the segments run side by
+/// side on the packed field's lanes, give the chain's own states and root for every length
+/// (one segment, fewer leaves than segments, a short last segment, the sizes rounds use).
+#[test]
+fn segment_states_are_the_chains_states() {
+    let round = round_digest("2026-12-04").unwrap();
+    for n in [1, 2, 3, 7, 8, 9, 15, 16, 17, 100, 127, 511, 4095] {
+        let leaves: Vec<Digest> = (0..n).map(|i| digest(50_000 + i as u32)).collect();
+        let (len, count) = chain_segments(n);
+        assert!(count <= CHAIN_SEGMENTS && len * count >= n && len * (count - 1) < n);
+        let states = chain_states(&round, &leaves);
+        assert_eq!(states.len(), count - 1, "n = {n}");
+        for (k, s) in states.iter().enumerate() {
+            assert_eq!(
+                *s,
+                chain_root(&round, &leaves[..(k + 1) * len]),
+                "n = {n}, state {k}"
+            );
+        }
+        let starts: Vec<Digest> = std::iter::once(round)
+            .chain(states.iter().copied())
+            .collect();
+        let root = chain_root(&round, &leaves);
+        let ends = inclusion::segment_ends(&starts, len, &leaves);
+        let want: Vec<Digest> = states.iter().copied().chain([root]).collect();
+        assert_eq!(ends, want, "n = {n}");
+        // Written and read back: the file with its states, and the earlier file without.
+        let file = leaves_from_bytes(&leaves_file_bytes(&round, &leaves), n).unwrap();
+        assert_eq!((&file.leaves, &file.states), (&leaves, &states));
+        assert!(leaves_chain_to(&round, &file, &root), "n = {n}");
+        let plain = leaves_from_bytes(&leaves_to_bytes(&leaves), n).unwrap();
+        assert!(plain.states.is_empty() && plain.leaves == leaves);
+        assert!(leaves_chain_to(&round, &plain, &root));
+        assert!(!leaves_chain_to(&round, &file, &digest(1)));
+        assert!(!leaves_chain_to(&digest(2), &file, &root));
+    }
+}
+
+/// Every way a leaves file can lie with its segment states is refused: a state changed, two
+/// states swapped, a leaf changed (with the states left, or rebuilt to match it: then the last
+/// segment misses the root), a leaf moved across a boundary, a state dropped, and a file of
+/// another length or with a non-canonical state is unreadable.
+#[test]
+fn tampered_segment_states_are_refused() {
+    let round = round_digest("2026-12-04").unwrap();
+    let n = 127;
+    let leaves: Vec<Digest> = (0..n).map(|i| digest(70_000 + i as u32)).collect();
+    let root = chain_root(&round, &leaves);
+    let good = LeavesFile {
+        leaves: leaves.clone(),
+        states: chain_states(&round, &leaves),
+    };
+    assert!(leaves_chain_to(&round, &good, &root));
+    let refused = |f: &LeavesFile, what: &str| {
+        assert!(!leaves_chain_to(&round, f, &root), "{what} was accepted");
+    };
+    let mut f = good.clone();
+    f.states[3][5] += Val::ONE;
+    refused(&f, "a state changed");
+    let mut f = good.clone();
+    f.states.swap(1, 2);
+    refused(&f, "two states swapped");
+    for at in [0, 15, 16, 60, 126] {
+        let mut f = good.clone();
+        f.leaves[at][0] += Val::ONE;
+        refused(&f, "a leaf changed");
+        f.states = chain_states(&round, &f.leaves);
+        refused(&f, "a leaf changed with its states rebuilt");
+    }
+    let mut f = good.clone();
+    f.leaves.swap(15, 16);
+    refused(&f, "leaves swapped across a boundary");
+    let mut f = good.clone();
+    f.states.pop();
+    refused(&f, "a state dropped");
+    let mut bytes = leaves_file_bytes(&round, &leaves);
+    assert!(leaves_from_bytes(&bytes[..bytes.len() - 4], n).is_err());
+    assert!(leaves_from_bytes(&[bytes.clone(), vec![0; LEAF_BYTES]].concat(), n).is_err());
+    let last = bytes.len() - LEAF_BYTES;
+    bytes[last..last + 4].copy_from_slice(&P.to_le_bytes());
+    let e = leaves_from_bytes(&bytes, n).unwrap_err().to_string();
+    assert!(e.contains("segment state 6"), "{e}");
+}
