@@ -76,8 +76,8 @@ fn stark_dir(tag: &str) -> PathBuf {
 /// leaves file, records without a path), v3 (2026-12-03: batch proofs under `BATCH_PARAMS`,
 /// aggregation proofs under their own pinned parameters, `agg_params`) and v4 (2026-12-04:
 /// leaves files ending with the chain's segment states); a copy with one flipped byte in a proof file does
-/// not, nor, since v2, one with a flipped byte in the leaves file, nor, in v3, one in the top
-/// proof.
+/// not, nor, since v2, one with a flipped byte in the leaves file, nor, since v3, one in the
+/// top proof.
 #[test]
 fn frozen_stark_rounds_and_records_verify() {
     use assay_verifier::solvency::{Circuits, ProofDir};

@@ -468,7 +468,8 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
 
     /// The leaves of batch `j` from its leaves file (its hash checked by the source), each a
     /// canonical digest, exactly one per user of the batch, and chaining from the round digest
-    /// to the batch proof's public root (through the file's segment states, when it has them). Served from memory in an opened round.
+    /// to the batch proof's public root (through the file's segment states, when it has
+    /// them). Served from memory in an opened round.
     fn batch_leaves(
         &self,
         j: usize,
@@ -626,10 +627,9 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
     /// Its parts are independent until the end: the batch proof, the record's leaf in the
     /// batch (its chain to the root the bundle gives the batch), and the aggregation proofs
     /// above the batch. In a one-shot check (a round not opened) the three run on threads of
-    /// their own where the platform has them (not in wasm32): at the shape of a 10^6-user round
-    /// they take about 6, 4 and 6 ms, so that two cores share them instead of one running the
-    /// leaf's chain and then the proofs above; the first failure reported is the one the
-    /// sequential order gives.
+    /// their own where the platform has them (not in wasm32), so that two cores share them
+    /// instead of one running the leaf's chain and then the proofs above; the first failure
+    /// reported is the one the sequential order gives.
     fn inclusion_with(
         &self,
         r: &InclusionRecord,
@@ -657,27 +657,19 @@ impl<D: Deref<Target = RoundBundle>> StarkRound<D> {
                 r.path.len()
             )));
         }
-        let proofs = opts.proofs;
+        // What the two parts on other threads use of `opts`: the proof files.
+        let files = RoundOptions {
+            proofs: opts.proofs,
+            ..RoundOptions::default()
+        };
         let parallel = !self.verified;
         let (proof, (own, path)) = both(
             parallel,
-            || {
-                let opts = RoundOptions {
-                    proofs,
-                    ..RoundOptions::default()
-                };
-                self.verify_batch_proof(j, &opts)
-            },
+            || self.verify_batch_proof(j, &files),
             || {
                 both(
                     parallel,
-                    || {
-                        let opts = RoundOptions {
-                            proofs,
-                            ..RoundOptions::default()
-                        };
-                        self.record_in_batch(r, &user, j, pos, &opts)
-                    },
+                    || self.record_in_batch(r, &user, j, pos, &files),
                     || self.path_above(j, opts),
                 )
             },

@@ -109,21 +109,22 @@ pub(super) fn segment_ends(starts: &[Digest], len: usize, leaves: &[Digest]) -> 
     for first in (0..starts.len()).step_by(lanes) {
         // Segment `first + lane` on lane `lane`; a lane past the last segment, or past the end
         // of a shorter last segment, runs on zeros and is not read.
-        let segment_len = |lane: usize| {
-            let k = first + lane;
-            if k < starts.len() {
-                len.min(n - k * len)
-            } else {
-                0
-            }
-        };
+        let lens: Vec<usize> = (first..first + lanes)
+            .map(|k| {
+                if k < starts.len() {
+                    len.min(n - k * len)
+                } else {
+                    0
+                }
+            })
+            .collect();
         let mut state: [Packing; DIGEST_ELEMS] = core::array::from_fn(|e| {
             Packing::from_fn(|lane| starts.get(first + lane).map_or(Val::ZERO, |s| s[e]))
         });
         for t in 0..len {
             let leaf: [Packing; DIGEST_ELEMS] = core::array::from_fn(|e| {
                 Packing::from_fn(|lane| {
-                    if t < segment_len(lane) {
+                    if t < lens[lane] {
                         leaves[(first + lane) * len + t][e]
                     } else {
                         Val::ZERO
@@ -131,8 +132,8 @@ pub(super) fn segment_ends(starts: &[Digest], len: usize, leaves: &[Digest]) -> 
                 })
             });
             state = compress.compress([state, leaf]);
-            for lane in 0..lanes {
-                if t + 1 == segment_len(lane) {
+            for (lane, &l) in lens.iter().enumerate() {
+                if t + 1 == l {
                     ends[first + lane] = core::array::from_fn(|e| state[e].as_slice()[lane]);
                 }
             }
