@@ -11,6 +11,7 @@
 # Then the same against the KYC issuer service (`assay kyc issuer serve`), once per role.
 #
 # Usage: bash .ci/api-fuzz.sh [--max-examples N] [--seed S] [more `st run` options]
+#        bash .ci/api-fuzz.sh --install-only    (schemathesis's venv, nothing run)
 #   Environment: ASSAY_BIN (default target/debug/assay, built if missing),
 #   ASSAY_FUZZ_MAX_TIME (seconds of the fuzzing phase; default 60),
 #   ASSAY_FUZZ_ISSUER_MAX_TIME (seconds per role against the issuer service; default 20).
@@ -25,6 +26,7 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$version"
 fi
 "$venv/bin/st" --version
+[ "${1:-}" = "--install-only" ] && exit 0 # CI's background queue: the venv only
 
 # One worker: CPython 3.11 keeps the AST constructor's recursion depth in the interpreter, not in
 # the thread (python/cpython#106905), so two hypothesis threads describing their lambdas at once
@@ -65,84 +67,102 @@ if [ ! -x "$bin" ]; then
 fi
 
 work=$(mktemp -d)
-pid=""
+parts=()
 cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  local p
+  for p in "${parts[@]}"; do kill "$p" 2>/dev/null || true; done
+  # A part killed before its own trap ran leaves its server: stopped here by its pid file.
+  for p in "$work"/*.pid; do [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-mkdir -p "$work/epochs"
-cp web/fixtures/kyc/chain/*.json "$work/epochs/"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-# Rate limits high enough not to answer 429 to the fuzzer (the limiter has its own tests).
-"$bin" serve --addr "127.0.0.1:$port" --in-memory --rate 100000 --burst 100000 \
-  --trusted-keys web/fixtures/solvency/manifest.json --trusted-keys web/fixtures/kyc/manifest.json \
-  --kyc-policy web/fixtures/kyc/policy.json --kyc-issuer-key web/fixtures/kyc/issuer-public.json \
-  --kyc-scope assay-demo-rp --kyc-backend groth16 --kyc-epochs "$work/epochs" \
-  >"$work/server.log" 2>&1 &
-pid=$!
+# Each part runs in a subshell of its own (its server's pid, its port, its schemathesis folder)
+# and stops its server when it ends, whatever the outcome.
+# Whether the part's server ($base) answers.
 up() { python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/healthz" >/dev/null 2>&1; }
-for _ in $(seq 1 150); do
-  if up; then break; fi
-  if ! kill -0 "$pid" 2>/dev/null; then cat "$work/server.log"; echo "assay serve did not start"; exit 1; fi
-  sleep 0.2
-done
-up || { cat "$work/server.log"; echo "assay serve does not answer /healthz"; exit 1; }
+stop_server() { if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
 
-status=0
-# schemathesis keeps its cache in the working folder: the temporary one.
-cd "$work"
-st_run "$base/openapi.json" \
-  --checks all \
-  --exclude-checks positive_data_acceptance \
-  --workers 1 \
-  --max-time "${ASSAY_FUZZ_MAX_TIME:-60}" \
-  --max-examples 50 \
-  --seed 20261201 \
-  --request-timeout 30 \
-  --no-color \
-  "$@" || status=$?
+# --- `assay serve` -------------------------------------------------------------------------
+serve_part() (
+  pid=""
+  trap stop_server EXIT
+  mkdir -p "$work/epochs"
+  cp web/fixtures/kyc/chain/*.json "$work/epochs/"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  base="http://127.0.0.1:$port"
+  # Rate limits high enough not to answer 429 to the fuzzer (the limiter has its own tests).
+  "$bin" serve --addr "127.0.0.1:$port" --in-memory --rate 100000 --burst 100000 \
+    --trusted-keys web/fixtures/solvency/manifest.json --trusted-keys web/fixtures/kyc/manifest.json \
+    --kyc-policy web/fixtures/kyc/policy.json --kyc-issuer-key web/fixtures/kyc/issuer-public.json \
+    --kyc-scope assay-demo-rp --kyc-backend groth16 --kyc-epochs "$work/epochs" \
+    >"$work/server.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$work/serve.pid"
+  for _ in $(seq 1 150); do
+    if up; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$work/server.log"; echo "assay serve did not start"; exit 1; fi
+    sleep 0.2
+  done
+  up || { cat "$work/server.log"; echo "assay serve does not answer /healthz"; exit 1; }
 
-cd "$root"
-if ! kill -0 "$pid" 2>/dev/null; then
-  echo "assay serve died during the run:"; tail -50 "$work/server.log"; exit 1
-fi
-if grep -q "panicked" "$work/server.log"; then
-  echo "assay serve panicked:"; grep -B2 -A5 "panicked" "$work/server.log" | head -40; exit 1
-fi
-kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
-[ "$status" = 0 ] || exit "$status"
+  status=0
+  # schemathesis keeps its cache in the working folder: one of its own per part.
+  mkdir -p "$work/st-serve" && cd "$work/st-serve"
+  st_run "$base/openapi.json" \
+    --checks all \
+    --exclude-checks positive_data_acceptance \
+    --workers 1 \
+    --max-time "${ASSAY_FUZZ_MAX_TIME:-60}" \
+    --max-examples 50 \
+    --seed 20261201 \
+    --request-timeout 30 \
+    --no-color \
+    "$@" || status=$?
 
-# The issuer service (`assay kyc issuer serve`), fuzzed the same way, once per role with that
-# role's API key: admin (issue, revoke, publish, and the public routes), auditor (epochs, audit
-# log), holder (its own path; the key is bound to a credential issued before the run). A wrong
-# role's 403 is tested elsewhere (issuer-service/tests/api.rs); here every generated request
-# reaches the handler behind the key check. The issuer makes its own KYC setup: a throwaway
-# issuer for fuzzing only (`--insecure-own-setup`).
-echo "== the issuer service"
-export ASSAY_PASSPHRASE="api-fuzz-$$"
-iss="$work/issuer"
-"$bin" kyc issuer init --dir "$iss" --insecure-own-setup >"$work/init.log" 2>&1 \
-  || { cat "$work/init.log"; echo "kyc issuer init failed"; exit 1; }
-"$bin" kyc holder init --out "$work/holder.json" >/dev/null 2>&1
-key() { "$bin" kyc issuer key add --db "$iss/service.sqlite" "$@" 2>&1 | grep -o 'aik_[0-9a-f_]*'; }
-admin=$(key --role admin --label api-fuzz)
-auditor=$(key --role auditor --label api-fuzz)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-"$bin" kyc issuer serve --issuer "$iss" --addr "127.0.0.1:$port" --rate 100000 --burst 100000 \
-  >"$work/issuer.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 150); do
-  if up; then break; fi
-  if ! kill -0 "$pid" 2>/dev/null; then cat "$work/issuer.log"; echo "the issuer service did not start"; exit 1; fi
-  sleep 0.2
-done
-up || { cat "$work/issuer.log"; echo "the issuer service does not answer /healthz"; exit 1; }
-# A credential issued through the API, and a holder key bound to its serial: the path exists.
-serial=$(python3 - "$base" "$admin" "$work/holder.json" <<'PY'
+  cd "$root"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "assay serve died during the run:"; tail -50 "$work/server.log"; exit 1
+  fi
+  if grep -q "panicked" "$work/server.log"; then
+    echo "assay serve panicked:"; grep -B2 -A5 "panicked" "$work/server.log" | head -40; exit 1
+  fi
+  exit "$status"
+)
+
+# --- the issuer service ----------------------------------------------------------------------
+issuer_part() (
+  pid=""
+  status=0
+  trap stop_server EXIT
+  # The issuer service (`assay kyc issuer serve`), fuzzed the same way, once per role with that
+  # role's API key: admin (issue, revoke, publish, and the public routes), auditor (epochs, audit
+  # log), holder (its own path; the key is bound to a credential issued before the run). A wrong
+  # role's 403 is tested elsewhere (issuer-service/tests/api.rs); here every generated request
+  # reaches the handler behind the key check. The issuer makes its own KYC setup: a throwaway
+  # issuer for fuzzing only (`--insecure-own-setup`).
+  export ASSAY_PASSPHRASE="api-fuzz-$$"
+  iss="$work/issuer"
+  "$bin" kyc issuer init --dir "$iss" --insecure-own-setup >"$work/init.log" 2>&1 \
+    || { cat "$work/init.log"; echo "kyc issuer init failed"; exit 1; }
+  "$bin" kyc holder init --out "$work/holder.json" >/dev/null 2>&1
+  key() { "$bin" kyc issuer key add --db "$iss/service.sqlite" "$@" 2>&1 | grep -o 'aik_[0-9a-f_]*'; }
+  admin=$(key --role admin --label api-fuzz)
+  auditor=$(key --role auditor --label api-fuzz)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  base="http://127.0.0.1:$port"
+  "$bin" kyc issuer serve --issuer "$iss" --addr "127.0.0.1:$port" --rate 100000 --burst 100000 \
+    >"$work/issuer.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$work/issuer.pid"
+  for _ in $(seq 1 150); do
+    if up; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$work/issuer.log"; echo "the issuer service did not start"; exit 1; fi
+    sleep 0.2
+  done
+  up || { cat "$work/issuer.log"; echo "the issuer service does not answer /healthz"; exit 1; }
+  # A credential issued through the API, and a holder key bound to its serial: the path exists.
+  serial=$(python3 - "$base" "$admin" "$work/holder.json" <<'PY'
 import json, sys, urllib.request
 base, key, holder = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 body = json.dumps({"holder_commitments": holder["commitments"], "country": "FR",
@@ -154,35 +174,54 @@ with urllib.request.urlopen(req, timeout=60) as r:
     assert r.status == 200, r.status
     print(json.load(r)["credential"]["serial"])
 PY
+  )
+  holder=$(key --role holder --serial "$serial" --label api-fuzz)
+  mkdir -p "$work/st-issuer" && cd "$work/st-issuer"
+  fuzz_role() {
+    local role=$1 key=$2; shift 2
+    echo "-- as $role"
+    st_run "$base/openapi.json" \
+      --checks all \
+      --exclude-checks positive_data_acceptance \
+      --workers 1 \
+      --max-time "${ASSAY_FUZZ_ISSUER_MAX_TIME:-20}" \
+      --max-examples 50 \
+      --seed 20261202 \
+      --request-timeout 30 \
+      --no-color \
+      -H "Authorization: Bearer $key" \
+      "$@"
+  }
+  # The OpenAPI tags are the roles (public and ops routes need no key).
+  fuzz_role admin "$admin" --include-tag admin --include-tag public --include-tag ops || status=$?
+  fuzz_role auditor "$auditor" --include-tag auditor || status=$?
+  fuzz_role holder "$holder" --include-tag holder || status=$?
+  cd "$root"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "the issuer service died during the run:"; tail -50 "$work/issuer.log"; exit 1
+  fi
+  if grep -q "panicked" "$work/issuer.log"; then
+    echo "the issuer service panicked:"; grep -B2 -A5 "panicked" "$work/issuer.log" | head -40; exit 1
+  fi
+  "$bin" kyc issuer audit verify --db "$iss/service.sqlite" \
+    || { echo "the audit log does not verify after the run"; exit 1; }
+  exit "$status"
 )
-holder=$(key --role holder --serial "$serial" --label api-fuzz)
-cd "$work"
-fuzz_role() {
-  local role=$1 key=$2; shift 2
-  echo "-- as $role"
-  st_run "$base/openapi.json" \
-    --checks all \
-    --exclude-checks positive_data_acceptance \
-    --workers 1 \
-    --max-time "${ASSAY_FUZZ_ISSUER_MAX_TIME:-20}" \
-    --max-examples 50 \
-    --seed 20261202 \
-    --request-timeout 30 \
-    --no-color \
-    -H "Authorization: Bearer $key" \
-    "$@"
-}
-# The OpenAPI tags are the roles (public and ops routes need no key).
-fuzz_role admin "$admin" --include-tag admin --include-tag public --include-tag ops || status=$?
-fuzz_role auditor "$auditor" --include-tag auditor || status=$?
-fuzz_role holder "$holder" --include-tag holder || status=$?
-cd "$root"
-if ! kill -0 "$pid" 2>/dev/null; then
-  echo "the issuer service died during the run:"; tail -50 "$work/issuer.log"; exit 1
-fi
-if grep -q "panicked" "$work/issuer.log"; then
-  echo "the issuer service panicked:"; grep -B2 -A5 "panicked" "$work/issuer.log" | head -40; exit 1
-fi
-"$bin" kyc issuer audit verify --db "$iss/service.sqlite" \
-  || { echo "the audit log does not verify after the run"; exit 1; }
-exit "$status"
+
+# The two parts side by side: each is one schemathesis worker (one Python thread) against its
+# own server, so together they keep both cores busy for the time one of them takes (docs/ci.md,
+# "Time"). Their outputs are printed one after the other when both have ended.
+serve_part "$@" >"$work/serve.out" 2>&1 &
+parts+=($!)
+issuer_part "$@" >"$work/issuer.out" 2>&1 &
+parts+=($!)
+serve_rc=0 issuer_rc=0
+wait "${parts[0]}" || serve_rc=$?
+wait "${parts[1]}" || issuer_rc=$?
+parts=()
+echo "== assay serve"
+cat "$work/serve.out"
+echo "== the issuer service"
+cat "$work/issuer.out"
+[ "$serve_rc" = 0 ] || exit "$serve_rc"
+exit "$issuer_rc"

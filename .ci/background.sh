@@ -39,10 +39,13 @@ npm_ci() ( # .ci/web-tests.sh's npm packages (playwright-core, snarkjs, binaryen
     cd web && npm ci --no-audit --no-fund --loglevel=error
 )
 # In the order the steps need them: the tests step starts with SoftHSM2 and ends with the web
-# tests (npm packages, the wasm packages); cargo-deny is the dependencies step's; the fuzz
-# harness is the fuzzing step's, after the tests.
+# tests (npm packages, the wasm packages); detect-secrets is the secrets step's and cargo-deny
+# the dependencies step's; the fuzz harness is the fuzzing step's, after the tests, and
+# schemathesis the API fuzzing step's, the last.
 item debian debian
 item npm npm_ci
+item detect-secrets bash .ci/secrets.sh --install-only
 item cargo-deny bash .ci/deny.sh --install-only
 item wasm bash wasm-verifier/build.sh
 item fuzz-build bash .ci/fuzz.sh --build-only
+item schemathesis bash .ci/api-fuzz.sh --install-only

@@ -62,6 +62,14 @@ def _scan_blob(job):
     return [(secret.secret_hash, secret.type, path, sha) for _, secret in coll]
 
 
+def _scan_tree_file(path):
+    """The findings (hashed secret, type, path, line) of one tracked file of the work tree."""
+    coll = SecretsCollection(root=ROOT)
+    coll.scan_file(path)
+    return [(secret.secret_hash, secret.type, filename, secret.line_number)
+            for filename, secret in coll]
+
+
 def main():
     update = "--update" in sys.argv
     with open(BASELINE) as f:
@@ -113,18 +121,19 @@ def main():
                 for h, t, path, sha in results:
                     if h not in known:
                         found.setdefault(h, (t, path, sha))
+    # The tracked files, scanned by the same kind of pool (both cores) as the history.
+    files = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT).split(b"\0")
+    tracked = [
+        f.decode() for f in files
+        if f and f.decode() not in (".secrets.baseline", ".ci/secrets-history.allow.json")
+        and os.path.isfile(os.path.join(ROOT, f.decode()))
+    ]
     tree_new = []
-    with transient_settings(plugins):
-        files = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT).split(b"\0")
-        coll = SecretsCollection(root=ROOT)
-        for f in files:
-            f = f.decode()
-            if f and f not in (".secrets.baseline", ".ci/secrets-history.allow.json") and \
-                    os.path.isfile(os.path.join(ROOT, f)):
-                coll.scan_file(f)
-        for filename, secret in coll:
-            if secret.secret_hash not in known:
-                tree_new.append((filename, secret.line_number, secret.type))
+    with multiprocessing.Pool(os.cpu_count() or 1, _init_worker, (plugins,)) as pool:
+        for results in pool.imap(_scan_tree_file, tracked, chunksize=8):
+            for h, t, filename, line in results:
+                if h not in known:
+                    tree_new.append((filename, line, t))
     print(f"tree: {len(files) - 1} tracked files; {len(tree_new)} findings not in the baseline")
     for f, line, t in tree_new:
         print(f"  NEW {t} at {f}:{line}")

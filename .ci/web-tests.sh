@@ -2,7 +2,8 @@
 # The verifiers "where people are": the WASM package (node tests), the snarkjs interop check
 # and the web page in headless Chromium. Installs what it needs, idempotently, on a fresh
 # Debian machine with only Rust, gcc, python3 and node:
-#   - Debian's chromium (apt), the wasm32-unknown-unknown target, wasm-bindgen-cli 0.2.130;
+#   - Debian's chromium (apt), the wasm32-unknown-unknown target, wasm-bindgen 0.2.130
+#     (wasm-verifier/bindgen, built from crates.io);
 #   - playwright-core, snarkjs and binaryen (wasm-opt) from npm (web/package-lock.json, npm ci).
 # Usage: bash .ci/web-tests.sh        (from anywhere; about 6-9 minutes on 2 cores, cold)
 set -euo pipefail
@@ -29,7 +30,7 @@ if [ ! -x web/node_modules/.bin/snarkjs ] || [ ! -d web/node_modules/playwright-
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-step "build: wasm package (installs the target and wasm-bindgen-cli if missing)"
+step "build: wasm package (installs the target and builds wasm-bindgen if missing)"
 # Built by the background queue from this same tree when it says so; else here.
 bg_wait wasm || bash wasm-verifier/build.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: every test of the workspace, then the verifiers "where people
 # are" (WASM package in node, snarkjs interop, the web page in headless Chromium), which
-# .ci/web-tests.sh installs on a fresh machine (Debian chromium, npm packages, wasm-bindgen-cli).
+# .ci/web-tests.sh installs on a fresh machine (Debian chromium, npm packages, wasm-bindgen).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SoftHSM2 (a PKCS#11 token) for custody/tests/pkcs11.rs: installed when missing, and required

@@ -14,10 +14,11 @@
 #                                              Plonky3's verifier), loaded only for a STARK
 #                                              round.
 #
-# Installs what is missing, idempotently: the wasm32-unknown-unknown target and
-# wasm-bindgen-cli pinned to the crate's wasm-bindgen (0.2.130; installed without --locked,
-# whose lockfile names a crate version the registry here lacks). No wasm-pack: it downloads
-# binaries. Binaryen's wasm-opt (npm `binaryen`, pinned in web/package.json) shrinks each
+# Installs what is missing, idempotently: the wasm32-unknown-unknown target, and builds
+# wasm-verifier/bindgen, wasm-bindgen's own library (wasm-bindgen-cli-support) pinned to the
+# crate's wasm-bindgen (0.2.130), as `wasm-bindgen --target web` runs it: the command's
+# package would also compile its test runner's HTTP server and client. No wasm-pack: it
+# downloads binaries. Binaryen's wasm-opt (npm `binaryen`, pinned in web/package.json) shrinks each
 # .wasm further when web/node_modules has it (`cd web && npm ci`); without it the packages are
 # built unoptimised by it, and the script says so.
 set -euo pipefail
@@ -26,20 +27,21 @@ root=$(cd "$here/.." && pwd)
 WB_VERSION=0.2.130
 # Installed and built as the background queue of .ci/run does it: without clippy as the
 # workspace's compiler, which .ci/run sets for the host's build (here it would rebuild the
-# crates, and lint wasm-bindgen-cli's own as it installs).
+# crates, and lint the bindgen tool's dependencies as it builds them).
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
-if ! command -v wasm-bindgen >/dev/null 2>&1 || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WB_VERSION" ]; then
-  # Only the `wasm-bindgen` binary (not the test runner and its web server), without LTO, with
-  # parallel codegen at opt-level 1: it runs for a second per build either way, and CI pays
-  # its compile time on every fresh machine (148 s on 2 idle cores at the default profile).
-  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_INCREMENTAL=0 \
-    cargo install wasm-bindgen-cli --version "$WB_VERSION" --bin wasm-bindgen
+# wasm-bindgen's step, by the library behind the command at the same pinned version
+# (wasm-verifier/bindgen: its own lock file; cargo builds it once, then finds it fresh).
+if ! grep -qx "wasm-bindgen-cli-support = \"=$WB_VERSION\"" "$here/bindgen/Cargo.toml"; then
+  echo "wasm-verifier/bindgen does not pin wasm-bindgen-cli-support $WB_VERSION (the crate's wasm-bindgen)" >&2
+  exit 1
 fi
+bindgen="${CARGO_TARGET_DIR:-$root/target}/wasm-bindgen-tool/release/assay-wasm-bindgen"
+CARGO_INCREMENTAL=0 cargo build --release --locked --quiet --manifest-path "$here/bindgen/Cargo.toml" \
+  --target-dir "${CARGO_TARGET_DIR:-$root/target}/wasm-bindgen-tool"
 
 # Size matters on the web: LTO, one codegen unit, optimised for size (opt-level "s": "z" is a
 # few per cent smaller and slower; see README.md), set for this build only. Panics already
@@ -56,7 +58,7 @@ build() { # OUT-NAME [CARGO ARGS...]
   local name=$1
   shift
   cargo build -p assay-wasm-verifier --release --target wasm32-unknown-unknown "$@"
-  wasm-bindgen --target web --out-dir "$here/pkg" --out-name "$name" "$wasm"
+  "$bindgen" "$wasm" "$here/pkg" "$name"
   local out="$here/pkg/${name}_bg.wasm"
   if [ -x "$wasm_opt" ]; then
     # -Oz, keeping the features rustc's wasm32 target enables by default.
