@@ -81,6 +81,16 @@ trap cleanup EXIT
 # and stops its server when it ends, whatever the outcome.
 # Whether the part's server ($base) answers.
 up() { python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/healthz" >/dev/null 2>&1; }
+# wait_up WHAT LOG: waits until the part's server ($pid, $base) answers; ends the part if it
+# dies first or never answers, printing its log.
+wait_up() {
+  for _ in $(seq 1 150); do
+    if up; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$2"; echo "$1 did not start"; exit 1; fi
+    sleep 0.2
+  done
+  up || { cat "$2"; echo "$1 does not answer /healthz"; exit 1; }
+}
 stop_server() { if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
 
 # --- `assay serve` -------------------------------------------------------------------------
@@ -99,12 +109,7 @@ serve_part() (
     >"$work/server.log" 2>&1 &
   pid=$!
   echo "$pid" >"$work/serve.pid"
-  for _ in $(seq 1 150); do
-    if up; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then cat "$work/server.log"; echo "assay serve did not start"; exit 1; fi
-    sleep 0.2
-  done
-  up || { cat "$work/server.log"; echo "assay serve does not answer /healthz"; exit 1; }
+  wait_up "assay serve" "$work/server.log"
 
   status=0
   # schemathesis keeps its cache in the working folder: one of its own per part.
@@ -155,12 +160,7 @@ issuer_part() (
     >"$work/issuer.log" 2>&1 &
   pid=$!
   echo "$pid" >"$work/issuer.pid"
-  for _ in $(seq 1 150); do
-    if up; then break; fi
-    if ! kill -0 "$pid" 2>/dev/null; then cat "$work/issuer.log"; echo "the issuer service did not start"; exit 1; fi
-    sleep 0.2
-  done
-  up || { cat "$work/issuer.log"; echo "the issuer service does not answer /healthz"; exit 1; }
+  wait_up "the issuer service" "$work/issuer.log"
   # A credential issued through the API, and a holder key bound to its serial: the path exists.
   serial=$(python3 - "$base" "$admin" "$work/holder.json" <<'PY'
 import json, sys, urllib.request
