@@ -77,8 +77,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-# Each part runs in a subshell of its own (its server's pid, its port, its schemathesis folder)
-# and stops its server when it ends, whatever the outcome.
 # Whether the part's server ($base) answers.
 up() { python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/healthz" >/dev/null 2>&1; }
 # wait_up WHAT LOG: waits until the part's server ($pid, $base) answers; ends the part if it
@@ -91,6 +89,17 @@ wait_up() {
   done
   up || { cat "$2"; echo "$1 does not answer /healthz"; exit 1; }
 }
+# after_run WHAT LOG: ends the part if its server ($pid) died or panicked during the run.
+after_run() {
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "$1 died during the run:"; tail -50 "$2"; exit 1
+  fi
+  if grep -q "panicked" "$2"; then
+    echo "$1 panicked:"; grep -B2 -A5 "panicked" "$2" | head -40; exit 1
+  fi
+}
+# Each part runs in a subshell of its own (its server's pid, its port, its schemathesis folder)
+# and stops its server when it ends, whatever the outcome.
 stop_server() { if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
 
 # --- `assay serve` -------------------------------------------------------------------------
@@ -126,12 +135,7 @@ serve_part() (
     "$@" || status=$?
 
   cd "$root"
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "assay serve died during the run:"; tail -50 "$work/server.log"; exit 1
-  fi
-  if grep -q "panicked" "$work/server.log"; then
-    echo "assay serve panicked:"; grep -B2 -A5 "panicked" "$work/server.log" | head -40; exit 1
-  fi
+  after_run "assay serve" "$work/server.log"
   exit "$status"
 )
 
@@ -197,12 +201,7 @@ PY
   fuzz_role auditor "$auditor" --include-tag auditor || status=$?
   fuzz_role holder "$holder" --include-tag holder || status=$?
   cd "$root"
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "the issuer service died during the run:"; tail -50 "$work/issuer.log"; exit 1
-  fi
-  if grep -q "panicked" "$work/issuer.log"; then
-    echo "the issuer service panicked:"; grep -B2 -A5 "panicked" "$work/issuer.log" | head -40; exit 1
-  fi
+  after_run "the issuer service" "$work/issuer.log"
   "$bin" kyc issuer audit verify --db "$iss/service.sqlite" \
     || { echo "the audit log does not verify after the run"; exit 1; }
   exit "$status"

@@ -98,7 +98,17 @@ def main():
     n = len(todo)
     # One `git cat-file --batch` for every blob, then the scans on every core (each scan is
     # independent; the findings are merged in blob order, so the first path named is stable).
-    with tempfile.TemporaryDirectory() as tmp:
+    # The tracked files of the work tree, scanned by the same pool after the history.
+    files = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT).split(b"\0")
+    names = (f.decode() for f in files if f)
+    tracked = [
+        f for f in names
+        if f not in (".secrets.baseline", ".ci/secrets-history.allow.json")
+        and os.path.isfile(os.path.join(ROOT, f))
+    ]
+    tree_new = []
+    with multiprocessing.Pool(os.cpu_count() or 1, _init_worker, (plugins,)) as pool, \
+            tempfile.TemporaryDirectory() as tmp:
         with subprocess.Popen(["git", "cat-file", "--batch"], cwd=ROOT, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE) as cat:
             def feed():  # from a thread: cat's output is read while its input is written
@@ -116,20 +126,10 @@ def main():
                     f.write(data)
             writer.join()
         jobs = [(os.path.join(tmp, sha[:12]), path, sha) for sha, path in todo]
-        with multiprocessing.Pool(os.cpu_count() or 1, _init_worker, (plugins,)) as pool:
-            for results in pool.imap(_scan_blob, jobs, chunksize=8):
-                for h, t, path, sha in results:
-                    if h not in known:
-                        found.setdefault(h, (t, path, sha))
-    # The tracked files, scanned by the same kind of pool (both cores) as the history.
-    files = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT).split(b"\0")
-    tracked = [
-        f.decode() for f in files
-        if f and f.decode() not in (".secrets.baseline", ".ci/secrets-history.allow.json")
-        and os.path.isfile(os.path.join(ROOT, f.decode()))
-    ]
-    tree_new = []
-    with multiprocessing.Pool(os.cpu_count() or 1, _init_worker, (plugins,)) as pool:
+        for results in pool.imap(_scan_blob, jobs, chunksize=8):
+            for h, t, path, sha in results:
+                if h not in known:
+                    found.setdefault(h, (t, path, sha))
         for results in pool.imap(_scan_tree_file, tracked, chunksize=8):
             for h, t, filename, line in results:
                 if h not in known:

@@ -24,7 +24,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-WB_VERSION=0.2.130
+# The wasm-bindgen the crate pins (wasm-verifier/Cargo.toml); the bindgen tool must pin the same.
+WB_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$here/Cargo.toml")
 # Installed and built as the background queue of .ci/run does it: without clippy as the
 # workspace's compiler, which .ci/run sets for the host's build (here it would rebuild the
 # crates, and lint the bindgen tool's dependencies as it builds them).
@@ -35,13 +36,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 # wasm-bindgen's step, by the library behind the command at the same pinned version
 # (wasm-verifier/bindgen: its own lock file; cargo builds it once, then finds it fresh).
+[ -n "$WB_VERSION" ] || { echo "wasm-verifier/Cargo.toml pins no exact wasm-bindgen (wasm-bindgen = \"=X.Y.Z\")" >&2; exit 1; }
 if ! grep -qx "wasm-bindgen-cli-support = \"=$WB_VERSION\"" "$here/bindgen/Cargo.toml"; then
   echo "wasm-verifier/bindgen does not pin wasm-bindgen-cli-support $WB_VERSION (the crate's wasm-bindgen)" >&2
   exit 1
 fi
-bindgen="${CARGO_TARGET_DIR:-$root/target}/wasm-bindgen-tool/release/assay-wasm-bindgen"
+tool_dir="${CARGO_TARGET_DIR:-$root/target}/wasm-bindgen-tool"
+bindgen="$tool_dir/release/assay-wasm-bindgen"
 CARGO_INCREMENTAL=0 cargo build --release --locked --quiet --manifest-path "$here/bindgen/Cargo.toml" \
-  --target-dir "${CARGO_TARGET_DIR:-$root/target}/wasm-bindgen-tool"
+  --target-dir "$tool_dir"
 
 # Size matters on the web: LTO, one codegen unit, optimised for size (opt-level "s": "z" is a
 # few per cent smaller and slower; see README.md), set for this build only. Panics already
